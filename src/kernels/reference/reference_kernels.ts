@@ -1,0 +1,27 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK }
+  from '../../spec/block_spec.js';
+import { type ConvFirstInputs, type ConvNeXtInputs, convfirstBlockReference, convnextBlockReference }
+  from './block_reference.js';
+
+/**
+ * Kernel functions that run the reference composition on whatever backend is active. A kernel may return
+ * a Tensor (the engine adopts it); the tidy frees every intermediate so the engine's leak check passes.
+ */
+export function convnextReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
+  attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  return tf.tidy(() => convnextBlockReference(inputs as unknown as ConvNeXtInputs, attrs as unknown as ConvNeXtAttrs));
+}
+
+export function convfirstReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
+  attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  return tf.tidy(() => convfirstBlockReference(inputs as unknown as ConvFirstInputs,
+    attrs as unknown as ConvFirstAttrs));
+}
+
+export function referenceKernelConfigs(backendName: string): tf.KernelConfig[] {
+  return [
+    { kernelName: FUSED_CONVNEXT_BLOCK, backendName, kernelFunc: convnextReferenceKernel as tf.KernelFunc },
+    { kernelName: FUSED_CONVFIRST_BLOCK, backendName, kernelFunc: convfirstReferenceKernel as tf.KernelFunc },
+  ];
+}

@@ -1,0 +1,40 @@
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import '../../src/index.js';
+import { blockMatrix, caseName, runBlockCase } from '../support/block_cases.js';
+import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
+import { freshSeed, Rng } from '../support/random.js';
+
+const seed = freshSeed();
+
+for (const backend of ['cpu', 'wasm', 'webgpu'] as const) {
+  const skip = backend === 'webgpu' ? webgpuUnavailableReason() ?? false : false;
+  describe(`block ops on ${backend} vs float64 (seed ${seed})`, { skip }, () => {
+    const rng = new Rng(seed);
+    for (const t of blockMatrix(rng)) {
+      it(caseName(t), async () => {
+        await useBackend(backend);
+        await runBlockCase(t, rng.int(1, 2 ** 30));
+      });
+    }
+  });
+}
+
+describe('backend independence', () => {
+  it('ops run on a backend registered under a new name', async () => {
+    const { MathBackendCPU } = await import('@tensorflow/tfjs-backend-cpu');
+    // An app-defined backend: the stock cpu kernels under another name, and none of ours.
+    tf.registerBackend('cpu-renamed', () => new MathBackendCPU());
+    for (const k of tf.getKernelsForBackend('cpu')) {
+      if (!k.kernelName.startsWith('Fused')) tf.registerKernel({ ...k, backendName: 'cpu-renamed' });
+    }
+    await tf.setBackend('cpu-renamed');
+    try {
+      const rng = new Rng(seed);
+      await runBlockCase(blockMatrix(rng)[1], seed);
+    } finally {
+      await tf.setBackend('cpu');
+      tf.removeBackend('cpu-renamed');
+    }
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * The block test matrix and its checker, shared by the node suites and the browser (karma) suites: each
+ * case draws fresh random inputs, runs the op on the active backend and compares with the float64 oracle.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { convfirstBlock, convnextBlock } from '../../src/index.js';
+import { Rng } from './random.js';
+import { type Act, convfirst64, convnext64, type Shape4 } from './reference64.js';
+
+export interface ConvNeXtCase { kind: 'convnext'; n: number; h: number; w: number; c: number; d: number; k: number;
+  act: Act; layerScale: boolean }
+export interface ConvFirstCase { kind: 'convfirst'; n: number; h: number; w: number; c: number; d: number; k: number;
+  g: number; act: Act; residual: boolean }
+export type BlockCase = ConvNeXtCase | ConvFirstCase;
+
+export function caseName(t: BlockCase): string {
+  const base = `${t.kind} N${t.n} ${t.h}x${t.w} C${t.c} D${t.d} k${t.k}`;
+  return t.kind === 'convnext' ? `${base} ${t.act}${t.layerScale ? ' ls' : ''}` :
+    `${base} G${t.g} ${t.act}${t.residual ? '' : ' no-residual'}`;
+}
+
+const ACTS: Act[] = ['gelu', 'gelu_tanh', 'silu', 'relu', 'relu6'];
+
+/**
+ * The foundation matrix: N up to 3, H and W from 1 to 17, C in {4, 12, 16, 40}, D in {C, 4C},
+ * k in {3, 5, 7}, G in {1, 4, 8}, every activation, with and without layer scale / residual. Sizes are
+ * drawn from rng so that each run covers other odd shapes.
+ */
+export function blockMatrix(rng: Rng, extraChannels: number[] = []): BlockCase[] {
+  const cases: BlockCase[] = [];
+  const channels = [4, 12, 16, 40, ...extraChannels];
+  let i = 0;
+  for (const c of channels) {
+    for (const k of [3, 5, 7]) {
+      const dMul = (i % 2 === 0) ? 4 : 1;
+      const size = () => (i % 5 === 0 ? 1 : rng.int(2, 17));
+      cases.push({ kind: 'convnext', n: 1 + (i % 3), h: size(), w: size(), c, d: dMul * c, k,
+        act: ACTS[i % ACTS.length], layerScale: i % 2 === 0 });
+      const groups = [1, 4, 8].filter((g) => c % g === 0);
+      const g = groups[i % groups.length];
+      cases.push({ kind: 'convfirst', n: 1 + ((i + 1) % 3), h: size(), w: size(), c, d: (5 - dMul) * c, k, g,
+        act: ACTS[(i + 2) % ACTS.length], residual: i % 3 !== 1 });
+      i++;
+    }
+  }
+  return cases;
+}
+
+interface Prepared {
+  inputs: Record<string, Float32Array>;
+  shapes: Record<string, number[]>;
+  expected: Float64Array;
+  /** Longest chain of float32 sums behind one output: sets the tolerance. */
+  depth: number;
+}
+
+/** Well-scaled random weights (N(0, 1/fan_in)), so the branch matters as much as the residual. */
+export function prepareCase(t: BlockCase, rng: Rng): Prepared {
+  const { n, h, w, c, d, k } = t;
+  const s: Shape4 = { n, h, w, c };
+  const x = rng.normals(n * h * w * c);
+  const common = {
+    w1: rng.normals(c * d, 1 / Math.sqrt(c)), b1: rng.normals(d, 0.1),
+    w2: rng.normals(d * c, 1 / Math.sqrt(d)), b2: rng.normals(c, 0.1),
+  };
+  if (t.kind === 'convnext') {
+    const wt = {
+      dwFilter: rng.normals(k * k * c, 1 / k), dwBias: rng.normals(c, 0.1),
+      lnGamma: rng.uniforms(c, 0.5, 1.5), lnBeta: rng.normals(c, 0.1), ...common,
+      ...(t.layerScale ? { layerScale: rng.uniforms(c, 0.5, 1.0) } : {}),
+    };
+    const shapes: Record<string, number[]> = { x: [n, h, w, c], dwFilter: [k, k, c, 1], dwBias: [c], lnGamma: [c],
+      lnBeta: [c], w1: [c, d], b1: [d], w2: [d, c], b2: [c], layerScale: [c] };
+    return { inputs: { x, ...wt }, shapes, expected: convnext64(x, s, k, d, wt, 1e-6, t.act), depth: k * k + 2 * c + d };
+  }
+  const wt = { filter: rng.normals(k * k * t.g * c, 1 / (k * Math.sqrt(t.g))), bias: rng.normals(c, 0.1), ...common };
+  const shapes: Record<string, number[]> = { x: [n, h, w, c], filter: [k, k, t.g, c], bias: [c], w1: [c, d], b1: [d],
+    w2: [d, c], b2: [c] };
+  return { inputs: { x, ...wt }, shapes, expected: convfirst64(x, s, k, t.g, d, wt, t.act, t.residual),
+    depth: k * k * t.g + c + d };
+}
+
+/** Float32 rounding per accumulation step, with headroom for reordered sums and approximate erf/exp. */
+export function tolerance(depth: number, scale: number): number {
+  return 4 * 2 ** -23 * depth * Math.max(1, scale) + 1e-6;
+}
+
+export interface CaseResult { maxErr: number; tol: number; worstIndex: number }
+
+export function compare(got: ArrayLike<number>, want: Float64Array, depth: number, label: string): CaseResult {
+  if (got.length !== want.length) throw new Error(`${label}: got ${got.length} values, want ${want.length}`);
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  const tol = tolerance(depth, scale);
+  let maxErr = 0;
+  let worstIndex = -1;
+  for (let i = 0; i < want.length; i++) {
+    const e = Math.abs(got[i] - want[i]);
+    // NaN (e.g. an unwritten, poisoned element) must fail, so compare with !(e <= max).
+    if (!(e <= maxErr)) { maxErr = Number.isNaN(e) ? Infinity : e; worstIndex = i; }
+  }
+  if (!(maxErr <= tol)) {
+    throw new Error(`${label}: max abs error ${maxErr} > tolerance ${tol} at flat index ${worstIndex} ` +
+      `(got ${got[worstIndex]}, want ${want[worstIndex]})`);
+  }
+  return { maxErr, tol, worstIndex };
+}
+
+/** Runs one case with the package's op on the active backend; throws on mismatch or leaked tensors. */
+export async function runBlockCase(t: BlockCase, seed: number): Promise<CaseResult> {
+  const label = `${caseName(t)} on ${tf.getBackend()} (seed ${seed})`;
+  const p = prepareCase(t, new Rng(seed));
+  const before = tf.memory().numTensors;
+  const tensors: Record<string, tf.Tensor> = {};
+  for (const [name, data] of Object.entries(p.inputs)) tensors[name] = tf.tensor(data, p.shapes[name], 'float32');
+  const { x, ...weights } = tensors;
+  const y = t.kind === 'convnext' ?
+    convnextBlock(x as tf.Tensor4D, weights as never, { activation: t.act }) :
+    convfirstBlock(x as tf.Tensor4D, weights as never, { activation: t.act, residual: t.residual });
+  const got = await y.data();
+  if (y.shape.join() !== [t.n, t.h, t.w, t.c].join()) throw new Error(`${label}: output shape ${y.shape}`);
+  y.dispose();
+  tf.dispose(Object.values(tensors));
+  const leaked = tf.memory().numTensors - before;
+  if (leaked !== 0) throw new Error(`${label}: leaked ${leaked} tensors`);
+  return compare(got, p.expected, p.depth, label);
+}
