@@ -64,7 +64,9 @@ function convfirstBlock_(x: tf.Tensor4D | TensorInput, weights: ConvFirstBlockWe
   }
   const attrs: ConvFirstAttrs = { activation: expectActivation(OP, options.activation ?? 'silu'), residual };
   ensureKernelsForActiveBackend();
-  return tf.engine().runKernel(FUSED_CONVFIRST_BLOCK, { x: $x, ...w },
+  // In CONVFIRST_INPUTS order (see register.ts for why an array).
+  const inputs = [$x, w.filter, w.bias, w.w1, w.b1, w.w2, w.b2];
+  return tf.engine().runKernel(FUSED_CONVFIRST_BLOCK, inputs as unknown as tf.NamedTensorMap,
     attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 

@@ -62,11 +62,12 @@ function convnextBlock_(x: tf.Tensor4D | TensorInput, weights: ConvNeXtBlockWeig
   const d = w.w1.shape[1] as number;
   expectShape(OP, 'weights.b1', w.b1, [dim('D', d)]);
   expectShape(OP, 'weights.w2', w.w2, [dim('D', d), dim('C', c)]);
-  const inputs: tf.NamedTensorMap = { x: $x, ...w };
+  // In CONVNEXT_INPUTS order; layerScale, when given, last.
+  const inputs: tf.Tensor[] = [$x, w.dwFilter, w.dwBias, w.lnGamma, w.lnBeta, w.w1, w.b1, w.w2, w.b2];
   if (weights.layerScale != null) {
     const ls = toTensor(weights.layerScale, 'weights.layerScale', OP);
     expectShape(OP, 'weights.layerScale', ls, [dim('C', c)]);
-    inputs.layerScale = ls;
+    inputs.push(ls);
   }
   const epsilon = options.epsilon ?? 1e-6;
   if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon < 0) {
@@ -74,7 +75,8 @@ function convnextBlock_(x: tf.Tensor4D | TensorInput, weights: ConvNeXtBlockWeig
   }
   const attrs: ConvNeXtAttrs = { epsilon, activation: expectActivation(OP, options.activation ?? 'gelu') };
   ensureKernelsForActiveBackend();
-  return tf.engine().runKernel(FUSED_CONVNEXT_BLOCK, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  return tf.engine().runKernel(FUSED_CONVNEXT_BLOCK, inputs as unknown as tf.NamedTensorMap,
+    attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 export const convnextBlock = tf.op({ convnextBlock_ });
