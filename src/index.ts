@@ -3,6 +3,7 @@
  * block kernels on every backend (fused on webgpu / webgl, a reference composition elsewhere).
  */
 import { registerBlockKernels } from './kernels/register.js';
+import { registerFusedGraphOps } from './converter/register_ops.js';
 
 export { convnextBlock } from '../ops/convnext_block.js';
 export type { ConvNeXtBlockOptions, ConvNeXtBlockWeights } from '../ops/convnext_block.js';
@@ -16,3 +17,4 @@ export type { BlockSpec } from './spec/block_spec.js';
 export { convfirstBlockReference, convnextBlockReference, groupedConv2d } from './kernels/reference/block_reference.js';
 
 registerBlockKernels();
+registerFusedGraphOps();
