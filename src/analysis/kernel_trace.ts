@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-export type Shape = number[];
+
 
 /** Where kernel times come from. */
 export type TimingSource =
@@ -26,8 +26,8 @@ export type TimingSource =
 
 export interface KernelRecord {
   name: string;
-  inputShapes: Array<Shape | null>;
-  outputShapes: Shape[];
+  inputShapes: Array<number[] | null>;
+  outputShapes: number[][];
   /** Kernel time in ms, null when the backend reported an error for it. */
   timeMs: number | null;
   /** Backend detail, e.g. the WebGPU program names and their times. */
