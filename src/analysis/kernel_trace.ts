@@ -4,10 +4,10 @@
  *
  * tf.profile also lists kernels that run inside another kernel (a reference block kernel composes stock
  * ops; a customGrad op such as tf.fused.conv2d runs its FusedConv2D kernel inside a `fusedConv2d__op`
- * scope), after the inner ones and with the outer one's time including theirs. Counting both would count
- * that time twice, so we note the engine's kernel depth as each record is pushed, return the depth-0
+ * scope), after the inner ones. Listing both would count the work twice, so we note the engine's kernel depth as each record is pushed, return the depth-0
  * records, and hang the inner ones under them (`nested`), which the cost model reads when the outer name
- * has no formula of its own.
+ * has no formula of its own. The outer record's time covers the inner kernels (wall time includes them;
+ * GPU timer sources do not, so their times are added).
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -43,6 +43,14 @@ export interface KernelTrace {
   /** Kernels that ran inside another kernel (their time is part of the outer kernel's). */
   nestedKernels: number;
   warnings: string[];
+}
+
+function addNestedGpuTime(record: KernelRecord): void {
+  if (record.nested.length === 0) return;
+  record.nested.forEach(addNestedGpuTime);
+  const inner = record.nested.reduce((sum, r) => sum + (r.timeMs ?? 0), 0);
+  record.timeMs = (record.timeMs ?? 0) + inner;
+  record.extraInfo = [record.extraInfo, ...record.nested.map((r) => r.extraInfo)].filter((x) => x !== '').join(', ');
 }
 
 interface EngineInternals {
@@ -118,6 +126,9 @@ export async function traceKernels(f: () => tf.TensorContainer | Promise<tf.Tens
     (pending[depth] ??= []).push(record);
   });
   const kernels = pending[0] ?? [];
+  // GPU timers of an outer record cover only the programs it dispatched itself (tfjs drops the nested
+  // timers when flattening), while a wall-clock time already includes the inner kernels.
+  if (timing === 'gpu-timestamp' || timing === 'gpu-timer-query') kernels.forEach(addNestedGpuTime);
   if (errors > 0) warnings.push(`${backend}: ${errors} kernel(s) reported no time (counted as 0)`);
   return { backend, timing, kernels, nestedKernels: nested, warnings };
 }
