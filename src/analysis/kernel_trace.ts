@@ -45,7 +45,8 @@ export interface KernelTrace {
   warnings: string[];
 }
 
-function addNestedGpuTime(record: KernelRecord): void {
+/** Adds the inner kernels' GPU times (and program details) to an outer record's, recursively. */
+export function addNestedGpuTime(record: KernelRecord): void {
   if (record.nested.length === 0) return;
   record.nested.forEach(addNestedGpuTime);
   const inner = record.nested.reduce((sum, r) => sum + (r.timeMs ?? 0), 0);
