@@ -3,6 +3,8 @@
  * block kernels on every backend (fused on webgpu / webgl, a reference composition elsewhere).
  */
 import { registerBlockKernels } from './kernels/register.js';
+// Backend modules add their fused kernels before registerBlockKernels() runs below.
+import './kernels/webgl/index.js';
 
 export { convnextBlock } from '../ops/convnext_block.js';
 export type { ConvNeXtBlockOptions, ConvNeXtBlockWeights } from '../ops/convnext_block.js';

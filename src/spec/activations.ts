@@ -32,3 +32,32 @@ export function floatLiteral(v: number): string {
   const s = Number.isInteger(v) ? v.toFixed(1) : v.toPrecision(9);
   return s.includes('e') && !s.includes('.') ? s.replace('e', '.0e') : s;
 }
+
+/**
+ * Activation code for the GLSL generator, one expression per activation of a vec4 named by `v` (pass a
+ * variable name: the expression repeats it). Written with functions both shading languages share (abs,
+ * sign, exp, max, clamp) so the WGSL table can mirror it term by term. erf is the same Abramowitz-Stegun
+ * form as tfjs's ERF op and tanh the overflow-safe form of tfjs's TANH, so fused results track stock ones.
+ */
+export const ACTIVATION_GLSL: Record<Activation, (v: string) => string> = {
+  gelu: (v) => `(0.5 * ${v} * (1.0 + ${glslErf(`(${v} * ${floatLiteral(SQRT1_2)})`)}))`,
+  gelu_tanh: (v) => `(0.5 * ${v} * (1.0 + ${glslTanh(
+    `(${floatLiteral(SQRT_2_OVER_PI)} * (${v} + ${floatLiteral(GELU_TANH_COEFF)} * ${v} * ${v} * ${v}))`)}))`,
+  silu: (v) => `(${v} / (1.0 + exp(-${v})))`,
+  relu: (v) => `max(${v}, 0.0)`,
+  relu6: (v) => `clamp(${v}, 0.0, 6.0)`,
+};
+
+/** erf(u) = sign(u) (1 - t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) exp(-u^2)), t = 1 / (1 + p |u|). */
+function glslErf(u: string): string {
+  const t = `(1.0 / (1.0 + ${floatLiteral(ERF.p)} * abs(${u})))`;
+  const horner = `((((${floatLiteral(ERF.a5)} * ${t} + ${floatLiteral(ERF.a4)}) * ${t} + ${floatLiteral(ERF.a3)}) * ` +
+    `${t} + ${floatLiteral(ERF.a2)}) * ${t} + ${floatLiteral(ERF.a1)}) * ${t}`;
+  return `(sign(${u}) * (1.0 - ${horner} * exp(-${u} * ${u})))`;
+}
+
+/** tanh(u) = sign(u) (1 - e) / (1 + e), e = exp(-2 |u|): no overflow for large |u|. */
+function glslTanh(u: string): string {
+  const e = `exp(-2.0 * abs(${u}))`;
+  return `(sign(${u}) * (1.0 - ${e}) / (1.0 + ${e}))`;
+}
