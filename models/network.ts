@@ -57,6 +57,12 @@ export const INPUT_NAME = 'images';
 
 /** Builds the network's IR graph with seeded random weights. */
 export function buildModelGraph(family: string, variant: string, options: BuildOptions = {}): Graph {
+  return buildNetwork(family, variant, options).graph;
+}
+
+/** The graph plus the value name of each stage's output (for shape checks and feature taps). */
+export function buildNetwork(family: string, variant: string, options: BuildOptions = {}):
+  { graph: Graph; stageOutputs: string[] } {
   const cfg = resolveConfig(family, variant, options);
   const design = BLOCK_DESIGNS[cfg.family];
   const { depths, widths } = STAGES[cfg.variant];
@@ -71,6 +77,7 @@ export function buildModelGraph(family: string, variant: string, options: BuildO
     strides: p, padding: 'VALID', bias: b.weight('stem.0.bias', [c0], init.bias(c0)) });
   x = layerNorm(b, x, init, c0, 'stem.1');
 
+  const stageOutputs: string[] = [];
   for (let stage = 0; stage < 4; stage++) {
     const c = widths[stage];
     if (stage > 0) {
@@ -87,6 +94,7 @@ export function buildModelGraph(family: string, variant: string, options: BuildO
         ? emitConvNeXtBlock(b, x, c, initConvNeXtBlock(init, c, design), design, cfg.fused, scope)
         : emitConvFirstBlock(b, x, c, initConvFirstBlock(init, c, design), design, cfg.fused, scope);
     }
+    stageOutputs.push(x);
   }
 
   const cLast = widths[3];
@@ -96,7 +104,7 @@ export function buildModelGraph(family: string, variant: string, options: BuildO
     b.weight('head.fc.bias', [cfg.classes], init.bias(cfg.classes)));
   b.output(b.op('Identity', [x], {}, 'logits'));
   b.graph.validate();
-  return b.graph;
+  return { graph: b.graph, stageOutputs };
 }
 
 function layerNorm(b: GraphBuilder, x: string, init: WeightInit, c: number, scope: string): string {
