@@ -4,8 +4,8 @@ import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { toModelArtifacts } from '../../src/converter/graphmodel_writer.js';
 import { buildModel, type BuildOptions, type ModelFamily } from '../../models/index.js';
 
-/** Small enough for software renderers: the atto widths at 64x64 (stages 16, 8, 4, 2 pixels), batch 2. */
-export const SMALL = { variant: 'atto', inputSize: 64, batch: 2 } as const;
+/** Small enough for software renderers: the atto widths at 32x32 (stages 8, 4, 2, 1 pixels), batch 2. */
+export const SMALL = { variant: 'atto', inputSize: 32, batch: 2 } as const;
 
 export async function loadSmall(family: ModelFamily, options: BuildOptions) {
   const built = buildModel(family, SMALL.variant, { inputSize: SMALL.inputSize, ...options });
