@@ -85,43 +85,45 @@ export class GraphBuilder {
   }
 
   /**
-   * Grouped conv with filter values [kh, kw, G, C] (G input channels per group, output o in group
-   * floor(o / G) of the same width): stock TF.js has no grouped conv, so it is one depthwise conv with
-   * channel multiplier G and a sum over each group's inputs (block_reference.ts groupedConv2d). The
-   * Reshape shapes come from Shape(x) so any batch / spatial size works.
+   * Grouped conv with filter values [kh, kw, G, Cout] (G input channels per group, `inChannels / G`
+   * groups, output o in group floor(o / (Cout / groups))): stock TF.js has no grouped conv, so it is one
+   * depthwise conv with channel multiplier Cout / groups and a sum over each group's G inputs
+   * (block_reference.ts groupedConv2d). The Reshape shapes come from Shape(x) so any batch and spatial
+   * size works. inChannels defaults to Cout.
    */
   groupedConv2d(x: string, filterValues: Float32Array, filterShape: [number, number, number, number],
-    o: ConvOptions & { weightName?: string } = {}): string {
-    const [kh, kw, g, c] = filterShape;
+    o: ConvOptions & { weightName?: string; inChannels?: number } = {}): string {
+    const [kh, kw, g, cout] = filterShape;
+    const cin = o.inChannels ?? cout;
+    const groups = cin / g;
+    if (!Number.isInteger(groups) || cout % groups !== 0) {
+      throw new Error(`groupedConv2d: ${cin} input channels, group width ${g} and ${cout} outputs do not form groups`);
+    }
+    const og = cout / groups;
+    if (groups === 1) {
+      return this.conv2d(x, this.weight(o.weightName ?? 'filter', [kh, kw, cin, cout], filterValues), o);
+    }
     if (g === 1) {
-      const f = this.weight(o.weightName ?? 'dw_filter', [kh, kw, c, 1], filterValues);
-      return this.depthwiseConv2d(x, f, o);
+      // depthwise, multiplier og: output grp*og + m reads input grp, which is TF's channel order.
+      return this.depthwiseConv2d(x, this.weight(o.weightName ?? 'dw_filter', [kh, kw, cin, og], filterValues), o);
     }
-    if (g === c) {
-      const f = this.weight(o.weightName ?? 'filter', [kh, kw, c, c], filterValues);
-      return this.conv2d(x, f, o);
-    }
-    // depthwise channel (group*G + i)*G + m holds input i of the group convolved for output m.
-    const groups = c / g;
-    const dw = new Float32Array(kh * kw * c * g);
+    // depthwise channel i*og + m (input i = grp*G + li) holds input li of group grp convolved for output grp*og + m.
+    const dw = new Float32Array(kh * kw * cin * og);
     for (let s = 0; s < kh * kw; s++) {
-      for (let i = 0; i < g; i++) {
-        for (let grp = 0; grp < groups; grp++) {
-          for (let m = 0; m < g; m++) {
-            const out = grp * g + m;
-            dw[((s * c) + grp * g + i) * g + m] = filterValues[(s * g + i) * c + out];
-          }
-        }
+      for (let i = 0; i < cin; i++) {
+        const grp = Math.floor(i / g);
+        const li = i % g;
+        for (let m = 0; m < og; m++) dw[(s * cin + i) * og + m] = filterValues[(s * g + li) * cout + grp * og + m];
       }
     }
-    const f = this.weight(o.weightName ?? 'grouped_filter', [kh, kw, c, g], dw);
+    const f = this.weight(o.weightName ?? 'grouped_filter', [kh, kw, cin, og], dw);
     const partial = this.depthwiseConv2d(x, f, { ...o, bias: undefined });
-    const shape = this.op('Shape', [partial], { T: attr.type('float32'), out_type: attr.type('int32') });
+    const shape = this.op('Shape', [partial], { out_type: attr.type('int32') });
     const nhw = this.stridedSlice(shape, [0], [3]);
-    const split = this.op('ConcatV2', [nhw, this.ints('group_dims', [groups, g, g]), this.ints('axis0', [0], [])],
-      { N: attr.i(2) });
+    const axis0 = this.ints('axis0', [0], []);
+    const split = this.op('ConcatV2', [nhw, this.ints('group_dims', [groups, g, og]), axis0], { N: attr.i(2) });
     const summed = this.sum(this.reshape(partial, split), [4]);
-    const back = this.op('ConcatV2', [nhw, this.ints('channels', [c]), this.ints('axis0', [0], [])], { N: attr.i(2) });
+    const back = this.op('ConcatV2', [nhw, this.ints('channels', [cout]), axis0], { N: attr.i(2) });
     const y = this.reshape(summed, back);
     return o.bias ? this.biasAdd(y, o.bias) : y;
   }
