@@ -4,6 +4,8 @@
  */
 import { registerBlockKernels } from './kernels/register.js';
 import { registerFusedGraphOps } from './converter/register_ops.js';
+// Backend modules add their fused kernels before registerBlockKernels() runs below.
+import './kernels/webgpu/index.js';
 
 export { convnextBlock } from '../ops/convnext_block.js';
 export type { ConvNeXtBlockOptions, ConvNeXtBlockWeights } from '../ops/convnext_block.js';
@@ -15,6 +17,9 @@ export type { Activation } from './spec/activations.js';
 export { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK } from './spec/block_spec.js';
 export type { BlockSpec } from './spec/block_spec.js';
 export { convfirstBlockReference, convnextBlockReference, groupedConv2d } from './kernels/reference/block_reference.js';
+export { clearWebGPUWeightCache, DATACENTER_LIMITS, explainKernel, lastKernelDecision, setWebGPUTilingLimits,
+  SWIFTSHADER_LIMITS, webgpuWeightCacheStats } from './kernels/webgpu/index.js';
+export type { KernelExplanation, TilingLimits } from './kernels/webgpu/index.js';
 
 registerBlockKernels();
 registerFusedGraphOps();

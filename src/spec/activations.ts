@@ -32,3 +32,36 @@ export function floatLiteral(v: number): string {
   const s = Number.isInteger(v) ? v.toFixed(1) : v.toPrecision(9);
   return s.includes('e') && !s.includes('.') ? s.replace('e', '.0e') : s;
 }
+
+/**
+ * WGSL for each activation, as the body of `fn NAME(v: vec4<f32>) -> vec4<f32>`. Same math as the
+ * reference: exact GELU uses the erf constants above (so it matches tfjs's Erf kernel), tanh is written
+ * through exp(-2|z|) so it cannot overflow to NaN for large |z|.
+ */
+const WGSL_ERF = `
+  let erfArg = v * ${floatLiteral(SQRT1_2)};
+  let erfAbs = abs(erfArg);
+  let erfT = 1.0 / (1.0 + ${floatLiteral(ERF.p)} * erfAbs);
+  let erfPoly = ((((${floatLiteral(ERF.a5)} * erfT + ${floatLiteral(ERF.a4)}) * erfT + ${floatLiteral(ERF.a3)}) * erfT +
+    ${floatLiteral(ERF.a2)}) * erfT + ${floatLiteral(ERF.a1)}) * erfT;
+  let erfValue = sign(erfArg) * (1.0 - erfPoly * exp(-erfAbs * erfAbs));`;
+
+export const WGSL_ACTIVATIONS: Record<Activation, string> = {
+  gelu: `${WGSL_ERF}
+  return 0.5 * v * (1.0 + erfValue);`,
+  gelu_tanh: `
+  let inner = ${floatLiteral(SQRT_2_OVER_PI)} * (v + ${floatLiteral(GELU_TANH_COEFF)} * v * v * v);
+  let e2 = exp(-2.0 * abs(inner));
+  return 0.5 * v * (1.0 + sign(inner) * (1.0 - e2) / (1.0 + e2));`,
+  silu: `
+  return v / (1.0 + exp(-v));`,
+  relu: `
+  return max(v, vec4<f32>(0.0));`,
+  relu6: `
+  return clamp(v, vec4<f32>(0.0), vec4<f32>(6.0));`,
+};
+
+/** A WGSL function `fn name(v: vec4<f32>) -> vec4<f32>` applying `activation` lane-wise. */
+export function wgslActivationFunction(activation: Activation, name = 'activation'): string {
+  return `fn ${name}(v: vec4<f32>) -> vec4<f32> {${WGSL_ACTIVATIONS[activation]}\n}`;
+}
