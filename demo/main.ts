@@ -60,7 +60,10 @@ function presetForm(): void {
   for (const name of ['variant', 'size', 'batch', 'iterations', 'warmup'] as const) {
     const v = params.get(name);
     const el = form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement | null;
-    if (v != null && el != null) el.value = v;
+    if (v == null || el == null) continue;
+    // A select only takes listed values: an unlisted one from the URL becomes a new option.
+    if (el instanceof HTMLSelectElement && ![...el.options].some((o) => o.value === v)) el.add(new Option(v, v));
+    el.value = v;
   }
   const models = params.get('models')?.split(',');
   if (models) {
@@ -81,7 +84,7 @@ function readConfig(): ComparisonConfig {
   const models = [...form.querySelectorAll<HTMLInputElement>('input[name=model]:checked')].map((e) => e.value as ModelKey);
   if (models.length === 0 && ownModel == null) throw new Error('choose at least one model');
   return {
-    backends, models, variant: get('variant'), inputSize: Number(get('size')), batch: int('batch', 1, 64),
+    backends, models, variant: get('variant'), inputSize: int('size', 32, 1024), batch: int('batch', 1, 64),
     iterations: int('iterations', 1, 500), warmup: int('warmup', 0, 50), seed: Number(params.get('seed') ?? 1),
     profile: params.get('profile') !== '0', ownModel,
   };

@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { activateBackend, type BackendName, countGpuPasses } from './backends.js';
 import { type ModelFiles, type ModelKey, MODEL_LABELS, type OwnModelInput, prepareModelFiles } from './model_sources.js';
-import { profileForFigures, type ProfileSummary } from './profile.js';
+import { peaksFor, profileForFigures, type ProfileSummary } from './profile.js';
+import type { DevicePeaks } from '../../src/analysis/index.js';
 import { maxAbsDiff, median, percentile } from './stats.js';
 import { loadFromFiles } from './load.js';
 
@@ -37,7 +38,7 @@ export interface ModelRow {
   /** Median of the original model on the same backend over this model's median; null without an original. */
   speedup: number | null;
   gpuPasses: number;
-  /** Max |output - original output| on the same input and backend; null without an original. */
+  /** Max |output - original output| on the same input and backend; null for a different network. */
   maxDiff: number | null;
   gflops: number | null;
   params: number;
@@ -51,12 +52,16 @@ export interface ComparisonResults {
   finishedAt: string;
   rows: ModelRow[];
   profiles: ProfileSummary[];
+  /** Peak FLOP/s and bandwidth per backend used for the figures (null where none could be had). */
+  peaks: { backend: BackendName; peaks: DevicePeaks | null }[];
   notes: string[];
 }
 
 export interface Progress { fraction: number; stage: string; detail?: string }
 
 const ORIGINALS: Partial<Record<ModelKey, true>> = { 'convnext-original': true, 'own-original': true };
+/** Models that compute the same function as the original (so their outputs must match it). */
+const CONVERSIONS: Partial<Record<ModelKey, true>> = { 'convnext-converted': true, 'own-converted': true };
 
 export async function runComparison(config: ComparisonConfig, onProgress: (p: Progress) => void):
   Promise<ComparisonResults> {
@@ -65,14 +70,19 @@ export async function runComparison(config: ComparisonConfig, onProgress: (p: Pr
   const say = (fraction: number, stage: string, detail?: string) => onProgress({ fraction, stage, detail });
 
   say(0, 'Building models', config.ownModel ? 'converting your model' : `${config.variant}, ${config.inputSize}px`);
-  const files = await prepareModelFiles(config, (detail) => say(0.02, 'Building models', detail), notes);
+  const files = await prepareModelFiles(config, (detail: string) => say(0.02, 'Building models', detail), notes);
   const rows: ModelRow[] = [];
   const profiles: ProfileSummary[] = [];
+  const peaks: ComparisonResults['peaks'] = [];
   const steps = config.backends.length * files.length;
   let step = 0;
 
   for (const backend of config.backends) {
     await activateBackend(backend);
+    if (config.profile) {
+      say(step / steps, 'Measuring device peaks', backend);
+      peaks.push({ backend, peaks: await peaksFor(backend) });
+    }
     const input = tf.tidy(() => tf.randomUniform(files[0].inputShape.map((d) => (d < 0 ? config.batch : d)),
       0, 1, 'float32', config.seed));
     let originalOut: Float32Array | null = null;
@@ -124,7 +134,7 @@ export async function runComparison(config: ComparisonConfig, onProgress: (p: Pr
           model: f.key, label: f.label, backend, batch: config.batch, inputShape: f.inputShape, firstRunMs,
           medianMs: median(timesMs), p90Ms: percentile(timesMs, 90),
           speedup: originalMedian != null && !isOriginal ? originalMedian / median(timesMs) : (isOriginal ? 1 : null),
-          gpuPasses, maxDiff: originalOut != null ? (isOriginal ? 0 : maxAbsDiff(out, originalOut)) : null,
+          gpuPasses, maxDiff: isOriginal ? 0 : CONVERSIONS[f.key] && originalOut != null ? maxAbsDiff(out, originalOut) : null,
           gflops, params: f.params, timesMs,
         });
       } finally {
@@ -137,7 +147,7 @@ export async function runComparison(config: ComparisonConfig, onProgress: (p: Pr
   say(1, 'Done');
   const { ownModel, ...rest } = config;
   return { config: { ...rest, ...(ownModel ? { ownModel: ownModel.name } : {}) }, userAgent: navigator.userAgent,
-    startedAt, finishedAt: new Date().toISOString(), rows, profiles, notes };
+    startedAt, finishedAt: new Date().toISOString(), rows, profiles, peaks, notes };
 }
 
 export { MODEL_LABELS };

@@ -4,9 +4,10 @@
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
+import type { AddressInfo } from 'node:net';
 import * as esbuild from 'esbuild';
 
-const TYPES = {
+const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
   '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png', '.wasm': 'application/wasm',
   '.bin': 'application/octet-stream', '.onnx': 'application/octet-stream', '.map': 'application/json',
@@ -16,8 +17,20 @@ const TYPES = {
  * Bundles `entry` to /bundle.js and serves `staticDir` (plus `extraRoutes`: url prefix -> folder).
  * Resolves to { url, close() } once listening; port 0 picks a free port.
  */
+export interface PageServerOptions {
+  entry: string;
+  staticDir: string;
+  port?: number;
+  host?: string;
+  extraRoutes?: Record<string, string>;
+  minify?: boolean;
+  onLog?: (message: string) => void;
+}
+
+export interface PageServer { url: string; close(): Promise<void> }
+
 export async function startPageServer({ entry, staticDir, port = 0, host = '127.0.0.1', extraRoutes = {},
-  minify = false, onLog = () => {} }) {
+  minify = false, onLog = () => {} }: PageServerOptions): Promise<PageServer> {
   onLog(`bundling ${entry} ...`);
   const t0 = Date.now();
   const built = await esbuild.build({
@@ -30,14 +43,14 @@ export async function startPageServer({ entry, staticDir, port = 0, host = '127.
   const routes = Object.entries({ '/': staticDir, ...extraRoutes }).sort((a, b) => b[0].length - a[0].length);
 
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     try {
       if (path === '/bundle.js') {
         res.writeHead(200, { 'content-type': TYPES['.js'], 'cache-control': 'no-store' });
         res.end(bundle);
         return;
       }
-      const [prefix, dir] = routes.find(([p]) => path.startsWith(p));
+      const [prefix, dir] = routes.find(([p]) => path.startsWith(p))!;
       const rel = normalize(path.slice(prefix.length)).replace(/^(\.\.[/\\])+/, '');
       const file = join(dir, rel === '' || rel === '.' || rel.endsWith('/') ? join(rel, 'index.html') : rel);
       const body = await readFile(file);
@@ -48,10 +61,10 @@ export async function startPageServer({ entry, staticDir, port = 0, host = '127.
       res.end(`not found: ${path}`);
     }
   });
-  await new Promise((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
   });
-  const url = `http://${host}:${server.address().port}/`;
-  return { url, close: () => new Promise((resolve) => server.close(resolve)) };
+  const url = `http://${host}:${(server.address() as AddressInfo).port}/`;
+  return { url, close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
 }
