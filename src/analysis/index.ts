@@ -4,6 +4,8 @@ export * from './kernel_trace.js';
 export * from './profiler.js';
 export * from './roofline.js';
 export * from './peaks.js';
+export { measureDevicePeaks } from './microbench.js';
+export type { DevicePeakOptions } from './microbench.js';
 export * from './analyze.js';
 export { efficiencyGapSvg } from './svg/efficiency_gap.js';
 export { waterlineSvg } from './svg/waterline.js';
