@@ -6,6 +6,8 @@ export * from './roofline.js';
 export * from './peaks.js';
 export { measureDevicePeaks } from './microbench.js';
 export type { DevicePeakOptions } from './microbench.js';
+export { measureWebGLPeaks } from './webgl_microbench.js';
+export type { WebGLPeakOptions, WebGLPeaks } from './webgl_microbench.js';
 export * from './analyze.js';
 export { efficiencyGapSvg } from './svg/efficiency_gap.js';
 export { waterlineSvg } from './svg/waterline.js';

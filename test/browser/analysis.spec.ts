@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../../src/index.js';
 import { analyzeFunction, drawFigures, type ModelAnalysis } from '../../src/analysis/analyze.js';
 import { profileFunction } from '../../src/analysis/profiler.js';
-import { userPeaks } from '../../src/analysis/peaks.js';
+import { peaksFromMicrobench, userPeaks } from '../../src/analysis/peaks.js';
+import { measureWebGLPeaks } from '../../src/analysis/webgl_microbench.js';
 import { GPU_BACKENDS, useBackend } from '../support/browser_backends.js';
 
 function smallNetwork(x: tf.Tensor4D, w: tf.Tensor4D, m: tf.Tensor2D) {
@@ -91,4 +92,15 @@ describe('analysis figures rendered by Chromium', () => {
       }
     });
   }
+});
+
+describe('WebGL2 microbenchmark', () => {
+  it('measures a positive FMA rate and copy bandwidth on its own context', async () => {
+    const m = await measureWebGLPeaks(undefined, { size: 64, fmaIterations: 16, repeats: 2 });
+    expect(['timer-query', 'wall']).toContain(m.timing);
+    expect(Number.isFinite(m.fmaTflops) && m.fmaTflops > 0).toBeTrue();
+    expect(Number.isFinite(m.copyGBps) && m.copyGBps > 0).toBeTrue();
+    const p = peaksFromMicrobench(m, 'webgl');
+    expect(p.flopsPerSecond).toBe(m.fmaTflops * 1e12);
+  });
 });
