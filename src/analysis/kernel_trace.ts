@@ -4,14 +4,13 @@
  *
  * tf.profile also lists kernels that run inside another kernel (a reference block kernel composes stock
  * ops; a customGrad op such as tf.fused.conv2d runs its FusedConv2D kernel inside a `fusedConv2d__op`
- * scope), after the inner ones. Listing both would count the work twice, so we note the engine's kernel depth as each record is pushed, return the depth-0
- * records, and hang the inner ones under them (`nested`), which the cost model reads when the outer name
- * has no formula of its own. The outer record's time covers the inner kernels (wall time includes them;
- * GPU timer sources do not, so their times are added).
+ * scope), after the inner ones. Listing both would count the work twice, so we note the engine's kernel
+ * depth as each record is pushed, return the depth-0 records, and hang the inner ones under them
+ * (`nested`), which the cost model reads when the outer name has no formula of its own. The outer
+ * record's time covers the inner kernels (wall time includes them; GPU timer sources do not, so their
+ * times are added). We also note each record's input data ids, so a model's weights can be matched.
  */
 import * as tf from '@tensorflow/tfjs-core';
-
-
 
 /** Where kernel times come from. */
 export type TimingSource =
