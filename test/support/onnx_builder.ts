@@ -6,7 +6,7 @@ const root = protobuf.Root.fromJSON(ONNX_PROTO_JSON as unknown as protobuf.IName
 const ModelProto = root.lookupType('onnx.ModelProto');
 
 export type AttrInput = number | number[] | string | { tensor: TensorInput };
-export interface TensorInput { dims: number[]; float?: ArrayLike<number>; int64?: number[] }
+export interface TensorInput { dims: number[]; float?: Float32Array | number[]; int64?: number[] }
 export interface NodeInput { op: string; inputs: string[]; outputs: string[]; attrs?: Record<string, AttrInput>; name?: string; domain?: string }
 
 function tensor(name: string, t: TensorInput): Record<string, unknown> {
