@@ -88,7 +88,7 @@ describe(`fusion patterns (seed ${seed})`, () => {
   const rng = new Rng(seed);
   const [c, d, k, eps] = [12, 36, 7, 1e-6];
 
-  for (const act of ['gelu', 'silu', 'relu', 'relu6'] as Activation[]) {
+  for (const act of ['gelu', 'gelu_tanh', 'silu', 'relu', 'relu6'] as Activation[]) {
     for (const ls of [true, false]) {
       it(`ConvNeXt, builder form (MatMul MLP), ${act}, layer scale ${ls}`, async () => {
         const wt = convnextWeights(rng, c, d, k, ls);
@@ -173,6 +173,29 @@ describe(`fusion patterns (seed ${seed})`, () => {
       assert.deepEqual(fused.constants.get(node.inputs[1])!.shape, [k3, k3, g, c]);
     });
   }
+
+  it('ConvFirst with unfolded BatchNorms (Mul + Add after each conv, as ONNX BatchNormalization lowers) folds them', async () => {
+    const [k3, g] = [3, 4];
+    const wt = convfirstWeights(rng, c, d, k3, g);
+    const bn = (n: number) => ({ s: rng.uniforms(n, 0.5, 1.5), t: rng.normals(n, 0.1) });
+    const [bn0, bn1, bn2] = [bn(c), bn(d), bn(c)];
+    const b = new GraphBuilder();
+    const xin = b.input('x', [-1, H, W, c]);
+    const affine = (y: string, p: { s: Float32Array; t: Float32Array }, n: number) =>
+      b.add(b.mul(y, b.weight('bn_s', [n], p.s)), b.weight('bn_t', [n], p.t));
+    const conv = affine(b.groupedConv2d(xin, wt.filter, [k3, k3, g, c], { bias: b.weight('bias', [c], wt.bias) }), bn0, c);
+    const h = b.silu(affine(b.conv2d(conv, b.weight('w1', [1, 1, c, d], wt.w1), { bias: b.weight('b1', [d], wt.b1) }), bn1, d));
+    b.output(b.add(xin, affine(b.conv2d(h, b.weight('w2', [1, 1, d, c], wt.w2), { bias: b.weight('b2', [c], wt.b2) }), bn2, c)));
+    // the same block with the BatchNorms folded by hand, in float64
+    const fold = (w: Float32Array, bias: Float32Array, p: { s: Float32Array; t: Float32Array }) => {
+      const n = bias.length;
+      return { w: Float32Array.from(w, (v, i) => v * p.s[i % n]), b: Float32Array.from(bias, (v, o) => v * p.s[o] + p.t[o]) };
+    };
+    const [f0, f1, f2] = [fold(wt.filter, wt.bias, bn0), fold(wt.w1, wt.b1, bn1), fold(wt.w2, wt.b2, bn2)];
+    const folded = { filter: f0.w, bias: f0.b, w1: f1.w, b1: f1.b, w2: f2.w, b2: f2.b };
+    const x = rng.normals(N * H * W * c);
+    await checkFusion(b.graph, FUSED_CONVFIRST_BLOCK, 1, x, convfirst64(x, { n: N, h: H, w: W, c }, k3, g, d, folded, 'silu', true), c);
+  });
 
   it('does not fuse when a block intermediate is read elsewhere (kept correct)', async () => {
     const wt = convnextWeights(rng, c, d, k);
