@@ -80,6 +80,12 @@ describe('converter error paths (library)', () => {
     });
   });
 
+  it('weights stored in an external file are reported with the fix', () => {
+    const bytes = encodeOnnx({ inputs: { x: [1, 4] }, outputs: { y: [1, 4] }, initializers: { w: { dims: [4], external: 'w.bin' } },
+      nodes: [{ op: 'Mul', inputs: ['x', 'w'], outputs: ['y'] }] });
+    assert.throws(() => decodeOnnx(bytes), /initializer 'w': tensor data is stored in an external file/);
+  });
+
   it('an unsupported attribute form names the node', () => {
     const bytes = encodeOnnx({
       inputs: { x: [1, 2, 4, 4] }, outputs: { y: [1, 2, 2, 2] },
@@ -181,6 +187,16 @@ describe('converter CLI', () => {
     assert.equal(existsSync(join(out, 'keep.txt')), false);
     assert.equal((await runIn([onnxFixture])).code, 2);
     assert.equal((await runIn([onnxFixture, join(work, 'o2'), '--frobnicate'])).code, 2);
+    const badJson = join(work, 'bad');
+    mkdirSync(badJson);
+    writeFileSync(join(badJson, 'model.json'), '{"format": "graph-model", "modelTopo');
+    const bj = await runIn([join(badJson, 'model.json'), join(work, 'o4')]);
+    assert.equal(bj.code, 1);
+    assert.match(bj.stderr, /not valid JSON .*truncated or corrupt model.json/);
+    const same = await runIn([join(badJson, 'model.json'), badJson, '--overwrite']);
+    assert.equal(same.code, 1);
+    assert.match(same.stderr, /must not be the input model or its directory/);
+    assert.ok(existsSync(join(badJson, 'model.json')), 'input left in place');
     const missing = await runIn([join(work, 'nope.onnx'), join(work, 'o3')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /does not exist/);

@@ -113,6 +113,42 @@ describe(`ONNX layout pass (seed ${seed})`, () => {
     tf.dispose([x, want]);
   });
 
+  it('BatchNormalization, MaxPool, AveragePool, Clip(0, 6), HardSwish and Softmax lower to NHWC ops', async () => {
+    await useBackend('cpu');
+    const bnp = { s: rng.uniforms(c, 0.5, 1.5), b: rng.normals(c, 0.1), m: rng.normals(c, 0.2), v: rng.uniforms(c, 0.5, 2) };
+    const fc: TensorInput = { dims: [c, 5], float: rng.normals(5 * c, 0.3) };
+    const bytes = encodeOnnx({
+      inputs: { x: ['N', cin, h, w] }, outputs: { y: ['N', 5] },
+      initializers: { W: conv, B: convB, s: { dims: [c], float: bnp.s }, b: { dims: [c], float: bnp.b }, m: { dims: [c], float: bnp.m },
+        v: { dims: [c], float: bnp.v }, lo: { dims: [], float: [0] }, hi: { dims: [], float: [6] }, fc },
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'W', 'B'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+        { op: 'BatchNormalization', inputs: ['c', 's', 'b', 'm', 'v'], outputs: ['bn'], attrs: { epsilon: 1e-3 } },
+        { op: 'Clip', inputs: ['bn', 'lo', 'hi'], outputs: ['r6'] },
+        { op: 'MaxPool', inputs: ['r6'], outputs: ['mp'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] } },
+        { op: 'AveragePool', inputs: ['mp'], outputs: ['ap'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+        { op: 'HardSwish', inputs: ['ap'], outputs: ['hs'] },
+        { op: 'ReduceMean', inputs: ['hs'], outputs: ['gm'], attrs: { axes: [2, 3], keepdims: 0 } },
+        { op: 'MatMul', inputs: ['gm', 'fc'], outputs: ['lg'] },
+        { op: 'Softmax', inputs: ['lg'], outputs: ['y'], attrs: { axis: -1 } },
+      ] as NodeInput[],
+    });
+    const x = tf.tensor4d(xv, [n, cin, h, w]);
+    const r = await runOnnx(bytes, x);
+    const want = tf.tidy(() => {
+      const cv = tf.transpose(convNchw(x, tf.tensor4d(conv.float!, [c, cin, 3, 3]), 1, tf.tensor1d(convB.float!)), [0, 2, 3, 1]) as tf.Tensor4D;
+      const bn = tf.batchNorm(cv, bnp.m, bnp.v, bnp.b, bnp.s, 1e-3);
+      const ap = tf.avgPool(tf.maxPool(tf.clipByValue(bn, 0, 6), 3, 1, 'same'), 2, 2, 'valid');
+      const hs = tf.mul(ap, tf.clipByValue(tf.add(tf.div(ap, 6), 0.5), 0, 1));
+      return tf.softmax(tf.matMul(tf.mean(hs, [1, 2]), tf.tensor2d(fc.float!, [c, 5])));
+    });
+    assert.deepEqual(r.shape, [n, 5]);
+    assert.ok(relL2(r.data, await want.data()) < 1e-5, `rel L2 ${relL2(r.data, await want.data())}`);
+    assert.equal(count(r, 'Transpose'), 1, 'only the input transpose');
+    assert.equal(count(r, 'Relu6'), 1);
+    tf.dispose([x, want]);
+  });
+
   it('dynamic batch: Shape/Gather/Unsqueeze/Concat feeding Reshape works for any batch', async () => {
     await useBackend('cpu');
     const nodes: NodeInput[] = [
