@@ -16,7 +16,7 @@ import {
 import { ConversionError, type UnsupportedNode, unsupportedOpsError } from './errors.js';
 import { attr, type ConstTensor, type DType, Graph, tensorSize } from './ir.js';
 import { GraphBuilder } from './ir_builder.js';
-import type { OnnxAttr, OnnxModel, OnnxNode } from './onnx_import.js';
+import type { OnnxModel, OnnxNode } from './onnx_import.js';
 
 export type InputLayout = 'nchw' | 'nhwc';
 
@@ -279,7 +279,6 @@ class OnnxLowering {
     }
     const opts = { strides, dilations: dil, padding, bias: biasRef };
     let y: string;
-    const wv = w.value.data as Float32Array;
     if (group === 1) {
       // [Cout, Cin, kh, kw] -> [kh, kw, Cin, Cout]
       const f = transposeConst(w.value, [2, 3, 1, 0]);
@@ -298,7 +297,6 @@ class OnnxLowering {
       y = this.b.groupedConv2d(xin, f.data as Float32Array, [kh, kw, cinPerGroup, cout],
         { ...opts, inChannels: cin, weightName: `${base}/filter` });
     }
-    void wv;
     const n = x.shape ? x.shape[0] : -1;
     return { ref: y, layout: 'nhwc', shape: [n, cout, outHW?.[0] ?? -1, outHW?.[1] ?? -1], dtype: 'float32' };
   }
@@ -646,4 +644,3 @@ export function lowerOnnx(model: OnnxModel, options: OnnxLowerOptions = {}): Gra
   return new OnnxLowering(model, options).lower();
 }
 
-export type { OnnxAttr };

@@ -11,7 +11,7 @@ import { attr, type Graph } from '../../src/converter/ir.js';
 import { GraphBuilder } from '../../src/converter/ir_builder.js';
 import type { Activation } from '../../src/spec/activations.js';
 import { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK } from '../../src/spec/block_spec.js';
-import { addConvFirstBlock, addConvNeXtBlock, convfirstWeights, convnextWeights } from '../support/converter_blocks.js';
+import { addConvNeXtBlock, convfirstWeights, convnextWeights } from '../support/converter_blocks.js';
 import { useBackend } from '../support/node_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
 import { convfirst64, convnext64, type ConvNeXtWeights64 } from '../support/reference64.js';
