@@ -241,3 +241,25 @@ describe(`fusion patterns (seed ${seed})`, () => {
     assert.equal(JSON.stringify(b.graph.nodes), before);
   });
 });
+
+describe('constant folding', () => {
+  it('folds data movement and single IEEE ops on constants exactly, leaves the rest', async () => {
+    const { foldConstants } = await import('../../src/converter/const_fold.js');
+    const b = new GraphBuilder();
+    const x = b.input('x', [2, 3]);
+    const w = b.weight('w', [3, 2], [1, 2, 3, 4, 5, 6]);
+    const t = b.transpose(w, [1, 0]); // [2, 3]
+    const s = b.div(b.add(b.mul(t, b.scalar('k', 0.1)), b.scalar('o', 1 / 3)), b.scalar('d', 7));
+    const r = b.unary('Rsqrt', b.scalar('r', 2)); // not exact in JS: kept
+    b.output(b.mul(b.add(x, s), r));
+    const g = b.graph;
+    const folded = foldConstants(g);
+    assert.equal(folded, 4);
+    assert.deepEqual(g.nodes.map((n) => n.op).sort(), ['AddV2', 'Mul', 'Rsqrt']);
+    const sv = g.constants.get(g.nodes.find((n) => n.op === 'AddV2')!.inputs[1])!;
+    assert.deepEqual(sv.shape, [2, 3]);
+    const f = Math.fround;
+    const expect = [1, 3, 5, 2, 4, 6].map((v) => f(f(f(f(v * f(0.1)) + f(1 / 3))) / 7));
+    assert.deepEqual(Array.from(sv.data), expect);
+  });
+});
