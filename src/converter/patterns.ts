@@ -136,9 +136,14 @@ function sameConvAttrs(n: IRNode, k: number): boolean {
   return false;
 }
 
-function fusedBiasOnly(n: IRNode): boolean {
+function fusedOps(n: IRNode): string[] {
   const ops = n.attrs.fused_ops;
-  return ops != null && 'list' in ops && ops.list.s != null && ops.list.s.length === 1 && ops.list.s[0] === 'BiasAdd';
+  return ops != null && 'list' in ops && ops.list.s != null ? ops.list.s : [];
+}
+
+function fusedBiasOnly(n: IRNode, allowActivation = false): boolean {
+  const ops = fusedOps(n);
+  return ops[0] === 'BiasAdd' && (ops.length === 1 || (allowActivation && ops.length === 2 && (ops[1] === 'Relu' || ops[1] === 'Relu6')));
 }
 
 /** bias(z) with a per-channel constant: BiasAdd, AddV2 / Add (either order). */
@@ -265,8 +270,13 @@ export function matchSpatialConv(v: GraphView, m: Match, value: string): Spatial
   return matchSpatialConvCore(v, m, value);
 }
 
-/** y = x W + b over the channel axis (and an optional folded BatchNorm). */
-export function matchLinear(v: GraphView, m: Match, value: string): Linear | undefined {
+/**
+ * y = x W + b over the channel axis (and an optional folded BatchNorm). With `fusedActivation`, matches
+ * only tfjs-converter's `_FusedConv2D` / `_FusedMatMul` with fused_ops [BiasAdd, Relu | Relu6] (whose
+ * activation matchActivation reported).
+ */
+export function matchLinear(v: GraphView, m: Match, value: string, fusedActivation = false): Linear | undefined {
+  if (fusedActivation) return matchLinearCore(v, m, value, true);
   const sub = new Match();
   const aff = matchAffine(v, sub, value);
   const lin = aff && matchLinearCore(v, sub, aff.input);
@@ -292,7 +302,7 @@ export interface Linear {
 }
 
 /** y = x W + b over the channel axis: MatMul / BatchMatMulV2 / Keras tensordot / 1x1 Conv2D (+ bias). */
-function matchLinearCore(v: GraphView, m: Match, value: string): Linear | undefined {
+function matchLinearCore(v: GraphView, m: Match, value: string, fusedActivation = false): Linear | undefined {
   const biasPart = matchBias(v, m, value);
   const coreValue = biasPart ? biasPart.input : value;
   let n = v.node(coreValue, 'MatMul', 'BatchMatMulV2', 'Conv2D', '_FusedConv2D', '_FusedMatMul', 'Reshape');
@@ -324,7 +334,8 @@ function matchLinearCore(v: GraphView, m: Match, value: string): Linear | undefi
   }
   let bias = biasPart?.bias;
   if (n.op === '_FusedConv2D' || n.op === '_FusedMatMul') {
-    if (bias != null || !fusedBiasOnly(n) || n.inputs.length !== 3) return undefined;
+    if (bias != null || !fusedBiasOnly(n, fusedActivation) || n.inputs.length !== 3) return undefined;
+    if (fusedActivation !== (fusedOps(n).length === 2)) return undefined;
     bias = channelVector(v.constant(n.inputs[2]), cout);
     if (bias == null) return undefined;
   }
@@ -419,7 +430,13 @@ function matchTanhPlusOne(v: GraphView, m: Match, value: string): string | undef
 }
 
 /** An activation applied to z: exact or tanh GELU (any Mul ordering), SiLU, ReLU, ReLU6. */
-export function matchActivation(v: GraphView, m: Match, value: string): { input: string; activation: Activation } | undefined {
+export function matchActivation(v: GraphView, m: Match, value: string):
+  { input: string; activation: Activation; fusedIntoLinear?: boolean } | undefined {
+  const fusedLinear = v.node(value, '_FusedConv2D', '_FusedMatMul');
+  if (fusedLinear && fusedBiasOnly(fusedLinear, true) && fusedOps(fusedLinear).length === 2) {
+    // tfjs-converter folded the activation into the linear layer: the same node is both.
+    return { input: value, activation: fusedOps(fusedLinear)[1] === 'Relu' ? 'relu' : 'relu6', fusedIntoLinear: true };
+  }
   const relu = v.node(value, 'Relu', 'Relu6', 'ClipByValue');
   if (relu) {
     if (relu.op === 'ClipByValue') {

@@ -197,6 +197,23 @@ describe(`fusion patterns (seed ${seed})`, () => {
     await checkFusion(b.graph, FUSED_CONVFIRST_BLOCK, 1, x, convfirst64(x, { n: N, h: H, w: W, c }, k3, g, d, folded, 'silu', true), c);
   });
 
+  for (const act of ['relu', 'relu6'] as Activation[]) {
+    it(`ConvFirst as tensorflowjs_converter writes it: _FusedConv2D with [BiasAdd, ${act === 'relu' ? 'Relu' : 'Relu6'}]`, async () => {
+      const [k3, g] = [3, 1];
+      const wt = convfirstWeights(rng, c, d, k3, g);
+      const b = new GraphBuilder();
+      const xin = b.input('x', [-1, H, W, c]);
+      const conv = (op: string, inp: string, f: string, bias: string, fused: string[]) => b.op(op, [inp, f, bias], {
+        strides: attr.ints([1, 1, 1, 1]), padding: attr.s('SAME'), data_format: attr.s('NHWC'), dilations: attr.ints([1, 1, 1, 1]),
+        fused_ops: attr.strs(fused), num_args: attr.i(1) });
+      const spatial = conv('FusedDepthwiseConv2dNative', xin, b.weight('f', [k3, k3, c, 1], wt.filter), b.weight('fb', [c], wt.bias), ['BiasAdd']);
+      const h = conv('_FusedConv2D', spatial, b.weight('w1', [1, 1, c, d], wt.w1), b.weight('b1', [d], wt.b1), ['BiasAdd', act === 'relu' ? 'Relu' : 'Relu6']);
+      b.output(b.add(conv('_FusedConv2D', h, b.weight('w2', [1, 1, d, c], wt.w2), b.weight('b2', [c], wt.b2), ['BiasAdd']), xin));
+      const x = rng.normals(N * H * W * c);
+      await checkFusion(b.graph, FUSED_CONVFIRST_BLOCK, 1, x, convfirst64(x, { n: N, h: H, w: W, c }, k3, g, d, wt, act, true), c);
+    });
+  }
+
   it('does not fuse when a block intermediate is read elsewhere (kept correct)', async () => {
     const wt = convnextWeights(rng, c, d, k);
     const b = new GraphBuilder();
