@@ -3,7 +3,11 @@
 // on webgl and webgpu, compared with the exporting framework's output.
 import '../../src/index.js';
 import { GPU_BACKENDS, useBackend } from '../support/browser_backends.js';
-import { type FixtureCase, listFixtures, type ReadBytes, runFixture, TOLERANCE } from '../support/converter_fixtures.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { convertModel } from '../../src/converter/convert.js';
+import {
+  type FixtureCase, floats, listFixtures, loadViaHttp, type ReadBytes, readSource, relL2, runFixture, TOLERANCE,
+} from '../support/converter_fixtures.js';
 
 const read: ReadBytes = async (path) => {
   const r = await fetch(`/fixtures/${path}`);
@@ -38,5 +42,17 @@ for (const backend of GPU_BACKENDS) {
         expect(r.residualAdds).toBeGreaterThan(0);
       });
     }
+    it('loads converted files with tf.loadGraphModel(url) as a web app does', async () => {
+      await useBackend(backend);
+      const c = fixtures.find((f) => f.name === 'hf_convnext_tiny16_op17') as FixtureCase;
+      const { model, requested } = await loadViaHttp(convertModel(await readSource(read, c)).files);
+      const x = tf.tensor(floats(await read(c.input)), c.inputShape);
+      const y = model.predict(x) as tf.Tensor;
+      const err = relL2(await y.data(), floats(await read(c.output)));
+      tf.dispose([x, y]);
+      model.dispose();
+      expect(err).toBeLessThanOrEqual(TOLERANCE.float32);
+      expect(requested.length).toBe(2);
+    });
   });
 }
