@@ -1,6 +1,6 @@
 // Browser tests: jasmine specs bundled by esbuild, run in Debian's headless Chromium, which gives real
 // WebGL2 and WebGPU through SwiftShader. A custom reporter writes the pass/fail counts for scripts/test.mjs.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('.', import.meta.url).pathname;
@@ -8,6 +8,9 @@ const root = new URL('.', import.meta.url).pathname;
 process.env.TMPDIR = join(root, '.tmp');
 mkdirSync(process.env.TMPDIR, { recursive: true });
 process.env.CHROME_BIN ??= '/usr/bin/chromium';
+// The shared fixtures (real ONNX / TF.js exports) live next to the repo; specs fetch them from /fixtures/.
+const fixtures = join(root, '..', 'shared', 'fixtures');
+const fixturesReal = existsSync(fixtures) ? realpathSync(fixtures) : fixtures;
 
 function SummaryReporter(baseReporterDecorator) {
   baseReporterDecorator(this);
@@ -22,7 +25,11 @@ SummaryReporter.$inject = ['baseReporterDecorator'];
 export default (config) => {
   config.set({
     frameworks: ['jasmine'],
-    files: [{ pattern: 'test/browser/**/*.spec.ts', watched: false }],
+    files: [
+      { pattern: 'test/browser/**/*.spec.ts', watched: false },
+      { pattern: `${fixturesReal}/**/*`, included: false, served: true, watched: false, nocache: true },
+    ],
+    proxies: { '/fixtures/': `/absolute${fixturesReal}/` },
     preprocessors: { 'test/browser/**/*.spec.ts': ['esbuild'] },
     esbuild: { target: 'es2022', define: { 'process.env.TEST_SEED': JSON.stringify(process.env.TEST_SEED ?? '') } },
     plugins: ['karma-jasmine', 'karma-chrome-launcher', 'karma-esbuild', { 'reporter:summary': ['type', SummaryReporter] }],

@@ -5,6 +5,7 @@
  *   const result = convertModel({ format: 'onnx', bytes });
  *   const model = await tf.loadGraphModel(tf.io.fromMemory(toModelArtifacts(result.files)));
  */
+import { foldConstants } from './const_fold.js';
 import { ConversionError } from './errors.js';
 import { fuseBlocks, type FusedBlock } from './fusion.js';
 import { type GraphModelFiles, writeGraphModel } from './graphmodel_writer.js';
@@ -52,6 +53,7 @@ export function convertModel(source: ConvertSource, options: ConvertOptions = {}
   const progress = options.onProgress ?? (() => {});
   progress(`importing ${source.format === 'onnx' ? 'ONNX model' : 'TF.js GraphModel'}`);
   const unfused = importModel(source, options);
+  foldConstants(unfused);
   let graph = unfused;
   let blocks: FusedBlock[] = [];
   if (options.fuse !== false) {

@@ -54,7 +54,7 @@ function matchConvNeXt(v: GraphView, residual: IRNode, x: string, branch: string
   }
   const fc2 = matchLinear(v, m, mlpOut);
   const act = fc2 && matchActivation(v, m, fc2.input);
-  const fc1 = act && matchLinear(v, m, act.input);
+  const fc1 = act && matchLinear(v, m, act.input, act.fusedIntoLinear);
   const ln = fc1 && matchLayerNorm(v, m, fc1.input);
   const dw = ln && matchSpatialConv(v, m, ln.input);
   if (!fc2 || !act || !fc1 || !ln || !dw || dw.input !== x || dw.groupWidth !== 1) return undefined;
@@ -87,7 +87,7 @@ function matchConvFirst(v: GraphView, residual: IRNode, x: string, branch: strin
   const m = new Match();
   const fc2 = matchLinear(v, m, branch);
   const act = fc2 && matchActivation(v, m, fc2.input);
-  const fc1 = act && matchLinear(v, m, act.input);
+  const fc1 = act && matchLinear(v, m, act.input, act.fusedIntoLinear);
   const conv = fc1 && matchSpatialConv(v, m, fc1.input);
   if (!fc2 || !act || !fc1 || !conv || conv.input !== x) return undefined;
   const c = conv.channels;

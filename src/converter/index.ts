@@ -4,6 +4,7 @@
  */
 export { convertModel, importModel } from './convert.js';
 export type { ConvertOptions, ConvertResult, ConvertSource } from './convert.js';
+export { foldConstants } from './const_fold.js';
 export { ConversionError } from './errors.js';
 export { fuseBlocks } from './fusion.js';
 export type { FusedBlock, FusionResult } from './fusion.js';

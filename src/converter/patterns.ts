@@ -136,9 +136,14 @@ function sameConvAttrs(n: IRNode, k: number): boolean {
   return false;
 }
 
-function fusedBiasOnly(n: IRNode): boolean {
+function fusedOps(n: IRNode): string[] {
   const ops = n.attrs.fused_ops;
-  return ops != null && 'list' in ops && ops.list.s != null && ops.list.s.length === 1 && ops.list.s[0] === 'BiasAdd';
+  return ops != null && 'list' in ops && ops.list.s != null ? ops.list.s : [];
+}
+
+function fusedBiasOnly(n: IRNode, allowActivation = false): boolean {
+  const ops = fusedOps(n);
+  return ops[0] === 'BiasAdd' && (ops.length === 1 || (allowActivation && ops.length === 2 && (ops[1] === 'Relu' || ops[1] === 'Relu6')));
 }
 
 /** bias(z) with a per-channel constant: BiasAdd, AddV2 / Add (either order). */
@@ -154,7 +159,7 @@ export function matchBias(v: GraphView, m: Match, value: string, c?: number): { 
 }
 
 /** A stride-1 'same' conv of any grouping plus bias, in the forms importers and the builder produce. */
-export function matchSpatialConv(v: GraphView, m: Match, value: string): SpatialConv | undefined {
+function matchSpatialConvCore(v: GraphView, m: Match, value: string): SpatialConv | undefined {
   const biasPart = matchBias(v, m, value);
   const convValue = biasPart ? biasPart.input : value;
   const n = v.node(convValue, 'DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative', 'Conv2D', '_FusedConv2D', 'Reshape');
@@ -228,6 +233,61 @@ function groupedReshapeDims(v: GraphView, value: string, tail: number[]): boolea
   return t != null && t.data.length === tail.length && tail.every((d, i) => t.data[i] === d);
 }
 
+/**
+ * An inference BatchNorm left after a conv / linear layer: Mul(y, scale) then Add(shift), both per output
+ * channel (what the layout pass makes of ONNX BatchNormalization). Folded into the layer's weights and
+ * bias: W' = W * scale, b' = b * scale + shift (float32 rounding, the standard BN fold).
+ */
+function matchAffine(v: GraphView, m: Match, value: string): { input: string; scale: Float32Array; shift: Float32Array } | undefined {
+  const add = v.node(value, 'AddV2', 'Add', 'BiasAdd');
+  const aParts = add && splitConst(v, add);
+  const shift = aParts && channelVector(aParts[1]);
+  const mul = aParts && v.node(aParts[0], 'Mul');
+  const mParts = mul && splitConst(v, mul);
+  const scale = mParts && channelVector(mParts[1], shift?.length);
+  if (!add || !shift || !mul || !mParts || !scale || v.uses(aParts![0]) !== 1) return undefined;
+  m.add(add);
+  m.add(mul);
+  return { input: mParts[0], scale, shift };
+}
+
+function foldAffine(weight: Float32Array, bias: Float32Array, scale: Float32Array, shift: Float32Array): [Float32Array, Float32Array] {
+  const cout = bias.length;
+  const w = Float32Array.from(weight, (x, i) => x * scale[i % cout]); // output channel is the last axis
+  return [w, Float32Array.from(bias, (b, o) => b * scale[o] + shift[o])];
+}
+
+/** A stride-1 'same' conv of any grouping plus bias (and an optional folded BatchNorm). */
+export function matchSpatialConv(v: GraphView, m: Match, value: string): SpatialConv | undefined {
+  const sub = new Match();
+  const aff = matchAffine(v, sub, value);
+  const conv = aff && matchSpatialConvCore(v, sub, aff.input);
+  if (aff && conv && aff.scale.length === conv.channels) {
+    sub.nodes.forEach((n) => m.add(n));
+    const [filter, bias] = foldAffine(conv.filter, conv.bias, aff.scale, aff.shift);
+    return { ...conv, filter, bias };
+  }
+  return matchSpatialConvCore(v, m, value);
+}
+
+/**
+ * y = x W + b over the channel axis (and an optional folded BatchNorm). With `fusedActivation`, matches
+ * only tfjs-converter's `_FusedConv2D` / `_FusedMatMul` with fused_ops [BiasAdd, Relu | Relu6] (whose
+ * activation matchActivation reported).
+ */
+export function matchLinear(v: GraphView, m: Match, value: string, fusedActivation = false): Linear | undefined {
+  if (fusedActivation) return matchLinearCore(v, m, value, true);
+  const sub = new Match();
+  const aff = matchAffine(v, sub, value);
+  const lin = aff && matchLinearCore(v, sub, aff.input);
+  if (aff && lin && aff.scale.length === lin.cout) {
+    sub.nodes.forEach((n) => m.add(n));
+    const [weight, bias] = foldAffine(lin.weight, lin.bias, aff.scale, aff.shift);
+    return { ...lin, weight, bias };
+  }
+  return matchLinearCore(v, m, value);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Pointwise linear layers
 
@@ -242,7 +302,7 @@ export interface Linear {
 }
 
 /** y = x W + b over the channel axis: MatMul / BatchMatMulV2 / Keras tensordot / 1x1 Conv2D (+ bias). */
-export function matchLinear(v: GraphView, m: Match, value: string): Linear | undefined {
+function matchLinearCore(v: GraphView, m: Match, value: string, fusedActivation = false): Linear | undefined {
   const biasPart = matchBias(v, m, value);
   const coreValue = biasPart ? biasPart.input : value;
   let n = v.node(coreValue, 'MatMul', 'BatchMatMulV2', 'Conv2D', '_FusedConv2D', '_FusedMatMul', 'Reshape');
@@ -274,7 +334,8 @@ export function matchLinear(v: GraphView, m: Match, value: string): Linear | und
   }
   let bias = biasPart?.bias;
   if (n.op === '_FusedConv2D' || n.op === '_FusedMatMul') {
-    if (bias != null || !fusedBiasOnly(n) || n.inputs.length !== 3) return undefined;
+    if (bias != null || !fusedBiasOnly(n, fusedActivation) || n.inputs.length !== 3) return undefined;
+    if (fusedActivation !== (fusedOps(n).length === 2)) return undefined;
     bias = channelVector(v.constant(n.inputs[2]), cout);
     if (bias == null) return undefined;
   }
@@ -329,8 +390,53 @@ function matchErfPlusOne(v: GraphView, m: Match, value: string): string | undefi
   return z;
 }
 
-/** An activation applied to z: exact GELU (any Mul ordering), SiLU, ReLU, ReLU6. */
-export function matchActivation(v: GraphView, m: Match, value: string): { input: string; activation: Activation } | undefined {
+/** Splits a product tree into its constant factor (product) and the other factors. */
+function splitProduct(v: GraphView, m: Match, value: string): { scale: number; rest: string[]; nodes: IRNode[] } {
+  const factors: string[] = [];
+  const nodes: IRNode[] = [];
+  productFactors(v, m, value, factors, nodes);
+  let scale = 1;
+  const rest: string[] = [];
+  for (const f of factors) {
+    const c = scalarValue(v.constant(f));
+    if (c != null) scale *= c; else rest.push(f);
+  }
+  return { scale, rest, nodes };
+}
+
+/** tanh(sqrt(2/pi) (z + 0.044715 z^3)) + 1, returning z. */
+function matchTanhPlusOne(v: GraphView, m: Match, value: string): string | undefined {
+  const add = v.node(value, 'AddV2', 'Add');
+  const parts = add && splitConst(v, add);
+  if (!add || !parts || !near(scalarValue(parts[1]) ?? NaN, 1)) return undefined;
+  const tanh = v.node(parts[0], 'Tanh');
+  if (!tanh) return undefined;
+  const outer = splitProduct(v, m, tanh.inputs[0]);
+  if (outer.rest.length !== 1 || !near(outer.scale, Math.sqrt(2 / Math.PI))) return undefined;
+  const inner = v.node(outer.rest[0], 'AddV2', 'Add');
+  if (!inner) return undefined;
+  for (const [z, cubeTerm] of [[inner.inputs[0], inner.inputs[1]], [inner.inputs[1], inner.inputs[0]]]) {
+    const cube = splitProduct(v, m, cubeTerm);
+    const factors = cube.rest.flatMap((f) => {
+      const pow = v.node(f, 'Pow');
+      return pow && pow.inputs[0] === z && scalarValue(v.constant(pow.inputs[1])) === 3 ? [z, z, z] : [f];
+    });
+    if (!near(cube.scale, 0.044715) || factors.length !== 3 || !factors.every((f) => f === z)) continue;
+    [add, tanh, inner, ...outer.nodes, ...cube.nodes].forEach((n) => m.add(n));
+    for (const f of cube.rest) { const p = v.node(f, 'Pow'); if (p) m.add(p); }
+    return z;
+  }
+  return undefined;
+}
+
+/** An activation applied to z: exact or tanh GELU (any Mul ordering), SiLU, ReLU, ReLU6. */
+export function matchActivation(v: GraphView, m: Match, value: string):
+  { input: string; activation: Activation; fusedIntoLinear?: boolean } | undefined {
+  const fusedLinear = v.node(value, '_FusedConv2D', '_FusedMatMul');
+  if (fusedLinear && fusedBiasOnly(fusedLinear, true) && fusedOps(fusedLinear).length === 2) {
+    // tfjs-converter folded the activation into the linear layer: the same node is both.
+    return { input: value, activation: fusedOps(fusedLinear)[1] === 'Relu' ? 'relu' : 'relu6', fusedIntoLinear: true };
+  }
   const relu = v.node(value, 'Relu', 'Relu6', 'ClipByValue');
   if (relu) {
     if (relu.op === 'ClipByValue') {
@@ -360,11 +466,13 @@ export function matchActivation(v: GraphView, m: Match, value: string): { input:
   }
   if (rest.length !== 2 || !near(scale, 0.5)) return undefined;
   for (const [z, other] of [[rest[0], rest[1]], [rest[1], rest[0]]]) {
-    const sub = new Match();
-    if (matchErfPlusOne(v, sub, other) === z) {
-      nodes.forEach((n) => m.add(n));
-      sub.nodes.forEach((n) => m.add(n));
-      return { input: z, activation: 'gelu' };
+    for (const [match, activation] of [[matchErfPlusOne, 'gelu'], [matchTanhPlusOne, 'gelu_tanh']] as const) {
+      const sub = new Match();
+      if (match(v, sub, other) === z) {
+        nodes.forEach((n) => m.add(n));
+        sub.nodes.forEach((n) => m.add(n));
+        return { input: z, activation };
+      }
     }
   }
   return undefined;

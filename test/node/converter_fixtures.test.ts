@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../src/index.js';
 import { useBackend } from '../support/node_backends.js';
-import { listFixtures, type ReadBytes, runFixture, TOLERANCE } from '../support/converter_fixtures.js';
+import { floats, listFixtures, loadViaHttp, type ReadBytes, readSource, relL2, runFixture, TOLERANCE } from '../support/converter_fixtures.js';
+import { convertModel } from '../../src/converter/convert.js';
 
 const root = join(new URL('../..', import.meta.url).pathname, '..', 'shared', 'fixtures');
 const read: ReadBytes = async (p) => new Uint8Array(readFileSync(join(root, p)));
@@ -38,6 +39,29 @@ describe('converter on every shared fixture (cpu): converted output vs the expor
       assert.ok(r.relL2 <= TOLERANCE.float32, `${c.name} unfused rel L2 ${r.relL2}`);
     }
   });
+  it('a web app loads the written files with tf.loadGraphModel(url) (HTTP IO handler, 3 shards)', async () => {
+    await useBackend('cpu');
+    const c = fixtures.find((f) => f.name === 'keras_convnext_tiny16_dyn')!;
+    const files = convertModel(await readSource(read, c)).files;
+    // re-shard small so the loader has to stitch several files in manifest order
+    const { writeGraphModel } = await import('../../src/converter/graphmodel_writer.js');
+    const { importTfjs } = await import('../../src/converter/tfjs_import.js');
+    const { toModelArtifacts } = await import('../../src/converter/graphmodel_writer.js');
+    const art = toModelArtifacts(files);
+    const g = importTfjs({ format: 'graph-model', modelTopology: art.modelTopology as never, signature: art.signature as never,
+      weightsManifest: files.modelJson.weightsManifest }, new Uint8Array(art.weightData as ArrayBuffer));
+    const sharded = writeGraphModel(g, { shardBytes: 400_000 });
+    assert.equal(sharded.shards.length, 3);
+    const { model, requested } = await loadViaHttp(sharded);
+    const x = tf.tensor(floats(await read(c.input)), c.inputShape);
+    const y = model.predict(x) as tf.Tensor;
+    const err = relL2(await y.data(), floats(await read(c.output)));
+    tf.dispose([x, y]);
+    model.dispose();
+    assert.ok(err <= TOLERANCE.float32, `rel L2 ${err}`);
+    assert.deepEqual(requested.map((u) => u.split('/').pop()), ['model.json', ...sharded.shards.map((s) => s.path)]);
+  });
+
   it('--input-layout nhwc takes NHWC input and gives the same output', async () => {
     await useBackend('cpu');
     const c = fixtures.find((f) => f.name === 'torchvision_convnext_tiny16_op17')!;

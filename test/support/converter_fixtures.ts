@@ -126,3 +126,21 @@ export async function runFixture(read: ReadBytes, c: FixtureCase, options: Conve
     expectedBlocks: options.fuse === false || c.unfusable ? 0 : residualAdds, residualAdds,
   };
 }
+
+/**
+ * Loads converted files the way a web app does, `tf.loadGraphModel(url)` through the HTTP IO handler, with a
+ * fetch that serves the files from memory (so weight paths and shard order are resolved by tfjs itself).
+ */
+export async function loadViaHttp(files: ConvertResult['files'], base = 'https://example.test/models/m/') {
+  const served = new Map<string, Uint8Array>([[`${base}model.json`, new TextEncoder().encode(JSON.stringify(files.modelJson))]]);
+  for (const s of files.shards) served.set(base + s.path, s.data);
+  const requested: string[] = [];
+  const fetchFunc = async (input: RequestInfo | URL): Promise<Response> => {
+    const url = String(input instanceof Request ? input.url : input);
+    requested.push(url);
+    const body = served.get(url);
+    return body ? new Response(body.slice(), { status: 200 }) : new Response('not found', { status: 404 });
+  };
+  const model = await loadGraphModel(`${base}model.json`, { fetchFunc });
+  return { model, requested };
+}
