@@ -4,6 +4,7 @@
  * and reusable by end-to-end tests: the entry module assigns `globalThis.__run = async (args) => result`,
  * and `runInHeadlessChromium` returns that result (JSON-serializable).
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as esbuild from 'esbuild';
@@ -27,6 +28,12 @@ export interface HeadlessRunOptions {
   timeoutMs?: number;
   /** Receives the page's console lines (default: printed to stderr). */
   onConsole?: (line: string) => void;
+  /**
+   * Expose `globalThis.__browserCpuMs()` to the page: CPU time (user + system, ms) used so far by the
+   * browser's process tree, GPU process (SwiftShader) included. On a shared machine this is a steadier
+   * measure of work than wall time.
+   */
+  exposeCpuTime?: boolean;
   /** Extra files to serve: URL path -> [content type, bytes]. */
   files?: Record<string, [string, Uint8Array | string]>;
 }
@@ -77,6 +84,10 @@ export async function runInHeadlessChromium<T = unknown>(options: HeadlessRunOpt
     const log = options.onConsole ?? ((line: string) => process.stderr.write(`[page] ${line}\n`));
     page.on('console', (m) => log(m.text()));
     page.on('pageerror', (e) => log(`page error: ${e.message}`));
+    if (options.exposeCpuTime) {
+      // The browser's processes are this Node process's descendants (Node's own time is left out).
+      await page.exposeFunction('__browserCpuMs', () => processTreeCpuMs(process.pid, false));
+    }
     await page.goto(server.url);
     const timeout = options.timeoutMs ?? 600_000;
     await page.waitForFunction(() => typeof (globalThis as { __run?: unknown }).__run === 'function', undefined,
@@ -88,4 +99,28 @@ export async function runInHeadlessChromium<T = unknown>(options: HeadlessRunOpt
     await browser.close();
     await server.close();
   }
+}
+
+/** User + system CPU ms of process `root` (optionally) and all its descendants (Linux /proc; clock ticks of 10 ms). */
+export function processTreeCpuMs(root: number, includeRoot = true): number {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      // After the command: state(0) ppid(1) ... utime(11) stime(12).
+      stats.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch { /* process exited meanwhile */ }
+  }
+  let total = 0;
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, depth = 0; p > 1 && depth < 64; depth++) {
+      if (p === root) return true;
+      p = stats.get(p)?.ppid ?? 0;
+    }
+    return false;
+  };
+  for (const [pid, s] of stats) if (inTree(pid) && (includeRoot || pid !== root)) total += s.ticks;
+  return total * 10;
 }

@@ -8,14 +8,16 @@
  */
 import { type TensorInfo, util } from '@tensorflow/tfjs-core';
 import { type MathBackendWebGL, webgl_util } from '@tensorflow/tfjs-backend-webgl';
+import { floatLiteral } from '../../spec/activations.js';
 
 export interface PackedLayout {
   /** Texel rows of the logical matrix: outer dims times ceil(rows / 2). */
   rows: number;
   /** Texels per logical row: ceil(cols / 2). */
   cols: number;
-  /** Physical texture width in texels. */
+  /** Physical texture width and height in texels. */
   texWidth: number;
+  texHeight: number;
 }
 
 /** Texel rows / cols of a packed tensor of `shape`: for NHWC, rows = N * H * ceil(W / 2) pixel pairs. */
@@ -27,7 +29,7 @@ export function texelGrid(shape: readonly number[]): { rows: number; cols: numbe
 
 /** The layout tfjs gives a packed tensor of this logical texShape. */
 export function layoutFromTexShape(shape: readonly number[], texShape: readonly number[]): PackedLayout {
-  return { ...texelGrid(shape), texWidth: Math.ceil(texShape[1] / 2) };
+  return { ...texelGrid(shape), texWidth: Math.ceil(texShape[1] / 2), texHeight: Math.ceil(texShape[0] / 2) };
 }
 
 /** The layout tfjs will give a new packed output of `shape`. */
@@ -41,12 +43,14 @@ export function isNatural(l: PackedLayout): boolean {
 
 /** GLSL `vec4 fetch<Name>(int row, int col)`: texel (row pair, column pair) of input sampler `name`. */
 export function fetchSnippet(name: string, l: PackedLayout): string {
+  const scale = `vec2(${floatLiteral(1 / l.texWidth)}, ${floatLiteral(1 / l.texHeight)})`;
   if (isNatural(l)) {
-    return `vec4 fetch${name}(int row, int col) { return texelFetch(${name}, ivec2(col, row), 0); }`;
+    return `vec4 fetch${name}(int row, int col) { return texture(${name}, (vec2(col, row) + 0.5) * ${scale}); }`;
   }
   return `vec4 fetch${name}(int row, int col) {
     int i = row * ${l.cols} + col;
-    return texelFetch(${name}, ivec2(i - (i / ${l.texWidth}) * ${l.texWidth}, i / ${l.texWidth}), 0);
+    int r = i / ${l.texWidth};
+    return texture(${name}, (vec2(i - r * ${l.texWidth}, r) + 0.5) * ${scale});
   }`;
 }
 
@@ -57,9 +61,9 @@ export function fetchSnippet(name: string, l: PackedLayout): string {
 export function outputTexelSnippet(l: PackedLayout): string {
   if (isNatural(l)) return 'ivec2 frag = ivec2(gl_FragCoord.xy); int row = frag.y; int col = frag.x;';
   return `ivec2 frag = ivec2(gl_FragCoord.xy);
-    int flat = frag.y * ${l.texWidth} + frag.x;
-    if (flat >= ${l.rows * l.cols}) { setOutput(vec4(0.0)); return; }
-    int row = flat / ${l.cols}; int col = flat - row * ${l.cols};`;
+    int texel = frag.y * ${l.texWidth} + frag.x;
+    if (texel >= ${l.rows * l.cols}) { setOutput(vec4(0.0)); return; }
+    int row = texel / ${l.cols}; int col = texel - row * ${l.cols};`;
 }
 
 /**
