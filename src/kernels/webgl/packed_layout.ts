@@ -55,6 +55,29 @@ export function fetchSnippet(name: string, l: PackedLayout): string {
 }
 
 /**
+ * A walk along one texel row (`along: 'col'`, row fixed) or column (`along: 'row'`) of an input, for
+ * inner loops: in the natural layout the texture coordinate is set up once and each step costs one
+ * multiply-add on a float counter (exact for integers, so no drift over long loops); otherwise it falls
+ * back to fetch<Name>.
+ */
+export function texelWalk(name: string, l: PackedLayout, along: 'col' | 'row', fixed: string): {
+  setup: string; fetch: (stepFloat: string, stepInt: string) => string;
+} {
+  if (!isNatural(l)) {
+    return { setup: '', fetch: (_f, i) => along === 'col' ? `fetch${name}(${fixed}, ${i})` : `fetch${name}(${i}, ${fixed})` };
+  }
+  const sx = floatLiteral(1 / l.texWidth);
+  const sy = floatLiteral(1 / l.texHeight);
+  const uv = `uv${name}`;
+  if (along === 'col') {
+    return { setup: `vec2 ${uv} = vec2(0.5 * ${sx}, (float(${fixed}) + 0.5) * ${sy});`,
+      fetch: (f) => `texture(${name}, vec2(${uv}.x + ${f} * ${sx}, ${uv}.y))` };
+  }
+  return { setup: `vec2 ${uv} = vec2((float(${fixed}) + 0.5) * ${sx}, 0.5 * ${sy});`,
+    fetch: (f) => `texture(${name}, vec2(${uv}.x, ${uv}.y + ${f} * ${sy}))` };
+}
+
+/**
  * GLSL that sets `int row, col` (texel row / column of the output's logical matrix) for this fragment
  * and returns early from main() for texels past the end of a squarified texture.
  */
