@@ -34,30 +34,35 @@ export function floatLiteral(v: number): string {
 }
 
 /**
- * Activation code for the GLSL generator, one expression per activation of a vec4 named by `v` (pass a
- * variable name: the expression repeats it). Written with functions both shading languages share (abs,
- * sign, exp, max, clamp) so the WGSL table can mirror it term by term. erf is the same Abramowitz-Stegun
- * form as tfjs's ERF op and tanh the overflow-safe form of tfjs's TANH, so fused results track stock ones.
+ * GLSL for each activation, as the body of `vec4 NAME(vec4 v)`: the same shape and the same statements
+ * as the WGSL table (`WGSL_ACTIVATIONS` on the webgpu side), line for line, with GLSL declarations.
+ * Exact GELU uses the erf constants above (tfjs's Erf kernel), tanh is written through exp(-2|z|) so it
+ * cannot overflow to NaN for large |z|.
  */
-export const ACTIVATION_GLSL: Record<Activation, (v: string) => string> = {
-  gelu: (v) => `(0.5 * ${v} * (1.0 + ${glslErf(`(${v} * ${floatLiteral(SQRT1_2)})`)}))`,
-  gelu_tanh: (v) => `(0.5 * ${v} * (1.0 + ${glslTanh(
-    `(${floatLiteral(SQRT_2_OVER_PI)} * (${v} + ${floatLiteral(GELU_TANH_COEFF)} * ${v} * ${v} * ${v}))`)}))`,
-  silu: (v) => `(${v} / (1.0 + exp(-${v})))`,
-  relu: (v) => `max(${v}, 0.0)`,
-  relu6: (v) => `clamp(${v}, 0.0, 6.0)`,
+const GLSL_ERF = `
+  vec4 erfArg = v * ${floatLiteral(SQRT1_2)};
+  vec4 erfAbs = abs(erfArg);
+  vec4 erfT = 1.0 / (1.0 + ${floatLiteral(ERF.p)} * erfAbs);
+  vec4 erfPoly = ((((${floatLiteral(ERF.a5)} * erfT + ${floatLiteral(ERF.a4)}) * erfT + ${floatLiteral(ERF.a3)}) * erfT +
+    ${floatLiteral(ERF.a2)}) * erfT + ${floatLiteral(ERF.a1)}) * erfT;
+  vec4 erfValue = sign(erfArg) * (1.0 - erfPoly * exp(-erfAbs * erfAbs));`;
+
+export const GLSL_ACTIVATIONS: Record<Activation, string> = {
+  gelu: `${GLSL_ERF}
+  return 0.5 * v * (1.0 + erfValue);`,
+  gelu_tanh: `
+  vec4 inner = ${floatLiteral(SQRT_2_OVER_PI)} * (v + ${floatLiteral(GELU_TANH_COEFF)} * v * v * v);
+  vec4 e2 = exp(-2.0 * abs(inner));
+  return 0.5 * v * (1.0 + sign(inner) * (1.0 - e2) / (1.0 + e2));`,
+  silu: `
+  return v / (1.0 + exp(-v));`,
+  relu: `
+  return max(v, vec4(0.0));`,
+  relu6: `
+  return clamp(v, vec4(0.0), vec4(6.0));`,
 };
 
-/** erf(u) = sign(u) (1 - t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) exp(-u^2)), t = 1 / (1 + p |u|). */
-function glslErf(u: string): string {
-  const t = `(1.0 / (1.0 + ${floatLiteral(ERF.p)} * abs(${u})))`;
-  const horner = `((((${floatLiteral(ERF.a5)} * ${t} + ${floatLiteral(ERF.a4)}) * ${t} + ${floatLiteral(ERF.a3)}) * ` +
-    `${t} + ${floatLiteral(ERF.a2)}) * ${t} + ${floatLiteral(ERF.a1)}) * ${t}`;
-  return `(sign(${u}) * (1.0 - ${horner} * exp(-${u} * ${u})))`;
-}
-
-/** tanh(u) = sign(u) (1 - e) / (1 + e), e = exp(-2 |u|): no overflow for large |u|. */
-function glslTanh(u: string): string {
-  const e = `exp(-2.0 * abs(${u}))`;
-  return `(sign(${u}) * (1.0 - ${e}) / (1.0 + ${e}))`;
+/** A GLSL function `vec4 name(vec4 v)` applying `activation` lane-wise. */
+export function glslActivationFunction(activation: Activation, name = 'activation'): string {
+  return `vec4 ${name}(vec4 v) {${GLSL_ACTIVATIONS[activation]}\n}`;
 }

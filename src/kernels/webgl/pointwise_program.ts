@@ -10,7 +10,7 @@
  *   project: bias (layer scale pre-folded into B and the bias), residual add.
  */
 import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
-import { ACTIVATION_GLSL, type Activation, floatLiteral } from '../../spec/activations.js';
+import { type Activation, floatLiteral, glslActivationFunction } from '../../spec/activations.js';
 import { fetchSnippet, outputTexelSnippet, type PackedLayout, texelWalk } from './packed_layout.js';
 
 export interface PointwiseOptions {
@@ -65,6 +65,7 @@ function pointwiseShader(o: PointwiseOptions): string {
         }`;
   const pairs = Math.floor(fullSteps / 2);
   return `
+    ${o.activation == null ? '' : glslActivationFunction(o.activation)}
     ${fetchSnippet('A', o.layouts.A)}
     ${fetchSnippet('B', o.layouts.B)}
     ${fetchSnippet('Aux', o.layouts.Aux)}
@@ -100,7 +101,7 @@ function pointwiseShader(o: PointwiseOptions): string {
       vec2 variance = max((s2.xz + s2.yw) / ${floatLiteral(cin)} - mean * mean, 0.0);
       vec2 rstd = inversesqrt(variance + ${floatLiteral(ln.epsilon)});
       acc = (acc - mean.xxyy * aux.zwzw) * rstd.xxyy + aux.xyxy;`}
-      ${o.activation == null ? '' : `acc = ${ACTIVATION_GLSL[o.activation]('acc')};`}
+      ${o.activation == null ? '' : 'acc = activation(acc);'}
       ${o.residual ? 'acc += fetchR(row, col);' : ''}
       // Keep padding lanes zero: an odd channel count leaves y / w empty in the last column texel and
       // an odd width leaves z / w empty in the last pixel pair of each image row.
