@@ -3,7 +3,9 @@
  * block kernels on every backend (fused on webgpu / webgl, a reference composition elsewhere).
  */
 import { registerBlockKernels } from './kernels/register.js';
+import { registerFusedGraphOps } from './converter/register_ops.js';
 // Backend modules add their fused kernels before registerBlockKernels() runs below.
+import './kernels/webgpu/index.js';
 import './kernels/webgl/index.js';
 
 export { convnextBlock } from '../ops/convnext_block.js';
@@ -16,5 +18,9 @@ export type { Activation } from './spec/activations.js';
 export { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK } from './spec/block_spec.js';
 export type { BlockSpec } from './spec/block_spec.js';
 export { convfirstBlockReference, convnextBlockReference, groupedConv2d } from './kernels/reference/block_reference.js';
+export { clearWebGPUWeightCache, DATACENTER_LIMITS, explainKernel, lastKernelDecision, setWebGPUTilingLimits,
+  SWIFTSHADER_LIMITS, webgpuWeightCacheStats } from './kernels/webgpu/index.js';
+export type { KernelExplanation, TilingLimits } from './kernels/webgpu/index.js';
 
 registerBlockKernels();
+registerFusedGraphOps();

@@ -10,7 +10,7 @@
  *   project: bias (layer scale pre-folded into B and the bias), residual add.
  */
 import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
-import { type Activation, floatLiteral, glslActivationFunction } from '../../spec/activations.js';
+import { ACTIVATION_GLSL, type Activation, floatLiteral } from '../../spec/activations.js';
 import { fetchSnippet, outputTexelSnippet, type PackedLayout, texelWalk } from './packed_layout.js';
 
 export interface PointwiseOptions {
@@ -65,7 +65,7 @@ function pointwiseShader(o: PointwiseOptions): string {
         }`;
   const pairs = Math.floor(fullSteps / 2);
   return `
-    ${o.activation == null ? '' : glslActivationFunction(o.activation)}
+    ${o.activation == null ? '' : `vec4 activation(vec4 v) { return ${ACTIVATION_GLSL[o.activation]('v')}; }`}
     ${fetchSnippet('A', o.layouts.A)}
     ${fetchSnippet('B', o.layouts.B)}
     ${fetchSnippet('Aux', o.layouts.Aux)}

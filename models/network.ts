@@ -1,0 +1,120 @@
+/**
+ * ConvNeXt and ConvFirstNet as converter IR graphs: the ConvNeXt macro-architecture (4x4 stride-4 patchify
+ * stem + LayerNorm; four stages, each after the first entered through LayerNorm + 2x2 stride-2 conv; global
+ * average pool + LayerNorm + linear head) around the family's residual block. The graph is what the
+ * GraphModel writer serialises, so a built model and a converted one share one runtime path.
+ */
+import type { Graph } from '../src/converter/ir.js';
+import { GraphBuilder } from '../src/converter/ir_builder.js';
+import { emitConvFirstBlock, emitConvNeXtBlock, initConvFirstBlock, initConvNeXtBlock } from './blocks.js';
+import { WeightInit } from './init.js';
+import { BLOCK_DESIGNS, isFamily, isVariant, MACRO, MODEL_FAMILIES, type ModelFamily, STAGES, TOTAL_STRIDE,
+  type Variant, VARIANTS } from './variants.js';
+
+export interface BuildOptions {
+  /** One fused node per residual block (default) or the stock-op composition. */
+  fused?: boolean;
+  /** Seed of the random weights (default 0). The same seed gives the same weights fused or unfused. */
+  seed?: number;
+  /** Input height = width (default 224); a multiple of 32. */
+  inputSize?: number;
+  /** Fixed batch size, or -1 (default) for a dynamic batch. */
+  batch?: number;
+  /** Classes of the linear head (default 1000). */
+  classes?: number;
+  /** 'zeros' skips drawing random numbers: for structure-only uses (shapes, counts). Default 'random'. */
+  weights?: 'random' | 'zeros';
+}
+
+export interface ModelConfig {
+  family: ModelFamily;
+  variant: Variant;
+  fused: boolean;
+  seed: number;
+  inputSize: number;
+  batch: number;
+  classes: number;
+}
+
+export function resolveConfig(family: string, variant: string, options: BuildOptions = {}): ModelConfig {
+  if (!isFamily(family)) throw new Error(`unknown model family '${family}' (expected ${MODEL_FAMILIES.join(' or ')})`);
+  if (!isVariant(variant)) throw new Error(`unknown ${family} variant '${variant}' (expected one of ${VARIANTS.join(', ')})`);
+  const inputSize = options.inputSize ?? 224;
+  if (!Number.isInteger(inputSize) || inputSize < TOTAL_STRIDE || inputSize % TOTAL_STRIDE !== 0) {
+    throw new Error(`input size ${inputSize} must be a positive multiple of ${TOTAL_STRIDE} (the network's total stride)`);
+  }
+  const batch = options.batch ?? -1;
+  if (!Number.isInteger(batch) || (batch < 1 && batch !== -1)) throw new Error(`batch ${batch} must be -1 or >= 1`);
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0) throw new Error(`seed ${seed} must be an integer >= 0`);
+  const classes = options.classes ?? MACRO.classes;
+  if (!Number.isInteger(classes) || classes < 1) throw new Error(`classes ${classes} must be an integer >= 1`);
+  return { family, variant, fused: options.fused ?? true, seed, inputSize, batch, classes };
+}
+
+/** The graph input's name: NHWC float32 images. */
+export const INPUT_NAME = 'images';
+
+/** Builds the network's IR graph with seeded random weights. */
+export function buildModelGraph(family: string, variant: string, options: BuildOptions = {}): Graph {
+  return buildNetwork(family, variant, options).graph;
+}
+
+/** The graph plus the value name of each stage's output (for shape checks and feature taps). */
+export function buildNetwork(family: string, variant: string, options: BuildOptions = {}):
+  { graph: Graph; stageOutputs: string[] } {
+  const cfg = resolveConfig(family, variant, options);
+  const design = BLOCK_DESIGNS[cfg.family];
+  const { depths, widths } = STAGES[cfg.variant];
+  const init = new WeightInit(cfg.seed, options.weights ?? 'random');
+  const b = new GraphBuilder();
+  const s = cfg.inputSize;
+  let x = b.input(INPUT_NAME, [cfg.batch, s, s, 3], 'float32', 'NHWC');
+
+  const p = MACRO.stemPatch;
+  const c0 = widths[0];
+  x = b.conv2d(x, b.weight('stem.0.weight', [p, p, 3, c0], init.weight(p * p * 3 * c0, p * p * 3)), {
+    strides: p, padding: 'VALID', bias: b.weight('stem.0.bias', [c0], init.bias(c0)) });
+  x = layerNorm(b, x, init, c0, 'stem.1');
+
+  const stageOutputs: string[] = [];
+  for (let stage = 0; stage < 4; stage++) {
+    const c = widths[stage];
+    if (stage > 0) {
+      const scope = `stages.${stage}.downsample`;
+      const cin = widths[stage - 1];
+      const k = MACRO.downsample;
+      x = layerNorm(b, x, init, cin, `${scope}.0`);
+      x = b.conv2d(x, b.weight(`${scope}.1.weight`, [k, k, cin, c], init.weight(k * k * cin * c, k * k * cin)), {
+        strides: k, padding: 'VALID', bias: b.weight(`${scope}.1.bias`, [c], init.bias(c)) });
+    }
+    for (let i = 0; i < depths[stage]; i++) {
+      const scope = `stages.${stage}.blocks.${i}`;
+      x = cfg.family === 'convnext'
+        ? emitConvNeXtBlock(b, x, c, initConvNeXtBlock(init, c, design), design, cfg.fused, scope)
+        : emitConvFirstBlock(b, x, c, initConvFirstBlock(init, c, design), design, cfg.fused, scope);
+    }
+    stageOutputs.push(x);
+  }
+
+  const cLast = widths[3];
+  x = b.mean(x, [1, 2], false);
+  x = layerNorm(b, x, init, cLast, 'head.norm');
+  x = b.biasAdd(b.matMul(x, b.weight('head.fc.weight', [cLast, cfg.classes], init.weight(cLast * cfg.classes, cLast))),
+    b.weight('head.fc.bias', [cfg.classes], init.bias(cfg.classes)));
+  b.output(b.op('Identity', [x], {}, 'logits'));
+  b.graph.validate();
+  return { graph: b.graph, stageOutputs };
+}
+
+function layerNorm(b: GraphBuilder, x: string, init: WeightInit, c: number, scope: string): string {
+  return b.layerNorm(x, b.weight(`${scope}.weight`, [c], init.normScale(c)), b.weight(`${scope}.bias`, [c], init.normShift(c)),
+    MACRO.epsilon);
+}
+
+/** Parameters of a built graph: every float constant of rank >= 1 (scalars are op constants, not weights). */
+export function countGraphParams(g: Graph): number {
+  let n = 0;
+  for (const t of g.constants.values()) if (t.dtype === 'float32' && t.shape.length > 0) n += t.data.length;
+  return n;
+}

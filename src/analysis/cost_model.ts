@@ -1,0 +1,348 @@
+/**
+ * Cost model: FLOPs and compulsory device-memory bytes of one TF.js kernel invocation, from what
+ * `tf.profile` reports per kernel (name, input shapes, output shapes). Browser-safe: no Node imports.
+ *
+ * Conventions (docs/analysis.md states them with the same words):
+ * - a multiply-add counts 2 FLOPs (convolutions, matrix products);
+ * - an elementwise op counts 1 FLOP per output element (a transcendental such as Erf or Exp too), except
+ *   the few listed in ELEMENTWISE_FLOPS (e.g. SquaredDifference = 2);
+ * - a reduction counts 1 FLOP per input element;
+ * - compulsory bytes = every input (weights included) read once + every output written once, at
+ *   `bytesPerElement` (4: float32); view kernels (Reshape, Identity, ...) move nothing and cost 0 bytes;
+ * - a fused block counts the FLOPs of the stock layers it replaces, and its bytes are x, weights and y once.
+ *
+ * Attributes (strides, window sizes, transposes, activations) are not in tf.profile's report, so formulas
+ * use shapes only; `KernelAttrs` lets a caller that knows them refine pooling windows and fused-op options.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Activation } from '../spec/activations.js';
+import {
+  type BlockSpec, convfirstSpec, convnextSpec, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
+} from '../spec/block_spec.js';
+import { type KernelRecord, traceKernels } from './kernel_trace.js';
+
+export type Shape = readonly number[];
+
+export interface KernelCost {
+  /** Floating-point operations (multiply-add = 2). */
+  flops: number;
+  /** Compulsory device-memory bytes: inputs read once, outputs written once. */
+  bytes: number;
+  /** flops / bytes (0 when bytes is 0). */
+  intensity: number;
+  /** Which formula was used: 'conv2d', 'depthwise', 'matmul', 'elementwise', ..., or 'unknown'. */
+  category: KernelCategory;
+  /** The block spec a fused op was costed from. */
+  spec?: BlockSpec;
+}
+
+export type KernelCategory = 'conv2d' | 'depthwise' | 'matmul' | 'elementwise' | 'reduction' | 'pooling' |
+  'normalization' | 'softmax' | 'fused-block' | 'data-movement' | 'view' | 'composite' | 'unknown';
+
+export interface KernelAttrs {
+  /** Pooling window [h, w]; by default inferred as the input/output spatial ratio (window = stride). */
+  filterSize?: readonly [number, number];
+  /** Activation of a fused block; default 'gelu' for ConvNeXt, 'silu' for ConvFirst. */
+  activation?: Activation;
+  /** Whether a ConvFirst block adds its input; default true. */
+  residual?: boolean;
+  /** Whether a fused conv / matmul applies an activation after its bias (1 FLOP per output). */
+  fusedActivation?: boolean;
+}
+
+export interface CostOptions {
+  /** Bytes per tensor element: 4 for float32 (the default), 2 for float16. */
+  bytesPerElement?: number;
+}
+
+export const DEFAULT_BYTES_PER_ELEMENT = 4;
+
+/**
+ * FLOPs per element of each block activation when written with stock ops (one per elementwise op), so a
+ * fused block counts what the unfused graph it replaces counts: exact GELU = x * 0.5 * (1 + erf(x / sqrt2))
+ * is 5 ops; the tanh form 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))) is 8; SiLU = x * sigmoid(x) is 2.
+ * A Record over Activation so a new activation cannot be forgotten here.
+ */
+export const ACTIVATION_FLOPS: Record<Activation, number> = {
+  gelu: 5, gelu_tanh: 8, silu: 2, relu: 1, relu6: 1,
+};
+
+/** FLOPs per element of a LayerNorm over channels: mean, subtract, square, variance sum, scale by rsqrt,
+ * gamma, beta (7 ops; the per-pixel divisions and rsqrt are negligible and not counted). */
+export const LAYERNORM_FLOPS_PER_ELEMENT = 7;
+
+/** Elementwise kernels that cost more than one FLOP per output element. */
+const ELEMENTWISE_FLOPS: Record<string, number> = {
+  SquaredDifference: 2, Softplus: 2, Selu: 2, Elu: 2, LeakyRelu: 2, Prelu: 2, ClipByValue: 2,
+};
+
+const ELEMENTWISE = new Set([
+  'Abs', 'Acos', 'Acosh', 'Add', 'Asin', 'Asinh', 'Atan', 'Atanh', 'Atan2', 'Ceil', 'ClipByValue', 'Cos', 'Cosh',
+  'Elu', 'Equal', 'Erf', 'Exp', 'Expm1', 'Floor', 'FloorDiv', 'Greater', 'GreaterEqual', 'IsFinite', 'IsInf',
+  'IsNan', 'LeakyRelu', 'Less', 'LessEqual', 'Log', 'Log1p', 'LogicalAnd', 'LogicalNot', 'LogicalOr',
+  'LogicalXor', 'Maximum', 'Minimum', 'Mod', 'Multiply', 'Neg', 'NotEqual', 'Pow', 'Prelu', 'RealDiv',
+  'Reciprocal', 'Relu', 'Relu6', 'Round', 'Rsqrt', 'Select', 'Selu', 'Sigmoid', 'Sign', 'Sin', 'Sinh',
+  'Softplus', 'Sqrt', 'Square', 'SquaredDifference', 'Step', 'Sub', 'Tan', 'Tanh', 'BiasAdd',
+]);
+const REDUCTIONS = new Set(['Sum', 'Mean', 'Max', 'Min', 'Prod', 'All', 'Any', 'ArgMax', 'ArgMin', 'Cumsum',
+  'Cumprod']);
+const POOLING = new Set(['MaxPool', 'AvgPool']);
+/** Kernels that only relabel a buffer: no device work at all. */
+const VIEWS = new Set(['Reshape', 'Identity', 'ExpandDims', 'Squeeze']);
+/** Kernels that copy or rearrange data without arithmetic. */
+const DATA_MOVEMENT = new Set(['Transpose', 'Concat', 'Pack', 'Unpack', 'Slice', 'StridedSlice', 'SplitV',
+  'PadV2', 'MirrorPad', 'Tile', 'GatherV2', 'GatherNd', 'Cast', 'Fill', 'ZerosLike', 'OnesLike', 'BroadcastTo',
+  'Reverse', 'DepthToSpace', 'SpaceToBatchND', 'BatchToSpaceND', 'ResizeNearestNeighbor', 'Range']);
+
+export function sizeOf(shape: Shape | null | undefined): number {
+  if (shape == null) return 0;
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+function totalSize(shapes: ReadonlyArray<Shape | null | undefined>): number {
+  let n = 0;
+  for (const s of shapes) n += sizeOf(s);
+  return n;
+}
+
+function finish(flops: number, bytes: number, category: KernelCategory, spec?: BlockSpec): KernelCost {
+  const cost: KernelCost = { flops, bytes, intensity: bytes > 0 ? flops / bytes : 0, category };
+  if (spec != null) cost.spec = spec;
+  return cost;
+}
+
+/**
+ * FLOPs of the stock layers a fused block replaces, over `pixels` = N*H*W positions:
+ * spatial conv (2 k^2 G per output), conv bias, [LayerNorm], expand matmul + bias, activation, project
+ * matmul + bias, [layer scale], [residual add].
+ */
+export function blockFlops(spec: BlockSpec, pixels: number): number {
+  const { k, groupWidth: g, channels: c, hidden: d } = spec;
+  let perPixel = 2 * k * k * g * c + c;
+  if (spec.norm === 'layernorm') perPixel += LAYERNORM_FLOPS_PER_ELEMENT * c;
+  perPixel += 2 * c * d + d + ACTIVATION_FLOPS[spec.activation] * d + 2 * d * c + c;
+  if (spec.layerScale) perPixel += c;
+  if (spec.residual) perPixel += c;
+  return perPixel * pixels;
+}
+
+/** Cost of a fused block op from its kernel input shapes (op order, see CONVNEXT_INPUTS / CONVFIRST_INPUTS). */
+function fusedBlockCost(name: string, inputShapes: ReadonlyArray<Shape | null>, outputShapes: ReadonlyArray<Shape>,
+  attrs: KernelAttrs, bytesPerElement: number): KernelCost {
+  const [x, filter, , w1Or] = inputShapes;
+  if (x == null || x.length !== 4 || filter == null || filter.length !== 4) {
+    throw new Error(`cost model: ${name} needs x [N,H,W,C] and a 4-D filter, got ${JSON.stringify(inputShapes)}`);
+  }
+  let spec: BlockSpec;
+  if (name === FUSED_CONVNEXT_BLOCK) {
+    const w1 = inputShapes[5];
+    if (w1 == null) throw new Error(`cost model: ${name} has no w1 input`);
+    const hasLayerScale = inputShapes.length > 9 && inputShapes[9] != null;
+    spec = convnextSpec(x, w1, filter, { epsilon: 1e-6, activation: attrs.activation ?? 'gelu' }, hasLayerScale);
+  } else {
+    const w1 = w1Or;
+    if (w1 == null) throw new Error(`cost model: ${name} has no w1 input`);
+    spec = convfirstSpec(x, w1, filter, { activation: attrs.activation ?? 'silu', residual: attrs.residual ?? true });
+  }
+  const pixels = x[0] * x[1] * x[2];
+  const bytes = (totalSize(inputShapes) + totalSize(outputShapes)) * bytesPerElement;
+  return finish(blockFlops(spec, pixels), bytes, 'fused-block', spec);
+}
+
+/**
+ * Contraction depth K of a (batched) matmul whose transposes are unknown: the output's row count M is one
+ * of a's two last dims, K is the other (when both equal M, K = M either way).
+ */
+function matmulDepth(a: Shape, out: Shape): number {
+  const m = out[out.length - 2];
+  const a1 = a[a.length - 2];
+  const a2 = a[a.length - 1];
+  return a1 === m ? a2 : a1;
+}
+
+/**
+ * Cost of one kernel invocation. `inputShapes` are in the kernel's input order (as tf.profile lists them;
+ * null for an absent optional input).
+ */
+export function kernelCost(name: string, inputShapes: ReadonlyArray<Shape | null>,
+  outputShapes: ReadonlyArray<Shape>, attrs: KernelAttrs = {}, options: CostOptions = {}): KernelCost {
+  const bpe = options.bytesPerElement ?? DEFAULT_BYTES_PER_ELEMENT;
+  const outSize = totalSize(outputShapes);
+  const bytes = (totalSize(inputShapes) + outSize) * bpe;
+  const out = outputShapes[0];
+  const extra = (hasBias: boolean) => (hasBias ? outSize : 0) + (attrs.fusedActivation ? outSize : 0);
+  switch (name) {
+    case 'Conv2D':
+    case 'FusedConv2D': {
+      // filter [kh, kw, Cin/groups, Cout]: each output element is kh*kw*Cin/groups multiply-adds.
+      const f = inputShapes[1];
+      if (f == null || f.length !== 4) throw new Error(`cost model: ${name} needs a 4-D filter`);
+      return finish(2 * outSize * f[0] * f[1] * f[2] + extra(name === 'FusedConv2D' && inputShapes[2] != null),
+        bytes, 'conv2d');
+    }
+    case 'DepthwiseConv2dNative':
+    case 'FusedDepthwiseConv2D': {
+      // filter [kh, kw, C, M]: output C*M channels, each kh*kw multiply-adds. With M = G this is the
+      // reference's grouped conv and has the grouped conv's FLOPs.
+      const f = inputShapes[1];
+      if (f == null || f.length !== 4) throw new Error(`cost model: ${name} needs a 4-D filter`);
+      return finish(2 * outSize * f[0] * f[1] + extra(name === 'FusedDepthwiseConv2D' && inputShapes[2] != null),
+        bytes, 'depthwise');
+    }
+    case 'MatMul':
+    case 'BatchMatMul':
+    case '_FusedMatMul': {
+      const a = inputShapes[0];
+      if (a == null || out == null || a.length < 2) throw new Error(`cost model: ${name} needs a matrix input`);
+      return finish(2 * outSize * matmulDepth(a, out) + extra(name === '_FusedMatMul' && inputShapes[2] != null),
+        bytes, 'matmul');
+    }
+    case 'AddN':
+      return finish(Math.max(0, inputShapes.length - 1) * outSize, bytes, 'elementwise');
+    case 'FusedBatchNorm':
+      // (x - mean) * rsqrt(var + eps) * scale + offset: 4 ops per element.
+      return finish(4 * outSize, bytes, 'normalization');
+    case 'Softmax':
+    case 'LogSoftmax':
+      // max, subtract, exp, sum, divide (or log).
+      return finish(5 * outSize, bytes, 'softmax');
+    case FUSED_CONVNEXT_BLOCK:
+    case FUSED_CONVFIRST_BLOCK:
+      return fusedBlockCost(name, inputShapes, outputShapes, attrs, bpe);
+    default:
+      break;
+  }
+  if (ELEMENTWISE.has(name)) return finish((ELEMENTWISE_FLOPS[name] ?? 1) * outSize, bytes, 'elementwise');
+  if (REDUCTIONS.has(name)) return finish(sizeOf(inputShapes[0]), bytes, 'reduction');
+  if (POOLING.has(name)) {
+    const x = inputShapes[0];
+    let window = attrs.filterSize;
+    if (window == null && x != null && out != null && x.length === 4) {
+      window = [Math.max(1, Math.round(x[1] / out[1])), Math.max(1, Math.round(x[2] / out[2]))];
+    }
+    return finish(outSize * (window ? window[0] * window[1] : 1), bytes, 'pooling');
+  }
+  if (VIEWS.has(name)) return finish(0, 0, 'view');
+  if (DATA_MOVEMENT.has(name)) return finish(0, bytes, 'data-movement');
+  return finish(0, bytes, 'unknown');
+}
+
+export interface RecordCost extends KernelCost {
+  /** The kernel the cost formula used: the record's own name, or its single inner kernel's name. */
+  kernel: string;
+}
+
+/**
+ * Cost of a traced kernel record. A record without a formula of its own that wraps other kernels (a
+ * customGrad scope such as `fusedConv2d__op`, or a composite kernel) costs what its inner kernels do:
+ * FLOPs summed over them, bytes the outer record's inputs and outputs once.
+ */
+export function recordCost(record: Pick<KernelRecord, 'name' | 'inputShapes' | 'outputShapes' | 'nested'>,
+  attrs: KernelAttrs = {}, options: CostOptions = {}): RecordCost {
+  const own = kernelCost(record.name, record.inputShapes, record.outputShapes, attrs, options);
+  if (own.category !== 'unknown' || record.nested.length === 0) return { ...own, kernel: record.name };
+  // Reshapes around the real kernel (tf.fused.matMul reshapes to 3-D and back) do not make it composite.
+  const working = record.nested.filter((r) => kernelCost(r.name, r.inputShapes, r.outputShapes).category !== 'view');
+  if (working.length === 1) {
+    const inner = recordCost(working[0], attrs, options);
+    return { ...inner, bytes: own.bytes, intensity: own.bytes > 0 ? inner.flops / own.bytes : 0 };
+  }
+  const flops = record.nested.reduce((s, r) => s + recordCost(r, attrs, options).flops, 0);
+  return { ...finish(flops, own.bytes, 'composite'), kernel: record.name };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Whole-model counts: parameters from a GraphModel's weights, FLOPs from one profiled run.
+
+/** The part of GraphModel model counting uses (tfjs-converter's GraphModel satisfies it). */
+export interface CountableModel {
+  readonly weights: { [name: string]: tf.Tensor[] };
+  readonly inputs: ReadonlyArray<{ name: string; shape?: number[]; dtype: tf.DataType }>;
+  execute(inputs: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, outputs?: string | string[]): tf.Tensor | tf.Tensor[];
+  executeAsync(inputs: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, outputs?: string | string[]):
+    Promise<tf.Tensor | tf.Tensor[]>;
+}
+
+export interface WeightNodeCost {
+  name: string;
+  shape: number[];
+  dtype: string;
+  params: number;
+}
+
+export interface KernelNodeCost {
+  index: number;
+  name: string;
+  inputShapes: Array<number[] | null>;
+  outputShapes: number[][];
+  flops: number;
+  bytes: number;
+  category: KernelCategory;
+}
+
+export interface ModelCost {
+  inputShape: number[];
+  /** Floating-point weight elements (int tensors such as shape constants are not parameters). */
+  params: number;
+  flops: number;
+  /** One row per weight node of the graph. */
+  weights: WeightNodeCost[];
+  /** One row per kernel the inference dispatched, in order (nested kernels excluded). */
+  kernels: KernelNodeCost[];
+}
+
+/** Parameters of a GraphModel: every floating-point weight tensor's element count. */
+export function countParams(model: Pick<CountableModel, 'weights'>): { params: number; weights: WeightNodeCost[] } {
+  const weights: WeightNodeCost[] = [];
+  let params = 0;
+  for (const [name, tensors] of Object.entries(model.weights)) {
+    for (const t of tensors) {
+      const isParam = t.dtype === 'float32';
+      const count = isParam ? t.size : 0;
+      params += count;
+      weights.push({ name, shape: [...t.shape], dtype: t.dtype, params: count });
+    }
+  }
+  return { params, weights };
+}
+
+/**
+ * Parameters and FLOPs of `model` for one inference on an input of `inputShape` (zeros of the model's input
+ * dtype), run on `backend` (default: the active one; the previous backend is restored afterwards).
+ */
+export async function countModelCost(model: CountableModel, inputShape: readonly number[], backend?: string,
+  options: CostOptions = {}): Promise<ModelCost> {
+  if (model.inputs.length !== 1) {
+    throw new Error(`countModelCost: the model has ${model.inputs.length} inputs; only single-input models are supported`);
+  }
+  if (!inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new Error(`countModelCost: inputShape must be positive integers, got [${inputShape.join(', ')}]`);
+  }
+  const previous = tf.getBackend();
+  if (backend != null && backend !== previous && !(await tf.setBackend(backend))) {
+    throw new Error(`countModelCost: backend '${backend}' failed to initialise`);
+  }
+  const input = tf.zeros([...inputShape], model.inputs[0].dtype);
+  try {
+    const trace = await traceKernels(() => {
+      try {
+        return model.execute(input);
+      } catch (e) {
+        if (/executeAsync/.test((e as Error).message)) return model.executeAsync(input);
+        throw e;
+      }
+    });
+    const kernels = trace.kernels.map((k, index): KernelNodeCost => {
+      const c = recordCost(k, {}, options);
+      return { index, name: c.kernel, inputShapes: k.inputShapes, outputShapes: k.outputShapes, flops: c.flops,
+        bytes: c.bytes, category: c.category };
+    });
+    const { params, weights } = countParams(model);
+    return { inputShape: [...inputShape], params, flops: kernels.reduce((s, k) => s + k.flops, 0), weights, kernels };
+  } finally {
+    input.dispose();
+    if (tf.getBackend() !== previous) await tf.setBackend(previous);
+  }
+}

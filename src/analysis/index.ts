@@ -1,0 +1,11 @@
+/** Analysis tools: cost model, profiler, roofline metrics, peaks and SVG figures (browser-safe). */
+export * from './cost_model.js';
+export * from './kernel_trace.js';
+export * from './profiler.js';
+export * from './roofline.js';
+export * from './peaks.js';
+export * from './analyze.js';
+export { efficiencyGapSvg } from './svg/efficiency_gap.js';
+export { waterlineSvg } from './svg/waterline.js';
+export { rooflineSvg } from './svg/roofline.js';
+export type { FigureKernel, FigureModel } from './svg/common.js';

@@ -1,0 +1,155 @@
+/**
+ * Profiler: runs a function of tensors (or a GraphModel) on the active backend and returns each top-level
+ * kernel's time with its FLOPs, compulsory bytes and intensity. Totals are sums over the kernel rows, so
+ * they always equal the sum of kernel times. Browser-safe.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { type CostOptions, type KernelAttrs, type KernelCategory, recordCost } from './cost_model.js';
+import { type KernelRecord, type KernelTrace, type TimingSource, traceKernels } from './kernel_trace.js';
+
+export interface KernelRow {
+  /** Position in dispatch order. */
+  index: number;
+  name: string;
+  inputShapes: Array<number[] | null>;
+  outputShapes: number[][];
+  /** Measured time (median over repeats), ms. */
+  timeMs: number;
+  flops: number;
+  bytes: number;
+  intensity: number;
+  category: KernelCategory;
+  /** The op scope the kernel ran in when tf.profile reported that instead (e.g. fusedConv2d__op). */
+  scope?: string;
+  /** Backend detail (WebGPU program names and times). */
+  extraInfo?: string;
+}
+
+export interface ProfileTotals {
+  kernels: number;
+  /** Sum of kernel times, ms. */
+  timeMs: number;
+  flops: number;
+  bytes: number;
+  intensity: number;
+}
+
+export interface ProfileResult {
+  backend: string;
+  timing: TimingSource;
+  /** Profiled runs whose per-kernel median is reported. */
+  repeats: number;
+  kernels: KernelRow[];
+  totals: ProfileTotals;
+  nestedKernels: number;
+  warnings: string[];
+}
+
+export interface ProfileOptions extends CostOptions {
+  /** Unprofiled runs first (shader compilation, weight upload); default 1. */
+  warmup?: number;
+  /** Profiled runs; each kernel's time is the median over them. Default 1. */
+  repeats?: number;
+  /** Attributes for a kernel the shapes do not describe fully (pooling window, fused-op activation). */
+  attrsFor?: (record: KernelRecord, index: number) => KernelAttrs | undefined;
+  /** Called after each run with a short description, for progress display. */
+  onProgress?: (message: string) => void;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+export function sumTotals(rows: ReadonlyArray<Pick<KernelRow, 'timeMs' | 'flops' | 'bytes'>>): ProfileTotals {
+  let timeMs = 0;
+  let flops = 0;
+  let bytes = 0;
+  for (const r of rows) {
+    timeMs += r.timeMs;
+    flops += r.flops;
+    bytes += r.bytes;
+  }
+  return { kernels: rows.length, timeMs, flops, bytes, intensity: bytes > 0 ? flops / bytes : 0 };
+}
+
+async function settle(result: tf.TensorContainer | Promise<tf.TensorContainer>): Promise<void> {
+  const value = await result;
+  const tensors: tf.Tensor[] = [];
+  const collect = (v: unknown): void => {
+    if (v instanceof tf.Tensor) tensors.push(v);
+    else if (Array.isArray(v)) v.forEach(collect);
+    else if (v != null && typeof v === 'object') Object.values(v).forEach(collect);
+  };
+  collect(value);
+  // Reading the results waits for the device, so a warm-up run really finishes before the next one.
+  await Promise.all(tensors.map((t) => t.data()));
+  tf.dispose(tensors);
+}
+
+/** Profiles `f` (which may return tensors; they are disposed) on the active backend. */
+export async function profileFunction(f: () => tf.TensorContainer | Promise<tf.TensorContainer>,
+  options: ProfileOptions = {}): Promise<ProfileResult> {
+  const warmup = options.warmup ?? 1;
+  const repeats = options.repeats ?? 1;
+  if (!(Number.isInteger(warmup) && warmup >= 0)) throw new Error(`warmup must be an integer >= 0, got ${warmup}`);
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new Error(`repeats must be an integer >= 1, got ${repeats}`);
+  for (let i = 0; i < warmup; i++) {
+    await settle(f());
+    options.onProgress?.(`warm-up ${i + 1}/${warmup}`);
+  }
+  const traces: KernelTrace[] = [];
+  for (let i = 0; i < repeats; i++) {
+    traces.push(await traceKernels(f));
+    options.onProgress?.(`profiled run ${i + 1}/${repeats}: ${traces[i].kernels.length} kernels`);
+  }
+  const first = traces[0];
+  for (const t of traces) {
+    const same = t.kernels.length === first.kernels.length && t.kernels.every((k, i) => k.name === first.kernels[i].name);
+    if (!same) throw new Error('profiled runs dispatched different kernel sequences; profile a deterministic function');
+  }
+  const kernels: KernelRow[] = first.kernels.map((k, i) => {
+    const cost = recordCost(k, options.attrsFor?.(k, i), options);
+    const row: KernelRow = {
+      index: i, name: cost.kernel, inputShapes: k.inputShapes, outputShapes: k.outputShapes,
+      timeMs: median(traces.map((t) => t.kernels[i].timeMs ?? 0)),
+      flops: cost.flops, bytes: cost.bytes, intensity: cost.intensity, category: cost.category,
+    };
+    if (cost.kernel !== k.name) row.scope = k.name;
+    if (k.extraInfo !== '') row.extraInfo = k.extraInfo;
+    return row;
+  });
+  const warnings = [...new Set(traces.flatMap((t) => t.warnings))];
+  const unknown = [...new Set(kernels.filter((k) => k.category === 'unknown').map((k) => k.name))];
+  if (unknown.length > 0) {
+    warnings.push(`no FLOP formula for kernel(s) ${unknown.join(', ')}: counted as 0 FLOPs, bytes = inputs + outputs`);
+  }
+  return {
+    backend: first.backend, timing: first.timing, repeats, kernels, totals: sumTotals(kernels),
+    nestedKernels: first.nestedKernels, warnings,
+  };
+}
+
+/** The part of GraphModel the profiler uses (tfjs-converter's GraphModel satisfies it). */
+export interface ExecutableModel {
+  execute(inputs: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, outputs?: string | string[]): tf.Tensor | tf.Tensor[];
+  executeAsync(inputs: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, outputs?: string | string[]):
+    Promise<tf.Tensor | tf.Tensor[]>;
+}
+
+/** Runs a model: synchronous execute, or executeAsync when the graph has control flow / dynamic ops. */
+export function runModel(model: ExecutableModel, input: tf.Tensor): tf.Tensor | tf.Tensor[] | Promise<tf.Tensor | tf.Tensor[]> {
+  try {
+    return model.execute(input);
+  } catch (e) {
+    if (/executeAsync/.test((e as Error).message)) return model.executeAsync(input);
+    throw e;
+  }
+}
+
+/** Profiles one inference of `model` on `input` (not disposed: the caller owns it). */
+export async function profileGraphModel(model: ExecutableModel, input: tf.Tensor,
+  options: ProfileOptions = {}): Promise<ProfileResult> {
+  return profileFunction(() => runModel(model, input), options);
+}

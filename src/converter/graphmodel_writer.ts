@@ -1,0 +1,191 @@
+/**
+ * Serializes an IR graph as a standard TF.js GraphModel (`format: graph-model`): model.json plus weight
+ * shards of at most 4 MB. Float weights stay in the precision the source stored them in (ConstTensor
+ * `precision`) unless `quantize` asks for float16 or uint8. No IO here: the CLI writes the files, a web
+ * app or test can load the result directly with `tf.io.fromMemory(toModelArtifacts(result))`.
+ */
+import type { io } from '@tensorflow/tfjs-core';
+import { float32ToFloat16Bits } from './float16.js';
+import { type AttrValue, type ConstTensor, type DType, Graph, type StoragePrecision, valueIndex, valueNode } from './ir.js';
+
+export const SHARD_BYTES = 4 * 1024 * 1024;
+
+export interface WriteOptions {
+  /** Quantize every float32 constant (default: keep each constant's source precision). */
+  quantize?: 'float16' | 'uint8';
+  /** Maximum bytes per shard (default 4 MB). */
+  shardBytes?: number;
+  /** Shard file name prefix (default 'group1'). */
+  shardPrefix?: string;
+  /** Extra `userDefinedMetadata` for model.json. */
+  metadata?: Record<string, unknown>;
+}
+
+export interface GraphModelFiles {
+  /** The parsed model.json content. */
+  modelJson: ModelJson;
+  /** Shard files, in weightsManifest order. */
+  shards: { path: string; data: Uint8Array }[];
+}
+
+export interface ModelJson {
+  format: 'graph-model';
+  generatedBy: string;
+  convertedBy: string;
+  modelTopology: { node: TfNodeDef[]; library: Record<string, unknown>; versions: Record<string, unknown> };
+  signature: { inputs: Record<string, TfTensorInfo>; outputs: Record<string, TfTensorInfo> };
+  weightsManifest: { paths: string[]; weights: io.WeightsManifestEntry[] }[];
+  userDefinedMetadata?: Record<string, unknown>;
+}
+
+interface TfNodeDef { name: string; op: string; input?: string[]; attr?: Record<string, unknown> }
+interface TfTensorInfo { name: string; dtype: string; tensorShape: { dim?: { size: string }[] } }
+
+const TF_DTYPE: Record<DType, string> = { float32: 'DT_FLOAT', int32: 'DT_INT32', bool: 'DT_BOOL' };
+
+function base64(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin);
+}
+
+function tfShape(shape: readonly number[]): { dim?: { size: string }[] } {
+  return shape.length === 0 ? {} : { dim: shape.map((d) => ({ size: String(d) })) };
+}
+
+/** IR attribute -> TF AttrValue JSON. */
+export function encodeAttr(a: AttrValue): unknown {
+  if ('i' in a) return { i: String(a.i) };
+  if ('f' in a) return { f: a.f };
+  if ('s' in a) return { s: base64(a.s) };
+  if ('b' in a) return { b: a.b };
+  if ('type' in a) return { type: TF_DTYPE[a.type] };
+  if ('shape' in a) return { shape: tfShape(a.shape) };
+  if ('raw' in a) return a.raw;
+  const list: Record<string, unknown> = {};
+  if (a.list.i) list.i = a.list.i.map(String);
+  if (a.list.f) list.f = [...a.list.f];
+  if (a.list.s) list.s = a.list.s.map(base64);
+  if (a.list.type) list.type = a.list.type.map((t) => TF_DTYPE[t]);
+  return { list };
+}
+
+/** TF tensor reference for a value name: `n` -> `n`, `n:2` -> `n:2` (TF's own convention). */
+function tfRef(value: string): string {
+  return valueIndex(value) === 0 ? valueNode(value) : value;
+}
+
+/** Bytes and manifest entry of one constant in the chosen precision. */
+function encodeWeight(name: string, t: ConstTensor, precision: StoragePrecision):
+  { entry: io.WeightsManifestEntry; bytes: Uint8Array } {
+  const shape = [...t.shape];
+  if (t.dtype !== 'float32' || precision === 'float32') {
+    const data = t.dtype === 'bool' ? Uint8Array.from(t.data) : t.data;
+    return {
+      entry: { name, shape, dtype: t.dtype },
+      bytes: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)),
+    };
+  }
+  const values = t.data as Float32Array;
+  if (precision === 'float16') {
+    const half = new Uint16Array(values.length);
+    for (let i = 0; i < values.length; i++) half[i] = float32ToFloat16Bits(values[i]);
+    return {
+      entry: { name, shape, dtype: 'float32', quantization: { dtype: 'float16' } },
+      bytes: new Uint8Array(half.buffer),
+    };
+  }
+  // uint8 affine quantization, range nudged so 0 is exact (as tensorflowjs_converter does).
+  const [lo, hi] = sampleMinMax(values);
+  let min = Math.min(0, lo);
+  let max = Math.max(0, hi);
+  if (max === min) max = min + 1;
+  const scale = (max - min) / 255;
+  const zero = Math.round(-min / scale);
+  min = -zero * scale;
+  const q = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) q[i] = Math.max(0, Math.min(255, Math.round((values[i] - min) / scale)));
+  return {
+    entry: { name, shape, dtype: 'float32', quantization: { dtype: 'uint8', min, scale } },
+    bytes: q,
+  };
+}
+
+function sampleMinMax(values: Float32Array): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  return values.length === 0 ? [0, 0] : [lo, hi];
+}
+
+/** Builds model.json and the weight shards for `graph` (validated first). */
+export function writeGraphModel(graph: Graph, options: WriteOptions = {}): GraphModelFiles {
+  graph.validate();
+  const shardBytes = options.shardBytes ?? SHARD_BYTES;
+  const nodes: TfNodeDef[] = [];
+  for (const input of graph.inputs) {
+    nodes.push({ name: input.name, op: 'Placeholder', attr: {
+      dtype: { type: TF_DTYPE[input.dtype] }, shape: { shape: tfShape(input.shape) } } });
+  }
+  const weights: io.WeightsManifestEntry[] = [];
+  const chunks: Uint8Array[] = [];
+  for (const [name, t] of graph.constants) {
+    nodes.push({ name, op: 'Const', attr: {
+      value: { tensor: { dtype: TF_DTYPE[t.dtype], tensorShape: tfShape(t.shape) } },
+      dtype: { type: TF_DTYPE[t.dtype] } } });
+    const { entry, bytes } = encodeWeight(name, t, options.quantize ?? t.precision ?? 'float32');
+    weights.push(entry);
+    chunks.push(bytes);
+  }
+  for (const n of graph.nodes) {
+    const attrs: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(n.attrs)) attrs[k] = encodeAttr(v);
+    nodes.push({ name: n.name, op: n.op, input: n.inputs.map(tfRef), attr: attrs });
+  }
+  const total = chunks.reduce((s, c) => s + c.byteLength, 0);
+  const all = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) { all.set(c, off); off += c.byteLength; }
+  const count = Math.max(1, Math.ceil(total / shardBytes));
+  const prefix = options.shardPrefix ?? 'group1';
+  const shards = Array.from({ length: count }, (_, i) => ({
+    path: `${prefix}-shard${i + 1}of${count}.bin`,
+    data: all.subarray(i * shardBytes, Math.min(total, (i + 1) * shardBytes)),
+  }));
+  const inputInfo = (name: string, dtype: DType, shape: number[]): TfTensorInfo =>
+    ({ name: `${name}:0`, dtype: TF_DTYPE[dtype], tensorShape: tfShape(shape) });
+  const signature: ModelJson['signature'] = { inputs: {}, outputs: {} };
+  for (const i of graph.inputs) signature.inputs[i.name] = inputInfo(i.name, i.dtype, i.shape);
+  for (const o of graph.outputs) {
+    signature.outputs[valueNode(o)] = { name: `${valueNode(o)}:${valueIndex(o)}`, dtype: 'DT_FLOAT', tensorShape: {} };
+  }
+  const modelJson: ModelJson = {
+    format: 'graph-model',
+    generatedBy: 'tfjs-block-fusion',
+    convertedBy: 'tfjs-block-fusion converter',
+    modelTopology: { node: nodes, library: {}, versions: { producer: 1 } },
+    signature,
+    weightsManifest: [{ paths: shards.map((s) => s.path), weights }],
+    ...(options.metadata ? { userDefinedMetadata: options.metadata } : {}),
+  };
+  return { modelJson, shards };
+}
+
+/** The files as ModelArtifacts for `tf.loadGraphModel(tf.io.fromMemory(artifacts))`. */
+export function toModelArtifacts(files: GraphModelFiles): io.ModelArtifacts {
+  const total = files.shards.reduce((s, c) => s + c.data.byteLength, 0);
+  const buf = new Uint8Array(total);
+  let off = 0;
+  for (const s of files.shards) { buf.set(s.data, off); off += s.data.byteLength; }
+  return {
+    modelTopology: files.modelJson.modelTopology,
+    format: files.modelJson.format,
+    generatedBy: files.modelJson.generatedBy,
+    convertedBy: files.modelJson.convertedBy,
+    signature: files.modelJson.signature,
+    userDefinedMetadata: files.modelJson.userDefinedMetadata as io.ModelArtifacts['userDefinedMetadata'],
+    weightSpecs: files.modelJson.weightsManifest.flatMap((g) => g.weights),
+    weightData: buf.buffer,
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * Lets `tf.loadGraphModel` run converted models: registers the two fused op names with tfjs-converter's
+ * `registerOp`, each calling the package's op (which picks the fused kernel of the active backend).
+ * Imported for its side effect by src/index.ts, so `import 'tfjs-block-fusion'` is all a web app needs.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { registerOp } from '@tensorflow/tfjs-converter';
+import { convfirstBlock } from '../../ops/convfirst_block.js';
+import { convnextBlock } from '../../ops/convnext_block.js';
+import { isActivation } from '../spec/activations.js';
+import { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK } from '../spec/block_spec.js';
+
+type OpNode = { inputs: tf.Tensor[]; attrs: Record<string, unknown> };
+
+function activationAttr(op: string, node: OpNode, fallback: string) {
+  // registerOp hands string attrs over lowercased, which is how the activation names are spelled.
+  const a = String(node.attrs.activation ?? fallback).toLowerCase();
+  if (!isActivation(a)) throw new Error(`${op}: unknown activation attr '${a}'`);
+  return a;
+}
+
+function convnextNode(node: OpNode): tf.Tensor {
+  const [x, dwFilter, dwBias, lnGamma, lnBeta, w1, b1, w2, b2, layerScale] = node.inputs;
+  const epsilon = node.attrs.epsilon == null ? 1e-6 : Number(node.attrs.epsilon);
+  return tf.tidy(() => convnextBlock(x as tf.Tensor4D,
+    { dwFilter, dwBias, lnGamma, lnBeta, w1, b1, w2, b2, ...(layerScale ? { layerScale } : {}) },
+    { epsilon, activation: activationAttr(FUSED_CONVNEXT_BLOCK, node, 'gelu') }));
+}
+
+function convfirstNode(node: OpNode): tf.Tensor {
+  const [x, filter, bias, w1, b1, w2, b2] = node.inputs;
+  const residual = node.attrs.residual == null ? true : Boolean(node.attrs.residual);
+  return tf.tidy(() => convfirstBlock(x as tf.Tensor4D, { filter, bias, w1, b1, w2, b2 },
+    { activation: activationAttr(FUSED_CONVFIRST_BLOCK, node, 'silu'), residual }));
+}
+
+let registered = false;
+
+/** Registers both fused ops with tfjs-converter (idempotent). */
+export function registerFusedGraphOps(): void {
+  if (registered) return;
+  registered = true;
+  registerOp(FUSED_CONVNEXT_BLOCK, (node) => convnextNode(node as unknown as OpNode));
+  registerOp(FUSED_CONVFIRST_BLOCK, (node) => convfirstNode(node as unknown as OpNode));
+}

@@ -1,0 +1,56 @@
+/**
+ * WebGPU kernel functions for FusedConvNeXtBlock and FusedConvFirstBlock: plan, fold weights (cached),
+ * one dispatch of FusedBlockProgram; the reference composition when the plan says the kernel cannot run.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
+  convfirstSpec, convnextSpec } from '../../spec/block_spec.js';
+import { convfirstReferenceKernel, convnextReferenceKernel } from '../reference/reference_kernels.js';
+import { FusedBlockProgram } from './block_program.js';
+import { effectiveLimits, planBlock, recordDecision } from './plan.js';
+import { type MlpWeightInputs, packedMlpWeights } from './weight_cache.js';
+
+type Inputs = Record<string, tf.TensorInfo>;
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+let poisonOutputs = false;
+/** Test mode: fill every fused output with NaN before the dispatch, so unwritten elements show up. */
+export function setPoisonFusedOutputs(on: boolean): void { poisonOutputs = on; }
+
+function runFused(backend: WebGPUBackend, spec: BlockSpec, kernel: string, x: tf.TensorInfo, filter: tf.TensorInfo,
+  bias: tf.TensorInfo, mlp: MlpWeightInputs, fallback: () => tf.TensorInfo): tf.TensorInfo {
+  const plan = planBlock(kernel, spec, x.shape, effectiveLimits(backend.device));
+  recordDecision(plan);
+  if (!plan.fused || plan.tiling == null) return fallback();
+  const packed = packedMlpWeights(backend, mlp);
+  const output = poisonOutputs ?
+    backend.makeTensorInfo(x.shape, 'float32', new Float32Array(tf.util.sizeFromShape(x.shape)).fill(NaN)) :
+    undefined;
+  const program = new FusedBlockProgram(spec, plan.tiling, x.shape);
+  const result = backend.runWebGPUProgram(program, [x, filter, bias, packed], 'float32', undefined, output);
+  backend.disposeData(packed.dataId);
+  return result;
+}
+
+export function convnextWebGPUKernel(args: KernelArgs): tf.TensorInfo {
+  const { x, dwFilter, dwBias, lnGamma, lnBeta, w1, b1, w2, b2, layerScale } = args.inputs as Inputs;
+  const attrs = args.attrs as unknown as ConvNeXtAttrs;
+  const spec = convnextSpec(x.shape, w1.shape, dwFilter.shape, attrs, layerScale != null);
+  return runFused(args.backend as WebGPUBackend, spec, FUSED_CONVNEXT_BLOCK, x, dwFilter, dwBias,
+    { w1, b1, w2, b2, gamma: lnGamma, beta: lnBeta, scale: layerScale },
+    () => convnextReferenceKernel(args));
+}
+
+export function convfirstWebGPUKernel(args: KernelArgs): tf.TensorInfo {
+  const { x, filter, bias, w1, b1, w2, b2 } = args.inputs as Inputs;
+  const attrs = args.attrs as unknown as ConvFirstAttrs;
+  const spec = convfirstSpec(x.shape, w1.shape, filter.shape, attrs);
+  return runFused(args.backend as WebGPUBackend, spec, FUSED_CONVFIRST_BLOCK, x, filter, bias, { w1, b1, w2, b2 },
+    () => convfirstReferenceKernel(args));
+}
+
+export const webgpuKernelConfigs: tf.KernelConfig[] = [
+  { kernelName: FUSED_CONVNEXT_BLOCK, backendName: 'webgpu', kernelFunc: convnextWebGPUKernel as tf.KernelFunc },
+  { kernelName: FUSED_CONVFIRST_BLOCK, backendName: 'webgpu', kernelFunc: convfirstWebGPUKernel as tf.KernelFunc },
+];

@@ -1,0 +1,194 @@
+/**
+ * The ONE WGSL generator for the fused residual-block family (ConvNeXt, ConvFirst and their variants):
+ *
+ *   y = (residual ? x : 0) + W2'^T act(W1'^T norm(conv_k,G(x) + convBias) + b1') + b2'
+ *
+ * with LayerNorm's gamma/beta folded into W1'/b1' and the layer scale into W2'/b2' by the weight cache
+ * (see weight_cache.ts for the packed layout). Everything that changes the text is a field of
+ * `BlockShaderParams`, and `blockShaderKey` names every field.
+ *
+ * Phases of one workgroup (one tile of `tilePixels` consecutive output pixels):
+ *   1. conv: each thread computes vec4 channels of the k x k grouped conv into workgroup memory `tileA`;
+ *   2. LayerNorm statistics per pixel, then normalize `tileA` in place (gamma/beta are folded);
+ *   3. walk D in chunks: expand one chunk (register tiled) -> act -> `tileH` (workgroup memory), then
+ *      accumulate the projection of that chunk into per-thread registers. The D-wide hidden tensor never
+ *      exists in device memory;
+ *   4. add b2' (+ residual x) and write the tile's output once.
+ */
+import { floatLiteral, wgslActivationFunction } from '../../spec/activations.js';
+import type { BlockSpec } from '../../spec/block_spec.js';
+import type { BlockTiling, RegisterTile } from './tiling.js';
+
+export interface BlockShaderParams {
+  spec: BlockSpec;
+  tiling: BlockTiling;
+}
+
+/** Offsets (in vec4s) of the packed MLP weights: [W1' (C x D) | W2' (D x C) | b1' (D) | b2' (C)]. */
+export function packedOffsets(c: number, d: number) {
+  return { w1: 0, w2: (c * d) / 4, b1: (2 * c * d) / 4, b2: (2 * c * d + d) / 4, length: 2 * c * d + c + d };
+}
+
+/** Every value baked into the shader text (layer scale is folded into the weights, so not baked). */
+export function blockShaderKey({ spec, tiling }: BlockShaderParams): string {
+  const t = tiling;
+  const tile = (r: RegisterTile) => `${r.rows}x${r.cols4}_${r.threadRows}x${r.threadCols}`;
+  return `fusedBlock_k${spec.k}_g${spec.groupWidth}_c${spec.channels}_d${spec.hidden}_${spec.norm}` +
+    `_e${spec.norm === 'layernorm' ? spec.epsilon : 0}_${spec.activation}_r${+spec.residual}` +
+    `_wg${t.workgroupSize}_tp${t.tilePixels}_dc${t.hiddenChunk}_x${tile(t.expand)}_p${tile(t.project)}`;
+}
+
+/** The conv taps at one (ky, kx): accumulate `acc` for output vec4 `cv` from input pixel base `xBase`. */
+function convTapCode(g: number, c4: number): string {
+  if (g === 1) return 'acc += x[xBase + cv] * convFilter[fBase];';
+  if (g === 2) {
+    // outputs 4cv..4cv+3 belong to groups 2cv, 2cv, 2cv+1, 2cv+1: inputs (x0,x0,x2,x2) and (x1,x1,x3,x3).
+    return `let xv = x[xBase + cv];
+          acc += xv.xxzz * convFilter[fBase];
+          acc += xv.yyww * convFilter[fBase + ${c4}];`;
+  }
+  // G >= 4: the 4 outputs share one group whose G inputs are G/4 consecutive vec4s.
+  const lanes = ['x', 'y', 'z', 'w'];
+  const lines = [`let groupBase = xBase + (cv / ${g / 4}) * ${g / 4};`];
+  for (let jj = 0; jj < g / 4; jj++) {
+    lines.push(`let xv${jj} = x[groupBase + ${jj}];`);
+    for (let l = 0; l < 4; l++) lines.push(`acc += xv${jj}.${lanes[l]} * convFilter[fBase + ${(4 * jj + l) * c4}];`);
+  }
+  return lines.join('\n          ');
+}
+
+function names(prefix: string, tile: RegisterTile): string[][] {
+  return Array.from({ length: tile.rows }, (_, r) => Array.from({ length: tile.cols4 }, (_, s) => `${prefix}${r}_${s}`));
+}
+
+/** The user code of the fused block program (tfjs-backend-webgpu supplies bindings, uniforms, `_start`). */
+export function blockShaderSource({ spec, tiling }: BlockShaderParams): string {
+  const c4 = spec.channels / 4;
+  const d4 = spec.hidden / 4;
+  const { tilePixels: tp, workgroupSize: threads, expand: e, project: p } = tiling;
+  const dc4 = tiling.hiddenChunk / 4;
+  const k = spec.k;
+  const pad = (k - 1) / 2;
+  const off = packedOffsets(spec.channels, spec.hidden);
+  const lanes = ['x', 'y', 'z', 'w'];
+  const hasNorm = spec.norm === 'layernorm';
+
+  const h = names('h', e);
+  const y = names('y', p);
+  const expandRows = (fn: (r: number) => string) => Array.from({ length: e.rows }, (_, r) => fn(r)).join('\n        ');
+  const expandCells = (fn: (r: number, s: number) => string) =>
+    h.flatMap((row, r) => row.map((_, s) => fn(r, s))).join('\n        ');
+  const projectCells = (fn: (r: number, s: number) => string) =>
+    y.flatMap((row, r) => row.map((_, s) => fn(r, s))).join('\n        ');
+
+  const normCode = !hasNorm ? '' : `
+  // LayerNorm statistics, one thread per pixel (two-pass, like tf.moments), then normalize in place.
+  for (var pr = lid; pr < ${tp}; pr += ${threads}) {
+    var sum = vec4<f32>(0.0);
+    for (var cc = 0; cc < ${c4}; cc++) { sum += tileA[pr * ${c4} + cc]; }
+    let mean = dot(sum, vec4<f32>(1.0)) / ${floatLiteral(spec.channels)};
+    var sq = vec4<f32>(0.0);
+    for (var cc = 0; cc < ${c4}; cc++) { let dv = tileA[pr * ${c4} + cc] - mean; sq += dv * dv; }
+    let variance = dot(sq, vec4<f32>(1.0)) / ${floatLiteral(spec.channels)};
+    rowStats[pr] = vec2<f32>(mean, inverseSqrt(variance + ${floatLiteral(spec.epsilon)}));
+  }
+  workgroupBarrier();
+  for (var e = lid; e < ${tp * c4}; e += ${threads}) {
+    let st = rowStats[e / ${c4}];
+    tileA[e] = (tileA[e] - st.x) * st.y;
+  }
+  workgroupBarrier();`;
+
+  return `
+var<workgroup> tileA: array<vec4<f32>, ${tp * c4}>;
+var<workgroup> tileH: array<vec4<f32>, ${tp * dc4}>;
+${hasNorm ? `var<workgroup> rowStats: array<vec2<f32>, ${tp}>;` : ''}
+
+${wgslActivationFunction(spec.activation)}
+
+fn main(index: i32) {
+  let lid = i32(localIndex);
+  // The backend may reshape a long 1-D dispatch into 2-D/3-D: linearize the workgroup id.
+  let tile = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
+  let height = uniforms.xShape.y;
+  let width = uniforms.xShape.z;
+  let numPixels = uniforms.xShape.x * height * width;
+  let pixel0 = tile * ${tp};
+
+  // 1. k x k conv (+ bias) of the tile into workgroup memory; pixels past the end are zeros.
+  for (var e = lid; e < ${tp * c4}; e += ${threads}) {
+    let cv = e % ${c4};
+    let pix = pixel0 + e / ${c4};
+    var acc = vec4<f32>(0.0);
+    if (pix < numPixels) {
+      let n = pix / (height * width);
+      let rem = pix - n * height * width;
+      let oy = rem / width;
+      let ox = rem - oy * width;
+      acc = convBias[cv];
+      for (var ky = 0; ky < ${k}; ky++) {
+        let iy = oy + ky - ${pad};
+        if (iy < 0 || iy >= height) { continue; }
+        for (var kx = 0; kx < ${k}; kx++) {
+          let ix = ox + kx - ${pad};
+          if (ix < 0 || ix >= width) { continue; }
+          let xBase = ((n * height + iy) * width + ix) * ${c4};
+          let fBase = (ky * ${k} + kx) * ${spec.groupWidth * c4} + cv;
+          ${convTapCode(spec.groupWidth, c4)}
+        }
+      }
+    }
+    tileA[e] = acc;
+  }
+  workgroupBarrier();
+${normCode}
+  // 3. Walk the hidden dimension in chunks of ${tiling.hiddenChunk}: expand -> act -> workgroup memory ->
+  //    accumulate the projection in registers.
+  let eRow = (lid / ${e.threadCols}) * ${e.rows};
+  let eCol = (lid % ${e.threadCols}) * ${e.cols4};
+  let eActive = lid < ${e.threadRows * e.threadCols};
+  let pRow = (lid / ${p.threadCols}) * ${p.rows};
+  let pCol = (lid % ${p.threadCols}) * ${p.cols4};
+  let pActive = lid < ${p.threadRows * p.threadCols};
+  ${projectCells((r, s) => `var ${y[r][s]} = vec4<f32>(0.0);`)}
+  for (var d0 = 0; d0 < ${d4}; d0 += ${dc4}) {
+    if (eActive) {
+      ${h[0].map((_, s) => `let b1v${s} = mlp[${off.b1} + d0 + eCol + ${s}];`).join('\n      ')}
+      ${expandCells((r, s) => `var ${h[r][s]} = b1v${s};`)}
+      for (var c = 0; c < ${c4}; c++) {
+        ${expandRows((r) => `let a${r} = tileA[(eRow + ${r}) * ${c4} + c];`)}
+        ${[0, 1, 2, 3].map((i) => [
+          ...h[0].map((_, s) => `let w${i}_${s} = mlp[${off.w1} + (c * 4 + ${i}) * ${d4} + d0 + eCol + ${s}];`),
+          ...h.flatMap((row, r) => row.map((name, s) => `${name} += a${r}.${lanes[i]} * w${i}_${s};`)),
+        ].join('\n        ')).join('\n        ')}
+      }
+      ${expandCells((r, s) => `tileH[(eRow + ${r}) * ${dc4} + eCol + ${s}] = activation(${h[r][s]});`)}
+    }
+    workgroupBarrier();
+    if (pActive) {
+      for (var j = 0; j < ${dc4}; j++) {
+        ${y.map((_, r) => `let hv${r} = tileH[(pRow + ${r}) * ${dc4} + j];`).join('\n        ')}
+        ${[0, 1, 2, 3].map((i) => [
+          ...y[0].map((_, s) => `let v${i}_${s} = mlp[${off.w2} + ((d0 + j) * 4 + ${i}) * ${c4} + pCol + ${s}];`),
+          ...y.flatMap((row, r) => row.map((name, s) => `${name} += hv${r}.${lanes[i]} * v${i}_${s};`)),
+        ].join('\n        ')).join('\n        ')}
+      }
+    }
+    workgroupBarrier();
+  }
+
+  // 4. Bias, residual, one write per output element.
+  if (pActive) {
+    ${y.map((row, r) => `{
+      let pix = pixel0 + pRow + ${r};
+      if (pix < numPixels) {
+        ${row.map((name, s) => `{
+          let cv = pCol + ${s};
+          result[pix * ${c4} + cv] = ${name} + mlp[${off.b2} + cv]${spec.residual ? ` + x[pix * ${c4} + cv]` : ''};
+        }`).join('\n        ')}
+      }
+    }`).join('\n    ')}
+  }
+}
+`;
+}

@@ -1,0 +1,129 @@
+/**
+ * Tile selection for the fused block kernel, from the adapter's limits and the block's shape.
+ *
+ * A workgroup owns `tilePixels` consecutive output pixels (flattened N*H*W, so tiles need not divide H or
+ * W). Workgroup memory holds the tile's conv (+LayerNorm) output [tilePixels x C] and one hidden chunk
+ * [tilePixels x hiddenChunk]; the projection accumulators [tilePixels x C] stay in registers for the whole
+ * walk over D. Both matmuls are register tiled: each thread owns `rows` pixels x `cols4` vec4 channels.
+ */
+import type { BlockSpec } from '../../spec/block_spec.js';
+
+/** The adapter limits the tiling depends on (a subset of GPUSupportedLimits). */
+export interface TilingLimits {
+  maxComputeWorkgroupStorageSize: number;
+  maxComputeInvocationsPerWorkgroup: number;
+}
+
+/** Chromium's software adapter (SwiftShader), the smallest profile we support. */
+export const SWIFTSHADER_LIMITS: TilingLimits = { maxComputeWorkgroupStorageSize: 32768,
+  maxComputeInvocationsPerWorkgroup: 256 };
+/** A datacenter GPU through Dawn/Vulkan (H100, H200). */
+export const DATACENTER_LIMITS: TilingLimits = { maxComputeWorkgroupStorageSize: 49152,
+  maxComputeInvocationsPerWorkgroup: 1024 };
+
+/** One register-tiled matmul's thread layout: a grid of threadRows x threadCols threads. */
+export interface RegisterTile {
+  /** Pixels per thread. */
+  rows: number;
+  /** vec4 output channels per thread. */
+  cols4: number;
+  threadRows: number;
+  threadCols: number;
+}
+
+export interface BlockTiling {
+  workgroupSize: number;
+  tilePixels: number;
+  /** Hidden channels per chunk of the walk over D (a multiple of 4 dividing D). */
+  hiddenChunk: number;
+  /** Layout of expand: [tilePixels x C] . [C x hiddenChunk]. */
+  expand: RegisterTile;
+  /** Layout of project: [tilePixels x hiddenChunk] . [hiddenChunk x C], accumulated over chunks. */
+  project: RegisterTile;
+  /** Bytes of workgroup memory the kernel declares. */
+  storageBytes: number;
+}
+
+export type TilingChoice = { ok: true; tiling: BlockTiling } | { ok: false; reason: string };
+
+/** Threads per workgroup: 128 keeps per-thread register tiles large enough to reuse loaded operands. */
+const PREFERRED_WORKGROUP = 128;
+/** Upper bound on accumulator vec4s per thread for the projection (64 floats). */
+const MAX_PROJECT_VEC4 = 16;
+/** Upper bound on accumulator vec4s per thread for one expand chunk. */
+const MAX_EXPAND_VEC4 = 8;
+const TILE_PIXELS = [64, 32, 16, 8, 4, 2, 1];
+const MAX_HIDDEN_CHUNK = 128;
+
+function divisors(n: number, max: number): number[] {
+  const out: number[] = [];
+  for (let i = 1; i <= Math.min(n, max); i++) if (n % i === 0) out.push(i);
+  return out;
+}
+
+/** Workgroup memory of a tiling: conv tile, hidden chunk, LayerNorm row statistics. */
+export function storageBytes(spec: BlockSpec, tilePixels: number, hiddenChunk: number): number {
+  return tilePixels * spec.channels * 4 + tilePixels * hiddenChunk * 4 + (spec.norm === 'layernorm' ? tilePixels * 8 : 0);
+}
+
+/**
+ * The thread layout for an [m x n4] output with `threads` threads: the fewest outputs per thread that fit,
+ * then the squarest (rows ~ 4 * cols4) so a thread's loads are reused by the most FMAs.
+ */
+export function registerTile(m: number, n4: number, threads: number): RegisterTile | null {
+  let best: RegisterTile | null = null;
+  let bestKey = [Infinity, Infinity];
+  for (const rows of divisors(m, 8)) {
+    for (const cols4 of divisors(n4, 8)) {
+      const threadRows = m / rows;
+      const threadCols = n4 / cols4;
+      if (threadRows * threadCols > threads) continue;
+      // loads per FMA: (rows + 4 * cols4) / (4 * rows * cols4)
+      const key = [rows * cols4, (rows + 4 * cols4) / (rows * cols4)];
+      if (key[0] < bestKey[0] || (key[0] === bestKey[0] && key[1] < bestKey[1])) {
+        best = { rows, cols4, threadRows, threadCols };
+        bestKey = key;
+      }
+    }
+  }
+  return best;
+}
+
+/**
+ * Chooses the tiling for `spec` on input [N,H,W,C] under `limits`, or says why the fused kernel cannot
+ * run. Prefers the largest pixel tile (fewer re-reads of the MLP weights) whose accumulators fit the
+ * register budget, then the largest hidden chunk that fits workgroup memory.
+ */
+export function chooseTiling(spec: BlockSpec, xShape: readonly number[], limits: TilingLimits): TilingChoice {
+  const c = spec.channels;
+  const d = spec.hidden;
+  if (c % 4 !== 0 || d % 4 !== 0) {
+    return { ok: false, reason: `C = ${c} and D = ${d} must be multiples of 4 (the kernel moves vec4 channels)` };
+  }
+  const threads = Math.min(PREFERRED_WORKGROUP, limits.maxComputeInvocationsPerWorkgroup);
+  const pixels = xShape[0] * xShape[1] * xShape[2];
+  const chunks = divisors(d / 4, MAX_HIDDEN_CHUNK / 4).map((x) => 4 * x).reverse();
+  let smallestNeed = Infinity;
+  for (const tilePixels of TILE_PIXELS) {
+    // Tiles much larger than the whole input only waste threads.
+    if (tilePixels > 1 && tilePixels / 2 >= pixels) continue;
+    const project = registerTile(tilePixels, c / 4, threads);
+    if (project == null || project.rows * project.cols4 > MAX_PROJECT_VEC4) continue;
+    for (const hiddenChunk of chunks) {
+      const bytes = storageBytes(spec, tilePixels, hiddenChunk);
+      smallestNeed = Math.min(smallestNeed, bytes);
+      if (bytes > limits.maxComputeWorkgroupStorageSize) continue;
+      const expand = registerTile(tilePixels, hiddenChunk / 4, threads);
+      if (expand == null || expand.rows * expand.cols4 > MAX_EXPAND_VEC4) continue;
+      return { ok: true, tiling: { workgroupSize: threads, tilePixels, hiddenChunk, expand, project,
+        storageBytes: bytes } };
+    }
+  }
+  if (smallestNeed === Infinity) {
+    return { ok: false, reason: `C = ${c} needs more than ${MAX_PROJECT_VEC4 * 4} accumulators per thread ` +
+      `with ${threads} threads per workgroup (maxComputeInvocationsPerWorkgroup ` +
+      `${limits.maxComputeInvocationsPerWorkgroup})` };
+  }
+  return { ok: false, reason: `the smallest tile needs ${smallestNeed} bytes of workgroup memory, the adapter allows ` +
+    `${limits.maxComputeWorkgroupStorageSize} (maxComputeWorkgroupStorageSize)` };
+}

@@ -1,0 +1,97 @@
+/**
+ * Per-weight-set preprocessing for the fused block kernel, done once and cached against the weight
+ * tensors' dataIds: LayerNorm gamma/beta folded into W1/b1, layer scale into W2/b2, all four packed into
+ * one GPU buffer (FoldWeightsProgram). Entries are freed when any source tensor is disposed (checked on
+ * every kernel call: the backend no longer knows the dataId) or by `clearWebGPUWeightCache()`.
+ *
+ * The packed buffers are owned by the cache, not registered as tfjs tensors, so they do not show up in
+ * tf.memory() and do not trip the engine's per-kernel leak check; each call binds them through a
+ * short-lived external TensorInfo that the backend releases without freeing the buffer.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { packedOffsets } from './block_wgsl.js';
+import { FoldWeightsProgram } from './fold_weights_program.js';
+
+type DataId = object;
+
+export interface MlpWeightInputs {
+  w1: tf.TensorInfo; b1: tf.TensorInfo; w2: tf.TensorInfo; b2: tf.TensorInfo;
+  gamma?: tf.TensorInfo; beta?: tf.TensorInfo; scale?: tf.TensorInfo;
+}
+
+interface Entry {
+  backend: WebGPUBackend;
+  sources: DataId[];
+  buffer: GPUBuffer;
+  length: number;
+}
+
+const ids = new WeakMap<DataId, number>();
+let nextId = 0;
+function idOf(dataId: DataId): number {
+  let id = ids.get(dataId);
+  if (id == null) { id = nextId++; ids.set(dataId, id); }
+  return id;
+}
+
+const entries = new Map<string, Entry>();
+let folds = 0;
+
+function release(key: string, entry: Entry): void {
+  entries.delete(key);
+  // Back to the backend's pool: reuse is ordered after any already-recorded use of this buffer.
+  entry.backend.bufferManager.releaseBuffer(entry.buffer);
+}
+
+/** Frees entries whose source weights were disposed. */
+export function sweepWeightCache(): void {
+  for (const [key, entry] of entries) {
+    if (entry.sources.some((id) => !entry.backend.tensorMap.has(id))) release(key, entry);
+  }
+}
+
+/** Frees every cached packed weight set (e.g. after swapping models). */
+export function clearWebGPUWeightCache(): void {
+  for (const [key, entry] of entries) release(key, entry);
+}
+
+/** Number of cached weight sets and how many folds ran since load (for tests and reports). */
+export function webgpuWeightCacheStats(): { entries: number; folds: number } {
+  return { entries: entries.size, folds };
+}
+
+/** A TensorInfo viewing a cache-owned buffer; dispose it with backend.disposeData after use. */
+function externalInfo(backend: WebGPUBackend, buffer: GPUBuffer, length: number): tf.TensorInfo {
+  const dataId = {};
+  backend.tensorMap.set(dataId, { dtype: 'float32', shape: [length], values: null, refCount: 1, external: true,
+    resource: buffer } as never);
+  return { dataId, shape: [length], dtype: 'float32' };
+}
+
+/**
+ * Returns a TensorInfo over the packed [W1' | W2' | b1' | b2'] weights (folding them on first use).
+ * The caller must `backend.disposeData(info.dataId)` after its program ran.
+ */
+export function packedMlpWeights(backend: WebGPUBackend, w: MlpWeightInputs): tf.TensorInfo {
+  sweepWeightCache();
+  const sources = [w.w1, w.b1, w.w2, w.b2, w.gamma, w.beta, w.scale];
+  const key = sources.map((t) => (t == null ? '-' : idOf(t.dataId))).join(',');
+  let entry = entries.get(key);
+  if (entry == null) {
+    const [c, d] = w.w1.shape;
+    const length = packedOffsets(c, d).length;
+    const buffer = backend.bufferManager.acquireBuffer(length * 4,
+      GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
+    const norm = w.gamma != null && w.beta != null;
+    const program = new FoldWeightsProgram(c, d, norm, w.scale != null);
+    const inputs = [w.w1, w.b1, w.w2, w.b2, ...(norm ? [w.gamma!, w.beta!] : []), ...(w.scale ? [w.scale] : [])];
+    const out = externalInfo(backend, buffer, length);
+    backend.runWebGPUProgram(program, inputs, 'float32', undefined, out);
+    backend.disposeData(out.dataId);
+    folds++;
+    entry = { backend, sources: sources.filter((t) => t != null).map((t) => t!.dataId), buffer, length };
+    entries.set(key, entry);
+  }
+  return externalInfo(backend, entry.buffer, entry.length);
+}

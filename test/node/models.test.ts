@@ -1,0 +1,164 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import '../../src/index.js';
+import { toModelArtifacts } from '../../src/converter/graphmodel_writer.js';
+import { buildModel, buildModelGraph, buildNetwork, countGraphParams, MODEL_FAMILIES, PUBLISHED_CONVNEXT_PARAMS_M,
+  STAGES, VARIANTS } from '../../models/index.js';
+import { run as runModelCli } from '../../src/cli/model.js';
+import { compareLogits, loadSmall, seededImages, SMALL } from '../support/model_cases.js';
+import { useBackend } from '../support/node_backends.js';
+import { freshSeed } from '../support/random.js';
+
+const seed = freshSeed();
+
+/** Blocks per stage weighted by the stage width: sum of C over all blocks. */
+function blockChannelSum(variant: (typeof VARIANTS)[number]): number {
+  const { depths, widths } = STAGES[variant];
+  return depths.reduce((s, d, i) => s + d * widths[i], 0);
+}
+
+describe('model parameter counts (taken from the built graph)', () => {
+  for (const variant of VARIANTS) {
+    it(`convnext-${variant} matches the published ${PUBLISHED_CONVNEXT_PARAMS_M[variant]}M`, () => {
+      const params = countGraphParams(buildModelGraph('convnext', variant, { weights: 'zeros' }));
+      // timm lists counts to 2 decimals (e.g. pico 9.05) and model cards round that again to 1 (9.1).
+      const shown = Math.round(Math.round(params / 1e4) / 10) / 10;
+      assert.equal(shown, PUBLISHED_CONVNEXT_PARAMS_M[variant], `${params} parameters`);
+    });
+    it(`convfirst-${variant} = convnext-${variant} + 20 C per block`, () => {
+      // Per block: ConvNeXt 49C dw + C + 2C LN + 8C^2 + 4C + C + C layer scale = 8C^2 + 58C;
+      // ConvFirst 72C grouped (3x3, group width 8) + C + 8C^2 + 4C + C = 8C^2 + 78C; all else is shared.
+      const convnext = countGraphParams(buildModelGraph('convnext', variant, { weights: 'zeros' }));
+      const convfirst = countGraphParams(buildModelGraph('convfirst', variant, { weights: 'zeros' }));
+      assert.equal(convfirst - convnext, 20 * blockChannelSum(variant));
+    });
+  }
+  it('timm\'s exact counts for tiny, small and base', () => {
+    assert.equal(countGraphParams(buildModelGraph('convnext', 'tiny', { weights: 'zeros' })), 28_589_128);
+    assert.equal(countGraphParams(buildModelGraph('convnext', 'small', { weights: 'zeros' })), 50_223_688);
+    assert.equal(countGraphParams(buildModelGraph('convnext', 'base', { weights: 'zeros' })), 88_591_464);
+  });
+  it('fused and unfused graphs hold the same number of parameters', () => {
+    for (const family of MODEL_FAMILIES) {
+      const f = countGraphParams(buildModelGraph(family, 'atto', { weights: 'zeros' }));
+      const u = countGraphParams(buildModelGraph(family, 'atto', { weights: 'zeros', fused: false }));
+      assert.equal(f, u, family);
+    }
+  });
+});
+
+describe('model structure', () => {
+  for (const family of MODEL_FAMILIES) {
+    it(`${family}: one fused node per block, none left in the unfused graph`, () => {
+      for (const variant of ['atto', 'tiny'] as const) {
+        const blocks = STAGES[variant].depths.reduce((a, b) => a + b, 0);
+        const op = family === 'convnext' ? 'FusedConvNeXtBlock' : 'FusedConvFirstBlock';
+        const fused = buildModelGraph(family, variant, { weights: 'zeros' }).opCounts();
+        const unfused = buildModelGraph(family, variant, { weights: 'zeros', fused: false }).opCounts();
+        assert.equal(fused[op], blocks, `${variant} fused`);
+        assert.equal(unfused[op], undefined, `${variant} unfused`);
+        assert.equal(unfused.Conv2D, family === 'convnext' ? 4 : 4 + 2 * blocks, `${variant} Conv2D count`);
+      }
+    });
+  }
+
+  it('stage outputs and logits have the ConvNeXt shapes on cpu', async () => {
+    await useBackend('cpu');
+    for (const family of MODEL_FAMILIES) {
+      for (const fused of [true, false]) {
+        const size = 64;
+        const { graph, stageOutputs } = buildNetwork(family, 'atto', { inputSize: size, fused, seed });
+        const model = await loadGraphModel(tf.io.fromMemory(toModelArtifacts(buildModel(family, 'atto',
+          { inputSize: size, fused, seed }).files)));
+        assert.equal(countGraphParams(graph) > 0, true);
+        const x = seededImages(seed, 3, size);
+        const outs = await model.executeAsync(x, [...stageOutputs, 'logits']) as tf.Tensor[];
+        const w = STAGES.atto.widths;
+        assert.deepEqual(outs.map((t) => t.shape), [
+          [3, 16, 16, w[0]], [3, 8, 8, w[1]], [3, 4, 4, w[2]], [3, 2, 2, w[3]], [3, 1000]], `${family} fused=${fused}`);
+        tf.dispose([...outs, x]);
+        model.dispose();
+      }
+    }
+  });
+
+  it('rejects bad configurations with a message naming the problem', () => {
+    assert.throws(() => buildModelGraph('resnet', 'tiny'), /unknown model family 'resnet'/);
+    assert.throws(() => buildModelGraph('convnext', 'huge'), /unknown convnext variant 'huge'/);
+    assert.throws(() => buildModelGraph('convnext', 'atto', { inputSize: 100 }), /input size 100 must be a positive multiple of 32/);
+    assert.throws(() => buildModelGraph('convnext', 'atto', { batch: 0 }), /batch 0/);
+    assert.throws(() => buildModelGraph('convnext', 'atto', { seed: -1 }), /seed -1/);
+  });
+});
+
+describe(`models on cpu: fused vs unfused, seeds, save and reload (seed ${seed})`, () => {
+  for (const family of MODEL_FAMILIES) {
+    it(`${family}-${SMALL.variant}: fused logits equal unfused logits within float32 tolerance`, async () => {
+      await useBackend('cpu');
+      const fused = await loadSmall(family, { fused: true, seed });
+      const unfused = await loadSmall(family, { fused: false, seed });
+      const x = seededImages(seed + 1);
+      const before = tf.memory().numTensors;
+      const yf = fused.model.predict(x) as tf.Tensor;
+      const yu = unfused.model.predict(x) as tf.Tensor;
+      assert.deepEqual(yf.shape, [SMALL.batch, 1000]);
+      const failure = compareLogits(await yf.data() as Float32Array, await yu.data() as Float32Array);
+      assert.equal(failure, null, failure ?? '');
+      tf.dispose([yf, yu]);
+      assert.equal(tf.memory().numTensors, before, 'predict leaked tensors');
+      tf.dispose(x);
+      fused.model.dispose();
+      unfused.model.dispose();
+    });
+  }
+
+  it('the same seed gives the same weights; another seed other weights', () => {
+    const a = buildModelGraph('convfirst', 'atto', { seed, inputSize: 32 });
+    const b = buildModelGraph('convfirst', 'atto', { seed, inputSize: 32 });
+    const c = buildModelGraph('convfirst', 'atto', { seed: seed + 1, inputSize: 32 });
+    const name = 'stages.2.blocks.3.conv.weight';
+    assert.deepEqual(a.constants.get(name)?.data, b.constants.get(name)?.data);
+    assert.notDeepEqual(a.constants.get(name)?.data, c.constants.get(name)?.data);
+  });
+
+  it('CLI output reloads from disk, runs, saves and reloads with identical logits', async () => {
+    await useBackend('cpu');
+    const dir = mkdtempSync(join(tmpdir(), 'models-test-'));
+    try {
+      const out = join(dir, 'convfirst-atto');
+      const code = await runModelCli(['convfirst', 'atto', out, '--seed', String(seed), '--input-size', '32']);
+      assert.equal(code, 0);
+      const modelJson = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+      assert.equal(modelJson.format, 'graph-model');
+      const paths: string[] = modelJson.weightsManifest.flatMap((g: { paths: string[] }) => g.paths);
+      assert.deepEqual([...paths, 'model.json'].sort(), readdirSync(out).sort());
+      const shards = paths.map((p) => readFileSync(join(out, p)));
+      const weightData = new Uint8Array(shards.reduce((s, b) => s + b.byteLength, 0));
+      let off = 0;
+      for (const s of shards) { weightData.set(s, off); off += s.byteLength; }
+      const fromDisk = await loadGraphModel(tf.io.fromMemory({
+        modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest.flatMap((g: { weights: unknown[] }) => g.weights),
+        weightData: weightData.buffer, signature: modelJson.signature, format: modelJson.format }));
+      const inMemory = await loadSmall('convfirst', { seed, inputSize: 32 });
+      let saved: tf.io.ModelArtifacts | undefined;
+      await fromDisk.save(tf.io.withSaveHandler(async (a) => { saved = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; }));
+      const reloaded = await loadGraphModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
+      const x = seededImages(seed + 2, 2, 32);
+      const logits = await Promise.all([fromDisk, inMemory.model, reloaded].map((m) => (m.predict(x) as tf.Tensor).data()));
+      assert.deepEqual(logits[0], logits[1], 'CLI model vs in-memory build');
+      assert.deepEqual(logits[2], logits[0], 'saved and reloaded');
+      assert.equal(await runModelCli(['convfirst', 'atto', out]), 1, 'refuses a non-empty outdir');
+      assert.equal(await runModelCli(['convfirst', 'atto']), 2, 'usage error');
+      assert.equal(await runModelCli(['convnext', 'atto', join(dir, 'bad'), '--input-size', '33']), 1);
+      assert.deepEqual(readdirSync(dir).sort(), ['convfirst-atto'], 'no half-written folder left behind');
+      tf.dispose(x);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
