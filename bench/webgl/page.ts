@@ -16,6 +16,12 @@ export interface BenchRow {
   /** Median browser CPU ms per block (GPU process = SwiftShader included): steadier on a shared machine. */
   stockCpuMs: number; fusedCpuMs: number; cpuSpeedup: number;
   stockDraws: number; fusedDraws: number;
+  /**
+   * The floor for any WebGL block: tfjs's own packed matMul for the two 1x1 layers alone (2 texel fetches
+   * per 8 multiply-adds, the best a 4-output fragment can do; sampling bounds it on SwiftShader). Median
+   * wall / CPU ms, measured in the same interleaved loop.
+   */
+  matmulFloorMs: number; matmulFloorCpuMs: number;
   stockSamples: number[]; fusedSamples: number[]; stockCpuSamples: number[]; fusedCpuSamples: number[];
 }
 
@@ -85,26 +91,36 @@ async function benchShape(kind: string, h: number, c: number, args: BenchArgs): 
     stock = (xi) => tf.tidy(() => convfirstBlockReference({ x: xi, ...wt } as never, { activation: 'silu', residual: true }));
     fused = (xi) => convfirstBlock(xi, wt, { activation: 'silu' });
   }
+  const rows = rand([h * h, c], 1) as tf.Tensor2D;
+  const w1 = common.w1 as tf.Tensor2D;
+  const w2 = common.w2 as tf.Tensor2D;
+  const matmuls = () => tf.tidy(() => tf.matMul(tf.matMul(rows, w1), w2));
   // Warm up: compile every program, upload and prepare weights.
   for (const f of [stock, fused]) { const y = f(x); await y.data(); y.dispose(); }
+  { const y = matmuls(); await y.data(); y.dispose(); }
   const stockDraws = countDraws(() => stock(x));
   const fusedDraws = countDraws(() => fused(x));
   const stockSamples: number[] = [];
   const fusedSamples: number[] = [];
   const stockCpuSamples: number[] = [];
   const fusedCpuSamples: number[] = [];
+  const floorSamples: number[] = [];
+  const floorCpuSamples: number[] = [];
   for (let s = 0; s < args.samples; s++) { // interleaved, so drift hits both alike
     const [sw, sc] = await timeChain(stock, x, args.chain);
     const [fw, fc] = await timeChain(fused, x, args.chain);
+    const [mw, mc] = await timeChain((xi) => { tf.dispose(matmuls()); return tf.clone(xi); }, x, args.chain);
     stockSamples.push(sw); stockCpuSamples.push(sc); fusedSamples.push(fw); fusedCpuSamples.push(fc);
+    floorSamples.push(mw); floorCpuSamples.push(mc);
   }
-  tf.dispose([x, ...weights]);
+  tf.dispose([x, rows, ...weights]);
   const stockMs = median(stockSamples);
   const fusedMs = median(fusedSamples);
   const stockCpuMs = median(stockCpuSamples);
   const fusedCpuMs = median(fusedCpuSamples);
   return { kind, h, w: h, c, d, stockMs, fusedMs, speedup: stockMs / fusedMs, stockCpuMs, fusedCpuMs,
-    cpuSpeedup: stockCpuMs / fusedCpuMs, stockDraws, fusedDraws, stockSamples, fusedSamples, stockCpuSamples,
+    cpuSpeedup: stockCpuMs / fusedCpuMs, stockDraws, fusedDraws, matmulFloorMs: median(floorSamples),
+    matmulFloorCpuMs: median(floorCpuSamples), stockSamples, fusedSamples, stockCpuSamples,
     fusedCpuSamples };
 }
 
@@ -121,7 +137,8 @@ async function benchShape(kind: string, h: number, c: number, args: BenchArgs): 
       const row = await benchShape(kind, h, c, args);
       console.log(`${kind} ${h}x${h}x${c}: wall ${row.stockMs.toFixed(1)} -> ${row.fusedMs.toFixed(1)} ms ` +
         `(x${row.speedup.toFixed(2)}), cpu ${row.stockCpuMs.toFixed(0)} -> ${row.fusedCpuMs.toFixed(0)} ms ` +
-        `(x${row.cpuSpeedup.toFixed(2)}), draws ${row.stockDraws} -> ${row.fusedDraws}`);
+        `(x${row.cpuSpeedup.toFixed(2)}), draws ${row.stockDraws} -> ${row.fusedDraws}, ` +
+        `1x1 matmul floor ${row.matmulFloorMs.toFixed(0)} ms / cpu ${row.matmulFloorCpuMs.toFixed(0)} ms`);
       rows.push(row);
     }
   }

@@ -35,13 +35,15 @@ console.log(`WebGL fused blocks vs stock TF.js, ${new Date().toISOString()}`);
 console.log(`machine: ${machine}; renderer: ${result.renderer} (WebGL ${result.webglVersion})`);
 console.log(`median of ${args.samples} interleaved samples of ${args.chain} chained blocks, N = 1; per block: ` +
   'wall ms, and browser CPU ms (all Chromium processes, SwiftShader included)');
+console.log('floor = the two 1x1 layers alone with tfjs\'s packed matMul (same fetches per multiply-add as any ' +
+  '4-output fragment); ceiling = stock / floor');
 console.log('| block | shape (HxWxC, D) | stock wall ms | fused wall ms | wall speedup | stock CPU ms | fused CPU ms | ' +
-  'CPU speedup | draws stock | draws fused |');
-console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  'CPU speedup | floor CPU ms | CPU ceiling | draws stock | draws fused |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of result.rows) {
   console.log(`| ${r.kind} | ${r.h}x${r.w}x${r.c}, ${r.d} | ${r.stockMs.toFixed(1)} | ${r.fusedMs.toFixed(1)} | ` +
     `${r.speedup.toFixed(2)}x | ${r.stockCpuMs.toFixed(0)} | ${r.fusedCpuMs.toFixed(0)} | ${r.cpuSpeedup.toFixed(2)}x | ` +
-    `${r.stockDraws} | ${r.fusedDraws} |`);
+    `${r.matmulFloorCpuMs.toFixed(0)} | ${(r.stockCpuMs / r.matmulFloorCpuMs).toFixed(2)}x | ${r.stockDraws} | ${r.fusedDraws} |`);
 }
 const jsonPath = option('json', '');
 if (jsonPath) {
