@@ -1,14 +1,13 @@
 /**
- * Bundle a browser entry with esbuild, serve it on localhost and run it in Debian's headless Chromium
- * (real WebGL2 and WebGPU through SwiftShader on a machine without a GPU). Used by the WebGL benchmark
- * and reusable by end-to-end tests: the entry module assigns `globalThis.__run = async (args) => result`,
- * and `runInHeadlessChromium` returns that result (JSON-serializable).
+ * Run a browser entry in Debian's headless Chromium (real WebGL2 and WebGPU through SwiftShader on a
+ * machine without a GPU): bundled and served by scripts/page_server.ts, driven by playwright-core. The
+ * entry module assigns `globalThis.__run = async (args) => result`, and `runInHeadlessChromium` returns
+ * that result (JSON-serializable). Used by the WebGL benchmark; reusable by any bench or test.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import * as esbuild from 'esbuild';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startPageServer } from '../../scripts/page_server.js';
 
 /** Flags that give WebGL2 / WebGPU on SwiftShader in headless mode, with the network kept quiet. */
 export const CHROMIUM_FLAGS = [
@@ -34,47 +33,14 @@ export interface HeadlessRunOptions {
    * measure of work than wall time.
    */
   exposeCpuTime?: boolean;
-  /** Extra files to serve: URL path -> [content type, bytes]. */
-  files?: Record<string, [string, Uint8Array | string]>;
-}
-
-/** Bundles `entry` for the browser (ESM, ES2022) and returns the JavaScript text. */
-export async function bundleForBrowser(entry: string): Promise<string> {
-  const result = await esbuild.build({
-    entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false,
-    sourcemap: 'inline', logLevel: 'silent',
-    define: { 'process.env.NODE_ENV': '"production"' },
-  });
-  return result.outputFiles[0].text;
-}
-
-const PAGE = '<!doctype html><html><head><meta charset="utf-8"><title>headless run</title></head>' +
-  '<body><script type="module" src="/bundle.js"></script></body></html>';
-
-/** Serves the page and bundle on 127.0.0.1 at a free port. */
-export async function serveBundle(js: string, files: HeadlessRunOptions['files'] = {}): Promise<{ url: string;
-  close: () => Promise<void> }> {
-  const routes: Record<string, [string, Uint8Array | string]> = {
-    '/': ['text/html', PAGE], '/bundle.js': ['text/javascript', js], ...files,
-  };
-  const server: Server = createServer((req, res) => {
-    const route = routes[(req.url ?? '/').split('?')[0]];
-    if (route == null) { res.writeHead(404); res.end(); return; }
-    res.writeHead(200, { 'content-type': route[0], 'cache-control': 'no-store' });
-    res.end(route[1]);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  /** Extra folders to serve: URL prefix -> folder. */
+  extraRoutes?: Record<string, string>;
 }
 
 /** Bundles, serves, opens the page in headless Chromium, awaits `__run(args)` and returns its result. */
 export async function runInHeadlessChromium<T = unknown>(options: HeadlessRunOptions): Promise<T> {
-  const js = await bundleForBrowser(options.entry);
-  const server = await serveBundle(js, options.files);
+  const server = await startPageServer({ entry: options.entry, extraRoutes: options.extraRoutes,
+    staticDir: fileURLToPath(new URL('./page/', import.meta.url)) });
   const browser = await chromium.launch({
     executablePath: options.executablePath ?? process.env.CHROME_BIN ?? '/usr/bin/chromium',
     headless: true, args: CHROMIUM_FLAGS,
