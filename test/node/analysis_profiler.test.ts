@@ -67,8 +67,8 @@ describe('profiler on cpu', () => {
 
   it('GPU timer sources add nested kernels\' times to the outer record', () => {
     const leaf = (ms: number, info: string): KernelRecord =>
-      ({ name: 'K', inputShapes: [], outputShapes: [], timeMs: ms, extraInfo: info, nested: [] });
-    const outer: KernelRecord = { name: 'scope', inputShapes: [], outputShapes: [], timeMs: 0, extraInfo: '',
+      ({ name: 'K', inputShapes: [], outputShapes: [], timeMs: ms, extraInfo: info, nested: [], inputDataIds: [] });
+    const outer: KernelRecord = { name: 'scope', inputShapes: [], outputShapes: [], timeMs: 0, extraInfo: '', inputDataIds: [],
       nested: [leaf(1.5, 'A: 1.5'), { ...leaf(0.25, 'B: 0.25'), nested: [leaf(2, 'C: 2')] }] };
     addNestedGpuTime(outer);
     assert.equal(outer.timeMs, 1.5 + 0.25 + 2);
@@ -125,6 +125,11 @@ describe('whole GraphModel (Keras ConvNeXt fixture, 64x64)', () => {
     // stem: patchify conv 4x4 stride 4, 3 -> 16 channels: 16*16*16 outputs * 48 MACs * 2 + 4096 bias = 397312.
     assert.equal(cost.kernels[0].name, 'FusedConv2D');
     assert.equal(cost.kernels[0].flops, 397312);
+    // Per kernel: the weights it reads, by graph node name; params charged once each.
+    assert.equal(cost.kernels[0].params, 4 * 4 * 3 * 16 + 16);
+    assert.ok(cost.kernels[0].weights.some((w) => /stem_conv/.test(w)));
+    assert.equal(cost.kernels.reduce((s, k) => s + k.params, 0), cost.params, 'every float weight is read by a kernel');
+    assert.equal(cost.kernels.find((k) => k.name === 'Rsqrt')?.params, 0);
     const names = cost.kernels.map((k) => k.name);
     assert.equal(names.filter((n) => n === 'FusedDepthwiseConv2D').length, 5, 'one depthwise conv per block');
     assert.equal(names.filter((n) => n === 'FusedConv2D').length, 4, 'stem + 3 downsampling convs');
@@ -142,6 +147,7 @@ describe('whole GraphModel (Keras ConvNeXt fixture, 64x64)', () => {
       { name: 'b', model, inputShape: [1, 64, 64, 3] }], { peaks, warmup: 0, onProgress: (m) => progress.push(m) });
     assert.deepEqual(a.models.map((m) => m.name), ['a', 'b']);
     assert.ok(a.models.every((m) => m.params > 0 && m.totals.flops > 0 && m.kernels.length > 100));
+    assert.equal(a.models[0].kernels.reduce((s, k) => s + (k.params ?? 0), 0), a.models[0].params);
     assert.ok(progress.some((p) => p.startsWith('b: profiled run 1/1')));
     for (const svg of Object.values(a.figures)) assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     await assert.rejects(analyzeModels([{ name: 'a', model, inputShape: [1, 64, 64, 3] },
