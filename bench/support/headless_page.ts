@@ -1,13 +1,13 @@
 /**
- * Bundle a browser entry with esbuild, serve it on localhost and run it in Debian's headless Chromium
- * (real WebGL2 and WebGPU through SwiftShader on a machine without a GPU). Used by the WebGL benchmark
- * and reusable by end-to-end tests: the entry module assigns `globalThis.__run = async (args) => result`,
- * and `runInHeadlessChromium` returns that result (JSON-serializable).
+ * Run a browser entry in Debian's headless Chromium (real WebGL2 and WebGPU through SwiftShader on a
+ * machine without a GPU): bundled and served by scripts/page_server.ts, driven by playwright-core. The
+ * entry module assigns `globalThis.__run = async (args) => result`, and `runInHeadlessChromium` returns
+ * that result (JSON-serializable). Used by the WebGL benchmark; reusable by any bench or test.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import * as esbuild from 'esbuild';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startPageServer } from '../../scripts/page_server.js';
 
 /** Flags that give WebGL2 / WebGPU on SwiftShader in headless mode, with the network kept quiet. */
 export const CHROMIUM_FLAGS = [
@@ -27,47 +27,20 @@ export interface HeadlessRunOptions {
   timeoutMs?: number;
   /** Receives the page's console lines (default: printed to stderr). */
   onConsole?: (line: string) => void;
-  /** Extra files to serve: URL path -> [content type, bytes]. */
-  files?: Record<string, [string, Uint8Array | string]>;
-}
-
-/** Bundles `entry` for the browser (ESM, ES2022) and returns the JavaScript text. */
-export async function bundleForBrowser(entry: string): Promise<string> {
-  const result = await esbuild.build({
-    entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false,
-    sourcemap: 'inline', logLevel: 'silent',
-    define: { 'process.env.NODE_ENV': '"production"' },
-  });
-  return result.outputFiles[0].text;
-}
-
-const PAGE = '<!doctype html><html><head><meta charset="utf-8"><title>headless run</title></head>' +
-  '<body><script type="module" src="/bundle.js"></script></body></html>';
-
-/** Serves the page and bundle on 127.0.0.1 at a free port. */
-export async function serveBundle(js: string, files: HeadlessRunOptions['files'] = {}): Promise<{ url: string;
-  close: () => Promise<void> }> {
-  const routes: Record<string, [string, Uint8Array | string]> = {
-    '/': ['text/html', PAGE], '/bundle.js': ['text/javascript', js], ...files,
-  };
-  const server: Server = createServer((req, res) => {
-    const route = routes[(req.url ?? '/').split('?')[0]];
-    if (route == null) { res.writeHead(404); res.end(); return; }
-    res.writeHead(200, { 'content-type': route[0], 'cache-control': 'no-store' });
-    res.end(route[1]);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  /**
+   * Expose `globalThis.__browserCpuMs()` to the page: CPU time (user + system, ms) used so far by the
+   * browser's process tree, GPU process (SwiftShader) included. On a shared machine this is a steadier
+   * measure of work than wall time.
+   */
+  exposeCpuTime?: boolean;
+  /** Extra folders to serve: URL prefix -> folder. */
+  extraRoutes?: Record<string, string>;
 }
 
 /** Bundles, serves, opens the page in headless Chromium, awaits `__run(args)` and returns its result. */
 export async function runInHeadlessChromium<T = unknown>(options: HeadlessRunOptions): Promise<T> {
-  const js = await bundleForBrowser(options.entry);
-  const server = await serveBundle(js, options.files);
+  const server = await startPageServer({ entry: options.entry, extraRoutes: options.extraRoutes,
+    staticDir: fileURLToPath(new URL('./page/', import.meta.url)) });
   const browser = await chromium.launch({
     executablePath: options.executablePath ?? process.env.CHROME_BIN ?? '/usr/bin/chromium',
     headless: true, args: CHROMIUM_FLAGS,
@@ -77,6 +50,10 @@ export async function runInHeadlessChromium<T = unknown>(options: HeadlessRunOpt
     const log = options.onConsole ?? ((line: string) => process.stderr.write(`[page] ${line}\n`));
     page.on('console', (m) => log(m.text()));
     page.on('pageerror', (e) => log(`page error: ${e.message}`));
+    if (options.exposeCpuTime) {
+      // The browser's processes are this Node process's descendants (Node's own time is left out).
+      await page.exposeFunction('__browserCpuMs', () => processTreeCpuMs(process.pid, false));
+    }
     await page.goto(server.url);
     const timeout = options.timeoutMs ?? 600_000;
     await page.waitForFunction(() => typeof (globalThis as { __run?: unknown }).__run === 'function', undefined,
@@ -88,4 +65,28 @@ export async function runInHeadlessChromium<T = unknown>(options: HeadlessRunOpt
     await browser.close();
     await server.close();
   }
+}
+
+/** User + system CPU ms of process `root` (optionally) and all its descendants (Linux /proc; clock ticks of 10 ms). */
+export function processTreeCpuMs(root: number, includeRoot = true): number {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      // After the command: state(0) ppid(1) ... utime(11) stime(12).
+      stats.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch { /* process exited meanwhile */ }
+  }
+  let total = 0;
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, depth = 0; p > 1 && depth < 64; depth++) {
+      if (p === root) return true;
+      p = stats.get(p)?.ppid ?? 0;
+    }
+    return false;
+  };
+  for (const [pid, s] of stats) if (inTree(pid) && (includeRoot || pid !== root)) total += s.ticks;
+  return total * 10;
 }

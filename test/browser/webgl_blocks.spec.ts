@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { convfirstBlock, convnextBlock } from '../../src/index.js';
 import { cachedWeightSets, requireWebGL2 } from '../../src/kernels/webgl/index.js';
+import { isNatural, outputLayout } from '../../src/kernels/webgl/packed_layout.js';
 import { type BlockCase, caseName, compare, prepareCase, runBlockCase } from '../support/block_cases.js';
 import { useBackend } from '../support/browser_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
@@ -82,6 +83,26 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
 
   for (const t of ODD_CASES) {
     it(`matches float64: ${caseName(t)}`, async () => { await runBlockCase(t, rng.int(1, 2 ** 30)); });
+  }
+
+  const TALL_CASES: BlockCase[] = [
+    { kind: 'convnext', n: 2, h: 17, w: 9, c: 12, d: 48, k: 5, act: 'gelu', layerScale: true },
+    { kind: 'convfirst', n: 2, h: 17, w: 9, c: 16, d: 64, k: 3, g: 8, act: 'silu', residual: true },
+  ];
+  for (const t of TALL_CASES) {
+    it(`matches float64 with squarified (non-row-aligned) textures: ${caseName(t)}`, async () => {
+      // A small max texture size makes tfjs wrap texel rows across texture rows: the shaders' generic
+      // addressing path.
+      const saved = tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE');
+      tf.env().set('WEBGL_MAX_TEXTURE_SIZE', 128);
+      try {
+        expect(isNatural(outputLayout([t.n, t.h, t.w, t.c]))).withContext('block output squarified').toBeFalse();
+        expect(isNatural(outputLayout([t.n, t.h, t.w, t.d]))).withContext('hidden squarified').toBeFalse();
+        await runBlockCase(t, rng.int(1, 2 ** 30));
+      } finally {
+        tf.env().set('WEBGL_MAX_TEXTURE_SIZE', saved);
+      }
+    });
   }
 
   for (const t of ODD_CASES.slice(0, 4)) {

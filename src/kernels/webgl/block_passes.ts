@@ -10,8 +10,8 @@ import { ensurePacked, inputLayout, outputLayout } from './packed_layout.js';
 import { PointwiseProgram } from './pointwise_program.js';
 import { SpatialConvProgram } from './spatial_conv_program.js';
 
-/** Prepared weights (see block_weights.ts): F [k*k*G, C], convBias [1, C], w1 [C, D], aux1 [2, D],
- * w2 [D, C], aux2 [2, C]. */
+/** Prepared weights (see block_weights.ts): F [k*k*G, C], convBias [1, C], w1^T [D, C], aux1 [2, D],
+ * w2^T [C, D], aux2 [2, C]. */
 export interface BlockWeights {
   filter: TensorInfo; convBias: TensorInfo; w1: TensorInfo; aux1: TensorInfo; w2: TensorInfo; aux2: TensorInfo;
 }

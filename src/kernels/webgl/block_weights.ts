@@ -3,9 +3,17 @@
  *   ConvNeXt: w1' = diag(gamma) w1, b1' = b1 + beta w1, colsum(w1') for the folded LayerNorm;
  *             w2' = w2 diag(ls), b2' = b2 * ls.
  *   ConvFirst: weights as given (BatchNorm is folded by the caller).
+ * 1x1 weights are stored transposed (w^T [Cout, Cin]) for the pointwise pass.
  * Filters keep their values: [k, k, G, C] read as [k*k*G, C] is already the conv pass's layout.
  */
 import type { PreparedTensor } from './weight_cache.js';
+
+/** w [rows, cols] -> w^T [cols, rows]: the pointwise pass reads each output's weights as a texture row. */
+function transposed(w: Float32Array, rows: number, cols: number): PreparedTensor {
+  const t = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = w[i * cols + j];
+  return { shape: [cols, rows], values: t };
+}
 
 /** aux [2, n]: row 0 = bias, row 1 = column sums (or zeros). */
 function aux(bias: Float64Array | Float32Array, colsum: Float64Array | null): PreparedTensor {
@@ -35,8 +43,8 @@ export function prepareConvNeXt(k: number, c: number, d: number,
   const b2f = Float64Array.from(b2, (v, i) => v * ls[i]);
   return {
     filter: { shape: [k * k, c], values: dwFilter.slice() }, convBias: { shape: [1, c], values: dwBias.slice() },
-    w1: { shape: [c, d], values: w1f }, aux1: aux(b1f, colsum),
-    w2: { shape: [d, c], values: w2f }, aux2: aux(b2f, null),
+    w1: transposed(w1f, c, d), aux1: aux(b1f, colsum),
+    w2: transposed(w2f, d, c), aux2: aux(b2f, null),
   };
 }
 
@@ -44,7 +52,7 @@ export function prepareConvFirst(k: number, g: number, c: number, d: number,
   [filter, bias, w1, b1, w2, b2]: Float32Array[]): Record<string, PreparedTensor> {
   return {
     filter: { shape: [k * k * g, c], values: filter.slice() }, convBias: { shape: [1, c], values: bias.slice() },
-    w1: { shape: [c, d], values: w1.slice() }, aux1: aux(b1, null),
-    w2: { shape: [d, c], values: w2.slice() }, aux2: aux(b2, null),
+    w1: transposed(w1, c, d), aux1: aux(b1, null),
+    w2: transposed(w2, d, c), aux2: aux(b2, null),
   };
 }

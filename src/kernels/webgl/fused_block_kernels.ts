@@ -1,7 +1,7 @@
 /**
  * FusedConvNeXtBlock and FusedConvFirstBlock for the webgl backend: three packed draw calls per block
  * (block_passes.ts), weights prepared once per weight set (weight_cache.ts). WebGL2 is required
- * (texelFetch, integer arithmetic in loops).
+ * (the shaders are GLSL ES 3.00: integer texel arithmetic, float render targets).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
@@ -15,7 +15,7 @@ import { preparedWeights } from './weight_cache.js';
 /** Throws unless the webgl backend runs on WebGL 2. */
 export function requireWebGL2(kernelName: string, version = tf.env().getNumber('WEBGL_VERSION')): void {
   if (version !== 2) {
-    throw new Error(`${kernelName} on the webgl backend needs WebGL 2 (texelFetch, integer loops); this ` +
+    throw new Error(`${kernelName} on the webgl backend needs WebGL 2 (its shaders are GLSL ES 3.00); this ` +
       `context is WebGL ${version}. Use a WebGL 2 browser, or tf.setBackend('cpu' | 'wasm') for the reference.`);
   }
 }

@@ -8,14 +8,16 @@
  */
 import { type TensorInfo, util } from '@tensorflow/tfjs-core';
 import { type MathBackendWebGL, webgl_util } from '@tensorflow/tfjs-backend-webgl';
+import { floatLiteral } from '../../spec/activations.js';
 
 export interface PackedLayout {
   /** Texel rows of the logical matrix: outer dims times ceil(rows / 2). */
   rows: number;
   /** Texels per logical row: ceil(cols / 2). */
   cols: number;
-  /** Physical texture width in texels. */
+  /** Physical texture width and height in texels. */
   texWidth: number;
+  texHeight: number;
 }
 
 /** Texel rows / cols of a packed tensor of `shape`: for NHWC, rows = N * H * ceil(W / 2) pixel pairs. */
@@ -27,7 +29,7 @@ export function texelGrid(shape: readonly number[]): { rows: number; cols: numbe
 
 /** The layout tfjs gives a packed tensor of this logical texShape. */
 export function layoutFromTexShape(shape: readonly number[], texShape: readonly number[]): PackedLayout {
-  return { ...texelGrid(shape), texWidth: Math.ceil(texShape[1] / 2) };
+  return { ...texelGrid(shape), texWidth: Math.ceil(texShape[1] / 2), texHeight: Math.ceil(texShape[0] / 2) };
 }
 
 /** The layout tfjs will give a new packed output of `shape`. */
@@ -41,13 +43,38 @@ export function isNatural(l: PackedLayout): boolean {
 
 /** GLSL `vec4 fetch<Name>(int row, int col)`: texel (row pair, column pair) of input sampler `name`. */
 export function fetchSnippet(name: string, l: PackedLayout): string {
+  const scale = `vec2(${floatLiteral(1 / l.texWidth)}, ${floatLiteral(1 / l.texHeight)})`;
   if (isNatural(l)) {
-    return `vec4 fetch${name}(int row, int col) { return texelFetch(${name}, ivec2(col, row), 0); }`;
+    return `vec4 fetch${name}(int row, int col) { return texture(${name}, (vec2(col, row) + 0.5) * ${scale}); }`;
   }
   return `vec4 fetch${name}(int row, int col) {
     int i = row * ${l.cols} + col;
-    return texelFetch(${name}, ivec2(i - (i / ${l.texWidth}) * ${l.texWidth}, i / ${l.texWidth}), 0);
+    int r = i / ${l.texWidth};
+    return texture(${name}, (vec2(i - r * ${l.texWidth}, r) + 0.5) * ${scale});
   }`;
+}
+
+/**
+ * A walk along one texel row (`along: 'col'`, row fixed) or column (`along: 'row'`) of an input, for
+ * inner loops: in the natural layout the texture coordinate is set up once and each step costs one
+ * multiply-add on a float counter (exact for integers, so no drift over long loops); otherwise it falls
+ * back to fetch<Name>.
+ */
+export function texelWalk(name: string, l: PackedLayout, along: 'col' | 'row', fixed: string): {
+  setup: string; fetch: (stepFloat: string, stepInt: string) => string;
+} {
+  if (!isNatural(l)) {
+    return { setup: '', fetch: (_f, i) => along === 'col' ? `fetch${name}(${fixed}, ${i})` : `fetch${name}(${i}, ${fixed})` };
+  }
+  const sx = floatLiteral(1 / l.texWidth);
+  const sy = floatLiteral(1 / l.texHeight);
+  const uv = `uv${name}`;
+  if (along === 'col') {
+    return { setup: `vec2 ${uv} = vec2(0.5 * ${sx}, (float(${fixed}) + 0.5) * ${sy});`,
+      fetch: (f) => `texture(${name}, vec2(${uv}.x + ${f} * ${sx}, ${uv}.y))` };
+  }
+  return { setup: `vec2 ${uv} = vec2((float(${fixed}) + 0.5) * ${sx}, 0.5 * ${sy});`,
+    fetch: (f) => `texture(${name}, vec2(${uv}.x, ${uv}.y + ${f} * ${sy}))` };
 }
 
 /**
@@ -57,9 +84,9 @@ export function fetchSnippet(name: string, l: PackedLayout): string {
 export function outputTexelSnippet(l: PackedLayout): string {
   if (isNatural(l)) return 'ivec2 frag = ivec2(gl_FragCoord.xy); int row = frag.y; int col = frag.x;';
   return `ivec2 frag = ivec2(gl_FragCoord.xy);
-    int flat = frag.y * ${l.texWidth} + frag.x;
-    if (flat >= ${l.rows * l.cols}) { setOutput(vec4(0.0)); return; }
-    int row = flat / ${l.cols}; int col = flat - row * ${l.cols};`;
+    int texel = frag.y * ${l.texWidth} + frag.x;
+    if (texel >= ${l.rows * l.cols}) { setOutput(vec4(0.0)); return; }
+    int row = texel / ${l.cols}; int col = texel - row * ${l.cols};`;
 }
 
 /**

@@ -1,0 +1,146 @@
+/**
+ * Browser side of `npm run bench:webgl`: the stock TF.js composition (the package's reference block,
+ * i.e. what a converted model runs without fusion) and the fused kernels, side by side on webgl in one
+ * page, chained block after block as in a network. Reports wall time per block and draw calls per block.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-webgl';
+import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
+import { convfirstBlock, convfirstBlockReference, convnextBlock, convnextBlockReference } from '../../src/index.js';
+
+export interface BenchArgs { shapes: Array<[number, number]>; chain: number; samples: number; kinds: string[] }
+export interface BenchRow {
+  kind: string; h: number; w: number; c: number; d: number;
+  /** Median wall ms per block. */
+  stockMs: number; fusedMs: number; speedup: number;
+  /** Median browser CPU ms per block (GPU process = SwiftShader included): steadier on a shared machine. */
+  stockCpuMs: number; fusedCpuMs: number; cpuSpeedup: number;
+  stockDraws: number; fusedDraws: number;
+  /**
+   * The floor for any WebGL block: tfjs's own packed matMul for the two 1x1 layers alone (2 texel fetches
+   * per 8 multiply-adds, the best a 4-output fragment can do; sampling bounds it on SwiftShader). Median
+   * wall / CPU ms, measured in the same interleaved loop.
+   */
+  matmulFloorMs: number; matmulFloorCpuMs: number;
+  stockSamples: number[]; fusedSamples: number[]; stockCpuSamples: number[]; fusedCpuSamples: number[];
+}
+
+const cpuMs = (): Promise<number> =>
+  (globalThis as unknown as { __browserCpuMs?: () => Promise<number> }).__browserCpuMs?.() ?? Promise.resolve(NaN);
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function countDraws(f: () => tf.Tensor): number {
+  const gl = (tf.backend() as MathBackendWebGL).gpgpu.gl;
+  const draw = gl.drawElements;
+  let n = 0;
+  gl.drawElements = function (...a: Parameters<typeof draw>) { n++; return draw.apply(this, a); };
+  try { tf.dispose(f()); } finally { gl.drawElements = draw; }
+  return n;
+}
+
+/**
+ * [wall, cpu] ms per block over `chain` chained blocks, ended by a GPU fence (no readback, so only the
+ * blocks' own passes are timed).
+ */
+async function timeChain(block: (x: tf.Tensor4D) => tf.Tensor4D, x0: tf.Tensor4D, chain: number):
+  Promise<[number, number]> {
+  const fence = () => (tf.backend() as MathBackendWebGL).gpgpu.createAndWaitForFence();
+  await fence();
+  const c0 = await cpuMs();
+  const t0 = performance.now();
+  let x = x0;
+  for (let i = 0; i < chain; i++) {
+    const y = block(x);
+    if (x !== x0) x.dispose();
+    x = y;
+  }
+  await fence();
+  const t1 = performance.now();
+  const c1 = await cpuMs();
+  x.dispose();
+  return [(t1 - t0) / chain, (c1 - c0) / chain];
+}
+
+function rand(shape: number[], scale: number, offset = 0): tf.Tensor {
+  return tf.tidy(() => tf.add(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 7), scale), offset));
+}
+
+async function benchShape(kind: string, h: number, c: number, args: BenchArgs): Promise<BenchRow> {
+  const d = 4 * c;
+  const k = kind === 'convnext' ? 7 : 3;
+  const g = 8;
+  const x = tf.tidy(() => tf.add(rand([1, h, h, c], 1), 0)) as tf.Tensor4D; // packed, on the GPU
+  const common = { w1: rand([c, d], 1 / Math.sqrt(c)), b1: rand([d], 0.1), w2: rand([d, c], 1 / Math.sqrt(d)),
+    b2: rand([c], 0.1) };
+  let stock: (x: tf.Tensor4D) => tf.Tensor4D;
+  let fused: (x: tf.Tensor4D) => tf.Tensor4D;
+  let weights: tf.Tensor[];
+  if (kind === 'convnext') {
+    const wt = { dwFilter: rand([k, k, c, 1], 1 / k), dwBias: rand([c], 0.1), lnGamma: rand([c], 0.1, 1),
+      lnBeta: rand([c], 0.1), ...common, layerScale: rand([c], 0.1, 0.5) };
+    weights = Object.values(wt);
+    stock = (xi) => tf.tidy(() => convnextBlockReference({ x: xi, ...wt } as never, { epsilon: 1e-6, activation: 'gelu' }));
+    fused = (xi) => convnextBlock(xi, wt, { activation: 'gelu' });
+  } else {
+    const wt = { filter: rand([k, k, g, c], 1 / (k * Math.sqrt(g))), bias: rand([c], 0.1), ...common };
+    weights = Object.values(wt);
+    stock = (xi) => tf.tidy(() => convfirstBlockReference({ x: xi, ...wt } as never, { activation: 'silu', residual: true }));
+    fused = (xi) => convfirstBlock(xi, wt, { activation: 'silu' });
+  }
+  const rows = rand([h * h, c], 1) as tf.Tensor2D;
+  const w1 = common.w1 as tf.Tensor2D;
+  const w2 = common.w2 as tf.Tensor2D;
+  const matmuls = () => tf.tidy(() => tf.matMul(tf.matMul(rows, w1), w2));
+  // Warm up: compile every program, upload and prepare weights.
+  for (const f of [stock, fused]) { const y = f(x); await y.data(); y.dispose(); }
+  { const y = matmuls(); await y.data(); y.dispose(); }
+  const stockDraws = countDraws(() => stock(x));
+  const fusedDraws = countDraws(() => fused(x));
+  const stockSamples: number[] = [];
+  const fusedSamples: number[] = [];
+  const stockCpuSamples: number[] = [];
+  const fusedCpuSamples: number[] = [];
+  const floorSamples: number[] = [];
+  const floorCpuSamples: number[] = [];
+  for (let s = 0; s < args.samples; s++) { // interleaved, so drift hits both alike
+    const [sw, sc] = await timeChain(stock, x, args.chain);
+    const [fw, fc] = await timeChain(fused, x, args.chain);
+    const [mw, mc] = await timeChain((xi) => { tf.dispose(matmuls()); return tf.clone(xi); }, x, args.chain);
+    stockSamples.push(sw); stockCpuSamples.push(sc); fusedSamples.push(fw); fusedCpuSamples.push(fc);
+    floorSamples.push(mw); floorCpuSamples.push(mc);
+  }
+  tf.dispose([x, rows, ...weights]);
+  const stockMs = median(stockSamples);
+  const fusedMs = median(fusedSamples);
+  const stockCpuMs = median(stockCpuSamples);
+  const fusedCpuMs = median(fusedCpuSamples);
+  return { kind, h, w: h, c, d, stockMs, fusedMs, speedup: stockMs / fusedMs, stockCpuMs, fusedCpuMs,
+    cpuSpeedup: stockCpuMs / fusedCpuMs, stockDraws, fusedDraws, matmulFloorMs: median(floorSamples),
+    matmulFloorCpuMs: median(floorCpuSamples), stockSamples, fusedSamples, stockCpuSamples,
+    fusedCpuSamples };
+}
+
+(globalThis as unknown as { __run: (a: BenchArgs) => Promise<unknown> }).__run = async (args: BenchArgs) => {
+  tf.env().set('WEBGL_CPU_FORWARD', false);
+  if (!(await tf.setBackend('webgl'))) throw new Error('webgl backend unavailable in this browser');
+  await tf.ready();
+  const gl = (tf.backend() as MathBackendWebGL).gpgpu.gl;
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  const renderer = info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
+  const rows: BenchRow[] = [];
+  for (const kind of args.kinds) {
+    for (const [h, c] of args.shapes) {
+      const row = await benchShape(kind, h, c, args);
+      console.log(`${kind} ${h}x${h}x${c}: wall ${row.stockMs.toFixed(1)} -> ${row.fusedMs.toFixed(1)} ms ` +
+        `(x${row.speedup.toFixed(2)}), cpu ${row.stockCpuMs.toFixed(0)} -> ${row.fusedCpuMs.toFixed(0)} ms ` +
+        `(x${row.cpuSpeedup.toFixed(2)}), draws ${row.stockDraws} -> ${row.fusedDraws}, ` +
+        `1x1 matmul floor ${row.matmulFloorMs.toFixed(0)} ms / cpu ${row.matmulFloorCpuMs.toFixed(0)} ms`);
+      rows.push(row);
+    }
+  }
+  return { renderer, webglVersion: tf.env().getNumber('WEBGL_VERSION'), userAgent: navigator.userAgent, rows };
+};

@@ -1,0 +1,52 @@
+/**
+ * `npm run bench:webgl [-- --shapes 56x96,28x192,14x384,7x768] [--kinds convnext,convfirst] [--chain 3]
+ * [--samples 5] [--json FILE]`: stock vs fused blocks on WebGL in headless Chromium (SwiftShader here),
+ * one table, N = 1, shapes given as HxC (W = H, hidden = 4C).
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { runInHeadlessChromium } from '../support/headless_page.js';
+import type { BenchArgs, BenchRow } from './page.js';
+
+const DEFAULT_SHAPES = '56x96,28x192,14x384,7x768';
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+const args: BenchArgs = {
+  shapes: option('shapes', DEFAULT_SHAPES).split(',').map((s) => s.split('x').map(Number) as [number, number]),
+  kinds: option('kinds', 'convnext,convfirst').split(','),
+  chain: Number(option('chain', '3')),
+  samples: Number(option('samples', '5')),
+};
+for (const [h, c] of args.shapes) {
+  if (!(h > 0 && c > 0)) throw new Error(`--shapes: expected HxC pairs like 56x96, got ${option('shapes', '')}`);
+}
+
+const result = await runInHeadlessChromium<{ renderer: string; webglVersion: number; userAgent: string;
+  rows: BenchRow[] }>({ entry: fileURLToPath(new URL('./page.ts', import.meta.url)), args, timeoutMs: 3_600_000, exposeCpuTime: true,
+  onConsole: (line) => { if (!line.includes('404')) process.stderr.write(`[page] ${line}\n`); } });
+
+const machine = `${hostname()}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`;
+console.log(`WebGL fused blocks vs stock TF.js, ${new Date().toISOString()}`);
+console.log(`machine: ${machine}; renderer: ${result.renderer} (WebGL ${result.webglVersion})`);
+console.log(`median of ${args.samples} interleaved samples of ${args.chain} chained blocks, N = 1; per block: ` +
+  'wall ms, and browser CPU ms (all Chromium processes, SwiftShader included)');
+console.log('floor = the two 1x1 layers alone with tfjs\'s packed matMul (same fetches per multiply-add as any ' +
+  '4-output fragment)');
+console.log('| block | shape (HxWxC, D) | stock wall ms | fused wall ms | wall speedup | stock CPU ms | fused CPU ms | ' +
+  'CPU speedup | floor CPU ms | stock / floor | draws stock | draws fused |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of result.rows) {
+  console.log(`| ${r.kind} | ${r.h}x${r.w}x${r.c}, ${r.d} | ${r.stockMs.toFixed(1)} | ${r.fusedMs.toFixed(1)} | ` +
+    `${r.speedup.toFixed(2)}x | ${r.stockCpuMs.toFixed(0)} | ${r.fusedCpuMs.toFixed(0)} | ${r.cpuSpeedup.toFixed(2)}x | ` +
+    `${r.matmulFloorCpuMs.toFixed(0)} | ${(r.stockCpuMs / r.matmulFloorCpuMs).toFixed(2)}x | ${r.stockDraws} | ${r.fusedDraws} |`);
+}
+const jsonPath = option('json', '');
+if (jsonPath) {
+  writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), machine, args, ...result }, null, 2));
+  console.log(`wrote ${jsonPath}`);
+}
