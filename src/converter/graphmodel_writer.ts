@@ -62,6 +62,7 @@ export function encodeAttr(a: AttrValue): unknown {
   if ('b' in a) return { b: a.b };
   if ('type' in a) return { type: TF_DTYPE[a.type] };
   if ('shape' in a) return { shape: tfShape(a.shape) };
+  if ('raw' in a) return a.raw;
   const list: Record<string, unknown> = {};
   if (a.list.i) list.i = a.list.i.map(String);
   if (a.list.f) list.f = [...a.list.f];

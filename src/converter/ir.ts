@@ -35,7 +35,9 @@ export type AttrValue =
   | { b: boolean }
   | { type: DType }
   | { shape: number[] } // -1 for an unknown dimension
-  | { list: { i?: number[]; f?: number[]; s?: string[]; type?: DType[] } };
+  | { list: { i?: number[]; f?: number[]; s?: string[]; type?: DType[] } }
+  /** An attribute kept verbatim from a TF.js model.json (written back unchanged). */
+  | { raw: unknown };
 
 /** Builders for attribute values: `attr.i(1)`, `attr.s('SAME')`, `attr.ints([1, 1, 1, 1])`. */
 export const attr = {

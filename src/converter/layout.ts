@@ -36,6 +36,8 @@ interface Val {
   dtype: DType;
   /** Known value (logical layout). */
   value?: ConstTensor;
+  /** For int vectors computed from dynamic shapes: the entries known at conversion time (-1 unknown). */
+  partial?: number[];
   /** Cached conversions of this value to the other layout. */
   other?: string;
   /** For constants: refs by layout. */
@@ -179,7 +181,11 @@ class OnnxLowering {
       case 'MatMul': return out(this.matMul(node, x, ins[1] as Val));
       case 'Gemm': return out(this.gemm(node, ins));
       case 'Transpose': return out(this.transpose(node, x));
-      case 'Reshape': return out(this.reshape(node, x, this.intsOf(node, ins[1] as Val, 'shape'), (a.allowzero as number) === 1));
+      case 'Reshape': {
+        const target = ins[1] as Val;
+        if (target.value == null && target.partial != null) return out(this.dynamicReshape(node, x, target));
+        return out(this.reshape(node, x, this.intsOf(node, target, 'shape'), (a.allowzero as number) === 1));
+      }
       case 'Flatten': {
         const axisRaw = (a.axis as number | undefined) ?? 1;
         const s = x.shape;
@@ -514,6 +520,16 @@ class OnnxLowering {
     return { ref: y, layout: 'logical', shape: resolved, dtype: x.dtype };
   }
 
+  /** Reshape to a shape computed at run time (dynamic batch); its known entries give the output shape. */
+  dynamicReshape(node: OnnxNode, x: Val, target: Val): Val {
+    const partial = target.partial as number[];
+    if ((node.attrs.allowzero as number | undefined) !== 1 && partial.includes(0)) {
+      this.fail(node, 'a run-time Reshape shape containing 0 (copy a dimension) is not supported');
+    }
+    const y = this.b.reshape(this.ref(x, 'logical'), this.ref(target, 'logical'));
+    return { ref: y, layout: 'logical', shape: partial.map((d) => (d >= 0 ? d : -1)), dtype: x.dtype };
+  }
+
   reduceMean(node: OnnxNode, ins: (Val | undefined)[]): Val {
     const x = ins[0] as Val;
     const r = x.shape?.length;
@@ -552,7 +568,7 @@ class OnnxLowering {
     let shp = this.b.op('Shape', [x.ref ?? this.ref(x)], { out_type: attr.type('int32') });
     if (x.layout === 'nhwc') shp = this.b.op('GatherV2', [shp, this.b.ints('perm', TO_NCHW), this.b.ints('axis', [0], [])], { batch_dims: attr.i(0) });
     if (start !== 0 || end !== r) shp = this.b.stridedSlice(shp, [start], [end]);
-    return { ref: shp, layout: 'logical', shape: [end - start], dtype: 'int32' };
+    return { ref: shp, layout: 'logical', shape: [end - start], dtype: 'int32', partial: part };
   }
 
   gather(node: OnnxNode, data: Val, indices: Val): Val {
@@ -562,6 +578,7 @@ class OnnxLowering {
     const axis = axisRaw < 0 ? axisRaw + r : axisRaw;
     if (data.value && indices.value) return this.constVal(gatherConst(data.value, indices.value, axis));
     if (indices.value == null) this.fail(node, 'indices must be constant');
+    const partial = data.partial && r === 1 ? Array.from(indices.value.data, (i) => data.partial![i < 0 ? i + r : i]) : undefined;
     const dim = (data.shape as number[])[axis];
     const idx = Array.from(indices.value.data, (v) => {
       if (v < 0 && dim < 0) this.fail(node, 'negative index into a dimension of unknown size');
@@ -570,7 +587,7 @@ class OnnxLowering {
     const y = this.b.op('GatherV2', [this.ref(data, 'logical'), this.b.ints('indices', idx, indices.value.shape),
       this.b.ints('axis', [axis], [])], { batch_dims: attr.i(0) });
     const shape = [...(data.shape as number[]).slice(0, axis), ...indices.value.shape, ...(data.shape as number[]).slice(axis + 1)];
-    return { ref: y, layout: 'logical', shape, dtype: data.dtype };
+    return { ref: y, layout: 'logical', shape, dtype: data.dtype, partial };
   }
 
   squeezeOrUnsqueeze(node: OnnxNode, ins: (Val | undefined)[]): Val {
@@ -593,7 +610,7 @@ class OnnxLowering {
     if (x.value) return this.constVal({ ...x.value, shape });
     if (shape.filter((d) => d < 0).length > 1) this.fail(node, 'more than one unknown dimension');
     const y = this.b.reshape(this.ref(x, 'logical'), shape);
-    return { ref: y, layout: 'logical', shape, dtype: x.dtype };
+    return { ref: y, layout: 'logical', shape, dtype: x.dtype, partial: x.partial };
   }
 
   concat(node: OnnxNode, ins: Val[]): Val {
@@ -605,7 +622,9 @@ class OnnxLowering {
     const shape = [...(ins[0].shape as number[])];
     shape[axis] = ins.reduce((sum, v) => (sum < 0 || v.shape == null || v.shape[axis] < 0 ? -1 : sum + v.shape[axis]), 0);
     const y = this.b.concat(ins.map((v) => this.ref(v, 'logical', `${node.name}/const`)), axis);
-    return { ref: y, layout: 'logical', shape, dtype: ins[0].dtype };
+    const partial = r === 1 && ins.every((v) => v.value || v.partial)
+      ? ins.flatMap((v) => (v.value ? Array.from(v.value.data) : v.partial as number[])) : undefined;
+    return { ref: y, layout: 'logical', shape, dtype: ins[0].dtype, partial };
   }
 
   cast(node: OnnxNode, x: Val): Val {
@@ -618,7 +637,7 @@ class OnnxLowering {
     }
     if (to === x.dtype) return x;
     const y = this.b.op('Cast', [this.ref(x, x.layout)], { DstT: attr.type(to) });
-    return { ref: y, layout: x.layout, shape: x.shape, dtype: to };
+    return { ref: y, layout: x.layout, shape: x.shape, dtype: to, partial: x.partial };
   }
 }
 

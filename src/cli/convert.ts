@@ -1,0 +1,202 @@
+/**
+ * `tfjs-block-fusion convert <model.onnx | model.json> <outdir> [options]`: the file side of the converter
+ * (reading, the atomic output directory, the printed report). The conversion itself is the library in
+ * src/converter/. Exit codes: 0 converted (blocks fused, or --no-fuse), 1 conversion failed (nothing
+ * written), 2 usage error, 3 converted but no block was found (written unfused, stock ops only).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { type ConvertResult, type ConvertSource, convertModel } from '../converter/convert.js';
+import { ConversionError } from '../converter/errors.js';
+import type { TfjsModelJson } from '../converter/tfjs_import.js';
+
+const USAGE = `usage: tfjs-block-fusion convert <model.onnx | model.json> <outdir> [options]
+
+Rewrites a ConvNeXt / ConvFirst model (ONNX from PyTorch, or a TF.js GraphModel) into a TF.js GraphModel
+whose residual blocks are single FusedConvNeXtBlock / FusedConvFirstBlock ops.
+
+options:
+  --verify                 run the unfused and fused graphs on a seeded random input and report the error
+  --no-fuse                convert only (stock TF.js ops)
+  --input-layout nchw|nhwc input layout of the converted ONNX model (default: nchw, the ONNX model's own)
+  --quantize float16|uint8 quantize the weights (default: keep the input's precision)
+  --overwrite              replace a non-empty <outdir>
+  -h, --help               this text`;
+
+export interface ConvertArgs {
+  input: string;
+  outdir: string;
+  verify: boolean;
+  fuse: boolean;
+  inputLayout?: 'nchw' | 'nhwc';
+  quantize?: 'float16' | 'uint8';
+  overwrite: boolean;
+}
+
+class UsageError extends Error {}
+
+export function parseArgs(args: string[]): ConvertArgs | 'help' {
+  const positional: string[] = [];
+  const out: Partial<ConvertArgs> = { verify: false, fuse: true, overwrite: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const value = (): string => {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
+      if (v == null) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    const flag = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
+    switch (flag) {
+      case '-h': case '--help': return 'help';
+      case '--verify': out.verify = true; break;
+      case '--no-fuse': out.fuse = false; break;
+      case '--overwrite': out.overwrite = true; break;
+      case '--input-layout': {
+        const v = value().toLowerCase();
+        if (v !== 'nchw' && v !== 'nhwc') throw new UsageError(`--input-layout must be nchw or nhwc, got '${v}'`);
+        out.inputLayout = v;
+        break;
+      }
+      case '--quantize': {
+        const v = value().toLowerCase();
+        if (v !== 'float16' && v !== 'uint8') throw new UsageError(`--quantize must be float16 or uint8, got '${v}'`);
+        out.quantize = v;
+        break;
+      }
+      default:
+        if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
+        positional.push(a);
+    }
+  }
+  if (positional.length !== 2) throw new UsageError(`expected <model> and <outdir>, got ${positional.length} argument(s)`);
+  return { ...out, input: positional[0], outdir: positional[1] } as ConvertArgs;
+}
+
+/** Reads the input model (read only: the input is never written). */
+export function readSource(path: string): ConvertSource {
+  if (!existsSync(path)) throw new ConversionError(`input ${path} does not exist`);
+  if (statSync(path).isDirectory()) {
+    const mj = join(path, 'model.json');
+    if (existsSync(mj)) return readSource(mj);
+    throw new ConversionError(`input ${path} is a directory without model.json`);
+  }
+  const bytes = new Uint8Array(readFileSync(path));
+  const looksJson = path.endsWith('.json') || bytes[0] === 0x7b; // '{'
+  if (!looksJson) return { format: 'onnx', bytes };
+  let modelJson: TfjsModelJson;
+  try {
+    modelJson = JSON.parse(new TextDecoder().decode(bytes)) as TfjsModelJson;
+  } catch (e) {
+    throw new ConversionError(`${path} is not valid JSON (${(e as Error).message}): truncated or corrupt model.json?`);
+  }
+  const dir = dirname(path);
+  const shards: Uint8Array[] = [];
+  for (const group of modelJson.weightsManifest ?? []) {
+    for (const p of group.paths) {
+      const file = join(dir, p);
+      if (!existsSync(file)) throw new ConversionError(`weight shard ${p} listed in ${basename(path)} is missing from ${dir}`);
+      shards.push(new Uint8Array(readFileSync(file)));
+    }
+  }
+  const total = shards.reduce((s, b) => s + b.byteLength, 0);
+  const weightData = new Uint8Array(total);
+  let off = 0;
+  for (const s of shards) { weightData.set(s, off); off += s.byteLength; }
+  return { format: 'tfjs', modelJson, weightData };
+}
+
+/** Writes the files into a fresh sibling directory, then renames it into place: no half-written outdir. */
+export function writeOutdir(outdir: string, result: ConvertResult, overwrite: boolean): void {
+  const target = resolve(outdir);
+  if (existsSync(target)) {
+    if (!statSync(target).isDirectory()) throw new ConversionError(`${outdir} exists and is not a directory`);
+    if (readdirSync(target).length > 0 && !overwrite) {
+      throw new ConversionError(`${outdir} exists and is not empty (pass --overwrite to replace it)`);
+    }
+  }
+  mkdirSync(dirname(target), { recursive: true });
+  const staging = `${target}.partial-${process.pid}-${Date.now()}`;
+  try {
+    mkdirSync(staging);
+    writeFileSync(join(staging, 'model.json'), JSON.stringify(result.files.modelJson));
+    for (const s of result.files.shards) writeFileSync(join(staging, s.path), s.data);
+    writeFileSync(join(staging, 'conversion-report.json'), `${JSON.stringify(result.report, null, 2)}\n`);
+    if (existsSync(target)) rmSync(target, { recursive: true });
+    renameSync(staging, target);
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function printReport(r: ConvertResult['report']): void {
+  console.log(r.summary);
+  if (r.blocks.total > 0) {
+    for (const [key, n] of Object.entries(r.blockSpecs)) console.log(`  ${n} x ${key}`);
+  }
+  const left = Object.entries(r.unfusedOps).sort((a, b) => b[1] - a[1]).map(([op, n]) => `${op} ${n}`).join(', ');
+  console.log(`  nodes: ${r.nodes.before} before, ${r.nodes.after} after; stock ops left: ${left || 'none'}`);
+  if (r.verify) {
+    console.log(`  verify (seed ${r.verify.seed}, ${r.verify.backend}): max abs error ${r.verify.maxAbsError.toExponential(3)}, ` +
+      `max relative error ${r.verify.maxRelError.toExponential(3)}`);
+  }
+}
+
+async function setUpVerifyBackend(): Promise<void> {
+  const tf = await import('@tensorflow/tfjs-core');
+  try {
+    await import('@tensorflow/tfjs-backend-cpu');
+  } catch {
+    throw new ConversionError('--verify needs @tensorflow/tfjs-backend-cpu (npm install @tensorflow/tfjs-backend-cpu)');
+  }
+  await import('../index.js'); // fused kernels + registerOp
+  await tf.setBackend('cpu');
+}
+
+export async function run(args: string[]): Promise<number> {
+  let parsed: ConvertArgs | 'help';
+  try {
+    parsed = parseArgs(args);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`tfjs-block-fusion convert: ${e.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (parsed === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const a = parsed;
+  const progress = (m: string): void => { console.error(`[convert] ${m}`); };
+  try {
+    if (resolve(a.outdir) === resolve(dirname(a.input)) || resolve(a.outdir) === resolve(a.input)) {
+      throw new ConversionError('<outdir> must not be the input model or its directory');
+    }
+    progress(`reading ${a.input}`);
+    const source = readSource(a.input);
+    const result = convertModel(source, { fuse: a.fuse, inputLayout: a.inputLayout, quantize: a.quantize, onProgress: progress });
+    if (a.verify) {
+      progress('verifying: unfused vs fused on a seeded random input (cpu backend)');
+      await setUpVerifyBackend();
+      const { verifyConversion } = await import('../converter/report.js');
+      result.report.verify = await verifyConversion(result.unfused, result.graph, 1234, a.quantize);
+    }
+    progress(`writing ${a.outdir}`);
+    writeOutdir(a.outdir, result, a.overwrite);
+    printReport(result.report);
+    const mb = result.files.shards.reduce((s, f) => s + f.data.byteLength, 0) / 1e6;
+    console.log(`wrote ${join(a.outdir, 'model.json')} + ${result.files.shards.length} shard(s), ${mb.toFixed(2)} MB`);
+    if (a.fuse && result.report.blocks.total === 0) {
+      console.error('tfjs-block-fusion convert: no ConvNeXt or ConvFirst block was found; the model was written unfused ' +
+        '(stock TF.js ops). Use --no-fuse to convert without fusion on purpose.');
+      return 3;
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof ConversionError) {
+      console.error(`tfjs-block-fusion convert: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}

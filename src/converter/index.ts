@@ -1,0 +1,23 @@
+/**
+ * `tfjs-block-fusion/converter`: the graph converter as a library (browser-safe, no file IO).
+ * See docs/converter.md.
+ */
+export { convertModel, importModel } from './convert.js';
+export type { ConvertOptions, ConvertResult, ConvertSource } from './convert.js';
+export { ConversionError } from './errors.js';
+export { fuseBlocks } from './fusion.js';
+export type { FusedBlock, FusionResult } from './fusion.js';
+export { SHARD_BYTES, toModelArtifacts, writeGraphModel } from './graphmodel_writer.js';
+export type { GraphModelFiles, ModelJson, WriteOptions } from './graphmodel_writer.js';
+export { attr, Graph, tensorSize, valueIndex, valueNode } from './ir.js';
+export type { AttrValue, ConstTensor, DType, GraphInput, IRNode, StoragePrecision } from './ir.js';
+export { GraphBuilder } from './ir_builder.js';
+export type { ConvOptions, Padding } from './ir_builder.js';
+export { lowerOnnx } from './layout.js';
+export type { InputLayout } from './layout.js';
+export { decodeOnnx } from './onnx_import.js';
+export { registerFusedGraphOps } from './register_ops.js';
+export { buildReport, seededInput, verifyConversion } from './report.js';
+export type { ConversionReport, VerifyResult } from './report.js';
+export { importTfjs } from './tfjs_import.js';
+export type { TfjsModelJson } from './tfjs_import.js';

@@ -1,0 +1,115 @@
+/**
+ * conversion-report.json: blocks fused per kind, node counts before and after, the ops left as stock
+ * ops, and (with --verify) the error between the unfused and fused graphs on a seeded random input.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import { specKey } from '../spec/block_spec.js';
+import type { FusedBlock } from './fusion.js';
+import { toModelArtifacts, writeGraphModel } from './graphmodel_writer.js';
+import type { Graph } from './ir.js';
+
+export interface VerifyResult {
+  seed: number;
+  /** Input shapes used (dynamic dims set to 1). */
+  inputShapes: number[][];
+  maxAbsError: number;
+  /** maxAbsError / max |unfused output|. */
+  maxRelError: number;
+  backend: string;
+}
+
+export interface ConversionReport {
+  source: 'onnx' | 'tfjs';
+  fused: boolean;
+  quantize: 'float16' | 'uint8' | null;
+  blocks: { convnext: number; convfirst: number; total: number };
+  /** Distinct block shapes (BlockSpec keys) and how many of each. */
+  blockSpecs: Record<string, number>;
+  nodes: { before: number; after: number };
+  opsBefore: Record<string, number>;
+  /** Op -> count of the stock ops in the written graph. */
+  unfusedOps: Record<string, number>;
+  inputs: { name: string; shape: number[]; layout?: string }[];
+  outputs: string[];
+  /** One line for people. */
+  summary: string;
+  verify?: VerifyResult;
+}
+
+export function buildReport(o: { source: 'onnx' | 'tfjs'; unfused: Graph; graph: Graph; blocks: FusedBlock[]; fuse: boolean;
+  quantize?: 'float16' | 'uint8' }): ConversionReport {
+  const convnext = o.blocks.filter((b) => b.kind === 'convnext').length;
+  const convfirst = o.blocks.filter((b) => b.kind === 'convfirst').length;
+  const specs: Record<string, number> = {};
+  for (const b of o.blocks) specs[specKey(b.spec)] = (specs[specKey(b.spec)] ?? 0) + 1;
+  const unfusedOps = o.graph.opCounts();
+  delete unfusedOps.FusedConvNeXtBlock;
+  delete unfusedOps.FusedConvFirstBlock;
+  const summary = !o.fuse ? `converted without fusion: ${o.graph.nodes.length} nodes`
+    : o.blocks.length === 0 ? `no ConvNeXt or ConvFirst blocks found: the model was converted unfused (${o.graph.nodes.length} stock-op nodes)`
+      : `fused ${convnext} ConvNeXt and ${convfirst} ConvFirst blocks: ${o.unfused.nodes.length} -> ${o.graph.nodes.length} nodes`;
+  return {
+    source: o.source,
+    fused: o.fuse,
+    quantize: o.quantize ?? null,
+    blocks: { convnext, convfirst, total: convnext + convfirst },
+    blockSpecs: specs,
+    nodes: { before: o.unfused.nodes.length, after: o.graph.nodes.length },
+    opsBefore: o.unfused.opCounts(),
+    unfusedOps,
+    inputs: o.graph.inputs.map((i) => ({ name: i.name, shape: i.shape, ...(i.layout ? { layout: i.layout } : {}) })),
+    outputs: o.graph.outputs,
+    summary,
+  };
+}
+
+/** Seeded uniform [-1, 1) values (mulberry32), so --verify runs are reproducible. */
+export function seededInput(shape: number[], seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < out.length; i++) {
+    let t = (s = (s + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+async function runGraph(g: Graph, inputs: tf.Tensor[], quantize?: 'float16' | 'uint8'): Promise<Float32Array[]> {
+  const model = await loadGraphModel(tf.io.fromMemory(toModelArtifacts(writeGraphModel(g, { quantize }))));
+  try {
+    const out = model.execute(inputs.length === 1 ? inputs[0] : inputs) as tf.Tensor | tf.Tensor[];
+    const list = Array.isArray(out) ? out : [out];
+    const data = await Promise.all(list.map(async (t) => Float32Array.from(await t.data())));
+    list.forEach((t) => t.dispose());
+    return data;
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * Runs the unfused and fused graphs (both written with the same quantization) on one seeded random
+ * input on the active TF.js backend and returns the largest difference.
+ */
+export async function verifyConversion(unfused: Graph, fused: Graph, seed = 1234, quantize?: 'float16' | 'uint8'): Promise<VerifyResult> {
+  const shapes = unfused.inputs.map((i) => i.shape.map((d) => (d < 0 ? 1 : d)));
+  const inputs = unfused.inputs.map((inp, k) => tf.tensor(seededInput(shapes[k], seed + k), shapes[k], inp.dtype));
+  try {
+    const want = await runGraph(unfused, inputs, quantize);
+    const got = await runGraph(fused, inputs, quantize);
+    let maxAbs = 0;
+    let maxRef = 0;
+    want.forEach((w, o) => {
+      for (let i = 0; i < w.length; i++) {
+        maxAbs = Math.max(maxAbs, Math.abs(w[i] - got[o][i]));
+        maxRef = Math.max(maxRef, Math.abs(w[i]));
+      }
+    });
+    return { seed, inputShapes: shapes, maxAbsError: maxAbs, maxRelError: maxRef > 0 ? maxAbs / maxRef : maxAbs, backend: tf.getBackend() };
+  } finally {
+    inputs.forEach((t) => t.dispose());
+  }
+}

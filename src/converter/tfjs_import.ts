@@ -1,0 +1,151 @@
+/**
+ * Imports a TF.js GraphModel (model.json made by tensorflowjs_converter, plus its weight shards) into
+ * the IR. Weights are dequantized to float32 and remember their stored precision (float16 / uint8), so
+ * the writer keeps it. Browser-safe: takes the parsed model.json and the shard bytes, never paths.
+ */
+import { ConversionError } from './errors.js';
+import { float16BitsToFloat32 } from './float16.js';
+import { type AttrValue, type ConstTensor, type DType, Graph, type IRNode, type StoragePrecision, tensorSize } from './ir.js';
+
+export interface TfjsWeightEntry {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: { dtype: string; min?: number; scale?: number };
+}
+
+export interface TfjsModelJson {
+  format?: string;
+  modelTopology?: { node?: TfjsNodeDef[] };
+  signature?: { inputs?: Record<string, { name: string }>; outputs?: Record<string, { name: string }> };
+  weightsManifest?: { paths: string[]; weights: TfjsWeightEntry[] }[];
+}
+
+interface TfjsNodeDef { name: string; op: string; input?: string[]; attr?: Record<string, Record<string, unknown>> }
+
+const DTYPES: Record<string, DType> = { DT_FLOAT: 'float32', DT_INT32: 'int32', DT_BOOL: 'bool' };
+
+function fromBase64(s: string): string {
+  const bin = atob(s);
+  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  return new TextDecoder().decode(bytes);
+}
+
+/** TF AttrValue JSON -> IR attribute (kept verbatim when there is no plain equivalent). */
+export function decodeTfAttr(a: Record<string, unknown>): AttrValue {
+  if (a.i != null) return { i: Number(a.i) };
+  if (a.f != null) return { f: Number(a.f) };
+  if (a.b != null) return { b: Boolean(a.b) };
+  if (typeof a.s === 'string') return { s: fromBase64(a.s) };
+  if (typeof a.type === 'string' && DTYPES[a.type]) return { type: DTYPES[a.type] };
+  const list = a.list as Record<string, unknown[]> | undefined;
+  if (list != null) {
+    const keys = Object.keys(list);
+    if (keys.length === 0) return { raw: a };
+    if (keys.length === 1 && keys[0] === 'i') return { list: { i: list.i.map(Number) } };
+    if (keys.length === 1 && keys[0] === 'f') return { list: { f: list.f.map(Number) } };
+    if (keys.length === 1 && keys[0] === 's') return { list: { s: (list.s as string[]).map(fromBase64) } };
+  }
+  return { raw: a };
+}
+
+/** Byte size of one stored element. */
+function storedBytes(w: TfjsWeightEntry): number {
+  const q = w.quantization?.dtype;
+  if (q === 'uint8') return 1;
+  if (q === 'uint16' || q === 'float16') return 2;
+  if (w.dtype === 'bool') return 1;
+  if (w.dtype === 'float32' || w.dtype === 'int32') return 4;
+  throw new ConversionError(`weight '${w.name}' has dtype ${w.dtype}, which the converter does not support`);
+}
+
+/** Decodes every weight of the manifest from the concatenated shard bytes. */
+export function decodeWeights(entries: TfjsWeightEntry[], data: Uint8Array): Map<string, ConstTensor> {
+  const out = new Map<string, ConstTensor>();
+  let off = 0;
+  for (const w of entries) {
+    const n = tensorSize(w.shape);
+    const bytes = n * storedBytes(w);
+    if (off + bytes > data.byteLength) {
+      throw new ConversionError(`weight data ends after ${data.byteLength} bytes, but '${w.name}' needs bytes ` +
+        `${off}..${off + bytes}: a weight shard is missing or truncated`);
+    }
+    const chunk = Uint8Array.prototype.slice.call(data, off, off + bytes).buffer as ArrayBuffer;
+    off += bytes;
+    const q = w.quantization;
+    let t: ConstTensor;
+    if (q?.dtype === 'float16') {
+      t = { dtype: 'float32', shape: [...w.shape], data: Float32Array.from(new Uint16Array(chunk), float16BitsToFloat32), precision: 'float16' };
+    } else if (q?.dtype === 'uint8' || q?.dtype === 'uint16') {
+      const raw = q.dtype === 'uint8' ? new Uint8Array(chunk) : new Uint16Array(chunk);
+      const scale = q.scale ?? 1;
+      const min = q.min ?? 0;
+      const vals = Float32Array.from(raw, (v) => v * scale + min);
+      const precision: StoragePrecision = q.dtype === 'uint8' ? 'uint8' : 'float16';
+      t = w.dtype === 'int32' ? { dtype: 'int32', shape: [...w.shape], data: Int32Array.from(vals, Math.round) }
+        : { dtype: 'float32', shape: [...w.shape], data: vals, precision };
+    } else if (w.dtype === 'float32') {
+      t = { dtype: 'float32', shape: [...w.shape], data: new Float32Array(chunk) };
+    } else if (w.dtype === 'int32') {
+      t = { dtype: 'int32', shape: [...w.shape], data: new Int32Array(chunk) };
+    } else {
+      t = { dtype: 'bool', shape: [...w.shape], data: new Uint8Array(chunk) };
+    }
+    out.set(w.name, t);
+  }
+  if (off !== data.byteLength) {
+    throw new ConversionError(`weight shards hold ${data.byteLength} bytes but the manifest describes ${off}: ` +
+      'the shards do not belong to this model.json');
+  }
+  return out;
+}
+
+function shapeAttr(a: Record<string, unknown> | undefined): number[] {
+  const shape = a?.shape as { dim?: { size?: string | number }[]; unknownRank?: boolean } | undefined;
+  return (shape?.dim ?? []).map((d) => Number(d.size ?? -1));
+}
+
+/** Builds the IR graph of a TF.js GraphModel. `weightData` is the shards' bytes in manifest order. */
+export function importTfjs(modelJson: TfjsModelJson, weightData: Uint8Array): Graph {
+  if (modelJson == null || typeof modelJson !== 'object' || modelJson.modelTopology?.node == null) {
+    throw new ConversionError('model.json has no modelTopology.node: not a TF.js GraphModel (a Layers model? ' +
+      'convert it with tensorflowjs_converter --output_format=tfjs_graph_model first)');
+  }
+  if (modelJson.format != null && modelJson.format !== 'graph-model') {
+    throw new ConversionError(`model.json format is '${modelJson.format}', expected 'graph-model'`);
+  }
+  const entries = (modelJson.weightsManifest ?? []).flatMap((g) => g.weights);
+  const weights = decodeWeights(entries, weightData);
+  const g = new Graph();
+  const nodes: IRNode[] = [];
+  for (const n of modelJson.modelTopology.node) {
+    if (n.op === 'Placeholder') {
+      const dtype = DTYPES[String(n.attr?.dtype?.type)] ?? 'float32';
+      g.inputs.push({ name: n.name, dtype, shape: shapeAttr(n.attr?.shape) });
+    } else if (n.op === 'Const') {
+      const w = weights.get(n.name);
+      if (w == null) throw new ConversionError(`Const node '${n.name}' has no entry in the weights manifest`);
+      g.constants.set(n.name, w);
+    } else {
+      const attrs: Record<string, AttrValue> = {};
+      for (const [k, v] of Object.entries(n.attr ?? {})) attrs[k] = decodeTfAttr(v);
+      // Control inputs (^name) only order side effects, which inference graphs do not have.
+      nodes.push({ name: n.name, op: n.op, inputs: (n.input ?? []).filter((i) => !i.startsWith('^')).map((i) => (i.endsWith(':0') ? i.slice(0, -2) : i)), attrs });
+    }
+  }
+  g.nodes = nodes;
+  const sigOut = modelJson.signature?.outputs;
+  if (sigOut && Object.keys(sigOut).length > 0) {
+    g.outputs = Object.values(sigOut).map((o) => (o.name.endsWith(':0') ? o.name.slice(0, -2) : o.name));
+  } else {
+    const used = new Set(nodes.flatMap((n) => n.inputs.map((v) => v.split(':')[0])));
+    g.outputs = nodes.filter((n) => !used.has(n.name)).map((n) => n.name);
+  }
+  try {
+    g.topoSort();
+    g.validate();
+  } catch (e) {
+    throw new ConversionError(`model.json graph is inconsistent: ${(e as Error).message}`);
+  }
+  return g;
+}

@@ -1,0 +1,190 @@
+// Every error path of the converter library and the CLI: a clear message, a non-zero exit, no outdir
+// left behind, the input never modified.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { convertModel } from '../../src/converter/convert.js';
+import { ConversionError } from '../../src/converter/errors.js';
+import { decodeOnnx } from '../../src/converter/onnx_import.js';
+import { importTfjs } from '../../src/converter/tfjs_import.js';
+import { parseArgs, run } from '../../src/cli/convert.js';
+import { encodeOnnx } from '../support/onnx_builder.js';
+
+const repo = new URL('../..', import.meta.url).pathname;
+const fixtures = join(repo, '..', 'shared', 'fixtures');
+const onnxFixture = join(fixtures, 'onnx', 'convfirst_c32_gw8_op17.onnx');
+const onnxBytes = new Uint8Array(readFileSync(onnxFixture));
+const kerasDir = join(fixtures, 'tfjs', 'keras_convnext_tiny16_b1');
+
+function cli(args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'convert', ...args],
+    { encoding: 'utf8', cwd: repo, env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The command in-process (fast); the first CLI test runs the real bin in a child process. */
+async function runIn(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const { log, error } = console;
+  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
+  console.error = (...a: unknown[]) => { err.push(a.join(' ')); };
+  try {
+    const code = await run(args);
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+describe('converter error paths (library)', () => {
+  it('a truncated ONNX file is rejected with a clear message', () => {
+    for (const cut of [10, 1000, Math.floor(onnxBytes.length / 2), onnxBytes.length - 7]) {
+      assert.throws(() => decodeOnnx(onnxBytes.subarray(0, cut)),
+        (e: Error) => e instanceof ConversionError && /truncated|corrupt|not a valid ONNX/.test(e.message), `cut at ${cut}`);
+    }
+  });
+
+  it('corrupt and empty ONNX input is rejected', () => {
+    const junk = Uint8Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24);
+    assert.throws(() => decodeOnnx(junk), ConversionError);
+    assert.throws(() => decodeOnnx(new Uint8Array(0)), /empty/);
+    assert.throws(() => decodeOnnx(new TextEncoder().encode('{"not": "onnx"}')), ConversionError);
+  });
+
+  it('unsupported ops are all listed with their node positions', () => {
+    const bytes = encodeOnnx({
+      inputs: { x: [1, 4] }, outputs: { y: [1, 4] },
+      nodes: [
+        { op: 'Relu', inputs: ['x'], outputs: ['a'] },
+        { op: 'LSTM', inputs: ['a'], outputs: ['b'], name: 'rnn' },
+        { op: 'Sigmoid', inputs: ['b'], outputs: ['c'] },
+        { op: 'TopK', inputs: ['c'], outputs: ['d'], name: 'topk' },
+        { op: 'MyOp', inputs: ['d'], outputs: ['y'], domain: 'com.example', name: 'custom' },
+      ],
+    });
+    assert.throws(() => convertModel({ format: 'onnx', bytes }), (e: Error) => {
+      assert.ok(e instanceof ConversionError);
+      assert.match(e.message, /3 node\(s\)/);
+      assert.match(e.message, /node #1 'rnn' \(LSTM\)/);
+      assert.match(e.message, /node #3 'topk' \(TopK\)/);
+      assert.match(e.message, /node #4 'custom' \(com\.example\.MyOp\)/);
+      return true;
+    });
+  });
+
+  it('an unsupported attribute form names the node', () => {
+    const bytes = encodeOnnx({
+      inputs: { x: [1, 2, 4, 4] }, outputs: { y: [1, 2, 2, 2] },
+      nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }, name: 'pool' }],
+    });
+    assert.throws(() => convertModel({ format: 'onnx', bytes }), /node #0 'pool' \(MaxPool\): ceil_mode=1/);
+  });
+
+  it('TF.js: missing or truncated shards, bad model.json', () => {
+    const mj = JSON.parse(readFileSync(join(kerasDir, 'model.json'), 'utf8'));
+    const shard = new Uint8Array(readFileSync(join(kerasDir, 'group1-shard1of1.bin')));
+    assert.throws(() => importTfjs(mj, shard.subarray(0, shard.length - 100)), /truncated/);
+    assert.throws(() => importTfjs(mj, new Uint8Array([...shard, 1, 2, 3, 4])), /do not belong/);
+    assert.throws(() => importTfjs({ format: 'layers-model' } as never, shard), /not a TF.js GraphModel/);
+    assert.throws(() => importTfjs({ ...mj, format: 'layers-model' }, shard), /expected 'graph-model'/);
+    const broken = structuredClone(mj);
+    broken.modelTopology.node.find((n: { op: string }) => n.op === 'Rsqrt').input = ['nowhere'];
+    assert.throws(() => importTfjs(broken, shard), /inconsistent.*nowhere/);
+  });
+
+  it('--input-layout nchw is rejected for TF.js input', () => {
+    const mj = JSON.parse(readFileSync(join(kerasDir, 'model.json'), 'utf8'));
+    assert.throws(() => convertModel({ format: 'tfjs', modelJson: mj, weightData: new Uint8Array(readFileSync(join(kerasDir, 'group1-shard1of1.bin'))) },
+      { inputLayout: 'nchw' }), /applies to ONNX models/);
+  });
+
+  it('argument parsing rejects bad options', () => {
+    assert.throws(() => parseArgs(['a.onnx']), /expected <model> and <outdir>/);
+    assert.throws(() => parseArgs(['a.onnx', 'out', '--quantize', 'int4']), /float16 or uint8/);
+    assert.throws(() => parseArgs(['a.onnx', 'out', '--input-layout=chw']), /nchw or nhwc/);
+    assert.throws(() => parseArgs(['a.onnx', 'out', '--bogus']), /unknown option/);
+    assert.deepEqual(parseArgs(['a.onnx', 'out', '--verify', '--quantize=float16', '--input-layout', 'NHWC']),
+      { verify: true, fuse: true, overwrite: false, quantize: 'float16', inputLayout: 'nhwc', input: 'a.onnx', outdir: 'out' });
+  });
+});
+
+describe('converter CLI', () => {
+  const work = mkdtempSync(join(tmpdir(), 'tbf-cli-'));
+
+  it('converts an ONNX model with --verify: files, report, exit 0, input untouched', () => {
+    const input = join(work, 'model.onnx');
+    copyFileSync(onnxFixture, input);
+    const before = sha(input);
+    const out = join(work, 'out');
+    const r = cli([input, out, '--verify']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /\[convert\] importing ONNX model/);
+    assert.match(r.stdout, /fused 0 ConvNeXt and 3 ConvFirst blocks/);
+    assert.match(r.stdout, /verify \(seed 1234, cpu\): max abs error/);
+    assert.deepEqual(readdirSync(out).sort(), ['conversion-report.json', 'group1-shard1of1.bin', 'model.json']);
+    const report = JSON.parse(readFileSync(join(out, 'conversion-report.json'), 'utf8'));
+    assert.equal(report.blocks.convfirst, 3);
+    assert.ok(report.verify.maxRelError < 1e-5, `verify ${report.verify.maxRelError}`);
+    assert.equal(sha(input), before, 'input unchanged');
+    assert.deepEqual(readdirSync(work).sort(), ['model.onnx', 'out'], 'no staging directory left');
+  });
+
+  it('a truncated file: exit 1, message, no outdir', async () => {
+    const input = join(work, 'trunc.onnx');
+    writeFileSync(input, onnxBytes.subarray(0, 5000));
+    const out = join(work, 'trunc-out');
+    const r = await runIn([input, out]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /not a valid ONNX model/);
+    assert.equal(existsSync(out), false);
+    assert.ok(!readdirSync(work).some((f) => f.includes('partial')));
+  });
+
+  it('a TF.js model with a missing shard: exit 1, names the shard', async () => {
+    const dir = join(work, 'keras');
+    cpSync(kerasDir, dir, { recursive: true });
+    rmSync(join(dir, 'group1-shard1of1.bin'));
+    const r = await runIn([join(dir, 'model.json'), join(work, 'keras-out')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /weight shard group1-shard1of1.bin .* is missing/);
+    assert.equal(existsSync(join(work, 'keras-out')), false);
+  });
+
+  it('a model without blocks converts unfused, says so, exits 3', async () => {
+    const input = join(work, 'mbv2.onnx');
+    copyFileSync(join(fixtures, 'onnx', 'torchvision_mobilenet_v2_w025_op17.onnx'), input);
+    const out = join(work, 'mb-out');
+    const r = await runIn([input, out]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /no ConvNeXt or ConvFirst block was found; the model was written unfused/);
+    assert.ok(existsSync(join(out, 'model.json')));
+    assert.equal((await runIn([input, join(work, 'mb-out2'), '--no-fuse'])).code, 0, '--no-fuse is not an error');
+  });
+
+  it('refuses a non-empty outdir without --overwrite, and an unknown option or missing file', async () => {
+    const out = join(work, 'busy');
+    mkdirSync(out);
+    writeFileSync(join(out, 'keep.txt'), 'x');
+    const r = await runIn([onnxFixture, out]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /not empty/);
+    assert.equal(readFileSync(join(out, 'keep.txt'), 'utf8'), 'x');
+    assert.equal((await runIn([onnxFixture, out, '--overwrite'])).code, 0);
+    assert.equal(existsSync(join(out, 'keep.txt')), false);
+    assert.equal((await runIn([onnxFixture])).code, 2);
+    assert.equal((await runIn([onnxFixture, join(work, 'o2'), '--frobnicate'])).code, 2);
+    const missing = await runIn([join(work, 'nope.onnx'), join(work, 'o3')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /does not exist/);
+  });
+
+  it('cleans up', () => { rmSync(work, { recursive: true, force: true }); });
+});
