@@ -1,5 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { convertModel } from '../../src/converter/convert.js';
 import { fuseBlocks } from '../../src/converter/fusion.js';
 import { type Graph, valueNode } from '../../src/converter/ir.js';
 import { buildModelGraph, MODEL_FAMILIES, STAGES } from '../../models/index.js';
@@ -53,4 +56,19 @@ describe(`converter fusion pass on built models (seed ${seed})`, () => {
       for (let i = 0; i < a.length; i++) assert.deepEqual(a[i], b[i], `node ${i} of ${a.length}`);
     });
   }
+});
+
+describe('ConvFirstNet blocks are the blocks PyTorch ConvFirst models convert to', () => {
+  it('the convfirst ONNX fixture fuses to blocks with the same spec as ConvFirstNet\'s (up to width)', () => {
+    const root = join(new URL('../..', import.meta.url).pathname, '..', 'shared', 'fixtures', 'onnx');
+    const bytes = new Uint8Array(readFileSync(join(root, 'convfirst_c32_gw8_op17.onnx')));
+    const converted = convertModel({ format: 'onnx', bytes }).blocks;
+    assert.equal(converted.length, 3, 'the fixture has three ConvFirst blocks');
+    const ours = fuseBlocks(buildModelGraph('convfirst', 'atto', { fused: false, inputSize: 32, weights: 'zeros' })).blocks;
+    const { spec: model } = ours[0];
+    for (const { spec } of converted) {
+      assert.deepEqual({ ...spec, channels: 0, hidden: spec.hidden / spec.channels },
+        { ...model, channels: 0, hidden: model.hidden / model.channels });
+    }
+  });
 });
