@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Activation } from '../src/spec/activations.js';
 import { type ConvFirstAttrs, FUSED_CONVFIRST_BLOCK } from '../src/spec/block_spec.js';
 import { ensureKernelsForActiveBackend } from '../src/kernels/register.js';
-import { dim, expectActivation, expectOddKernel, expectShape, type TensorInput, toTensor } from './validate.js';
+import { blockInput, dim, expectActivation, expectMlpWeights, expectOddKernel, expectShape, type TensorInput,
+  weightTensors } from './validate.js';
 
 export interface ConvFirstBlockWeights {
   /** Grouped conv filter [k, k, G, C]: G input channels per group (1 = depthwise), BatchNorm folded in. */
@@ -31,20 +32,8 @@ const OP = 'convfirstBlock';
  */
 function convfirstBlock_(x: tf.Tensor4D | TensorInput, weights: ConvFirstBlockWeights,
   options: ConvFirstBlockOptions = {}): tf.Tensor4D {
-  if (weights == null || typeof weights !== 'object') {
-    throw new Error(`${OP}: weights must be an object of tensors, got ${weights}`);
-  }
-  const $x = toTensor(x, 'x', OP);
-  expectShape(OP, 'x', $x, [dim('N'), dim('H'), dim('W'), dim('C')]);
-  const c = $x.shape[3] as number;
-  const w = {
-    filter: toTensor(weights.filter, 'weights.filter', OP),
-    bias: toTensor(weights.bias, 'weights.bias', OP),
-    w1: toTensor(weights.w1, 'weights.w1', OP),
-    b1: toTensor(weights.b1, 'weights.b1', OP),
-    w2: toTensor(weights.w2, 'weights.w2', OP),
-    b2: toTensor(weights.b2, 'weights.b2', OP),
-  };
+  const { $x, c } = blockInput(OP, x, weights);
+  const w = weightTensors(OP, weights, ['filter', 'bias', 'w1', 'b1', 'w2', 'b2'] as const);
   expectShape(OP, 'weights.filter', w.filter, [dim('k'), dim('k'), dim('G'), dim('C', c)]);
   expectOddKernel(OP, 'weights.filter', w.filter);
   const g = w.filter.shape[2] as number;
@@ -53,18 +42,16 @@ function convfirstBlock_(x: tf.Tensor4D | TensorInput, weights: ConvFirstBlockWe
       `(weights.filter shape [k, k, G, C] = [${w.filter.shape.join(', ')}])`);
   }
   expectShape(OP, 'weights.bias', w.bias, [dim('C', c)]);
-  expectShape(OP, 'weights.w1', w.w1, [dim('C', c), dim('D')]);
-  const d = w.w1.shape[1] as number;
-  expectShape(OP, 'weights.b1', w.b1, [dim('D', d)]);
-  expectShape(OP, 'weights.w2', w.w2, [dim('D', d), dim('C', c)]);
-  expectShape(OP, 'weights.b2', w.b2, [dim('C', c)]);
+  expectMlpWeights(OP, w, c);
   const residual = options.residual ?? true;
   if (typeof residual !== 'boolean') {
     throw new Error(`${OP}: options.residual must be a boolean, got ${JSON.stringify(residual)}`);
   }
   const attrs: ConvFirstAttrs = { activation: expectActivation(OP, options.activation ?? 'silu'), residual };
   ensureKernelsForActiveBackend();
-  return tf.engine().runKernel(FUSED_CONVFIRST_BLOCK, { x: $x, ...w },
+  // In CONVFIRST_INPUTS order (see register.ts for why an array).
+  const inputs = [$x, w.filter, w.bias, w.w1, w.b1, w.w2, w.b2];
+  return tf.engine().runKernel(FUSED_CONVFIRST_BLOCK, inputs as unknown as tf.NamedTensorMap,
     attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Activation } from '../src/spec/activations.js';
 import { type ConvNeXtAttrs, FUSED_CONVNEXT_BLOCK } from '../src/spec/block_spec.js';
 import { ensureKernelsForActiveBackend } from '../src/kernels/register.js';
-import { dim, expectActivation, expectOddKernel, expectShape, type TensorInput, toTensor } from './validate.js';
+import { blockInput, dim, expectActivation, expectMlpWeights, expectOddKernel, expectShape, type TensorInput, toTensor,
+  weightTensors } from './validate.js';
 
 export interface ConvNeXtBlockWeights {
   /** Depthwise filter [k, k, C, 1]. */
@@ -37,36 +38,20 @@ const OP = 'convnextBlock';
  */
 function convnextBlock_(x: tf.Tensor4D | TensorInput, weights: ConvNeXtBlockWeights,
   options: ConvNeXtBlockOptions = {}): tf.Tensor4D {
-  if (weights == null || typeof weights !== 'object') {
-    throw new Error(`${OP}: weights must be an object of tensors, got ${weights}`);
-  }
-  const $x = toTensor(x, 'x', OP);
-  expectShape(OP, 'x', $x, [dim('N'), dim('H'), dim('W'), dim('C')]);
-  const c = $x.shape[3] as number;
-  const w = {
-    dwFilter: toTensor(weights.dwFilter, 'weights.dwFilter', OP),
-    dwBias: toTensor(weights.dwBias, 'weights.dwBias', OP),
-    lnGamma: toTensor(weights.lnGamma, 'weights.lnGamma', OP),
-    lnBeta: toTensor(weights.lnBeta, 'weights.lnBeta', OP),
-    w1: toTensor(weights.w1, 'weights.w1', OP),
-    b1: toTensor(weights.b1, 'weights.b1', OP),
-    w2: toTensor(weights.w2, 'weights.w2', OP),
-    b2: toTensor(weights.b2, 'weights.b2', OP),
-  };
+  const { $x, c } = blockInput(OP, x, weights);
+  const w = weightTensors(OP, weights, ['dwFilter', 'dwBias', 'lnGamma', 'lnBeta', 'w1', 'b1', 'w2', 'b2'] as const);
   expectShape(OP, 'weights.dwFilter', w.dwFilter, [dim('k'), dim('k'), dim('C', c), dim('1', 1)]);
   expectOddKernel(OP, 'weights.dwFilter', w.dwFilter);
-  for (const name of ['dwBias', 'lnGamma', 'lnBeta', 'b2'] as const) {
+  for (const name of ['dwBias', 'lnGamma', 'lnBeta'] as const) {
     expectShape(OP, `weights.${name}`, w[name], [dim('C', c)]);
   }
-  expectShape(OP, 'weights.w1', w.w1, [dim('C', c), dim('D')]);
-  const d = w.w1.shape[1] as number;
-  expectShape(OP, 'weights.b1', w.b1, [dim('D', d)]);
-  expectShape(OP, 'weights.w2', w.w2, [dim('D', d), dim('C', c)]);
-  const inputs: tf.NamedTensorMap = { x: $x, ...w };
+  expectMlpWeights(OP, w, c);
+  // In CONVNEXT_INPUTS order; layerScale, when given, last.
+  const inputs: tf.Tensor[] = [$x, w.dwFilter, w.dwBias, w.lnGamma, w.lnBeta, w.w1, w.b1, w.w2, w.b2];
   if (weights.layerScale != null) {
     const ls = toTensor(weights.layerScale, 'weights.layerScale', OP);
     expectShape(OP, 'weights.layerScale', ls, [dim('C', c)]);
-    inputs.layerScale = ls;
+    inputs.push(ls);
   }
   const epsilon = options.epsilon ?? 1e-6;
   if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon < 0) {
@@ -74,7 +59,8 @@ function convnextBlock_(x: tf.Tensor4D | TensorInput, weights: ConvNeXtBlockWeig
   }
   const attrs: ConvNeXtAttrs = { epsilon, activation: expectActivation(OP, options.activation ?? 'gelu') };
   ensureKernelsForActiveBackend();
-  return tf.engine().runKernel(FUSED_CONVNEXT_BLOCK, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  return tf.engine().runKernel(FUSED_CONVNEXT_BLOCK, inputs as unknown as tf.NamedTensorMap,
+    attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 export const convnextBlock = tf.op({ convnextBlock_ });

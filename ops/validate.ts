@@ -58,3 +58,31 @@ export function expectOddKernel(opName: string, arg: string, filter: tf.Tensor):
   }
   return kh;
 }
+
+/** The checks both block ops start with: a weights object, and x an NHWC float32 tensor. Returns x and C. */
+export function blockInput(opName: string, x: TensorInput, weights: unknown): { $x: tf.Tensor; c: number } {
+  if (weights == null || typeof weights !== 'object') {
+    throw new Error(`${opName}: weights must be an object of tensors, got ${weights}`);
+  }
+  const $x = toTensor(x, 'x', opName);
+  expectShape(opName, 'x', $x, [dim('N'), dim('H'), dim('W'), dim('C')]);
+  return { $x, c: $x.shape[3] as number };
+}
+
+/** Converts the named weights to tensors (inside the op's scope, so they are freed on error). */
+export function weightTensors<K extends string>(opName: string, weights: Partial<Record<K, TensorInput>>,
+  names: readonly K[]): Record<K, tf.Tensor> {
+  const out = {} as Record<K, tf.Tensor>;
+  for (const name of names) out[name] = toTensor(weights[name], `weights.${name}`, opName);
+  return out;
+}
+
+/** Checks the pointwise MLP weights both blocks share: w1 [C, D], b1 [D], w2 [D, C], b2 [C]. Returns D. */
+export function expectMlpWeights(opName: string, w: Record<'w1' | 'b1' | 'w2' | 'b2', tf.Tensor>, c: number): number {
+  expectShape(opName, 'weights.w1', w.w1, [dim('C', c), dim('D')]);
+  const d = w.w1.shape[1] as number;
+  expectShape(opName, 'weights.b1', w.b1, [dim('D', d)]);
+  expectShape(opName, 'weights.w2', w.w2, [dim('D', d), dim('C', c)]);
+  expectShape(opName, 'weights.b2', w.b2, [dim('C', c)]);
+  return d;
+}

@@ -6,6 +6,7 @@ import { registerBlockKernels } from './kernels/register.js';
 import { registerFusedGraphOps } from './converter/register_ops.js';
 // Backend modules add their fused kernels before registerBlockKernels() runs below.
 import './kernels/webgpu/index.js';
+import './kernels/webgl/index.js';
 
 export { convnextBlock } from '../ops/convnext_block.js';
 export type { ConvNeXtBlockOptions, ConvNeXtBlockWeights } from '../ops/convnext_block.js';

@@ -140,7 +140,8 @@ export async function analyzeModel(entry: ModelEntry, options: AnalyzeOptions): 
   const dtype = entry.model.inputs[0].dtype;
   const input = dtype === 'float32' ? tf.randomUniform(shape, 0, 1, 'float32', 7) : tf.zeros(shape, dtype);
   try {
-    const result = await analyzeFunction(entry.name, () => runModel(entry.model, input), options);
+    const result = await analyzeFunction(entry.name, () => runModel(entry.model, input),
+      { ...options, weights: entry.model.weights });
     return { ...result, inputShape: shape, params: countParams(entry.model).params };
   } finally {
     input.dispose();

@@ -280,6 +280,10 @@ export interface KernelNodeCost {
   flops: number;
   bytes: number;
   category: KernelCategory;
+  /** Weight tensors this kernel reads (graph node names). */
+  weights: string[];
+  /** Parameters charged to this kernel (each weight once, at its first reader). */
+  params: number;
 }
 
 export interface ModelCost {
@@ -289,8 +293,46 @@ export interface ModelCost {
   flops: number;
   /** One row per weight node of the graph. */
   weights: WeightNodeCost[];
-  /** One row per kernel the inference dispatched, in order (nested kernels excluded). */
+  /** One row per kernel the inference dispatched, in order (nested kernels folded into their outer kernel),
+   * with the FLOPs it performs and the weights it reads. */
   kernels: KernelNodeCost[];
+}
+
+export interface WeightUse {
+  /** Names of the weight tensors the kernel reads. */
+  weights: string[];
+  /** Float weight elements first read by this kernel (a weight read by several kernels counts once, at the first). */
+  params: number;
+}
+
+/**
+ * Which weights each kernel reads, matched by the engine's data ids of its inputs, and the parameters it
+ * is charged with (each weight once, at its first reader). Summed over the kernels, params equals the
+ * model's parameter count minus weights no kernel reads (e.g. constants folded into attributes).
+ */
+export function attributeWeights(records: ReadonlyArray<Pick<KernelRecord, 'inputDataIds'>>,
+  weights: { [name: string]: tf.Tensor[] }): WeightUse[] {
+  const byId = new Map<object, { name: string; size: number }>();
+  for (const [name, tensors] of Object.entries(weights)) {
+    for (const t of tensors) {
+      const id = (t as unknown as { dataId: object }).dataId;
+      if (!byId.has(id)) byId.set(id, { name, size: t.dtype === 'float32' ? t.size : 0 });
+    }
+  }
+  const charged = new Set<object>();
+  return records.map((r) => {
+    const use: WeightUse = { weights: [], params: 0 };
+    for (const id of r.inputDataIds) {
+      const w = id != null ? byId.get(id) : undefined;
+      if (w == null) continue;
+      use.weights.push(w.name);
+      if (!charged.has(id!)) {
+        charged.add(id!);
+        use.params += w.size;
+      }
+    }
+    return use;
+  });
 }
 
 /** Parameters of a GraphModel: every floating-point weight tensor's element count. */
@@ -334,10 +376,11 @@ export async function countModelCost(model: CountableModel, inputShape: readonly
         throw e;
       }
     });
+    const uses = attributeWeights(trace.kernels, model.weights);
     const kernels = trace.kernels.map((k, index): KernelNodeCost => {
       const c = recordCost(k, {}, options);
       return { index, name: c.kernel, inputShapes: k.inputShapes, outputShapes: k.outputShapes, flops: c.flops,
-        bytes: c.bytes, category: c.category };
+        bytes: c.bytes, category: c.category, weights: uses[index].weights, params: uses[index].params };
     });
     const { params, weights } = countParams(model);
     return { inputShape: [...inputShape], params, flops: kernels.reduce((s, k) => s + k.flops, 0), weights, kernels };

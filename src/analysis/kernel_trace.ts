@@ -4,14 +4,13 @@
  *
  * tf.profile also lists kernels that run inside another kernel (a reference block kernel composes stock
  * ops; a customGrad op such as tf.fused.conv2d runs its FusedConv2D kernel inside a `fusedConv2d__op`
- * scope), after the inner ones. Listing both would count the work twice, so we note the engine's kernel depth as each record is pushed, return the depth-0
- * records, and hang the inner ones under them (`nested`), which the cost model reads when the outer name
- * has no formula of its own. The outer record's time covers the inner kernels (wall time includes them;
- * GPU timer sources do not, so their times are added).
+ * scope), after the inner ones. Listing both would count the work twice, so we note the engine's kernel
+ * depth as each record is pushed, return the depth-0 records, and hang the inner ones under them
+ * (`nested`), which the cost model reads when the outer name has no formula of its own. The outer
+ * record's time covers the inner kernels (wall time includes them; GPU timer sources do not, so their
+ * times are added). We also note each record's input data ids, so a model's weights can be matched.
  */
 import * as tf from '@tensorflow/tfjs-core';
-
-
 
 /** Where kernel times come from. */
 export type TimingSource =
@@ -34,6 +33,8 @@ export interface KernelRecord {
   extraInfo: string;
   /** Kernels that ran inside this one, in order (their times are part of this one's). */
   nested: KernelRecord[];
+  /** The engine's data ids of the inputs, in input order (null for an absent input): identifies weights. */
+  inputDataIds: Array<object | null>;
 }
 
 export interface KernelTrace {
@@ -45,7 +46,8 @@ export interface KernelTrace {
   warnings: string[];
 }
 
-function addNestedGpuTime(record: KernelRecord): void {
+/** Adds the inner kernels' GPU times (and program details) to an outer record's, recursively. */
+export function addNestedGpuTime(record: KernelRecord): void {
   if (record.nested.length === 0) return;
   record.nested.forEach(addNestedGpuTime);
   const inner = record.nested.reduce((sum, r) => sum + (r.timeMs ?? 0), 0);
@@ -56,6 +58,46 @@ function addNestedGpuTime(record: KernelRecord): void {
 interface EngineInternals {
   kernelDepth: number;
   activeProfile: { kernels: unknown[] };
+}
+
+interface KernelParams {
+  inputs?: Record<string, { dataId?: object } | null | undefined>;
+}
+
+interface PatchableEngine {
+  runKernelFunc(params: KernelParams): unknown;
+}
+
+/**
+ * Calls `f` with the engine's runKernelFunc wrapped so that each profile record pushed during a kernel
+ * call gets that call's input data ids (the record is the last one pushed when the call returns).
+ */
+function withInputIds<T>(ids: WeakMap<object, Array<object | null>>, records: () => unknown[], f: () => T): T {
+  const engine = tf.engine() as unknown as PatchableEngine;
+  const own = Object.prototype.hasOwnProperty.call(engine, 'runKernelFunc');
+  const original = engine.runKernelFunc;
+  engine.runKernelFunc = function runKernelFuncWithIds(this: unknown, params: KernelParams): unknown {
+    const out = original.call(this, params);
+    const list = records();
+    const last = list[list.length - 1] as object | undefined;
+    if (last != null && !ids.has(last)) {
+      ids.set(last, Object.values(params.inputs ?? {}).map((t) => (t?.dataId ?? null)));
+    }
+    return out;
+  };
+  const restore = () => {
+    if (own) engine.runKernelFunc = original;
+    else delete (engine as Partial<PatchableEngine>).runKernelFunc;
+  };
+  try {
+    const result = f();
+    if (result instanceof Promise) return result.finally(restore) as T;
+    restore();
+    return result;
+  } catch (e) {
+    restore();
+    throw e;
+  }
 }
 
 interface BackendTimerInfo {
@@ -92,6 +134,7 @@ export async function traceKernels(f: () => tf.TensorContainer | Promise<tf.Tens
   const { timing, warning } = timingSourceOf(backend);
   const state = tf.engine().state as unknown as EngineInternals;
   const depths: number[] = [];
+  const inputIds = new WeakMap<object, Array<object | null>>();
   const info = await tf.profile(async () => {
     // tf.profile has just made a fresh kernels array: note each record's nesting depth as it is pushed.
     const records = state.activeProfile.kernels;
@@ -100,7 +143,7 @@ export async function traceKernels(f: () => tf.TensorContainer | Promise<tf.Tens
       for (let i = 0; i < items.length; i++) depths.push(state.kernelDepth);
       return push.apply(this, items);
     };
-    return await f();
+    return await withInputIds(inputIds, () => records, f);
   });
   tf.dispose(info.result);
   const warnings = warning != null ? [warning] : [];
@@ -121,6 +164,7 @@ export async function traceKernels(f: () => tf.TensorContainer | Promise<tf.Tens
       timeMs,
       extraInfo: typeof k.extraInfo === 'string' ? k.extraInfo : '',
       nested: pending[depth + 1] ?? [],
+      inputDataIds: inputIds.get(k) ?? [],
     };
     pending[depth + 1] = [];
     (pending[depth] ??= []).push(record);

@@ -13,7 +13,38 @@ export interface MicrobenchPeaks {
   copyGBps: number;
 }
 
-export type MeasureDevicePeaks = (device: GPUDevice, opts?: Record<string, unknown>) => Promise<MicrobenchPeaks>;
+/** Sizes of the WGSL microbenchmark (microbench.ts's DevicePeakOptions). */
+export interface MicrobenchSizes {
+  fmaIterations?: number;
+  fmaWorkgroups?: number;
+  copyBytes?: number;
+  repeats?: number;
+}
+
+export type MeasureDevicePeaks = (device: GPUDevice, opts?: MicrobenchSizes) => Promise<MicrobenchPeaks>;
+
+/** microbench.ts's defaults: sized to fill a large GPU (about 5 ms of FMA work on an H100). */
+const FULL = { fmaIterations: 4096, fmaWorkgroups: 4096, copyBytes: 256 * 1024 * 1024 };
+const FMA_FLOPS_PER_THREAD_ITERATION = 8 * 4 * 2; // 8 vec4 chains, 2 FLOPs per lane
+const QUICK: MicrobenchSizes = { fmaIterations: 64, fmaWorkgroups: 64, copyBytes: 4 * 1024 * 1024, repeats: 3 };
+
+/**
+ * Microbenchmark sizes for a device whose rough speed a quick run measured: the full sizes, shrunk so
+ * that one timed dispatch takes about `targetSeconds` at the quick rate (a software adapter such as
+ * SwiftShader would otherwise run for many minutes). A fast GPU keeps the full sizes.
+ */
+export function sizesForRate(quick: MicrobenchPeaks, targetSeconds = 0.05): MicrobenchSizes {
+  const fullFlops = FULL.fmaWorkgroups * 256 * FULL.fmaIterations * FMA_FLOPS_PER_THREAD_ITERATION;
+  const flopScale = Math.min(1, quick.fmaTflops * 1e12 * targetSeconds / fullFlops);
+  const byteScale = Math.min(1, quick.copyGBps * 1e9 * targetSeconds / (2 * FULL.copyBytes));
+  return {
+    // Shrink the loop first, then the grid, keeping at least 64 workgroups so every core has work.
+    fmaIterations: Math.max(16, Math.round(FULL.fmaIterations * Math.sqrt(flopScale))),
+    fmaWorkgroups: Math.max(64, Math.round(FULL.fmaWorkgroups * Math.sqrt(flopScale))),
+    copyBytes: Math.max(QUICK.copyBytes!, Math.round(FULL.copyBytes * byteScale / 16) * 16),
+    repeats: 5,
+  };
+}
 
 export function userPeaks(tflops: number, gbps: number, note = 'given by the user'): DevicePeaks {
   return checkPeaks({ flopsPerSecond: tflops * 1e12, bytesPerSecond: gbps * 1e9, source: 'user', note });
@@ -23,9 +54,15 @@ export function peaksFromMicrobench(m: MicrobenchPeaks, note: string): DevicePea
   return checkPeaks({ flopsPerSecond: m.fmaTflops * 1e12, bytesPerSecond: m.copyGBps * 1e9, source: 'measured', note });
 }
 
-/** Runs the WGSL microbenchmark on the device of the active webgpu backend. */
+/**
+ * Runs the WGSL microbenchmark (pass microbench.ts's `measureDevicePeaks`) on a device, normally the one
+ * of the active webgpu backend: `(tf.backend() as WebGPUBackend).device`. A quick small run first sizes
+ * the real one (see sizesForRate).
+ */
 export async function measureWebGPUPeaks(device: GPUDevice, measure: MeasureDevicePeaks): Promise<DevicePeaks> {
-  return peaksFromMicrobench(await measure(device), 'WGSL FMA chain + buffer copy microbenchmark (webgpu)');
+  const m = await measure(device, sizesForRate(await measure(device, QUICK)));
+  const timing = (m as { timing?: string }).timing;
+  return peaksFromMicrobench(m, `WGSL vec4 FMA chains + buffer copy on this device${timing ? ` (${timing} timing)` : ''}`);
 }
 
 function now(): number {

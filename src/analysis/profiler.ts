@@ -4,7 +4,7 @@
  * they always equal the sum of kernel times. Browser-safe.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type CostOptions, type KernelAttrs, type KernelCategory, recordCost } from './cost_model.js';
+import { attributeWeights, type CostOptions, type KernelAttrs, type KernelCategory, recordCost } from './cost_model.js';
 import { type KernelRecord, type KernelTrace, type TimingSource, traceKernels } from './kernel_trace.js';
 
 export interface KernelRow {
@@ -21,6 +21,10 @@ export interface KernelRow {
   category: KernelCategory;
   /** The op scope the kernel ran in when tf.profile reported that instead (e.g. fusedConv2d__op). */
   scope?: string;
+  /** Model weights this kernel reads (when profiling with `weights`). */
+  weights?: string[];
+  /** Parameters charged to this kernel: each weight once, at its first reader (when profiling with `weights`). */
+  params?: number;
   /** Backend detail (WebGPU program names and times). */
   extraInfo?: string;
 }
@@ -54,6 +58,8 @@ export interface ProfileOptions extends CostOptions {
   attrsFor?: (record: KernelRecord, index: number) => KernelAttrs | undefined;
   /** Called after each run with a short description, for progress display. */
   onProgress?: (message: string) => void;
+  /** A model's weights (GraphModel.weights): each row then lists the weights it reads and its params. */
+  weights?: { [name: string]: tf.Tensor[] };
 }
 
 function median(values: number[]): number {
@@ -109,6 +115,7 @@ export async function profileFunction(f: () => tf.TensorContainer | Promise<tf.T
     const same = t.kernels.length === first.kernels.length && t.kernels.every((k, i) => k.name === first.kernels[i].name);
     if (!same) throw new Error('profiled runs dispatched different kernel sequences; profile a deterministic function');
   }
+  const uses = options.weights != null ? attributeWeights(first.kernels, options.weights) : null;
   const kernels: KernelRow[] = first.kernels.map((k, i) => {
     const cost = recordCost(k, options.attrsFor?.(k, i), options);
     const row: KernelRow = {
@@ -117,6 +124,10 @@ export async function profileFunction(f: () => tf.TensorContainer | Promise<tf.T
       flops: cost.flops, bytes: cost.bytes, intensity: cost.intensity, category: cost.category,
     };
     if (cost.kernel !== k.name) row.scope = k.name;
+    if (uses != null) {
+      row.weights = uses[i].weights;
+      row.params = uses[i].params;
+    }
     if (k.extraInfo !== '') row.extraInfo = k.extraInfo;
     return row;
   });

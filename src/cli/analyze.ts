@@ -7,7 +7,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { type Analysis, analyzeModels, checkInputShape, type ModelEntry } from '../analysis/analyze.js';
-import { type MeasureDevicePeaks, measureJsPeaks, measureWebGPUPeaks, userPeaks } from '../analysis/peaks.js';
+import { measureDevicePeaks } from '../analysis/microbench.js';
+import { measureJsPeaks, measureWebGPUPeaks, userPeaks } from '../analysis/peaks.js';
 import type { DevicePeaks } from '../analysis/roofline.js';
 import { loadGraphModelFromFile } from '../node/graph_model_file.js';
 import { setupNodeWebGPU } from '../node/webgpu_setup.js';
@@ -167,16 +168,8 @@ async function resolvePeaks(a: AnalyzeArgs, log: (m: string) => void): Promise<D
     log('measuring peaks of the JavaScript engine (cpu backend)');
     return measureJsPeaks();
   }
-  // The WGSL microbenchmark module may be absent from a build; then the user must give the peaks.
-  const modulePath = '../analysis/microbench.js';
-  let measure: MeasureDevicePeaks;
-  try {
-    measure = ((await import(modulePath)) as { measureDevicePeaks: MeasureDevicePeaks }).measureDevicePeaks;
-  } catch {
-    throw new UsageError('no WGSL microbenchmark in this build: pass --peak-tflops and --bandwidth-gbps');
-  }
-  log('measuring peak FMA throughput and copy bandwidth on this GPU');
-  return measureWebGPUPeaks((tf.backend() as WebGPUBackend).device, measure);
+  log('measuring peak FMA throughput and copy bandwidth on this GPU (WGSL microbenchmarks)');
+  return measureWebGPUPeaks((tf.backend() as WebGPUBackend).device, measureDevicePeaks);
 }
 
 /** analysis.json: the analysis with the figures replaced by their file names. */

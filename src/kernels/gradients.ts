@@ -13,8 +13,22 @@ function blockGradient(names: readonly string[], forward: (t: Record<string, tf.
   return (dy, saved, attrs) => {
     const present = names.slice(0, saved.length);
     const f = (...xs: tf.Tensor[]) => forward(Object.fromEntries(present.map((n, i) => [n, xs[i]])), attrs);
-    const grads = tf.grads(f)(saved, dy as tf.Tensor);
-    return Object.fromEntries(present.map((n, i) => [n, () => grads[i]]));
+    if (tf.getGradient('Sum') == null) {
+      throw new Error('tfjs-block-fusion: gradients of the fused blocks are computed through stock TF.js ops, whose ' +
+        "gradients are not registered: import '@tensorflow/tfjs' (or '@tensorflow/tfjs-core/dist/register_all_gradients')");
+    }
+    // tf.grads inside a gradient function clears the engine's active tape when it finishes, which the outer
+    // backward pass still needs (to free its saved tensors): keep and restore it.
+    const state = (tf.engine() as unknown as { state: { activeTape: unknown } }).state;
+    const outerTape = state.activeTape;
+    let grads: tf.Tensor[];
+    try {
+      grads = tf.grads(f)(saved, dy as tf.Tensor);
+    } finally {
+      state.activeTape = outerTape;
+    }
+    // The ops pass inputs as an array, so the engine names them '0', '1', ...
+    return Object.fromEntries(present.map((_, i) => [String(i), () => grads[i]]));
   };
 }
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK } from '../spec/block_spec.js';
+import { CONVFIRST_INPUTS, CONVNEXT_INPUTS, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK }
+  from '../spec/block_spec.js';
 import { convfirstGradConfig, convnextGradConfig } from './gradients.js';
 import { referenceKernelConfigs } from './reference/reference_kernels.js';
 
@@ -13,10 +14,33 @@ export function addFusedKernels(backendName: string, configs: tf.KernelConfig[])
   fusedKernels.set(backendName, configs);
 }
 
+const INPUT_NAMES: Record<string, readonly string[]> = {
+  [FUSED_CONVNEXT_BLOCK]: CONVNEXT_INPUTS,
+  [FUSED_CONVFIRST_BLOCK]: CONVFIRST_INPUTS,
+};
+
+/**
+ * The ops pass their inputs as an array (the engine's `saveAllInputs` needs one, and an optional input such
+ * as layerScale can then simply be absent); kernel implementations see them by name.
+ */
+function withNamedInputs(config: tf.KernelConfig): tf.KernelConfig {
+  const names = INPUT_NAMES[config.kernelName];
+  if (names == null) return config;
+  return {
+    ...config,
+    kernelFunc: (args) => {
+      const list = args.inputs as unknown as tf.TensorInfo[];
+      const named: tf.NamedTensorInfoMap = {};
+      for (let i = 0; i < list.length; i++) named[names[i]] = list[i];
+      return config.kernelFunc({ ...args, inputs: named });
+    },
+  };
+}
+
 function registerFor(backendName: string): void {
   const configs = fusedKernels.get(backendName) ?? referenceKernelConfigs(backendName);
   for (const config of configs) {
-    if (tf.getKernel(config.kernelName, backendName) == null) tf.registerKernel(config);
+    if (tf.getKernel(config.kernelName, backendName) == null) tf.registerKernel(withNamedInputs(config));
   }
 }
 

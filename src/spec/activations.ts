@@ -1,7 +1,7 @@
 /**
  * The activation functions a fused block can apply to its hidden layer. This table is the single
  * description of their math: the reference composes them from stock TF.js ops, and the WGSL and
- * GLSL generators emit them from the `wgsl` / `glsl` expressions below.
+ * GLSL generators emit them from ACTIVATION_CODE below.
  */
 export const ACTIVATIONS = ['gelu', 'gelu_tanh', 'silu', 'relu', 'relu6'] as const;
 export type Activation = typeof ACTIVATIONS[number];
@@ -33,35 +33,48 @@ export function floatLiteral(v: number): string {
   return s.includes('e') && !s.includes('.') ? s.replace('e', '.0e') : s;
 }
 
-/**
- * WGSL for each activation, as the body of `fn NAME(v: vec4<f32>) -> vec4<f32>`. Same math as the
- * reference: exact GELU uses the erf constants above (so it matches tfjs's Erf kernel), tanh is written
- * through exp(-2|z|) so it cannot overflow to NaN for large |z|.
- */
-const WGSL_ERF = `
-  let erfArg = v * ${floatLiteral(SQRT1_2)};
-  let erfAbs = abs(erfArg);
-  let erfT = 1.0 / (1.0 + ${floatLiteral(ERF.p)} * erfAbs);
-  let erfPoly = ((((${floatLiteral(ERF.a5)} * erfT + ${floatLiteral(ERF.a4)}) * erfT + ${floatLiteral(ERF.a3)}) * erfT +
-    ${floatLiteral(ERF.a2)}) * erfT + ${floatLiteral(ERF.a1)}) * erfT;
-  let erfValue = sign(erfArg) * (1.0 - erfPoly * exp(-erfAbs * erfAbs));`;
+export type ShaderLanguage = 'wgsl' | 'glsl';
 
-export const WGSL_ACTIVATIONS: Record<Activation, string> = {
-  gelu: `${WGSL_ERF}
-  return 0.5 * v * (1.0 + erfValue);`,
-  gelu_tanh: `
-  let inner = ${floatLiteral(SQRT_2_OVER_PI)} * (v + ${floatLiteral(GELU_TANH_COEFF)} * v * v * v);
-  let e2 = exp(-2.0 * abs(inner));
-  return 0.5 * v * (1.0 + sign(inner) * (1.0 - e2) / (1.0 + e2));`,
-  silu: `
-  return v / (1.0 + exp(-v));`,
-  relu: `
-  return max(v, vec4<f32>(0.0));`,
-  relu6: `
-  return clamp(v, vec4<f32>(0.0), vec4<f32>(6.0));`,
+/** A vec4 splat of a constant: GLSL's max/clamp take a float beside a vec4, WGSL's need matching types. */
+function splat(value: number, lang: ShaderLanguage): string {
+  return lang === 'wgsl' ? `vec4<f32>(${floatLiteral(value)})` : floatLiteral(value);
+}
+
+/** erf(u) = sign(u) (1 - t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) exp(-u^2)), t = 1 / (1 + p |u|). */
+function erfCode(u: string): string {
+  const t = `(1.0 / (1.0 + ${floatLiteral(ERF.p)} * abs(${u})))`;
+  const horner = `((((${floatLiteral(ERF.a5)} * ${t} + ${floatLiteral(ERF.a4)}) * ${t} + ${floatLiteral(ERF.a3)}) * ` +
+    `${t} + ${floatLiteral(ERF.a2)}) * ${t} + ${floatLiteral(ERF.a1)}) * ${t}`;
+  return `(sign(${u}) * (1.0 - ${horner} * exp(-${u} * ${u})))`;
+}
+
+/** tanh(u) = sign(u) (1 - e) / (1 + e), e = exp(-2 |u|): no overflow for large |u|. */
+function tanhCode(u: string): string {
+  const e = `exp(-2.0 * abs(${u}))`;
+  return `(sign(${u}) * (1.0 - ${e}) / (1.0 + ${e}))`;
+}
+
+/**
+ * The activation math for both shader generators: an expression of the vec4 named `v` (pass a variable
+ * name: the expression repeats it), written with functions WGSL and GLSL share (abs, sign, exp, max, clamp).
+ * erf is the same Abramowitz-Stegun form as tfjs's Erf kernel and tanh the overflow-safe form of its Tanh, so
+ * fused results track stock ones.
+ */
+export const ACTIVATION_CODE: Record<Activation, (v: string, lang: ShaderLanguage) => string> = {
+  gelu: (v) => `(0.5 * ${v} * (1.0 + ${erfCode(`(${v} * ${floatLiteral(SQRT1_2)})`)}))`,
+  gelu_tanh: (v) => `(0.5 * ${v} * (1.0 + ${tanhCode(
+    `(${floatLiteral(SQRT_2_OVER_PI)} * (${v} + ${floatLiteral(GELU_TANH_COEFF)} * ${v} * ${v} * ${v}))`)}))`,
+  silu: (v) => `(${v} / (1.0 + exp(-${v})))`,
+  relu: (v, lang) => `max(${v}, ${splat(0, lang)})`,
+  relu6: (v, lang) => `clamp(${v}, ${splat(0, lang)}, ${splat(6, lang)})`,
 };
+
+/** GLSL expression builders, one per activation (the WebGL generator's view of ACTIVATION_CODE). */
+export const ACTIVATION_GLSL = Object.fromEntries(
+  Object.entries(ACTIVATION_CODE).map(([name, code]) => [name, (v: string) => code(v, 'glsl')]),
+) as Record<Activation, (v: string) => string>;
 
 /** A WGSL function `fn name(v: vec4<f32>) -> vec4<f32>` applying `activation` lane-wise. */
 export function wgslActivationFunction(activation: Activation, name = 'activation'): string {
-  return `fn ${name}(v: vec4<f32>) -> vec4<f32> {${WGSL_ACTIVATIONS[activation]}\n}`;
+  return `fn ${name}(v: vec4<f32>) -> vec4<f32> {\n  return ${ACTIVATION_CODE[activation]('v', 'wgsl')};\n}`;
 }

@@ -34,8 +34,9 @@ export function efficiencyGapSvg(models: ReadonlyArray<FigureModel>, peaks: Devi
   });
   const xs = [...points.flat().map((p) => p.x), ...totals.filter((t) => t.flops > 0 && t.timeMs > 0).map((t) => t.x)];
   const ys = [...points.flat().map((p) => p.y), ...totals.filter((t) => t.flops > 0 && t.timeMs > 0).map((t) => t.y)];
-  const [xlo, xhi] = logDomain(xs);
-  const [ylo, yhi] = logDomain(ys);
+  // Generous padding keeps the model-total diamonds clear of the frame.
+  const [xlo, xhi] = logDomain(xs, 2.5);
+  const [ylo, yhi] = logDomain(ys, 2.5);
   // Same pixels per decade on both axes, so constant-efficiency lines run at exactly 45 degrees.
   const xDecades = Math.log10(xhi / xlo);
   const yDecades = Math.log10(yhi / ylo);

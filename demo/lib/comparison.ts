@@ -1,0 +1,154 @@
+/**
+ * The demo's comparison: build or convert the chosen models once, then on each backend load them (weight
+ * upload), run once (shader compilation), warm up, time the iterations, count GPU passes, check outputs
+ * against the original, and profile for the figures. DOM-free: the page and scripts drive it.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { activateBackend, type BackendName, countGpuPasses } from './backends.js';
+import { type ModelFiles, type ModelKey, MODEL_LABELS, type OwnModelInput, prepareModelFiles } from './model_sources.js';
+import { peaksFor, profileForFigures, type ProfileSummary } from './profile.js';
+import type { DevicePeaks } from '../../src/analysis/index.js';
+import { maxAbsDiff, median, percentile } from './stats.js';
+import { loadFromFiles } from './load.js';
+
+export interface ComparisonConfig {
+  backends: BackendName[];
+  models: ModelKey[];
+  variant: string;
+  inputSize: number;
+  batch: number;
+  iterations: number;
+  warmup: number;
+  seed: number;
+  /** Convert and compare a user's model instead of the built-in ones. */
+  ownModel?: OwnModelInput;
+  /** Profile kernels for the efficiency-gap and waterline figures (one extra run per model). */
+  profile: boolean;
+}
+
+export interface ModelRow {
+  model: ModelKey;
+  label: string;
+  backend: BackendName;
+  batch: number;
+  inputShape: number[];
+  firstRunMs: number;
+  medianMs: number;
+  p90Ms: number;
+  /** Median of the original model on the same backend over this model's median; null without an original. */
+  speedup: number | null;
+  gpuPasses: number;
+  /** Max |output - original output| on the same input and backend; null for a different network. */
+  maxDiff: number | null;
+  gflops: number | null;
+  params: number;
+  timesMs: number[];
+}
+
+export interface ComparisonResults {
+  config: Omit<ComparisonConfig, 'ownModel'> & { ownModel?: string };
+  userAgent: string;
+  startedAt: string;
+  finishedAt: string;
+  rows: ModelRow[];
+  profiles: ProfileSummary[];
+  /** Peak FLOP/s and bandwidth per backend used for the figures (null where none could be had). */
+  peaks: { backend: BackendName; peaks: DevicePeaks | null }[];
+  notes: string[];
+}
+
+export interface Progress { fraction: number; stage: string; detail?: string }
+
+const ORIGINALS: Partial<Record<ModelKey, true>> = { 'convnext-original': true, 'own-original': true };
+/** Models that compute the same function as the original (so their outputs must match it). */
+const CONVERSIONS: Partial<Record<ModelKey, true>> = { 'convnext-converted': true, 'own-converted': true };
+
+export async function runComparison(config: ComparisonConfig, onProgress: (p: Progress) => void):
+  Promise<ComparisonResults> {
+  const startedAt = new Date().toISOString();
+  const notes: string[] = [];
+  const say = (fraction: number, stage: string, detail?: string) => onProgress({ fraction, stage, detail });
+
+  say(0, 'Building models', config.ownModel ? 'converting your model' : `${config.variant}, ${config.inputSize}px`);
+  const files = await prepareModelFiles(config, (detail: string) => say(0.02, 'Building models', detail), notes);
+  const rows: ModelRow[] = [];
+  const profiles: ProfileSummary[] = [];
+  const peaks: ComparisonResults['peaks'] = [];
+  const steps = config.backends.length * files.length;
+  let step = 0;
+
+  for (const backend of config.backends) {
+    await activateBackend(backend);
+    if (config.profile) {
+      say(step / steps, 'Measuring device peaks', backend);
+      peaks.push({ backend, peaks: await peaksFor(backend) });
+    }
+    const input = tf.tidy(() => tf.randomUniform(files[0].inputShape.map((d) => (d < 0 ? config.batch : d)),
+      0, 1, 'float32', config.seed));
+    let originalOut: Float32Array | null = null;
+    let originalMedian: number | null = null;
+    for (const f of files) {
+      const base = step / steps;
+      const frac = (x: number) => base + x / steps;
+      const name = `${f.label} on ${backend}`;
+      say(frac(0.05), 'Uploading weights', name);
+      const model = await loadFromFiles(f);
+      try {
+        const run = async () => {
+          const y = model.predict(input) as tf.Tensor;
+          const data = await y.data() as Float32Array;
+          y.dispose();
+          return data;
+        };
+        say(frac(0.15), 'Compiling shaders (first run)', name);
+        let t0 = performance.now();
+        const out = await run();
+        const firstRunMs = performance.now() - t0;
+        for (let i = 0; i < config.warmup; i++) {
+          say(frac(0.2 + 0.1 * (i / Math.max(1, config.warmup))), 'Warming up', `${name}: ${i + 1}/${config.warmup}`);
+          await run();
+        }
+        const timesMs: number[] = [];
+        for (let i = 0; i < config.iterations; i++) {
+          if (i % Math.max(1, Math.floor(config.iterations / 10)) === 0) {
+            say(frac(0.3 + 0.5 * (i / config.iterations)), 'Timing', `${name}: ${i}/${config.iterations}`);
+          }
+          t0 = performance.now();
+          await run();
+          timesMs.push(performance.now() - t0);
+        }
+        const gpuPasses = await countGpuPasses(async () => { await run(); });
+        let gflops: number | null = null;
+        if (config.profile) {
+          say(frac(0.85), 'Profiling kernels', name);
+          const p = await profileForFigures(`${f.label} (${backend})`, () => model.predict(input) as tf.Tensor);
+          profiles.push(p);
+          gflops = p.totalFlops / 1e9;
+        }
+        const isOriginal = ORIGINALS[f.key] === true;
+        if (isOriginal) {
+          originalOut = out;
+          originalMedian = median(timesMs);
+        }
+        rows.push({
+          model: f.key, label: f.label, backend, batch: config.batch, inputShape: f.inputShape, firstRunMs,
+          medianMs: median(timesMs), p90Ms: percentile(timesMs, 90),
+          speedup: originalMedian != null && !isOriginal ? originalMedian / median(timesMs) : (isOriginal ? 1 : null),
+          gpuPasses, maxDiff: isOriginal ? 0 : CONVERSIONS[f.key] && originalOut != null ? maxAbsDiff(out, originalOut) : null,
+          gflops, params: f.params, timesMs,
+        });
+      } finally {
+        model.dispose();
+      }
+      step++;
+    }
+    input.dispose();
+  }
+  say(1, 'Done');
+  const { ownModel, ...rest } = config;
+  return { config: { ...rest, ...(ownModel ? { ownModel: ownModel.name } : {}) }, userAgent: navigator.userAgent,
+    startedAt, finishedAt: new Date().toISOString(), rows, profiles, peaks, notes };
+}
+
+export { MODEL_LABELS };
+export type { ModelFiles, ModelKey };

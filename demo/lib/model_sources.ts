@@ -1,0 +1,125 @@
+/**
+ * The models a comparison runs, as GraphModel files in memory: ConvNeXt built with stock ops (the
+ * "original"), that graph put through the converter (the "converted" one, fused blocks), ConvFirstNet built
+ * fused, or a user's ONNX / TF.js model converted in the page (unfused original vs fused).
+ */
+import { convertModel, type ConvertSource, type GraphModelFiles, type TfjsModelJson, writeGraphModel }
+  from '../../src/converter/index.js';
+import { buildModel } from '../../models/index.js';
+
+export type ModelKey = 'convnext-original' | 'convnext-converted' | 'convfirst' | 'own-original' | 'own-converted';
+
+export const MODEL_LABELS: Record<ModelKey, string> = {
+  'convnext-original': 'ConvNeXt (original)',
+  'convnext-converted': 'ConvNeXt (converted, fused)',
+  convfirst: 'ConvFirstNet (fused)',
+  'own-original': 'Your model (original)',
+  'own-converted': 'Your model (converted, fused)',
+};
+
+export interface OwnModelInput { name: string; files: File[] }
+
+export interface ModelFiles {
+  key: ModelKey;
+  label: string;
+  files: GraphModelFiles;
+  params: number;
+  /** The graph input's shape; -1 marks the batch. */
+  inputShape: number[];
+}
+
+export interface ModelSourceConfig {
+  models: ModelKey[];
+  variant: string;
+  inputSize: number;
+  seed: number;
+  ownModel?: OwnModelInput;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.byteLength; }
+  return out;
+}
+
+function countParams(files: GraphModelFiles): number {
+  let n = 0;
+  for (const group of files.modelJson.weightsManifest) {
+    for (const w of group.weights) if (w.dtype === 'float32' && w.shape.length > 0) n += w.shape.reduce((a, b) => a * b, 1);
+  }
+  return n;
+}
+
+/** Reads a dropped ONNX file, or a model.json with its shards, into a converter source. */
+async function readOwnModel(own: OwnModelInput): Promise<ConvertSource> {
+  const onnx = own.files.find((f) => f.name.endsWith('.onnx'));
+  if (onnx) return { format: 'onnx', bytes: new Uint8Array(await onnx.arrayBuffer()) };
+  const jsonFile = own.files.find((f) => f.name.endsWith('.json'));
+  if (jsonFile == null) throw new Error('expected an .onnx file or a model.json');
+  let modelJson: TfjsModelJson;
+  try {
+    modelJson = JSON.parse(await jsonFile.text()) as TfjsModelJson;
+  } catch (e) {
+    throw new Error(`${jsonFile.name} is not valid JSON: ${(e as Error).message}`);
+  }
+  const manifest = (modelJson as unknown as { weightsManifest?: { paths: string[] }[] }).weightsManifest ?? [];
+  const byName = new Map(own.files.map((f) => [f.name, f]));
+  const parts: Uint8Array[] = [];
+  for (const path of manifest.flatMap((g) => g.paths)) {
+    const base = path.split('/').pop()!;
+    const f = byName.get(base);
+    if (f == null) throw new Error(`${jsonFile.name} lists weight file '${base}': add it to the dropped files`);
+    parts.push(new Uint8Array(await f.arrayBuffer()));
+  }
+  return { format: 'tfjs', modelJson, weightData: concat(parts) };
+}
+
+const yieldToPage = () => new Promise((r) => setTimeout(r, 0));
+
+export async function prepareModelFiles(config: ModelSourceConfig, onDetail: (detail: string) => void,
+  notes: string[]): Promise<ModelFiles[]> {
+  const out: ModelFiles[] = [];
+  const add = (key: ModelKey, files: GraphModelFiles, inputShape: number[]) =>
+    out.push({ key, label: MODEL_LABELS[key], files, params: countParams(files), inputShape });
+
+  if (config.ownModel != null) {
+    onDetail(`reading ${config.ownModel.name}`);
+    const source = await readOwnModel(config.ownModel);
+    await yieldToPage();
+    const result = convertModel(source, { onProgress: (m) => onDetail(`${config.ownModel!.name}: ${m}`) });
+    const shape = result.graph.inputs[0]?.shape ?? [];
+    add('own-original', writeGraphModel(result.unfused), shape);
+    add('own-converted', result.files, shape);
+    const r = result.report as unknown as { blocksFused?: Record<string, number> };
+    notes.push(`converted ${config.ownModel.name}: ${result.blocks.length} blocks fused` +
+      (r.blocksFused ? ` (${Object.entries(r.blocksFused).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''));
+    if (result.blocks.length === 0) notes.push('no ConvNeXt or ConvFirst block was found: both runs are unfused');
+    return out;
+  }
+
+  const opts = { seed: config.seed, inputSize: config.inputSize };
+  const wantConvNeXt = config.models.some((m) => m.startsWith('convnext'));
+  if (wantConvNeXt) {
+    onDetail(`ConvNeXt-${config.variant}: building the stock-op graph`);
+    await yieldToPage();
+    const original = buildModel('convnext', config.variant, { ...opts, fused: false });
+    const shape = original.graph.inputs[0].shape;
+    if (config.models.includes('convnext-original')) add('convnext-original', original.files, shape);
+    if (config.models.includes('convnext-converted')) {
+      onDetail(`ConvNeXt-${config.variant}: converting (fusing residual blocks)`);
+      await yieldToPage();
+      const converted = convertModel({ format: 'tfjs', modelJson: original.files.modelJson as unknown as TfjsModelJson,
+        weightData: concat(original.files.shards.map((s) => s.data)) }, { onProgress: (m) => onDetail(`converter: ${m}`) });
+      add('convnext-converted', converted.files, shape);
+      notes.push(`converter fused ${converted.blocks.length} blocks of ConvNeXt-${config.variant}`);
+    }
+  }
+  if (config.models.includes('convfirst')) {
+    onDetail(`ConvFirstNet-${config.variant}: building`);
+    await yieldToPage();
+    const cf = buildModel('convfirst', config.variant, { ...opts, fused: true });
+    add('convfirst', cf.files, cf.graph.inputs[0].shape);
+  }
+  return out;
+}

@@ -1,0 +1,174 @@
+/**
+ * The comparison page. `?autorun` runs the default comparison (smallest model, every available GPU backend)
+ * without clicks, then sets <body data-status="done"> (or "error") and exposes `window.demoResults`.
+ * URL parameters preset the form: backends=webgl,webgpu variant=atto size=224 batch=1 iterations=20 warmup=3
+ * models=convnext-original,convnext-converted,convfirst profile=0|1 seed=1.
+ */
+import '../src/index.js';
+import { probeBackends, type BackendName } from './lib/backends.js';
+import { type ComparisonConfig, type ComparisonResults, runComparison } from './lib/comparison.js';
+import type { ModelKey, OwnModelInput } from './lib/model_sources.js';
+import { renderFigures } from './ui/figures.js';
+import { renderResults } from './ui/results_table.js';
+
+declare global {
+  interface Window { demoResults?: ComparisonResults }
+}
+
+const $ = <T extends Element>(sel: string) => document.querySelector(sel) as T;
+const form = $<HTMLFormElement>('#controls');
+const params = new URLSearchParams(location.search);
+let ownModel: OwnModelInput | undefined;
+let results: ComparisonResults | undefined;
+
+function setStatus(status: 'idle' | 'running' | 'done' | 'error', message?: string): void {
+  document.body.dataset.status = status;
+  const err = $<HTMLParagraphElement>('#error');
+  err.hidden = status !== 'error';
+  err.textContent = status === 'error' ? message ?? 'failed' : '';
+}
+
+function log(line: string): void {
+  const li = document.createElement('li');
+  li.textContent = line;
+  $<HTMLOListElement>('#log').append(li);
+  li.scrollIntoView({ block: 'nearest' });
+}
+
+async function setUpBackends(): Promise<BackendName[]> {
+  const box = $<HTMLDivElement>('#backends');
+  const avail = await probeBackends();
+  const wanted = params.get('backends')?.split(',');
+  for (const b of avail) {
+    const label = document.createElement('label');
+    const input = Object.assign(document.createElement('input'), { type: 'checkbox', name: 'backend', value: b.name });
+    input.disabled = !b.available;
+    input.checked = b.available && (wanted ? wanted.includes(b.name) : b.name !== 'cpu');
+    label.append(input, ` ${b.name}`);
+    if (!b.available) {
+      label.classList.add('disabled');
+      label.title = b.reason ?? '';
+      const why = Object.assign(document.createElement('span'), { className: 'reason', textContent: `(${b.reason})` });
+      label.append(' ', why);
+    }
+    box.append(label);
+  }
+  return avail.filter((b) => b.available && b.name !== 'cpu').map((b) => b.name);
+}
+
+function presetForm(): void {
+  for (const name of ['variant', 'size', 'batch', 'iterations', 'warmup'] as const) {
+    const v = params.get(name);
+    const el = form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement | null;
+    if (v == null || el == null) continue;
+    // A select only takes listed values: an unlisted one from the URL becomes a new option.
+    if (el instanceof HTMLSelectElement && ![...el.options].some((o) => o.value === v)) el.add(new Option(v, v));
+    el.value = v;
+  }
+  const models = params.get('models')?.split(',');
+  if (models) {
+    for (const el of form.querySelectorAll<HTMLInputElement>('input[name=model]')) el.checked = models.includes(el.value);
+  }
+}
+
+function readConfig(): ComparisonConfig {
+  const get = (n: string) => (form.elements.namedItem(n) as HTMLInputElement).value;
+  const int = (n: string, lo: number, hi: number) => {
+    const v = Number(get(n));
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`${n} must be an integer from ${lo} to ${hi}`);
+    return v;
+  };
+  const backends = [...form.querySelectorAll<HTMLInputElement>('input[name=backend]:checked')]
+    .map((e) => e.value as BackendName);
+  if (backends.length === 0) throw new Error('choose at least one backend');
+  const models = [...form.querySelectorAll<HTMLInputElement>('input[name=model]:checked')].map((e) => e.value as ModelKey);
+  if (models.length === 0 && ownModel == null) throw new Error('choose at least one model');
+  return {
+    backends, models, variant: get('variant'), inputSize: int('size', 32, 1024), batch: int('batch', 1, 64),
+    iterations: int('iterations', 1, 500), warmup: int('warmup', 0, 50), seed: Number(params.get('seed') ?? 1),
+    profile: params.get('profile') !== '0', ownModel,
+  };
+}
+
+async function run(): Promise<void> {
+  const button = $<HTMLButtonElement>('#run');
+  button.disabled = true;
+  $<HTMLButtonElement>('#download').disabled = true;
+  $<HTMLOListElement>('#log').replaceChildren();
+  setStatus('running');
+  const started = performance.now();
+  try {
+    const config = readConfig();
+    log(`${config.ownModel ? `your model (${config.ownModel.name})` : config.models.join(', ')} · ` +
+      `${config.variant} · ${config.inputSize}px · batch ${config.batch} · ${config.backends.join(', ')}`);
+    let lastStage = '';
+    results = await runComparison(config, (p) => {
+      $<HTMLProgressElement>('#progress').value = p.fraction;
+      $<HTMLParagraphElement>('#stage').textContent = p.detail ? `${p.stage}: ${p.detail}` : p.stage;
+      if (p.stage !== lastStage || p.stage === 'Uploading weights') log(p.detail ? `${p.stage}: ${p.detail}` : p.stage);
+      lastStage = p.stage;
+    });
+    for (const note of results.notes) log(note);
+    renderResults($<HTMLTableSectionElement>('#results tbody'), results.rows);
+    renderFigures($<HTMLDivElement>('#figures'), results);
+    window.demoResults = results;
+    $<HTMLButtonElement>('#download').disabled = false;
+    log(`finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    setStatus('done');
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    log(`error: ${message}`);
+    $<HTMLParagraphElement>('#stage').textContent = 'Failed.';
+    setStatus('error', message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function download(): void {
+  if (results == null) return;
+  const blob = new Blob([JSON.stringify(results, null, 2)], { type: 'application/json' });
+  const a = Object.assign(document.createElement('a'), { href: URL.createObjectURL(blob),
+    download: `tfjs-block-fusion-${results.startedAt.replace(/[:.]/g, '-')}.json` });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+function setUpFileDrop(): void {
+  const zone = $<HTMLDivElement>('#dropzone');
+  const input = $<HTMLInputElement>('#files');
+  const take = (files: FileList | null) => {
+    if (files == null || files.length === 0) return;
+    const list = [...files];
+    const main = list.find((f) => f.name.endsWith('.onnx')) ?? list.find((f) => f.name.endsWith('.json'));
+    if (main == null) {
+      $<HTMLParagraphElement>('#own-files').textContent = 'Expected an .onnx file or a model.json (with its .bin shards).';
+      ownModel = undefined;
+      return;
+    }
+    ownModel = { name: main.name, files: list };
+    $<HTMLParagraphElement>('#own-files').textContent =
+      `Will convert ${main.name}${list.length > 1 ? ` (+${list.length - 1} files)` : ''}. Press Run.`;
+  };
+  input.addEventListener('change', () => take(input.files));
+  zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (e) => { e.preventDefault(); zone.classList.remove('over'); take(e.dataTransfer?.files ?? null); });
+}
+
+async function start(): Promise<void> {
+  presetForm();
+  const gpu = await setUpBackends();
+  setUpFileDrop();
+  form.addEventListener('submit', (e) => { e.preventDefault(); void run(); });
+  $<HTMLButtonElement>('#download').addEventListener('click', download);
+  if (params.has('autorun')) {
+    if (gpu.length === 0 && !params.get('backends')) {
+      setStatus('error', 'no GPU backend is available in this browser');
+      return;
+    }
+    await run();
+  }
+}
+
+start().catch((e) => setStatus('error', e instanceof Error ? e.message : String(e)));

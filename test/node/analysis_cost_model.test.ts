@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import '../../src/index.js';
+import { convfirstBlock, convnextBlock } from '../../src/index.js';
+import { ACTIVATION_FLOPS, blockFlops, kernelCost, recordCost } from '../../src/analysis/cost_model.js';
+import { traceKernels } from '../../src/analysis/kernel_trace.js';
+import { useBackend } from '../support/node_backends.js';
+
+// Every expected value below is worked out by hand in the comment next to it.
+
+describe('cost model: convolutions', () => {
+  it('conv2d: 2 x outputs x kh x kw x Cin', () => {
+    // out 2*9*9*7 = 1134 elements, each 3*3*5 = 45 MACs: 2 * 1134 * 45 = 102060 FLOPs.
+    // bytes: x 2*9*9*5 = 810, filter 3*3*5*7 = 315, y 1134 -> 2259 elements * 4 = 9036.
+    const c = kernelCost('Conv2D', [[2, 9, 9, 5], [3, 3, 5, 7]], [[2, 9, 9, 7]]);
+    assert.equal(c.flops, 102060);
+    assert.equal(c.bytes, 9036);
+    assert.equal(c.intensity, 102060 / 9036);
+    assert.equal(c.category, 'conv2d');
+  });
+
+  it('strided fused conv2d with bias: conv + 1 per output', () => {
+    // patchify stem: out 1*2*2*16 = 64, each 4*4*3 = 48 MACs -> 6144, + 64 bias adds = 6208.
+    const c = kernelCost('FusedConv2D', [[1, 8, 8, 3], [4, 4, 3, 16], [16]], [[1, 2, 2, 16]]);
+    assert.equal(c.flops, 6208);
+    // x 192 + filter 768 + bias 16 + y 64 = 1040 elements.
+    assert.equal(c.bytes, 1040 * 4);
+  });
+
+  it('depthwise: 2 x outputs x kh x kw', () => {
+    // out 6*6*4 = 144, each 7*7 = 49 MACs: 14112. bytes (144 + 196 + 144) * 4 = 1936.
+    const c = kernelCost('DepthwiseConv2dNative', [[1, 6, 6, 4], [7, 7, 4, 1]], [[1, 6, 6, 4]]);
+    assert.deepEqual([c.flops, c.bytes, c.category], [14112, 1936, 'depthwise']);
+  });
+
+  it('grouped conv in the reference\'s depthwise-with-multiplier form has the grouped conv\'s FLOPs', () => {
+    // C = 16, group width G = 8, 3x3, 5x5 pixels. A true grouped conv: 25 px * 16 outputs * 9 * 8 MACs
+    // = 28800 MACs = 57600 FLOPs. The reference runs depthwise with multiplier 8 (filter [3,3,16,8],
+    // 128 output channels of 9 MACs each: 25 * 128 * 9 = 28800 MACs) ...
+    const dw = kernelCost('DepthwiseConv2dNative', [[1, 5, 5, 16], [3, 3, 16, 8]], [[1, 5, 5, 128]]);
+    assert.equal(dw.flops, 57600);
+    // ... then sums each group's 8 partials: one FLOP per input element, 25 * 2 * 8 * 8 = 3200.
+    const sum = kernelCost('Sum', [[1, 5, 5, 2, 8, 8]], [[1, 5, 5, 2, 8]]);
+    assert.equal(sum.flops, 3200);
+    // A Conv2D given the grouped filter [3,3,8,16] (G inputs per output) counts the same 57600.
+    assert.equal(kernelCost('Conv2D', [[1, 5, 5, 16], [3, 3, 8, 16]], [[1, 5, 5, 16]]).flops, 57600);
+  });
+
+  it('pooling window from the shapes, or from attrs', () => {
+    // 2x2 window inferred from 8 -> 4: 4*4*4 = 64 outputs * 4 = 256; a 3x3 window: 64 * 9 = 576.
+    assert.equal(kernelCost('MaxPool', [[1, 8, 8, 4]], [[1, 4, 4, 4]]).flops, 256);
+    assert.equal(kernelCost('AvgPool', [[1, 8, 8, 4]], [[1, 4, 4, 4]], { filterSize: [3, 3] }).flops, 576);
+  });
+
+  it('a conv without a 4-D filter is an error naming the kernel', () => {
+    assert.throws(() => kernelCost('Conv2D', [[1, 4, 4, 3], [3, 3]], [[1, 4, 4, 3]]), /Conv2D needs a 4-D filter/);
+  });
+});
+
+describe('cost model: matmul, elementwise, reductions', () => {
+  it('matmul: 2 x outputs x K, whatever the transposes', () => {
+    // [6,10] x [10,4]: 24 outputs * 10 MACs = 240 MACs = 480 FLOPs; bytes (60 + 40 + 24) * 4 = 496.
+    const c = kernelCost('MatMul', [[6, 10], [10, 4]], [[6, 4]]);
+    assert.deepEqual([c.flops, c.bytes], [480, 496]);
+    // a transposed ([10,6]) still has K = 10.
+    assert.equal(kernelCost('MatMul', [[10, 6], [4, 10]], [[6, 4]]).flops, 480);
+    // batched [3,6,10] x [3,10,4]: 72 outputs * 10 = 720 MACs = 1440.
+    assert.equal(kernelCost('BatchMatMul', [[3, 6, 10], [3, 10, 4]], [[3, 6, 4]]).flops, 1440);
+    // _FusedMatMul with bias: 480 + 24.
+    assert.equal(kernelCost('_FusedMatMul', [[6, 10], [10, 4], [4]], [[6, 4]]).flops, 504);
+  });
+
+  it('elementwise: one FLOP per output element (two for SquaredDifference), inputs read at their own size', () => {
+    const add = kernelCost('Add', [[2, 3, 4], [4]], [[2, 3, 4]]);
+    assert.deepEqual([add.flops, add.bytes, add.category], [24, (24 + 4 + 24) * 4, 'elementwise']);
+    assert.equal(kernelCost('Erf', [[2, 3, 4]], [[2, 3, 4]]).flops, 24);
+    assert.equal(kernelCost('SquaredDifference', [[2, 3, 4], [2, 3, 1]], [[2, 3, 4]]).flops, 48);
+    // AddN of 3 tensors: 2 adds per element.
+    assert.equal(kernelCost('AddN', [[2, 3, 4], [2, 3, 4], [2, 3, 4]], [[2, 3, 4]]).flops, 48);
+  });
+
+  it('reductions count input elements; views cost nothing; unknown kernels count bytes only', () => {
+    assert.equal(kernelCost('Mean', [[2, 3, 4]], [[2, 3, 1]]).flops, 24);
+    assert.deepEqual(kernelCost('Reshape', [[2, 3, 4]], [[6, 4]]), { flops: 0, bytes: 0, intensity: 0, category: 'view' });
+    const u = kernelCost('SomethingNew', [[5]], [[5]]);
+    assert.deepEqual([u.flops, u.bytes, u.category], [0, 40, 'unknown']);
+  });
+
+  it('bytesPerElement scales bytes (float16 weights)', () => {
+    assert.equal(kernelCost('MatMul', [[6, 10], [10, 4]], [[6, 4]], {}, { bytesPerElement: 2 }).bytes, 248);
+  });
+});
+
+describe('cost model: fused blocks count the layers they replace', () => {
+  // ConvNeXt: N=2, H=5, W=6 (P = 60 pixels), C = 8, D = 32, k = 7, layer scale.
+  const convnextShapes = [[2, 5, 6, 8], [7, 7, 8, 1], [8], [8], [8], [8, 32], [32], [32, 8], [8], [8]];
+  // per pixel: dw 2*49*8 = 784, dw bias 8, LayerNorm 7*8 = 56, expand 2*8*32 = 512, b1 32, GELU 5*32 = 160,
+  // project 2*32*8 = 512, b2 8, layer scale 8, residual 8 -> 2088; * 60 = 125280.
+  it('FusedConvNeXtBlock', () => {
+    const c = kernelCost('FusedConvNeXtBlock', convnextShapes, [[2, 5, 6, 8]]);
+    assert.equal(c.flops, 125280);
+    // bytes: x 480 + dw 392 + 3 * 8 + w1 256 + b1 32 + w2 256 + b2 8 + ls 8 + y 480 = 1936 elements.
+    assert.equal(c.bytes, 1936 * 4);
+    assert.equal(c.category, 'fused-block');
+    assert.equal(c.spec?.kind, 'convnext');
+    // without layer scale: 2080 * 60.
+    assert.equal(kernelCost('FusedConvNeXtBlock', convnextShapes.slice(0, 9), [[2, 5, 6, 8]]).flops, 124800);
+    // a tanh GELU: 3 more FLOPs per hidden element: + 3 * 32 * 60.
+    assert.equal(kernelCost('FusedConvNeXtBlock', convnextShapes, [[2, 5, 6, 8]], { activation: 'gelu_tanh' }).flops,
+      125280 + 3 * 32 * 60);
+  });
+
+  // ConvFirst: N=1, 4x4 (P = 16), C = 16, G = 8, D = 64, k = 3.
+  const convfirstShapes = [[1, 4, 4, 16], [3, 3, 8, 16], [16], [16, 64], [64], [64, 16], [16]];
+  // per pixel: grouped conv 2*9*8*16 = 2304, bias 16, expand 2*16*64 = 2048, b1 64, SiLU 2*64 = 128,
+  // project 2048, b2 16, residual 16 -> 6640; * 16 = 106240.
+  it('FusedConvFirstBlock', () => {
+    const c = kernelCost('FusedConvFirstBlock', convfirstShapes, [[1, 4, 4, 16]]);
+    assert.equal(c.flops, 106240);
+    // bytes: x 256 + filter 1152 + 16 + 1024 + 64 + 1024 + 16 + y 256 = 3808 elements.
+    assert.equal(c.bytes, 3808 * 4);
+    assert.equal(c.spec?.groupWidth, 8);
+    assert.equal(kernelCost('FusedConvFirstBlock', convfirstShapes, [[1, 4, 4, 16]], { residual: false }).flops, 105984);
+  });
+
+  it('blockFlops agrees with the activation table', () => {
+    assert.equal(ACTIVATION_FLOPS.gelu, 5);
+    const spec = kernelCost('FusedConvFirstBlock', convfirstShapes, [[1, 4, 4, 16]]).spec!;
+    assert.equal(blockFlops({ ...spec, activation: 'relu' }, 16), 106240 - 64 * 16);
+  });
+
+  it('the ops dispatch the input order the cost model reads (traced on cpu)', async () => {
+    await useBackend('cpu');
+    const r = (shape: number[]) => tf.randomNormal(shape);
+    const before = tf.memory().numTensors;
+    const w = {
+      dwFilter: r([7, 7, 8, 1]), dwBias: r([8]), lnGamma: r([8]), lnBeta: r([8]), w1: r([8, 32]), b1: r([32]),
+      w2: r([32, 8]), b2: r([8]), layerScale: r([8]),
+    };
+    const x = r([2, 5, 6, 8]);
+    const cn = await traceKernels(() => convnextBlock(x, w));
+    assert.equal(cn.kernels.length, 1);
+    assert.equal(cn.kernels[0].name, 'FusedConvNeXtBlock');
+    assert.ok(cn.nestedKernels > 0, 'the reference composition runs inside the block kernel');
+    assert.equal(recordCost(cn.kernels[0]).flops, 125280);
+
+    const f = { filter: r([3, 3, 8, 16]), bias: r([16]), w1: r([16, 64]), b1: r([64]), w2: r([64, 16]), b2: r([16]) };
+    const x2 = r([1, 4, 4, 16]);
+    const cf = await traceKernels(() => convfirstBlock(x2, f));
+    assert.equal(cf.kernels.length, 1);
+    assert.equal(recordCost(cf.kernels[0]).flops, 106240);
+
+    // tf.fused.conv2d runs FusedConv2D inside a customGrad scope: costed as the kernel, named after it.
+    const x3 = r([1, 8, 8, 3]) as tf.Tensor4D;
+    const w3 = r([4, 4, 3, 16]) as tf.Tensor4D;
+    const b3 = r([16]);
+    const fc = await traceKernels(() => tf.fused.conv2d({ x: x3, filter: w3, bias: b3, strides: 4, pad: 'valid' }));
+    assert.equal(fc.kernels.length, 1);
+    const cost = recordCost(fc.kernels[0]);
+    assert.deepEqual([cost.kernel, cost.flops], ['FusedConv2D', 6208]);
+    tf.dispose([x, x2, x3, w3, b3, ...Object.values(w), ...Object.values(f)]);
+    assert.equal(tf.memory().numTensors, before);
+  });
+});

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { userPeaks } from '../../src/analysis/peaks.js';
+import { FONT, type FigureModel, textWidth } from '../../src/analysis/svg/common.js';
+import { efficiencyGapSvg } from '../../src/analysis/svg/efficiency_gap.js';
+import { rooflineSvg } from '../../src/analysis/svg/roofline.js';
+import { waterlineSvg } from '../../src/analysis/svg/waterline.js';
+import { freshSeed, Rng } from '../support/random.js';
+import { allElements, parseXml, textOf, type XmlElement } from '../support/xml.js';
+
+const seed = freshSeed();
+const peaks = userPeaks(60, 2700);
+
+/** Synthetic models: kernels spread over six decades of FLOPs, some with no FLOPs or no time. */
+function models(rng: Rng): FigureModel[] {
+  const make = (name: string, n: number): FigureModel => ({
+    name,
+    kernels: Array.from({ length: n }, (_, i) => ({
+      name: `k${i}`,
+      flops: i % 7 === 3 ? 0 : 10 ** rng.int(3, 9) * (1 + rng.next()),
+      bytes: 10 ** rng.int(3, 7) * (1 + rng.next()),
+      timeMs: i % 11 === 5 ? 0 : 10 ** (rng.next() * 3 - 3),
+    })),
+  });
+  return [make('ConvNeXt-T stock', 40), make('ConvNeXt-T fused', 12), make('<ConvFirst & "T">', 9)];
+}
+
+function plotted(m: FigureModel, needBytes = false): number {
+  return m.kernels.filter((k) => k.flops > 0 && k.timeMs > 0 && (!needBytes || k.bytes > 0)).length;
+}
+
+function bySeries(root: XmlElement, series: string): XmlElement[] {
+  return allElements(root).filter((e) => e.attrs['data-series'] === series);
+}
+
+/** Tick labels of one axis group, with positions. */
+function ticks(root: XmlElement, axis: 'x-axis' | 'y-axis'): Array<{ x: number; y: number; text: string }> {
+  const g = allElements(root).find((e) => e.attrs.class === `axis ${axis}`);
+  assert.ok(g, `${axis} present`);
+  return g.children.filter((e) => e.name === 'text' && e.attrs.class === 'tick')
+    .map((e) => ({ x: Number(e.attrs.x), y: Number(e.attrs.y), text: e.text }));
+}
+
+function assertReadable(root: XmlElement, title: RegExp, xLabel: RegExp, yLabel: RegExp): void {
+  assert.equal(root.name, 'svg');
+  assert.equal(root.attrs.xmlns, 'http://www.w3.org/2000/svg');
+  assert.ok(Number(root.attrs.width) > 300 && Number(root.attrs.height) > 200);
+  const title_ = allElements(root).find((e) => e.attrs.class === 'title');
+  assert.match(title_?.text ?? '', title);
+  const labels = allElements(root).filter((e) => e.attrs.class === 'axis-label').map((e) => e.text);
+  assert.equal(labels.length, 2);
+  assert.match(labels[0], xLabel);
+  assert.match(labels[1], yLabel);
+  // x tick labels never touch: neighbours are further apart than half their widths summed.
+  const xs = ticks(root, 'x-axis').sort((a, b) => a.x - b.x);
+  assert.ok(xs.length >= 2, 'at least two x ticks');
+  for (let i = 1; i < xs.length; i++) {
+    assert.ok(xs[i].x - xs[i - 1].x > (textWidth(xs[i].text) + textWidth(xs[i - 1].text)) / 2,
+      `x ticks '${xs[i - 1].text}' and '${xs[i].text}' overlap`);
+  }
+  const ys = ticks(root, 'y-axis').sort((a, b) => a.y - b.y);
+  assert.ok(ys.length >= 2, 'at least two y ticks');
+  for (let i = 1; i < ys.length; i++) assert.ok(ys[i].y - ys[i - 1].y > FONT, 'y ticks overlap');
+  // The legend lies right of the plot frame (outside the data).
+  const frameRect = root.children.filter((e) => e.name === 'rect' && e.attrs.fill === 'none').pop()!;
+  const plotRight = Number(frameRect.attrs.x) + Number(frameRect.attrs.width);
+  const legend = allElements(root).find((e) => e.attrs.class === 'legend')!;
+  for (const t of allElements(legend).filter((e) => e.name === 'text')) {
+    assert.ok(Number(t.attrs.x) > plotRight, 'legend text is outside the plot');
+    assert.ok(Number(t.attrs.x) + textWidth(t.text) <= Number(root.attrs.width) + 1, `legend text '${t.text}' fits`);
+  }
+}
+
+describe(`SVG figures (seed ${seed})`, () => {
+  const rng = new Rng(seed);
+  const data = models(rng);
+
+  it('efficiency gap: well-formed, every model\'s kernels and total, constant-efficiency lines', () => {
+    const svg = efficiencyGapSvg(data, peaks);
+    const root = parseXml(svg);
+    assertReadable(root, /Efficiency gap/, /ideal latency.*\(ms\)/, /measured latency \(ms\)/);
+    for (const m of data) {
+      const kernels = bySeries(root, `${m.name}/kernels`);
+      assert.equal(kernels.length, 2, 'a legend entry and a data group');
+      const group = kernels.find((e) => e.name === 'g' && e.attrs.class === 'series')!;
+      assert.equal(allElements(group).filter((e) => e.name === 'circle').length, plotted(m));
+      assert.equal(bySeries(root, `${m.name}/total`).length, 2);
+    }
+    const lines = allElements(root).filter((e) => e.attrs['data-efficiency'] != null);
+    assert.ok(lines.some((e) => e.attrs['data-efficiency'] === '1'), 'the E = 100% line');
+    assert.ok(lines.length >= 4);
+    // E labels on the top edge do not touch each other.
+    const labels = allElements(allElements(root).find((e) => e.attrs.class === 'efficiency-labels')!)
+      .filter((e) => e.name === 'text' && e.attrs['text-anchor'] === 'middle')
+      .map((e) => ({ x: Number(e.attrs.x), w: textWidth(e.text, FONT - 1) })).sort((a, b) => a.x - b.x);
+    for (let i = 1; i < labels.length; i++) assert.ok(labels[i].x - labels[i - 1].x > (labels[i].w + labels[i - 1].w) / 2);
+    assert.match(textOf(root), /<ConvFirst & "T">/, 'names are escaped, not dropped');
+  });
+
+  it('waterline: measured and floor curves per model, one point per kernel plus the origin', () => {
+    const root = parseXml(waterlineSvg(data, peaks));
+    assertReadable(root, /Waterline/, /kernel/, /cumulative time \(ms\)/);
+    for (const m of data) {
+      for (const kind of ['measured', 'floor']) {
+        const line = bySeries(root, `${m.name}/${kind}`).find((e) => e.name === 'polyline');
+        assert.ok(line, `${m.name}/${kind} polyline`);
+        assert.equal(line.attrs.points.trim().split(/\s+/).length, m.kernels.length + 1);
+      }
+    }
+  });
+
+  it('roofline: the roof and every model\'s kernels', () => {
+    const root = parseXml(rooflineSvg(data, peaks));
+    assertReadable(root, /Roofline/, /intensity \(FLOP \/ byte\)/, /GFLOP\/s/);
+    assert.ok(bySeries(root, 'roofline').some((e) => e.name === 'polyline'));
+    for (const m of data) {
+      const group = bySeries(root, `${m.name}/kernels`).find((e) => e.name === 'g' && e.attrs.class === 'series')!;
+      assert.equal(allElements(group).filter((e) => e.name === 'circle').length, plotted(m, true));
+    }
+    assert.match(textOf(root), /peak 60 TFLOP\/s/);
+    assert.match(textOf(root), /2700 GB\/s/);
+  });
+
+  it('no models, or kernels without FLOPs, still give well-formed figures saying so', () => {
+    const empty: FigureModel[] = [{ name: 'empty', kernels: [{ name: 'Reshape', flops: 0, bytes: 0, timeMs: 0 }] }];
+    for (const draw of [efficiencyGapSvg, rooflineSvg, waterlineSvg]) {
+      parseXml(draw([], peaks));
+      const root = parseXml(draw(empty, peaks));
+      if (draw !== waterlineSvg) assert.match(textOf(root), /no kernel with/);
+    }
+  });
+
+  it('the XML checker rejects malformed documents', () => {
+    assert.throws(() => parseXml('<svg><g></svg>'), /does not match/);
+    assert.throws(() => parseXml('<svg a="1" a="2"/>'), /duplicate attribute/);
+    assert.throws(() => parseXml('<svg>a & b</svg>'), /bare '&'/);
+    assert.throws(() => parseXml('<svg/><svg/>'), /after the root/);
+    assert.throws(() => parseXml('<svg><text x=1>t</text></svg>'), /bad attribute/);
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * End-to-end: serve the demo, open it in headless Chromium (real WebGL2 and WebGPU through SwiftShader) with
+ * ?autorun on a small comparison, and check what a person would see. Saves a screenshot for a human to look at.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser } from 'playwright-core';
+import { type PageServer, startPageServer } from '../../scripts/page_server.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+const CHROMIUM = process.env.CHROME_BIN ?? '/usr/bin/chromium';
+const FLAGS = ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-angle=swiftshader',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
+
+describe('demo page', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` }, () => {
+  let server: PageServer;
+  let browser: Browser;
+  before(async () => {
+    server = await startPageServer({ entry: `${root}demo/main.ts`, staticDir: `${root}demo` });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('autoruns a comparison on webgl and webgpu with matching outputs and no console errors', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${server.url}?autorun&backends=webgl,webgpu&variant=atto&size=32&iterations=2&warmup=0`);
+    await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.status ?? ''), null,
+      { timeout: 600_000 });
+    const status = await page.evaluate(() => document.body.dataset.status);
+    const shown = await page.evaluate(() => document.querySelector('#error')?.textContent);
+    mkdirSync(`${root}test-output`, { recursive: true });
+    await page.screenshot({ path: `${root}test-output/demo.png`, fullPage: true });
+    assert.equal(status, 'done', `page reported: ${shown}`);
+
+    const rows = await page.evaluate(() => [...document.querySelectorAll('#results tbody tr')].map((tr) => ({
+      model: (tr as HTMLElement).dataset.model, backend: (tr as HTMLElement).dataset.backend,
+      cells: [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''),
+      diff: (tr.querySelectorAll('td')[7] as HTMLElement | undefined)?.dataset.value,
+    })));
+    for (const backend of ['webgl', 'webgpu']) {
+      for (const model of ['convnext-original', 'convnext-converted', 'convfirst']) {
+        const row = rows.find((r) => r.model === model && r.backend === backend);
+        assert.ok(row, `results table has ${model} on ${backend}`);
+        assert.ok(Number(row.cells[3]) > 0, `${model} on ${backend} has a median latency (${row.cells[3]})`);
+      }
+      const converted = rows.find((r) => r.model === 'convnext-converted' && r.backend === backend)!;
+      assert.ok(Number(converted.diff) <= 1e-3, `fused vs original max diff on ${backend}: ${converted.diff}`);
+    }
+    const results = await page.evaluate(() => (window as unknown as { demoResults: { rows: unknown[] } }).demoResults);
+    assert.equal(results.rows.length, 6, 'window.demoResults has every row');
+    assert.ok(await page.locator('#figures svg').count() >= 2, 'figures rendered');
+    assert.deepEqual(errors, [], 'no console errors');
+    await page.close();
+  });
+});

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+// Stock op gradients come with the umbrella package, as in any TF.js training app.
+import '@tensorflow/tfjs';
+import { convfirstBlock, convnextBlock } from '../../src/index.js';
+import { type BlockCase, caseName, prepareCase } from '../support/block_cases.js';
+import { useBackend } from '../support/node_backends.js';
+import { freshSeed, Rng } from '../support/random.js';
+import { convfirst64, convnext64 } from '../support/reference64.js';
+
+const seed = freshSeed();
+
+/** float64 loss sum(y * r) of the oracle, for central finite differences. */
+function loss64(t: BlockCase, inputs: Record<string, Float64Array>, r: Float32Array): number {
+  const s = { n: t.n, h: t.h, w: t.w, c: t.c };
+  const y = t.kind === 'convnext' ?
+    convnext64(inputs.x as never, s, t.k, t.d, inputs as never, 1e-6, t.act) :
+    convfirst64(inputs.x as never, s, t.k, t.g, t.d, inputs as never, t.act, t.residual);
+  let sum = 0;
+  for (let i = 0; i < y.length; i++) sum += y[i] * r[i];
+  return sum;
+}
+
+const CASES: BlockCase[] = [
+  { kind: 'convnext', n: 2, h: 3, w: 4, c: 4, d: 8, k: 3, act: 'gelu', layerScale: true },
+  { kind: 'convnext', n: 1, h: 2, w: 3, c: 4, d: 4, k: 5, act: 'gelu_tanh', layerScale: false },
+  { kind: 'convfirst', n: 2, h: 3, w: 3, c: 8, d: 8, k: 3, g: 4, act: 'silu', residual: true },
+  { kind: 'convfirst', n: 1, h: 4, w: 2, c: 4, d: 8, k: 3, g: 1, act: 'gelu', residual: false },
+];
+
+describe(`op gradients vs float64 finite differences (seed ${seed})`, () => {
+  before(async () => { await useBackend('cpu'); });
+  for (const t of CASES) {
+    it(caseName(t), () => {
+      const rng = new Rng(seed);
+      const p = prepareCase(t, rng);
+      const r = rng.normals(t.n * t.h * t.w * t.c);
+      const names = Object.keys(p.inputs);
+      const before = tf.memory().numTensors;
+      const analytic = tf.tidy(() => {
+        const f = (...xs: tf.Tensor[]) => {
+          const m = Object.fromEntries(names.map((n, i) => [n, xs[i]]));
+          const { x, ...w } = m;
+          const y = t.kind === 'convnext' ? convnextBlock(x as tf.Tensor4D, w as never, { activation: t.act }) :
+            convfirstBlock(x as tf.Tensor4D, w as never, { activation: t.act, residual: t.residual });
+          return tf.sum(tf.mul(y, tf.tensor(r, y.shape)));
+        };
+        const xs = names.map((n) => tf.tensor(p.inputs[n], p.shapes[n]));
+        return tf.grads(f)(xs).map((g) => g.dataSync());
+      });
+      assert.equal(tf.memory().numTensors, before, 'gradient computation leaked tensors');
+      const base = Object.fromEntries(names.map((n) => [n, Float64Array.from(p.inputs[n])]));
+      const h = 1e-4;
+      names.forEach((name, ni) => {
+        const v = base[name];
+        for (let s = 0; s < Math.min(6, v.length); s++) {
+          const i = rng.int(0, v.length - 1);
+          const keep = v[i];
+          v[i] = keep + h; const up = loss64(t, base, r);
+          v[i] = keep - h; const down = loss64(t, base, r);
+          v[i] = keep;
+          const fd = (up - down) / (2 * h);
+          const got = analytic[ni][i];
+          assert.ok(Math.abs(got - fd) <= 2e-3 * (1 + Math.abs(fd)),
+            `d loss / d ${name}[${i}]: autodiff ${got} vs finite difference ${fd}`);
+        }
+      });
+    });
+  }
+});

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import * as esbuild from 'esbuild';
+
+const root = new URL('../..', import.meta.url).pathname;
+
+describe('package', () => {
+  it('imports by name from the built dist before any backend exists, then runs both ops on cpu', {
+    skip: existsSync(`${root}/dist/src/index.js`) ? false : 'dist/ not built (npm test builds it first)',
+  }, () => {
+    // A fresh process: the package first, the backend afterwards, as a web app might order its imports.
+    const script = `
+      const lib = await import('tfjs-block-fusion');
+      const tf = await import('@tensorflow/tfjs-core');
+      await import('@tensorflow/tfjs-backend-cpu');
+      await tf.setBackend('cpu');
+      const x = tf.ones([1, 3, 3, 8]);
+      const y1 = lib.convnextBlock(x, { dwFilter: tf.zeros([3, 3, 8, 1]), dwBias: tf.zeros([8]), lnGamma: tf.ones([8]),
+        lnBeta: tf.zeros([8]), w1: tf.zeros([8, 32]), b1: tf.zeros([32]), w2: tf.zeros([32, 8]), b2: tf.fill([8], 2) });
+      const y2 = lib.convfirstBlock(x, { filter: tf.zeros([3, 3, 8, 8]), bias: tf.zeros([8]), w1: tf.zeros([8, 32]),
+        b1: tf.zeros([32]), w2: tf.zeros([32, 8]), b2: tf.fill([8], -1) });
+      console.log(JSON.stringify({ names: [lib.FUSED_CONVNEXT_BLOCK, lib.FUSED_CONVFIRST_BLOCK],
+        y1: Array.from(await y1.data()).slice(0, 2), y2: Array.from(await y2.data()).slice(0, 2) }));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    const result = JSON.parse(out.trim().split('\n').pop()!);
+    assert.deepEqual(result.names, ['FusedConvNeXtBlock', 'FusedConvFirstBlock']);
+    assert.deepEqual(result.y1, [3, 3]);
+    assert.deepEqual(result.y2, [0, 0]);
+  });
+
+  it('the package root bundles for browsers without Node built-ins', async () => {
+    const result = await esbuild.build({
+      entryPoints: [`${root}/src/index.ts`], bundle: true, platform: 'browser', format: 'esm', write: false,
+      metafile: true, logLevel: 'silent', external: ['@tensorflow/*'],
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    const nodeOnly = inputs.filter((f) => /(^|\/)(node:|fs|path|child_process|url)$/.test(f) || f.startsWith('node:'));
+    assert.deepEqual(nodeOnly, []);
+    const imports = Object.values(result.metafile.outputs).flatMap((o) => o.imports.map((i) => i.path));
+    assert.ok(imports.every((p) => p.startsWith('@tensorflow/')), `unexpected external imports: ${imports}`);
+  });
+});
