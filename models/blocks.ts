@@ -98,7 +98,8 @@ export function emitConvNeXtBlock(b: GraphBuilder, x: string, c: number, w: Conv
   const ls = w.layerScale ? b.weight(`${scope}.gamma`, [c], w.layerScale) : undefined;
   if (fused) {
     return b.fusedConvNeXtBlock(x, [dwFilter, dwBias, lnGamma, lnBeta, w1, b1, w2, b2, ...(ls ? [ls] : [])],
-      { epsilon: MACRO.epsilon, activation: d.activation }, scope);
+      // float32 epsilon: what the unfused graph's epsilon constant holds, so both forms compute the same.
+      { epsilon: Math.fround(MACRO.epsilon), activation: d.activation }, scope);
   }
   const dw = b.depthwiseConv2d(x, dwFilter, { bias: dwBias });
   const normed = b.layerNorm(dw, lnGamma, lnBeta, MACRO.epsilon);

@@ -1,0 +1,183 @@
+/**
+ * `npm run bench:models`: whole-model inference on WebGPU in Node through Dawn (the `webgpu` package),
+ * side by side in one run: ConvNeXt-T as stock TF.js ops, ConvNeXt-T with fused blocks, ConvFirstNet-T
+ * with fused blocks; 224x224, batch 1 and 32. All three are GraphModels written by the converter's writer
+ * and loaded with tf.loadGraphModel, as a web app would.
+ *
+ *   npm run bench:models -- [--json FILE] [--smoke]
+ *
+ * Per model and batch: GPU time (timestamp queries, tf.time kernelMs, median), wall time per inference
+ * (input upload + predict + `await data()`, one inference at a time, mean), dispatches per inference,
+ * FLOPs (src/analysis countModelCost: multiply-add = 2 FLOPs, fused ops count the layers they replace),
+ * achieved TFLOP/s on GPU time and % of the FMA peak measured in the same run (measureDevicePeaks).
+ * --smoke: the atto variant at 32x32, batch 1 and 2, one repeat: a functional check for SwiftShader on
+ * a CPU-only machine, not a timing.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+
+const args = process.argv.slice(2);
+const smoke = args.includes('--smoke');
+const jsonIndex = args.indexOf('--json');
+const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : null;
+if (jsonIndex >= 0 && (jsonFile == null || jsonFile.startsWith('--'))) throw new Error('--json needs a file name');
+
+// Dawn must provide navigator.gpu before tfjs-backend-webgpu is evaluated (it registers itself on import).
+// No Vulkan driver named: use Chromium's SwiftShader if this machine has it (a CPU-only machine).
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD)) {
+  process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+}
+process.env.XDG_RUNTIME_DIR ??= '/tmp';
+const { create, globals } = await import('webgpu');
+Object.assign(globalThis, globals);
+Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
+
+const tf = await import('@tensorflow/tfjs-core');
+const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+const { loadGraphModel } = await import('@tensorflow/tfjs-converter');
+await import('../src/index.js');
+const { buildModel } = await import('../models/index.js');
+const { toModelArtifacts } = await import('../src/converter/graphmodel_writer.js');
+const { countModelCost } = await import('../src/analysis/cost_model.js');
+const { measureDevicePeaks } = await import('../src/analysis/microbench.js');
+
+type Tensor = InstanceType<typeof tf.Tensor>;
+
+interface Config { label: string; family: 'convnext' | 'convfirst'; fused: boolean }
+const CONFIGS: Config[] = [
+  { label: 'ConvNeXt stock ops', family: 'convnext', fused: false },
+  { label: 'ConvNeXt fused', family: 'convnext', fused: true },
+  { label: 'ConvFirstNet fused', family: 'convfirst', fused: true },
+];
+const VARIANT = smoke ? 'atto' : 'tiny';
+const SIZE = smoke ? 32 : 224;
+const BATCHES = smoke ? [1, 2] : [1, 32];
+const WARMUP = smoke ? 0 : 10;
+const GPU_REPEATS = smoke ? 1 : 10;
+const WALL_REPEATS = smoke ? 1 : 30;
+const SEED = 1;
+
+interface Row {
+  model: string; family: string; variant: string; fused: boolean; n: number; inputSize: number; params: number;
+  flops: number; gpuMs: number; wallMs: number; wallMinMs: number; dispatches: number; tflops: number;
+  pctPeak: number; gpuSpeedupVsStock: number; wallSpeedupVsStock: number; maxAbsDiffVsStock: number | null;
+}
+
+if (!(await tf.setBackend('webgpu'))) throw new Error('webgpu backend failed to start (no adapter?)');
+await tf.ready();
+const backend = tf.backend() as InstanceType<typeof WebGPUBackend>;
+const device = backend.device;
+const adapterInfo = (backend as unknown as { adapterInfo?: unknown }).adapterInfo;
+const hasTimestamps = device.features.has('timestamp-query');
+console.log(`device: ${JSON.stringify(adapterInfo)}; timestamp-query: ${hasTimestamps}; ` +
+  `workgroup storage ${device.limits.maxComputeWorkgroupStorageSize} B, ` +
+  `${device.limits.maxComputeInvocationsPerWorkgroup} invocations; WEBGPU_CPU_FORWARD ` +
+  `${tf.env().getBool('WEBGPU_CPU_FORWARD')} (the default a web app runs with)`);
+
+const peaks = await measureDevicePeaks(device, smoke ?
+  { fmaIterations: 64, fmaWorkgroups: 64, copyBytes: 4 << 20, repeats: 2 } : {});
+console.log(`measured peaks: FMA ${peaks.fmaTflops.toFixed(2)} TFLOP/s, copy ${(peaks.copyGBps / 1000).toFixed(3)} TB/s ` +
+  `(${peaks.timing})`);
+
+// Every GPU program tfjs's webgpu backend runs goes through runWebGPUProgram: one dispatch each.
+let programs = 0;
+const runProgram = backend.runWebGPUProgram.bind(backend);
+backend.runWebGPUProgram = ((...a: Parameters<typeof runProgram>) => { programs++; return runProgram(...a); }) as
+  typeof runProgram;
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function images(n: number, seed: number): Float32Array {
+  // A fixed pseudo-random image batch (values in [-2, 2)), uploaded afresh for every inference.
+  const out = new Float32Array(n * SIZE * SIZE * 3);
+  let s = seed >>> 0;
+  for (let i = 0; i < out.length; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; out[i] = s / 2 ** 30 - 2; }
+  return out;
+}
+
+type Model = Awaited<ReturnType<typeof loadGraphModel>>;
+
+/** One inference as a web app runs it: upload, predict, read back. */
+async function infer(model: Model, input: Float32Array, n: number): Promise<Float32Array> {
+  const x = tf.tensor4d(input, [n, SIZE, SIZE, 3]);
+  const y = model.predict(x) as Tensor;
+  const data = await y.data() as Float32Array;
+  tf.dispose([x, y]);
+  return data;
+}
+
+async function measure(model: Model, n: number) {
+  const input = images(n, 1234 + n);
+  for (let i = 0; i < WARMUP; i++) await infer(model, input, n);
+  const x = tf.tensor4d(input, [n, SIZE, SIZE, 3]);
+  programs = 0;
+  const y0 = model.predict(x) as Tensor;
+  const dispatches = programs;
+  const logits = await y0.data() as Float32Array;
+  y0.dispose();
+  const gpu: number[] = [];
+  for (let i = 0; i < GPU_REPEATS; i++) {
+    let y: Tensor | null = null;
+    const info = await tf.time(() => { y = model.predict(x) as Tensor; });
+    await (y as Tensor | null)?.data();
+    (y as Tensor | null)?.dispose();
+    gpu.push(info.kernelMs as number);
+  }
+  x.dispose();
+  const wall: number[] = [];
+  for (let i = 0; i < WALL_REPEATS; i++) {
+    const t0 = performance.now();
+    await infer(model, input, n);
+    wall.push(performance.now() - t0);
+  }
+  return { gpuMs: median(gpu), wallMs: wall.reduce((a, b) => a + b, 0) / wall.length, wallMinMs: Math.min(...wall),
+    dispatches, logits, input };
+}
+
+const rows: Row[] = [];
+const stockRef = new Map<number, { gpuMs: number; wallMs: number; logits: Float32Array }>();
+const fmt = (v: number, p = 2) => v.toFixed(p).padStart(8);
+console.log(`\n${VARIANT} ${SIZE}x${SIZE}, timestamps ${hasTimestamps ? 'on' : 'OFF (gpu ms unavailable)'}`);
+console.log('model                 N    params  GFLOPs   gpu ms  wall ms  (min)  disp  TFLOP/s  %peak  x gpu  x wall  max|d| vs stock');
+for (const cfg of CONFIGS) {
+  const built = buildModel(cfg.family, VARIANT, { fused: cfg.fused, seed: SEED, inputSize: SIZE });
+  const model = await loadGraphModel(tf.io.fromMemory(toModelArtifacts(built.files)));
+  for (const n of BATCHES) {
+    const cost = await countModelCost(model, [n, SIZE, SIZE, 3]);
+    const m = await measure(model, n);
+    const tflops = cost.flops / (m.gpuMs * 1e-3) / 1e12;
+    const stock = stockRef.get(n);
+    let maxAbsDiff: number | null = null;
+    if (cfg.family === 'convnext' && stock) {
+      maxAbsDiff = 0;
+      for (let i = 0; i < m.logits.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(m.logits[i] - stock.logits[i]));
+    }
+    if (cfg.family === 'convnext' && !cfg.fused) stockRef.set(n, m);
+    const base = stockRef.get(n);
+    const row: Row = {
+      model: `${cfg.label}`, family: cfg.family, variant: VARIANT, fused: cfg.fused, n, inputSize: SIZE,
+      params: cost.params, flops: cost.flops, gpuMs: m.gpuMs, wallMs: m.wallMs, wallMinMs: m.wallMinMs,
+      dispatches: m.dispatches, tflops, pctPeak: 100 * tflops / peaks.fmaTflops,
+      gpuSpeedupVsStock: base ? base.gpuMs / m.gpuMs : NaN, wallSpeedupVsStock: base ? base.wallMs / m.wallMs : NaN,
+      maxAbsDiffVsStock: maxAbsDiff,
+    };
+    rows.push(row);
+    console.log(`${row.model.padEnd(20)} ${String(n).padStart(2)} ${(row.params / 1e6).toFixed(2).padStart(8)}M` +
+      `${fmt(row.flops / 1e9)} ${fmt(row.gpuMs, 3)} ${fmt(row.wallMs, 3)} ${fmt(row.wallMinMs, 1)} ` +
+      `${String(row.dispatches).padStart(5)} ${fmt(row.tflops, 3)} ${fmt(row.pctPeak, 1)} ` +
+      `${fmt(row.gpuSpeedupVsStock)} ${fmt(row.wallSpeedupVsStock)}  ${maxAbsDiff == null ? '-' : maxAbsDiff.toExponential(2)}`);
+  }
+  model.dispose();
+}
+
+const leaked = tf.memory().numTensors;
+console.log(`\ntensors alive at the end: ${leaked}`);
+if (jsonFile) {
+  writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), smoke, adapter: adapterInfo,
+    timestampQuery: hasTimestamps, cpuForward: tf.env().getBool('WEBGPU_CPU_FORWARD'), peaks,
+    repeats: { warmup: WARMUP, gpu: GPU_REPEATS, wall: WALL_REPEATS }, rows }, null, 1));
+  console.log(`wrote ${jsonFile}`);
+}
