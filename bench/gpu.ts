@@ -138,13 +138,17 @@ async function runSweep(): Promise<void> {
     ['conv+norm only', () => tuning.setFusedPhasesForProfiling('conv')],
     ['mlp only', () => tuning.setFusedPhasesForProfiling('mlp')],
     ['unstaged', () => tuning.setTilingOverride({ expandSlice: 0, projectSlice: 0 })],
-    ['wg256', () => tuning.setTilingOverride({ workgroupSize: 256 })],
+    ['unstaged E', () => tuning.setTilingOverride({ expandSlice: 0 })],
+    ['unstaged P', () => tuning.setTilingOverride({ projectSlice: 0 })],
+    ['wg128', () => tuning.setTilingOverride({ workgroupSize: 128 })],
+    ['wg512', () => tuning.setTilingOverride({ workgroupSize: 512 })],
+    ['wg512 unstaged', () => tuning.setTilingOverride({ workgroupSize: 512, expandSlice: 0, projectSlice: 0 })],
     ['tp32', () => tuning.setTilingOverride({ tilePixels: 32 })],
-    ['tp32 dc64 s32/16', () => tuning.setTilingOverride({ tilePixels: 32, hiddenChunk: 64, expandSlice: 32, projectSlice: 16 })],
-    ['dc32 s32/32', () => tuning.setTilingOverride({ hiddenChunk: 32, expandSlice: 32, projectSlice: 32 })],
-    ['tp16', () => tuning.setTilingOverride({ tilePixels: 16 })],
-    ['tp8 s32/32', () => tuning.setTilingOverride({ tilePixels: 8, expandSlice: 32, projectSlice: 32 })],
-    ['tp4', () => tuning.setTilingOverride({ tilePixels: 4 })],
+    ['tp32 unstaged', () => tuning.setTilingOverride({ tilePixels: 32, expandSlice: 0, projectSlice: 0 })],
+    ['dc32', () => tuning.setTilingOverride({ hiddenChunk: 32 })],
+    ['tp16 unstaged', () => tuning.setTilingOverride({ tilePixels: 16, expandSlice: 0, projectSlice: 0 })],
+    ['tp8 unstaged', () => tuning.setTilingOverride({ tilePixels: 8, expandSlice: 0, projectSlice: 0 })],
+    ['tp4 unstaged', () => tuning.setTilingOverride({ tilePixels: 4, expandSlice: 0, projectSlice: 0 })],
   ];
   const n = smoke ? 1 : 32;
   for (const op of ['convnext', 'convfirst'] as Op[]) {

@@ -66,6 +66,9 @@ function convTapCode(g: number, c4: number): string {
   return lines.join('\n          ');
 }
 
+/** Kernels up to this size get their taps unrolled at generation time. */
+const UNROLL_MAX_K = 7;
+
 function names(prefix: string, tile: RegisterTile): string[][] {
   return Array.from({ length: tile.rows }, (_, r) => Array.from({ length: tile.cols4 }, (_, s) => `${prefix}${r}_${s}`));
 }
@@ -116,6 +119,29 @@ export function blockShaderSource({ spec, tiling, phases = 'all' }: BlockShaderP
     tileA[e] = select(vec4<f32>(0.0), x[pix * ${c4} + e % ${c4}], pix < numPixels);
   }
   workgroupBarrier();`;
+  // Small kernels are fully unrolled: tap offsets become constants and column checks are computed once.
+  const loopedTaps = `for (var ky = 0; ky < ${k}; ky++) {
+        let iy = oy + ky - ${pad};
+        if (iy < 0 || iy >= height) { continue; }
+        for (var kx = 0; kx < ${k}; kx++) {
+          let ix = ox + kx - ${pad};
+          if (ix < 0 || ix >= width) { continue; }
+          let xBase = ((n * height + iy) * width + ix) * ${c4};
+          let fBase = (ky * ${k} + kx) * ${spec.groupWidth * c4} + cv;
+          ${convTapCode(spec.groupWidth, c4)}
+        }
+      }`;
+  const range = Array.from({ length: k }, (_, i) => i);
+  const unrolledTaps = `${range.map((kx) => `let colOk${kx} = ox + ${kx - pad} >= 0 && ox + ${kx - pad} < width;`)
+    .join('\n      ')}
+      ${range.map((ky) => `if (oy + ${ky - pad} >= 0 && oy + ${ky - pad} < height) {
+        let rowBase = ((n * height + oy + ${ky - pad}) * width + ox) * ${c4};
+        ${range.map((kx) => `if (colOk${kx}) {
+          let xBase = rowBase + ${(kx - pad) * c4};
+          let fBase = ${(ky * k + kx) * spec.groupWidth * c4} + cv;
+          ${convTapCode(spec.groupWidth, c4)}
+        }`).join('\n        ')}
+      }`).join('\n      ')}`;
   const convCode = `
   // 1. k x k conv (+ bias) of the tile into workgroup memory; pixels past the end are zeros.
   for (var e = lid; e < ${tp * c4}; e += ${threads}) {
@@ -128,17 +154,7 @@ export function blockShaderSource({ spec, tiling, phases = 'all' }: BlockShaderP
       let oy = rem / width;
       let ox = rem - oy * width;
       acc = convBias[cv];
-      for (var ky = 0; ky < ${k}; ky++) {
-        let iy = oy + ky - ${pad};
-        if (iy < 0 || iy >= height) { continue; }
-        for (var kx = 0; kx < ${k}; kx++) {
-          let ix = ox + kx - ${pad};
-          if (ix < 0 || ix >= width) { continue; }
-          let xBase = ((n * height + iy) * width + ix) * ${c4};
-          let fBase = (ky * ${k} + kx) * ${spec.groupWidth * c4} + cv;
-          ${convTapCode(spec.groupWidth, c4)}
-        }
-      }
+      ${k <= UNROLL_MAX_K ? unrolledTaps : loopedTaps}
     }
     tileA[e] = acc;
   }
