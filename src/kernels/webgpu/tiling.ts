@@ -66,6 +66,7 @@ const TILE_PIXELS = [64, 32, 16, 8, 4, 2, 1];
 const MAX_HIDDEN_CHUNK = 128;
 /** Smaller chunks mean more barriers per weight loaded; prefer a smaller pixel tile over them. */
 const MIN_HIDDEN_CHUNK = 32;
+const STAGED_MAX_CHANNELS = 128;
 
 function divisors(n: number, max: number): number[] {
   const out: number[] = [];
@@ -166,17 +167,23 @@ function chooseDefaultTiling(spec: BlockSpec, xShape: readonly number[], limits:
   const threads = Math.min(PREFERRED_WORKGROUP, limits.maxComputeInvocationsPerWorkgroup);
   const pixels = xShape[0] * xShape[1] * xShape[2];
   const chunks = divisors(d / 4, MAX_HIDDEN_CHUNK / 4).map((x) => 4 * x).reverse();
+  // Measured (bench --sweep, H200): staging weight slices in workgroup memory pays off for narrow blocks
+  // (C <= 128, 64-pixel tiles); wide blocks run faster unstaged with small tiles (less workgroup memory,
+  // more resident workgroups, weights served by the L1/L2 caches).
+  const staged = c <= STAGED_MAX_CHANNELS;
+  const maxTileChannels = staged ? 6144 : 3072;
+  // Enough workgroups to spread over a large GPU when the batch is small.
+  const maxTileForParallelism = Math.max(4, 2 ** Math.floor(Math.log2(Math.max(1, pixels / 128))));
   let smallestNeed = Infinity;
   for (const tilePixels of TILE_PIXELS) {
-    // Tiles much larger than the whole input only waste threads.
-    if (tilePixels > 1 && tilePixels / 2 >= pixels) continue;
+    const last = tilePixels === TILE_PIXELS[TILE_PIXELS.length - 1];
+    if (!last && (tilePixels > maxTileForParallelism || tilePixels * c > maxTileChannels)) continue;
     const project = registerTile(tilePixels, c / 4, threads);
     if (project == null || project.rows * project.cols4 > MAX_PROJECT_VEC4) continue;
     for (const hiddenChunk of chunks) {
       const base = storageBytes(spec, tilePixels, hiddenChunk);
-      const slices = chooseSlices(spec, hiddenChunk, limits.maxComputeWorkgroupStorageSize - base);
-      const need = base + Math.min(4 * hiddenChunk, 4 * spec.channels) * 4;
-      smallestNeed = Math.min(smallestNeed, need);
+      const slices = staged ? chooseSlices(spec, hiddenChunk, limits.maxComputeWorkgroupStorageSize - base) : [0, 0];
+      smallestNeed = Math.min(smallestNeed, base + (staged ? Math.min(4 * hiddenChunk, 4 * c) * 4 : 0));
       if (slices == null || hiddenChunk < Math.min(MIN_HIDDEN_CHUNK, d)) continue;
       const expand = registerTile(tilePixels, hiddenChunk / 4, threads);
       if (expand == null || expand.rows * expand.cols4 > MAX_EXPAND_VEC4) continue;
