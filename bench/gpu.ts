@@ -41,6 +41,20 @@ interface Row {
   op: Op; impl: 'stock' | 'fused'; n: number; h: number; w: number; c: number; d: number;
   gpuMs: number; wallMs: number; dispatches: number; tflops: number; peakTflops: number;
   pctPeak: number; computeFloorMs: number; memoryFloorMs: number; speedup?: number; maxAbsDiff?: number;
+  /** Fused only: GPU time of the partial kernels (conv + norm written out; x loaded + MLP). */
+  convPhaseMs?: number; mlpPhaseMs?: number;
+}
+
+async function gpuTime(f: () => Tensor, repeats: number): Promise<number> {
+  for (let i = 0; i < 2; i++) { const y = f(); await y.data(); y.dispose(); }
+  const gpu: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    let y: Tensor | null = null;
+    const info = await tf.time(() => { y = f(); });
+    (y as Tensor | null)?.dispose();
+    gpu.push(info.kernelMs as number);
+  }
+  return median(gpu);
 }
 
 if (!(await tf.setBackend('webgpu'))) throw new Error('webgpu backend failed to start (no adapter?)');
@@ -158,16 +172,7 @@ async function runSweep(): Promise<void> {
       const { flops } = cost(op, n, h, wd, c, 4 * c);
       for (const [name, set] of variants) {
         set();
-        const f = blockCall(op, 'fused', x, w);
-        for (let i = 0; i < 2; i++) { const y = f(); await y.data(); y.dispose(); }
-        const gpu: number[] = [];
-        for (let i = 0; i < GPU_REPEATS; i++) {
-          let y: Tensor | null = null;
-          const info = await tf.time(() => { y = f(); });
-          (y as Tensor | null)?.dispose();
-          gpu.push(info.kernelMs as number);
-        }
-        const ms = median(gpu);
+        const ms = await gpuTime(blockCall(op, 'fused', x, w), GPU_REPEATS);
         const t = lib.lastKernelDecision()?.tiling;
         console.log(`${op.padEnd(9)} N${n} ${h}x${wd}x${c} ${name.padEnd(16)} ${fmt(ms)} ms ` +
           `${fmt(flops / ms / 1e9, 2)} TFLOP/s  ${lib.lastKernelDecision()?.fused ? JSON.stringify(t) : 'fallback'}`);
@@ -205,12 +210,23 @@ for (const op of ['convnext', 'convfirst'] as Op[]) {
         const row: Row = { op, impl, n, h, w: wd, c, d, gpuMs: m.gpuMs, wallMs: m.wallMs, dispatches: m.dispatches,
           tflops, peakTflops: peaks.fmaTflops, pctPeak: 100 * tflops / peaks.fmaTflops, computeFloorMs, memoryFloorMs };
         if (impl === 'stock') stockMs = m.gpuMs;
-        else { row.speedup = stockMs / m.gpuMs; row.maxAbsDiff = maxAbsDiff; }
+        else {
+          row.speedup = stockMs / m.gpuMs;
+          row.maxAbsDiff = maxAbsDiff;
+          for (const phase of ['conv', 'mlp'] as const) {
+            tuning.setFusedPhasesForProfiling(phase);
+            const ms = await gpuTime(blockCall(op, 'fused', x, w), GPU_REPEATS);
+            tuning.setFusedPhasesForProfiling('all');
+            if (phase === 'conv') row.convPhaseMs = ms; else row.mlpPhaseMs = ms;
+          }
+        }
         rows.push(row);
         console.log(`${op.padEnd(9)} ${impl.padEnd(5)} ${String(n).padStart(3)}  ${`${h}x${wd}x${c}`.padEnd(11)} ` +
           `${String(d).padStart(5)} ${fmt(m.gpuMs)} ${fmt(m.wallMs)} ${String(m.dispatches).padStart(5)} ` +
           `${fmt(tflops, 2)} ${fmt(row.pctPeak, 1)} ${fmt(computeFloorMs)} ${fmt(memoryFloorMs)}` +
-          (row.speedup ? ` ${fmt(row.speedup, 2)}x  (max |fused-stock| ${maxAbsDiff.toExponential(1)})` : ''));
+          (row.speedup ? ` ${fmt(row.speedup, 2)}x  (max |fused-stock| ${maxAbsDiff.toExponential(1)}; phases: ` +
+            `conv+norm ${row.convPhaseMs?.toFixed(3)} ms, mlp ${row.mlpPhaseMs?.toFixed(3)} ms; ` +
+            `${JSON.stringify(lib.lastKernelDecision()?.reason)})` : ''));
       }
       x.dispose();
     }

@@ -184,7 +184,8 @@ function chooseDefaultTiling(spec: BlockSpec, xShape: readonly number[], limits:
       const base = storageBytes(spec, tilePixels, hiddenChunk);
       const slices = staged ? chooseSlices(spec, hiddenChunk, limits.maxComputeWorkgroupStorageSize - base) : [0, 0];
       smallestNeed = Math.min(smallestNeed, base + (staged ? Math.min(4 * hiddenChunk, 4 * c) * 4 : 0));
-      if (slices == null || hiddenChunk < Math.min(MIN_HIDDEN_CHUNK, d)) continue;
+      if (slices == null || base > limits.maxComputeWorkgroupStorageSize ||
+          hiddenChunk < Math.min(MIN_HIDDEN_CHUNK, d)) continue;
       const expand = registerTile(tilePixels, hiddenChunk / 4, threads);
       if (expand == null || expand.rows * expand.cols4 > MAX_EXPAND_VEC4) continue;
       const [expandSlice, projectSlice] = slices;
