@@ -45,10 +45,15 @@ describe(`fused webgpu block kernels vs float64 (seed ${seed})`, () => {
 
   const forcedCase: BlockCase = { kind: 'convfirst', n: 2, h: 7, w: 9, c: 48, d: 192, k: 3, g: 4, act: 'gelu',
     residual: true };
-  for (const forced of FORCED_TILINGS) {
-    it(`forced tiling ${JSON.stringify(forced)}`, async () => {
-      await runForced({ ...forcedCase, kind: 'convfirst' }, forced, rng.int(1, 2 ** 30));
-    });
+  // Depthwise (strip conv path; 9 is not a multiple of the 4-pixel strip) and grouped conv.
+  const forcedCases: BlockCase[] = [forcedCase, { kind: 'convnext', n: 2, h: 7, w: 9, c: 48, d: 192, k: 7,
+    act: 'gelu', layerScale: true }];
+  for (const t of forcedCases) {
+    for (const forced of FORCED_TILINGS) {
+      it(`${caseName(t)} with forced tiling ${JSON.stringify(forced)}`, async () => {
+        await runForced(t, forced, rng.int(1, 2 ** 30));
+      });
+    }
   }
 
   it('one dispatch per block call; weights folded once per weight set and freed with them', async () => {

@@ -68,6 +68,8 @@ function convTapCode(g: number, c4: number): string {
 
 /** Kernels up to this size get their taps unrolled at generation time. */
 const UNROLL_MAX_K = 7;
+/** Adjacent output pixels per thread in the depthwise conv. */
+const CONV_STRIP = 4;
 
 function names(prefix: string, tile: RegisterTile): string[][] {
   return Array.from({ length: tile.rows }, (_, r) => Array.from({ length: tile.cols4 }, (_, s) => `${prefix}${r}_${s}`));
@@ -142,22 +144,61 @@ export function blockShaderSource({ spec, tiling, phases = 'all' }: BlockShaderP
           ${convTapCode(spec.groupWidth, c4)}
         }`).join('\n        ')}
       }`).join('\n      ')}`;
-  const convCode = `
-  // 1. k x k conv (+ bias) of the tile into workgroup memory; pixels past the end are zeros.
-  for (var e = lid; e < ${tp * c4}; e += ${threads}) {
+  // Depthwise convs (the 7x7 of ConvNeXt) compute a strip of 4 adjacent pixels per thread: one row of
+  // k + 3 input vec4s serves 4k taps, instead of 2 loads (input, filter) per tap.
+  const strip = spec.groupWidth === 1 && k <= UNROLL_MAX_K && tp % CONV_STRIP === 0;
+  const cols = Array.from({ length: k + CONV_STRIP - 1 }, (_, t) => t);
+  const quad = Array.from({ length: CONV_STRIP }, (_, q) => q);
+  const stripCode = `
+  for (var e = lid; e < ${(tp / CONV_STRIP) * c4}; e += ${threads}) {
     let cv = e % ${c4};
+    let p0 = (e / ${c4}) * ${CONV_STRIP};
+    let pix = pixel0 + p0;
+    ${quad.map((q) => `var acc${q} = vec4<f32>(0.0);`).join(' ')}
+    let n = pix / (height * width);
+    let rem = pix - n * height * width;
+    let oy = rem / width;
+    let ox = rem - oy * width;
+    if (pix + ${CONV_STRIP - 1} < numPixels && ox + ${CONV_STRIP - 1} < width) {
+      let bias = convBias[cv];
+      ${quad.map((q) => `acc${q} = bias;`).join(' ')}
+      ${cols.map((t) => `let colOk${t} = ox + ${t - pad} >= 0 && ox + ${t - pad} < width;`).join('\n      ')}
+      ${range.map((ky) => `if (oy + ${ky - pad} >= 0 && oy + ${ky - pad} < height) {
+        let rowBase = ((n * height + oy + ${ky - pad}) * width + ox) * ${c4} + cv;
+        ${cols.map((t) => `let x${t} = select(vec4<f32>(0.0), x[rowBase + ${(t - pad) * c4}], colOk${t});`)
+          .join('\n        ')}
+        ${range.map((kx) => `{
+          let f = convFilter[${(ky * k + kx) * c4} + cv];
+          ${quad.map((q) => `acc${q} += x${q + kx} * f;`).join(' ')}
+        }`).join('\n        ')}
+      }`).join('\n      ')}
+    } else {
+      ${quad.map((q) => `if (pix + ${q} < numPixels) { acc${q} = convAt(pix + ${q}, cv, height, width); }`)
+        .join('\n      ')}
+    }
+    ${quad.map((q) => `tileA[(p0 + ${q}) * ${c4} + cv] = acc${q};`).join('\n    ')}
+  }`;
+  const pixelCode = `
+  for (var e = lid; e < ${tp * c4}; e += ${threads}) {
     let pix = pixel0 + e / ${c4};
     var acc = vec4<f32>(0.0);
-    if (pix < numPixels) {
-      let n = pix / (height * width);
-      let rem = pix - n * height * width;
-      let oy = rem / width;
-      let ox = rem - oy * width;
-      acc = convBias[cv];
-      ${k <= UNROLL_MAX_K ? unrolledTaps : loopedTaps}
-    }
+    if (pix < numPixels) { acc = convAt(pix, e % ${c4}, height, width); }
     tileA[e] = acc;
-  }
+  }`;
+  const convFunction = `
+// The k x k conv (+ bias) at one output pixel, vec4 channels cv.
+fn convAt(pix: i32, cv: i32, height: i32, width: i32) -> vec4<f32> {
+  let n = pix / (height * width);
+  let rem = pix - n * height * width;
+  let oy = rem / width;
+  let ox = rem - oy * width;
+  var acc = convBias[cv];
+  ${k <= UNROLL_MAX_K ? unrolledTaps : loopedTaps}
+  return acc;
+}`;
+  const convCode = `
+  // 1. k x k conv (+ bias) of the tile into workgroup memory; pixels past the end are zeros.
+  ${strip ? stripCode : pixelCode}
   workgroupBarrier();`;
   const ke = tiling.expandSlice;
   const kp = tiling.projectSlice;
@@ -260,6 +301,7 @@ ${Math.max(tiling.expandSlice * dc4, tiling.projectSlice * c4) > 0 ?
 ${hasNorm ? `var<workgroup> rowStats: array<vec2<f32>, ${tp}>;` : ''}
 
 ${wgslActivationFunction(spec.activation)}
+${phases === 'mlp' ? '' : convFunction}
 
 fn main(index: i32) {
   let lid = i32(localIndex);
