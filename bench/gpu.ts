@@ -45,14 +45,23 @@ interface Row {
   convPhaseMs?: number; mlpPhaseMs?: number;
 }
 
+/**
+ * GPU time per call in steady state: clocks ramped by ~100 ms of back-to-back calls, then `repeats` rounds
+ * of BATCH calls queued back to back inside one tf.time (each program still gets its own timestamped pass),
+ * kernel time / BATCH, median over rounds. Timing isolated calls with idle gaps between them let the GPU
+ * drop clocks and gave 2-4x spreads between identical runs.
+ */
 async function gpuTime(f: () => Tensor, repeats: number): Promise<number> {
-  for (let i = 0; i < 2; i++) { const y = f(); await y.data(); y.dispose(); }
+  const t0 = performance.now();
+  while (performance.now() - t0 < 100) {
+    const ys = Array.from({ length: 4 }, () => f());
+    await ys[ys.length - 1].data();
+    tf.dispose(ys);
+  }
   const gpu: number[] = [];
   for (let i = 0; i < repeats; i++) {
-    let y: Tensor | null = null;
-    const info = await tf.time(() => { y = f(); });
-    (y as Tensor | null)?.dispose();
-    gpu.push(info.kernelMs as number);
+    const info = await tf.time(() => { for (let b = 0; b < BATCH; b++) f().dispose(); });
+    gpu.push((info.kernelMs as number) / BATCH);
   }
   return median(gpu);
 }
@@ -79,7 +88,8 @@ backend.runWebGPUProgram = ((...a: Parameters<typeof run>) => { programs++; retu
 
 const STAGES = smoke ? [[8, 8, 16], [5, 5, 32]] : [[56, 56, 96], [28, 28, 192], [14, 14, 384], [7, 7, 768]];
 const BATCHES = smoke ? [1, 2] : [1, 32];
-const GPU_REPEATS = smoke ? 2 : 7;
+const GPU_REPEATS = smoke ? 2 : 5;
+const BATCH = smoke ? 2 : 10;
 const WALL_REPEATS = smoke ? 2 : 20;
 
 function weights(op: Op, c: number, d: number): Record<string, Tensor> {
@@ -126,13 +136,7 @@ async function measure(f: () => Tensor): Promise<{ gpuMs: number; wallMs: number
   const dispatches = programs;
   await y0.data();
   y0.dispose();
-  const gpu: number[] = [];
-  for (let i = 0; i < GPU_REPEATS; i++) {
-    let y: Tensor | null = null;
-    const info = await tf.time(() => { y = f(); });
-    (y as Tensor | null)?.dispose();
-    gpu.push(info.kernelMs as number);
-  }
+  const gpuMs = await gpuTime(f, GPU_REPEATS);
   // Wall time: calls queued back to back, one read-back at the end, per call.
   const t0 = performance.now();
   let last: Tensor | null = null;
@@ -142,7 +146,7 @@ async function measure(f: () => Tensor): Promise<{ gpuMs: number; wallMs: number
   const wallMs = (performance.now() - t0) / WALL_REPEATS;
   probe.dispose();
   (last as unknown as Tensor).dispose();
-  return { gpuMs: median(gpu), wallMs, dispatches };
+  return { gpuMs, wallMs, dispatches };
 }
 
 /** --sweep: GPU time of tiling variants and partial (per-phase) kernels on the N=32 shapes. */
