@@ -8,11 +8,16 @@ import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRS
   convfirstSpec, convnextSpec } from '../../spec/block_spec.js';
 import { convfirstReferenceKernel, convnextReferenceKernel } from '../reference/reference_kernels.js';
 import { FusedBlockProgram } from './block_program.js';
+import type { BlockPhases } from './block_wgsl.js';
 import { effectiveLimits, planBlock, recordDecision } from './plan.js';
 import { type MlpWeightInputs, packedMlpWeights } from './weight_cache.js';
 
 type Inputs = Record<string, tf.TensorInfo>;
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+let phases: BlockPhases = 'all';
+/** Benchmark only: run a partial kernel ('conv' or 'mlp', wrong results) to split the time by phase. */
+export function setFusedPhasesForProfiling(p: BlockPhases): void { phases = p; }
 
 let poisonOutputs = false;
 /** Test mode: fill every fused output with NaN before the dispatch, so unwritten elements show up. */
@@ -27,7 +32,7 @@ function runFused(backend: WebGPUBackend, spec: BlockSpec, kernel: string, x: tf
   const output = poisonOutputs ?
     backend.makeTensorInfo(x.shape, 'float32', new Float32Array(tf.util.sizeFromShape(x.shape)).fill(NaN)) :
     undefined;
-  const program = new FusedBlockProgram(spec, plan.tiling, x.shape);
+  const program = new FusedBlockProgram(spec, plan.tiling, x.shape, phases);
   const result = backend.runWebGPUProgram(program, [x, filter, bias, packed], 'float32', undefined, output);
   backend.disposeData(packed.dataId);
   return result;

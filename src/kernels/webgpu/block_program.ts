@@ -4,7 +4,7 @@
  */
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import type { BlockSpec } from '../../spec/block_spec.js';
-import { blockShaderKey, blockShaderSource } from './block_wgsl.js';
+import { type BlockPhases, blockShaderKey, blockShaderSource } from './block_wgsl.js';
 import type { BlockTiling } from './tiling.js';
 
 export class FusedBlockProgram implements WebGPUProgram {
@@ -17,15 +17,16 @@ export class FusedBlockProgram implements WebGPUProgram {
   outputComponent = 4;
   workgroupSize: [number, number, number];
 
-  constructor(private readonly spec: BlockSpec, private readonly tiling: BlockTiling, xShape: readonly number[]) {
+  constructor(private readonly spec: BlockSpec, private readonly tiling: BlockTiling, xShape: readonly number[],
+    private readonly phases: BlockPhases = 'all') {
     this.outputShape = [...xShape];
     const pixels = xShape[0] * xShape[1] * xShape[2];
     this.dispatch = [Math.ceil(pixels / tiling.tilePixels), 1, 1];
     this.workgroupSize = [tiling.workgroupSize, 1, 1];
-    this.shaderKey = blockShaderKey({ spec, tiling });
+    this.shaderKey = blockShaderKey({ spec, tiling, phases });
   }
 
   getUserCode(): string {
-    return blockShaderSource({ spec: this.spec, tiling: this.tiling });
+    return blockShaderSource({ spec: this.spec, tiling: this.tiling, phases: this.phases });
   }
 }

@@ -19,9 +19,16 @@ import { floatLiteral, wgslActivationFunction } from '../../spec/activations.js'
 import type { BlockSpec } from '../../spec/block_spec.js';
 import type { BlockTiling, RegisterTile } from './tiling.js';
 
+/**
+ * 'all' is the block. 'conv' (conv + norm, written out) and 'mlp' (x loaded as the conv output, then the
+ * MLP) are partial kernels with wrong results, only for the benchmark's per-phase time breakdown.
+ */
+export type BlockPhases = 'all' | 'conv' | 'mlp';
+
 export interface BlockShaderParams {
   spec: BlockSpec;
   tiling: BlockTiling;
+  phases?: BlockPhases;
 }
 
 /** Offsets (in vec4s) of the packed MLP weights: [W1' (C x D) | W2' (D x C) | b1' (D) | b2' (C)]. */
@@ -30,12 +37,14 @@ export function packedOffsets(c: number, d: number) {
 }
 
 /** Every value baked into the shader text (layer scale is folded into the weights, so not baked). */
-export function blockShaderKey({ spec, tiling }: BlockShaderParams): string {
+export function blockShaderKey({ spec, tiling, phases = 'all' }: BlockShaderParams): string {
   const t = tiling;
   const tile = (r: RegisterTile) => `${r.rows}x${r.cols4}_${r.threadRows}x${r.threadCols}`;
   return `fusedBlock_k${spec.k}_g${spec.groupWidth}_c${spec.channels}_d${spec.hidden}_${spec.norm}` +
     `_e${spec.norm === 'layernorm' ? spec.epsilon : 0}_${spec.activation}_r${+spec.residual}` +
-    `_wg${t.workgroupSize}_tp${t.tilePixels}_dc${t.hiddenChunk}_x${tile(t.expand)}_p${tile(t.project)}`;
+    `_wg${t.workgroupSize}_tp${t.tilePixels}_dc${t.hiddenChunk}_x${tile(t.expand)}_p${tile(t.project)}` +
+    `_ke${t.expandSlice}_kp${t.projectSlice}` +
+    (phases === 'all' ? '' : `_only_${phases}`);
 }
 
 /** The conv taps at one (ky, kx): accumulate `acc` for output vec4 `cv` from input pixel base `xBase`. */
@@ -57,12 +66,17 @@ function convTapCode(g: number, c4: number): string {
   return lines.join('\n          ');
 }
 
+/** Kernels up to this size get their taps unrolled at generation time. */
+const UNROLL_MAX_K = 7;
+/** Adjacent output pixels per thread in the depthwise conv. */
+const CONV_STRIP = 4;
+
 function names(prefix: string, tile: RegisterTile): string[][] {
   return Array.from({ length: tile.rows }, (_, r) => Array.from({ length: tile.cols4 }, (_, s) => `${prefix}${r}_${s}`));
 }
 
 /** The user code of the fused block program (tfjs-backend-webgpu supplies bindings, uniforms, `_start`). */
-export function blockShaderSource({ spec, tiling }: BlockShaderParams): string {
+export function blockShaderSource({ spec, tiling, phases = 'all' }: BlockShaderParams): string {
   const c4 = spec.channels / 4;
   const d4 = spec.hidden / 4;
   const { tilePixels: tp, workgroupSize: threads, expand: e, project: p } = tiling;
@@ -75,7 +89,6 @@ export function blockShaderSource({ spec, tiling }: BlockShaderParams): string {
 
   const h = names('h', e);
   const y = names('y', p);
-  const expandRows = (fn: (r: number) => string) => Array.from({ length: e.rows }, (_, r) => fn(r)).join('\n        ');
   const expandCells = (fn: (r: number, s: number) => string) =>
     h.flatMap((row, r) => row.map((_, s) => fn(r, s))).join('\n        ');
   const projectCells = (fn: (r: number, s: number) => string) =>
@@ -99,34 +112,17 @@ export function blockShaderSource({ spec, tiling }: BlockShaderParams): string {
   }
   workgroupBarrier();`;
 
-  return `
-var<workgroup> tileA: array<vec4<f32>, ${tp * c4}>;
-var<workgroup> tileH: array<vec4<f32>, ${tp * dc4}>;
-${hasNorm ? `var<workgroup> rowStats: array<vec2<f32>, ${tp}>;` : ''}
-
-${wgslActivationFunction(spec.activation)}
-
-fn main(index: i32) {
-  let lid = i32(localIndex);
-  // The backend may reshape a long 1-D dispatch into 2-D/3-D: linearize the workgroup id.
-  let tile = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
-  let height = uniforms.xShape.y;
-  let width = uniforms.xShape.z;
-  let numPixels = uniforms.xShape.x * height * width;
-  let pixel0 = tile * ${tp};
-
-  // 1. k x k conv (+ bias) of the tile into workgroup memory; pixels past the end are zeros.
+  // 'mlp' profiling variant: the conv output replaced by a plain load of x (conv inputs statically used so
+  // the bind group layout keeps their bindings).
+  const loadCode = `
+  if (lid < 0) { result[0] = convFilter[0] + convBias[0]; }
   for (var e = lid; e < ${tp * c4}; e += ${threads}) {
-    let cv = e % ${c4};
     let pix = pixel0 + e / ${c4};
-    var acc = vec4<f32>(0.0);
-    if (pix < numPixels) {
-      let n = pix / (height * width);
-      let rem = pix - n * height * width;
-      let oy = rem / width;
-      let ox = rem - oy * width;
-      acc = convBias[cv];
-      for (var ky = 0; ky < ${k}; ky++) {
+    tileA[e] = select(vec4<f32>(0.0), x[pix * ${c4} + e % ${c4}], pix < numPixels);
+  }
+  workgroupBarrier();`;
+  // Small kernels are fully unrolled: tap offsets become constants and column checks are computed once.
+  const loopedTaps = `for (var ky = 0; ky < ${k}; ky++) {
         let iy = oy + ky - ${pad};
         if (iy < 0 || iy >= height) { continue; }
         for (var kx = 0; kx < ${k}; kx++) {
@@ -136,12 +132,93 @@ fn main(index: i32) {
           let fBase = (ky * ${k} + kx) * ${spec.groupWidth * c4} + cv;
           ${convTapCode(spec.groupWidth, c4)}
         }
-      }
+      }`;
+  const range = Array.from({ length: k }, (_, i) => i);
+  const unrolledTaps = `${range.map((kx) => `let colOk${kx} = ox + ${kx - pad} >= 0 && ox + ${kx - pad} < width;`)
+    .join('\n      ')}
+      ${range.map((ky) => `if (oy + ${ky - pad} >= 0 && oy + ${ky - pad} < height) {
+        let rowBase = ((n * height + oy + ${ky - pad}) * width + ox) * ${c4};
+        ${range.map((kx) => `if (colOk${kx}) {
+          let xBase = rowBase + ${(kx - pad) * c4};
+          let fBase = ${(ky * k + kx) * spec.groupWidth * c4} + cv;
+          ${convTapCode(spec.groupWidth, c4)}
+        }`).join('\n        ')}
+      }`).join('\n      ')}`;
+  // Depthwise convs (the 7x7 of ConvNeXt) compute a strip of 4 adjacent pixels per thread: one row of
+  // k + 3 input vec4s serves 4k taps, instead of 2 loads (input, filter) per tap.
+  const strip = spec.groupWidth === 1 && k <= UNROLL_MAX_K && tp % CONV_STRIP === 0;
+  const cols = Array.from({ length: k + CONV_STRIP - 1 }, (_, t) => t);
+  const quad = Array.from({ length: CONV_STRIP }, (_, q) => q);
+  const stripCode = `
+  for (var e = lid; e < ${(tp / CONV_STRIP) * c4}; e += ${threads}) {
+    let cv = e % ${c4};
+    let p0 = (e / ${c4}) * ${CONV_STRIP};
+    let pix = pixel0 + p0;
+    ${quad.map((q) => `var acc${q} = vec4<f32>(0.0);`).join(' ')}
+    let n = pix / (height * width);
+    let rem = pix - n * height * width;
+    let oy = rem / width;
+    let ox = rem - oy * width;
+    if (pix + ${CONV_STRIP - 1} < numPixels && ox + ${CONV_STRIP - 1} < width) {
+      let bias = convBias[cv];
+      ${quad.map((q) => `acc${q} = bias;`).join(' ')}
+      ${cols.map((t) => `let colOk${t} = ox + ${t - pad} >= 0 && ox + ${t - pad} < width;`).join('\n      ')}
+      ${range.map((ky) => `if (oy + ${ky - pad} >= 0 && oy + ${ky - pad} < height) {
+        let rowBase = ((n * height + oy + ${ky - pad}) * width + ox) * ${c4} + cv;
+        ${cols.map((t) => `let x${t} = select(vec4<f32>(0.0), x[rowBase + ${(t - pad) * c4}], colOk${t});`)
+          .join('\n        ')}
+        ${range.map((kx) => `{
+          let f = convFilter[${(ky * k + kx) * c4} + cv];
+          ${quad.map((q) => `acc${q} += x${q + kx} * f;`).join(' ')}
+        }`).join('\n        ')}
+      }`).join('\n      ')}
+    } else {
+      ${quad.map((q) => `if (pix + ${q} < numPixels) { acc${q} = convAt(pix + ${q}, cv, height, width); }`)
+        .join('\n      ')}
     }
+    ${quad.map((q) => `tileA[(p0 + ${q}) * ${c4} + cv] = acc${q};`).join('\n    ')}
+  }`;
+  const pixelCode = `
+  for (var e = lid; e < ${tp * c4}; e += ${threads}) {
+    let pix = pixel0 + e / ${c4};
+    var acc = vec4<f32>(0.0);
+    if (pix < numPixels) { acc = convAt(pix, e % ${c4}, height, width); }
     tileA[e] = acc;
-  }
-  workgroupBarrier();
-${normCode}
+  }`;
+  const convFunction = `
+// The k x k conv (+ bias) at one output pixel, vec4 channels cv.
+fn convAt(pix: i32, cv: i32, height: i32, width: i32) -> vec4<f32> {
+  let n = pix / (height * width);
+  let rem = pix - n * height * width;
+  let oy = rem / width;
+  let ox = rem - oy * width;
+  var acc = convBias[cv];
+  ${k <= UNROLL_MAX_K ? unrolledTaps : loopedTaps}
+  return acc;
+}`;
+  const convCode = `
+  // 1. k x k conv (+ bias) of the tile into workgroup memory; pixels past the end are zeros.
+  ${strip ? stripCode : pixelCode}
+  workgroupBarrier();`;
+  const ke = tiling.expandSlice;
+  const kp = tiling.projectSlice;
+  /** One vec4 step of expand over input channels 4c..4c+3; `w(i, s)` reads W1' row 4c+i, column vec4 s. */
+  const expandStep = (c: string, w: (i: number, s: number) => string) => [
+    ...h.map((_, r) => `let a${r} = tileA[(eRow + ${r}) * ${c4} + ${c}];`),
+    ...[0, 1, 2, 3].flatMap((i) => [
+      ...h[0].map((_, s) => `let w${i}_${s} = ${w(i, s)};`),
+      ...h.flatMap((row, r) => row.map((name, s) => `${name} += a${r}.${lanes[i]} * w${i}_${s};`)),
+    ]),
+  ].join('\n          ');
+  /** One vec4 step of project over hidden channels 4j..4j+3 of the chunk. */
+  const projectStep = (j: string, w: (i: number, s: number) => string) => [
+    ...y.map((_, r) => `let hv${r} = tileH[(pRow + ${r}) * ${dc4} + ${j}];`),
+    ...[0, 1, 2, 3].flatMap((i) => [
+      ...y[0].map((_, s) => `let v${i}_${s} = ${w(i, s)};`),
+      ...y.flatMap((row, r) => row.map((name, s) => `${name} += hv${r}.${lanes[i]} * v${i}_${s};`)),
+    ]),
+  ].join('\n          ');
+  const mlpCode = `
   // 3. Walk the hidden dimension in chunks of ${tiling.hiddenChunk}: expand -> act -> workgroup memory ->
   //    accumulate the projection in registers.
   let eRow = (lid / ${e.threadCols}) * ${e.rows};
@@ -152,31 +229,51 @@ ${normCode}
   let pActive = lid < ${p.threadRows * p.threadCols};
   ${projectCells((r, s) => `var ${y[r][s]} = vec4<f32>(0.0);`)}
   for (var d0 = 0; d0 < ${d4}; d0 += ${dc4}) {
-    if (eActive) {
-      ${h[0].map((_, s) => `let b1v${s} = mlp[${off.b1} + d0 + eCol + ${s}];`).join('\n      ')}
-      ${expandCells((r, s) => `var ${h[r][s]} = b1v${s};`)}
+    ${h[0].map((_, s) => `let b1v${s} = mlp[${off.b1} + d0 + eCol + ${s}];`).join('\n    ')}
+    ${expandCells((r, s) => `var ${h[r][s]} = b1v${s};`)}
+    ${ke === 0 ? `if (eActive) {
       for (var c = 0; c < ${c4}; c++) {
-        ${expandRows((r) => `let a${r} = tileA[(eRow + ${r}) * ${c4} + c];`)}
-        ${[0, 1, 2, 3].map((i) => [
-          ...h[0].map((_, s) => `let w${i}_${s} = mlp[${off.w1} + (c * 4 + ${i}) * ${d4} + d0 + eCol + ${s}];`),
-          ...h.flatMap((row, r) => row.map((name, s) => `${name} += a${r}.${lanes[i]} * w${i}_${s};`)),
-        ].join('\n        ')).join('\n        ')}
+        ${expandStep('c', (i, s) => `mlp[${off.w1} + (c * 4 + ${i}) * ${d4} + d0 + eCol + ${s}]`)}
       }
+    }` : `for (var c0 = 0; c0 < ${c4}; c0 += ${ke / 4}) {
+      // Stage W1'[c0*4 .. +${ke}, chunk] once per workgroup (coalesced), then every thread reads it on chip.
+      workgroupBarrier();
+      for (var e = lid; e < ${ke * dc4}; e += ${threads}) {
+        tileW[e] = mlp[${off.w1} + (c0 * 4 + e / ${dc4}) * ${d4} + d0 + e % ${dc4}];
+      }
+      workgroupBarrier();
+      if (eActive) {
+        for (var cc = 0; cc < ${ke / 4}; cc++) {
+          let c = c0 + cc;
+          ${expandStep('c', (i, s) => `tileW[(cc * 4 + ${i}) * ${dc4} + eCol + ${s}]`)}
+        }
+      }
+    }`}
+    if (eActive) {
       ${expandCells((r, s) => `tileH[(eRow + ${r}) * ${dc4} + eCol + ${s}] = activation(${h[r][s]});`)}
     }
     workgroupBarrier();
-    if (pActive) {
+    ${kp === 0 ? `if (pActive) {
       for (var j = 0; j < ${dc4}; j++) {
-        ${y.map((_, r) => `let hv${r} = tileH[(pRow + ${r}) * ${dc4} + j];`).join('\n        ')}
-        ${[0, 1, 2, 3].map((i) => [
-          ...y[0].map((_, s) => `let v${i}_${s} = mlp[${off.w2} + ((d0 + j) * 4 + ${i}) * ${c4} + pCol + ${s}];`),
-          ...y.flatMap((row, r) => row.map((name, s) => `${name} += hv${r}.${lanes[i]} * v${i}_${s};`)),
-        ].join('\n        ')).join('\n        ')}
+        ${projectStep('j', (i, s) => `mlp[${off.w2} + ((d0 + j) * 4 + ${i}) * ${c4} + pCol + ${s}]`)}
       }
-    }
+    }` : `for (var j0 = 0; j0 < ${dc4}; j0 += ${kp / 4}) {
+      // Stage W2' rows (d0 + j0) * 4 .. +${kp} (contiguous) once per workgroup.
+      workgroupBarrier();
+      for (var e = lid; e < ${kp * c4}; e += ${threads}) {
+        tileW[e] = mlp[${off.w2} + (d0 + j0) * ${4 * c4} + e];
+      }
+      workgroupBarrier();
+      if (pActive) {
+        for (var jj = 0; jj < ${kp / 4}; jj++) {
+          let j = j0 + jj;
+          ${projectStep('j', (i, s) => `tileW[(jj * 4 + ${i}) * ${c4} + pCol + ${s}]`)}
+        }
+      }
+    }`}
     workgroupBarrier();
-  }
-
+  }`;
+  const writeCode = `
   // 4. Bias, residual, one write per output element.
   if (pActive) {
     ${y.map((row, r) => `{
@@ -188,7 +285,35 @@ ${normCode}
         }`).join('\n        ')}
       }
     }`).join('\n    ')}
-  }
+  }`;
+  // 'conv' profiling variant: the normalized conv tile written out as is (mlp statically used so the
+  // bind group layout keeps its binding).
+  const writeTileCode = `
+  if (lid < 0) { result[0] = mlp[0]; }
+  for (var e = lid; e < ${tp * c4}; e += ${threads}) {
+    if (pixel0 + e / ${c4} < numPixels) { result[pixel0 * ${c4} + e] = tileA[e]; }
+  }`;
+  return `
+var<workgroup> tileA: array<vec4<f32>, ${tp * c4}>;
+var<workgroup> tileH: array<vec4<f32>, ${tp * dc4}>;
+${Math.max(tiling.expandSlice * dc4, tiling.projectSlice * c4) > 0 ?
+    `var<workgroup> tileW: array<vec4<f32>, ${Math.max(tiling.expandSlice * dc4, tiling.projectSlice * c4)}>;` : ''}
+${hasNorm ? `var<workgroup> rowStats: array<vec2<f32>, ${tp}>;` : ''}
+
+${wgslActivationFunction(spec.activation)}
+${phases === 'mlp' ? '' : convFunction}
+
+fn main(index: i32) {
+  let lid = i32(localIndex);
+  // The backend may reshape a long 1-D dispatch into 2-D/3-D: linearize the workgroup id.
+  let tile = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
+  let height = uniforms.xShape.y;
+  let width = uniforms.xShape.z;
+  let numPixels = uniforms.xShape.x * height * width;
+  let pixel0 = tile * ${tp};
+
+${phases === 'mlp' ? loadCode : convCode + normCode}
+${phases === 'conv' ? writeTileCode : mlpCode + writeCode}
 }
 `;
 }

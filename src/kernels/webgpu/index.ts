@@ -4,9 +4,9 @@ import { webgpuKernelConfigs } from './block_kernels.js';
 
 addFusedKernels('webgpu', webgpuKernelConfigs);
 
-export { setPoisonFusedOutputs } from './block_kernels.js';
+export { setFusedPhasesForProfiling, setPoisonFusedOutputs } from './block_kernels.js';
 export { explainKernel, lastKernelDecision, setWebGPUTilingLimits } from './plan.js';
 export type { ExplainShapes, KernelExplanation } from './plan.js';
-export { DATACENTER_LIMITS, SWIFTSHADER_LIMITS, chooseTiling } from './tiling.js';
-export type { BlockTiling, TilingLimits } from './tiling.js';
+export { DATACENTER_LIMITS, SWIFTSHADER_LIMITS, chooseTiling, setTilingOverride } from './tiling.js';
+export type { BlockTiling, TilingLimits, TilingOverride } from './tiling.js';
 export { clearWebGPUWeightCache, webgpuWeightCacheStats } from './weight_cache.js';

@@ -40,20 +40,33 @@ export interface BlockTiling {
   expand: RegisterTile;
   /** Layout of project: [tilePixels x hiddenChunk] . [hiddenChunk x C], accumulated over chunks. */
   project: RegisterTile;
+  /**
+   * Rows of W1' (input channels) staged in workgroup memory per step of expand, 0 = read from device
+   * memory directly; likewise rows of W2' (hidden channels) for project. Staging loads each weight once
+   * per workgroup, coalesced, instead of once per thread row through the cache.
+   */
+  expandSlice: number;
+  projectSlice: number;
   /** Bytes of workgroup memory the kernel declares. */
   storageBytes: number;
 }
 
 export type TilingChoice = { ok: true; tiling: BlockTiling } | { ok: false; reason: string };
 
-/** Threads per workgroup: 128 keeps per-thread register tiles large enough to reuse loaded operands. */
-const PREFERRED_WORKGROUP = 128;
-/** Upper bound on accumulator vec4s per thread for the projection (64 floats). */
-const MAX_PROJECT_VEC4 = 16;
+/**
+ * Threads per workgroup. Measured on H100/H200 (bench --sweep): 256 threads with at most 8 + 4 accumulator
+ * vec4s per thread beat 128 threads with 16 + 8 (register pressure, spills), and 256 fits SwiftShader.
+ */
+const PREFERRED_WORKGROUP = 256;
+/** Upper bound on accumulator vec4s per thread for the projection (32 floats, live across the D walk). */
+const MAX_PROJECT_VEC4 = 8;
 /** Upper bound on accumulator vec4s per thread for one expand chunk. */
-const MAX_EXPAND_VEC4 = 8;
+const MAX_EXPAND_VEC4 = 4;
 const TILE_PIXELS = [64, 32, 16, 8, 4, 2, 1];
 const MAX_HIDDEN_CHUNK = 128;
+/** Smaller chunks mean more barriers per weight loaded; prefer a smaller pixel tile over them. */
+const MIN_HIDDEN_CHUNK = 32;
+const STAGED_MAX_CHANNELS = 128;
 
 function divisors(n: number, max: number): number[] {
   const out: number[] = [];
@@ -62,8 +75,22 @@ function divisors(n: number, max: number): number[] {
 }
 
 /** Workgroup memory of a tiling: conv tile, hidden chunk, LayerNorm row statistics. */
-export function storageBytes(spec: BlockSpec, tilePixels: number, hiddenChunk: number): number {
-  return tilePixels * spec.channels * 4 + tilePixels * hiddenChunk * 4 + (spec.norm === 'layernorm' ? tilePixels * 8 : 0);
+export function storageBytes(spec: BlockSpec, tilePixels: number, hiddenChunk: number, expandSlice = 0,
+  projectSlice = 0): number {
+  return tilePixels * spec.channels * 4 + tilePixels * hiddenChunk * 4 + (spec.norm === 'layernorm' ? tilePixels * 8 : 0) +
+    Math.max(expandSlice * hiddenChunk, projectSlice * spec.channels) * 4;
+}
+
+const SLICES = [32, 16, 8, 4];
+
+/** The largest weight slices (expand first: it has the smaller per-thread tile) that fit `budget` bytes. */
+function chooseSlices(spec: BlockSpec, hiddenChunk: number, budget: number): [number, number] | null {
+  for (const ke of SLICES.filter((v) => spec.channels % v === 0)) {
+    for (const kp of SLICES.filter((v) => hiddenChunk % v === 0 && v <= ke)) {
+      if (Math.max(ke * hiddenChunk, kp * spec.channels) * 4 <= budget) return [ke, kp];
+    }
+  }
+  return null;
 }
 
 /**
@@ -95,6 +122,43 @@ export function registerTile(m: number, n4: number, threads: number): RegisterTi
  * register budget, then the largest hidden chunk that fits workgroup memory.
  */
 export function chooseTiling(spec: BlockSpec, xShape: readonly number[], limits: TilingLimits): TilingChoice {
+  const choice = chooseDefaultTiling(spec, xShape, limits);
+  return choice.ok && override != null ? applyOverride(spec, choice.tiling, override, limits) : choice;
+}
+
+/** Tiling knobs a benchmark may force (to sweep configurations); each must still fit the limits. */
+export interface TilingOverride {
+  workgroupSize?: number;
+  tilePixels?: number;
+  hiddenChunk?: number;
+  expandSlice?: number;
+  projectSlice?: number;
+}
+
+let override: TilingOverride | null = null;
+/** Forces tiling knobs for subsequent calls (benchmark sweeps); null restores the automatic choice. */
+export function setTilingOverride(o: TilingOverride | null): void { override = o; }
+
+function applyOverride(spec: BlockSpec, base: BlockTiling, o: TilingOverride, limits: TilingLimits): TilingChoice {
+  const threads = o.workgroupSize ?? base.workgroupSize;
+  const tilePixels = o.tilePixels ?? base.tilePixels;
+  const hiddenChunk = o.hiddenChunk ?? base.hiddenChunk;
+  const expandSlice = o.expandSlice ?? base.expandSlice;
+  const projectSlice = o.projectSlice ?? base.projectSlice;
+  const bytes = storageBytes(spec, tilePixels, hiddenChunk, expandSlice, projectSlice);
+  const expand = registerTile(tilePixels, hiddenChunk / 4, threads);
+  const project = registerTile(tilePixels, spec.channels / 4, threads);
+  if (threads > limits.maxComputeInvocationsPerWorkgroup || bytes > limits.maxComputeWorkgroupStorageSize ||
+      spec.hidden % hiddenChunk !== 0 || (expandSlice > 0 && spec.channels % expandSlice !== 0) ||
+      (projectSlice > 0 && hiddenChunk % projectSlice !== 0) ||
+      expand == null || project == null) {
+    return { ok: false, reason: `tiling override ${JSON.stringify(o)} does not fit` };
+  }
+  return { ok: true, tiling: { workgroupSize: threads, tilePixels, hiddenChunk, expand, project, expandSlice,
+    projectSlice, storageBytes: bytes } };
+}
+
+function chooseDefaultTiling(spec: BlockSpec, xShape: readonly number[], limits: TilingLimits): TilingChoice {
   const c = spec.channels;
   const d = spec.hidden;
   if (c % 4 !== 0 || d % 4 !== 0) {
@@ -103,20 +167,30 @@ export function chooseTiling(spec: BlockSpec, xShape: readonly number[], limits:
   const threads = Math.min(PREFERRED_WORKGROUP, limits.maxComputeInvocationsPerWorkgroup);
   const pixels = xShape[0] * xShape[1] * xShape[2];
   const chunks = divisors(d / 4, MAX_HIDDEN_CHUNK / 4).map((x) => 4 * x).reverse();
+  // Measured (bench --sweep, H200): staging weight slices in workgroup memory pays off for narrow blocks
+  // (C <= 128, 64-pixel tiles); wide blocks run faster unstaged with small tiles (less workgroup memory,
+  // more resident workgroups, weights served by the L1/L2 caches).
+  const staged = c <= STAGED_MAX_CHANNELS;
+  const maxTileChannels = staged ? 6144 : 3072;
+  // Enough workgroups to spread over a large GPU when the batch is small.
+  const maxTileForParallelism = Math.max(4, 2 ** Math.floor(Math.log2(Math.max(1, pixels / 128))));
   let smallestNeed = Infinity;
   for (const tilePixels of TILE_PIXELS) {
-    // Tiles much larger than the whole input only waste threads.
-    if (tilePixels > 1 && tilePixels / 2 >= pixels) continue;
+    const last = tilePixels === TILE_PIXELS[TILE_PIXELS.length - 1];
+    if (!last && (tilePixels > maxTileForParallelism || tilePixels * c > maxTileChannels)) continue;
     const project = registerTile(tilePixels, c / 4, threads);
     if (project == null || project.rows * project.cols4 > MAX_PROJECT_VEC4) continue;
     for (const hiddenChunk of chunks) {
-      const bytes = storageBytes(spec, tilePixels, hiddenChunk);
-      smallestNeed = Math.min(smallestNeed, bytes);
-      if (bytes > limits.maxComputeWorkgroupStorageSize) continue;
+      const base = storageBytes(spec, tilePixels, hiddenChunk);
+      const slices = staged ? chooseSlices(spec, hiddenChunk, limits.maxComputeWorkgroupStorageSize - base) : [0, 0];
+      smallestNeed = Math.min(smallestNeed, base + (staged ? Math.min(4 * hiddenChunk, 4 * c) * 4 : 0));
+      if (slices == null || base > limits.maxComputeWorkgroupStorageSize ||
+          hiddenChunk < Math.min(MIN_HIDDEN_CHUNK, d)) continue;
       const expand = registerTile(tilePixels, hiddenChunk / 4, threads);
       if (expand == null || expand.rows * expand.cols4 > MAX_EXPAND_VEC4) continue;
-      return { ok: true, tiling: { workgroupSize: threads, tilePixels, hiddenChunk, expand, project,
-        storageBytes: bytes } };
+      const [expandSlice, projectSlice] = slices;
+      return { ok: true, tiling: { workgroupSize: threads, tilePixels, hiddenChunk, expand, project, expandSlice,
+        projectSlice, storageBytes: storageBytes(spec, tilePixels, hiddenChunk, expandSlice, projectSlice) } };
     }
   }
   if (smallestNeed === Infinity) {

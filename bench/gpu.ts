@@ -1,0 +1,245 @@
+/**
+ * `npm run bench`: fused WebGPU block kernels vs the stock TF.js op composition, side by side in one run,
+ * in Node on Dawn (the `webgpu` package). Also measures the device's WGSL FMA peak and copy bandwidth.
+ *
+ *   npm run bench -- [--json FILE] [--smoke]
+ *
+ * --smoke: small shapes and few iterations (for SwiftShader on a CPU-only machine; not a timing).
+ * Rows: {op, impl: 'stock'|'fused', n, h, w, c, d, gpuMs, wallMs, dispatches, tflops, peakTflops, ...}.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+
+const args = process.argv.slice(2);
+const smoke = args.includes('--smoke');
+const sweep = args.includes('--sweep');
+const jsonIndex = args.indexOf('--json');
+const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : null;
+
+// Dawn must provide navigator.gpu before tfjs-backend-webgpu is evaluated (it registers itself on import).
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD)) {
+  process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+}
+process.env.XDG_RUNTIME_DIR ??= '/tmp';
+const { create, globals } = await import('webgpu');
+Object.assign(globalThis, globals);
+Object.defineProperty(globalThis, 'navigator', { value: {
+  // Dawn quantizes timestamps (to ~65 us here) unless told not to; per-kernel sums need the raw values.
+  gpu: create(['enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=timestamp_quantization']) }, configurable: true, writable: true });
+
+const tf = await import('@tensorflow/tfjs-core');
+const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+const lib = await import('../src/index.js');
+// Benchmark-only knobs (tiling sweeps, per-phase partial kernels); not part of the package API.
+const tuning = await import('../src/kernels/webgpu/index.js');
+const { convnextBlockReference, convfirstBlockReference } = await import('../src/kernels/reference/block_reference.js');
+const { measureDevicePeaks } = await import('../src/analysis/microbench.js');
+
+type Tensor = InstanceType<typeof tf.Tensor>;
+type Op = 'convnext' | 'convfirst';
+interface Row {
+  op: Op; impl: 'stock' | 'fused'; n: number; h: number; w: number; c: number; d: number;
+  gpuMs: number; wallMs: number; dispatches: number; tflops: number; peakTflops: number;
+  pctPeak: number; computeFloorMs: number; memoryFloorMs: number; speedup?: number; maxAbsDiff?: number;
+  /** Fused only: GPU time of the partial kernels (conv + norm written out; x loaded + MLP). */
+  convPhaseMs?: number; mlpPhaseMs?: number;
+}
+
+/**
+ * GPU time per call in steady state: clocks ramped by ~100 ms of back-to-back calls, then `repeats` rounds
+ * of BATCH calls queued back to back inside one tf.time (each program still gets its own timestamped pass),
+ * kernel time / BATCH, median over rounds. Timing isolated calls with idle gaps between them let the GPU
+ * drop clocks and gave 2-4x spreads between identical runs.
+ */
+async function gpuTime(f: () => Tensor, repeats: number): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < 100) {
+    const ys = Array.from({ length: 4 }, () => f());
+    await ys[ys.length - 1].data();
+    tf.dispose(ys);
+  }
+  const gpu: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const info = await tf.time(() => { for (let b = 0; b < BATCH; b++) f().dispose(); });
+    gpu.push((info.kernelMs as number) / BATCH);
+  }
+  return median(gpu);
+}
+
+if (!(await tf.setBackend('webgpu'))) throw new Error('webgpu backend failed to start (no adapter?)');
+await tf.ready();
+tf.env().set('WEBGPU_CPU_FORWARD', false);
+const backend = tf.backend() as InstanceType<typeof WebGPUBackend>;
+const device = backend.device;
+const adapterInfo = (backend as unknown as { adapterInfo?: unknown }).adapterInfo;
+console.log(`device: ${JSON.stringify(adapterInfo)}; timestamp-query: ${device.features.has('timestamp-query')}; ` +
+  `workgroup storage ${device.limits.maxComputeWorkgroupStorageSize} B, ` +
+  `${device.limits.maxComputeInvocationsPerWorkgroup} invocations`);
+
+const peaks = await measureDevicePeaks(device, smoke ?
+  { fmaIterations: 64, fmaWorkgroups: 64, copyBytes: 4 << 20, repeats: 2 } : {});
+console.log(`measured peaks: FMA ${peaks.fmaTflops.toFixed(2)} TFLOP/s, copy ${(peaks.copyGBps / 1000).toFixed(3)} TB/s ` +
+  `(${peaks.timing})`);
+
+// Count programs per block call by wrapping the backend's single entry point for GPU work.
+let programs = 0;
+const run = backend.runWebGPUProgram.bind(backend);
+backend.runWebGPUProgram = ((...a: Parameters<typeof run>) => { programs++; return run(...a); }) as typeof run;
+
+const STAGES = smoke ? [[8, 8, 16], [5, 5, 32]] : [[56, 56, 96], [28, 28, 192], [14, 14, 384], [7, 7, 768]];
+const BATCHES = smoke ? [1, 2] : [1, 32];
+const GPU_REPEATS = smoke ? 2 : 5;
+const BATCH = smoke ? 2 : 10;
+const WALL_REPEATS = smoke ? 2 : 20;
+
+function weights(op: Op, c: number, d: number): Record<string, Tensor> {
+  const k = op === 'convnext' ? 7 : 3;
+  const g = op === 'convnext' ? 1 : 8;
+  const rn = (shape: number[], std: number) => tf.randomNormal(shape, 0, std, 'float32', 7);
+  const mlp = { w1: rn([c, d], 1 / Math.sqrt(c)), b1: rn([d], 0.1), w2: rn([d, c], 1 / Math.sqrt(d)), b2: rn([c], 0.1) };
+  if (op === 'convnext') {
+    return { dwFilter: rn([k, k, c, 1], 1 / k), dwBias: rn([c], 0.1), lnGamma: tf.add(1, rn([c], 0.1)),
+      lnBeta: rn([c], 0.1), ...mlp, layerScale: tf.fill([c], 0.5) };
+  }
+  return { filter: rn([k, k, g, c], 1 / (k * Math.sqrt(g))), bias: rn([c], 0.1), ...mlp };
+}
+
+function blockCall(op: Op, impl: 'stock' | 'fused', x: Tensor, w: Record<string, Tensor>): () => Tensor {
+  if (impl === 'fused') {
+    return op === 'convnext' ? () => lib.convnextBlock(x as never, w as never) :
+      () => lib.convfirstBlock(x as never, w as never, { activation: 'gelu' });
+  }
+  return op === 'convnext' ?
+    () => tf.tidy(() => convnextBlockReference({ x, ...w } as never, { epsilon: 1e-6, activation: 'gelu' })) :
+    () => tf.tidy(() => convfirstBlockReference({ x, ...w } as never, { activation: 'gelu', residual: true }));
+}
+
+/** FLOPs and compulsory bytes of one block call (conv + MLP; norm/activation/residual are O(C) per pixel). */
+function cost(op: Op, n: number, h: number, w: number, c: number, d: number) {
+  const k = op === 'convnext' ? 7 : 3;
+  const g = op === 'convnext' ? 1 : 8;
+  const pixels = n * h * w;
+  const flops = pixels * (2 * k * k * g * c + 4 * c * d);
+  const bytes = 4 * (2 * pixels * c + 2 * c * d + k * k * g * c + 2 * c + d);
+  return { flops, bytes };
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function measure(f: () => Tensor): Promise<{ gpuMs: number; wallMs: number; dispatches: number }> {
+  for (let i = 0; i < 3; i++) { const y = f(); await y.data(); y.dispose(); }
+  programs = 0;
+  const y0 = f();
+  const dispatches = programs;
+  await y0.data();
+  y0.dispose();
+  const gpuMs = await gpuTime(f, GPU_REPEATS);
+  // Wall time: calls queued back to back, one read-back at the end, per call.
+  const t0 = performance.now();
+  let last: Tensor | null = null;
+  for (let i = 0; i < WALL_REPEATS; i++) { last?.dispose(); last = f(); }
+  const probe = tf.slice(last as unknown as Tensor, [0, 0, 0, 0], [1, 1, 1, 1]);
+  await probe.data();
+  const wallMs = (performance.now() - t0) / WALL_REPEATS;
+  probe.dispose();
+  (last as unknown as Tensor).dispose();
+  return { gpuMs, wallMs, dispatches };
+}
+
+/** --sweep: GPU time of tiling variants and partial (per-phase) kernels on the N=32 shapes. */
+async function runSweep(): Promise<void> {
+  const variants: [string, () => void][] = [
+    ['default', () => {}],
+    ['conv+norm only', () => tuning.setFusedPhasesForProfiling('conv')],
+    ['mlp only', () => tuning.setFusedPhasesForProfiling('mlp')],
+    ['unstaged', () => tuning.setTilingOverride({ expandSlice: 0, projectSlice: 0 })],
+    ['unstaged E', () => tuning.setTilingOverride({ expandSlice: 0 })],
+    ['unstaged P', () => tuning.setTilingOverride({ projectSlice: 0 })],
+    ['wg128', () => tuning.setTilingOverride({ workgroupSize: 128 })],
+    ['wg512', () => tuning.setTilingOverride({ workgroupSize: 512 })],
+    ['wg512 unstaged', () => tuning.setTilingOverride({ workgroupSize: 512, expandSlice: 0, projectSlice: 0 })],
+    ['tp32', () => tuning.setTilingOverride({ tilePixels: 32 })],
+    ['tp32 unstaged', () => tuning.setTilingOverride({ tilePixels: 32, expandSlice: 0, projectSlice: 0 })],
+    ['dc32', () => tuning.setTilingOverride({ hiddenChunk: 32 })],
+    ['tp16 unstaged', () => tuning.setTilingOverride({ tilePixels: 16, expandSlice: 0, projectSlice: 0 })],
+    ['tp8 unstaged', () => tuning.setTilingOverride({ tilePixels: 8, expandSlice: 0, projectSlice: 0 })],
+    ['tp4 unstaged', () => tuning.setTilingOverride({ tilePixels: 4, expandSlice: 0, projectSlice: 0 })],
+  ];
+  const n = smoke ? 1 : 32;
+  for (const op of ['convnext', 'convfirst'] as Op[]) {
+    for (const [h, wd, c] of STAGES) {
+      const w = weights(op, c, 4 * c);
+      const x = tf.randomNormal([n, h, wd, c], 0, 1, 'float32', 3);
+      const { flops } = cost(op, n, h, wd, c, 4 * c);
+      for (const [name, set] of variants) {
+        set();
+        const ms = await gpuTime(blockCall(op, 'fused', x, w), GPU_REPEATS);
+        const t = lib.lastKernelDecision()?.tiling;
+        console.log(`${op.padEnd(9)} N${n} ${h}x${wd}x${c} ${name.padEnd(16)} ${fmt(ms)} ms ` +
+          `${fmt(flops / ms / 1e9, 2)} TFLOP/s  ${lib.lastKernelDecision()?.fused ? JSON.stringify(t) : 'fallback'}`);
+        tuning.setFusedPhasesForProfiling('all');
+        tuning.setTilingOverride(null);
+      }
+      x.dispose();
+      tf.dispose(Object.values(w));
+    }
+  }
+}
+
+const fmt = (v: number, p = 3) => v.toFixed(p).padStart(8);
+const rows: Row[] = [];
+if (sweep) { await runSweep(); process.exit(0); }
+console.log('\nop        impl   N  HxWxC        D     gpu ms  wall ms  disp  TFLOP/s  %peak  floor(c) floor(m)  speedup');
+for (const op of ['convnext', 'convfirst'] as Op[]) {
+  for (const [h, wd, c] of STAGES) {
+    const d = 4 * c;
+    const w = weights(op, c, d);
+    for (const n of BATCHES) {
+      const x = tf.randomNormal([n, h, wd, c], 0, 1, 'float32', 3);
+      const { flops, bytes } = cost(op, n, h, wd, c, d);
+      const computeFloorMs = flops / (peaks.fmaTflops * 1e12) * 1e3;
+      const memoryFloorMs = bytes / (peaks.copyGBps * 1e9) * 1e3;
+      const ref = blockCall(op, 'stock', x, w)();
+      const fused = blockCall(op, 'fused', x, w)();
+      const maxAbsDiff = (await tf.max(tf.abs(tf.sub(ref, fused))).data())[0];
+      ref.dispose();
+      fused.dispose();
+      let stockMs = NaN;
+      for (const impl of ['stock', 'fused'] as const) {
+        const m = await measure(blockCall(op, impl, x, w));
+        const tflops = flops / (m.gpuMs * 1e-3) / 1e12;
+        const row: Row = { op, impl, n, h, w: wd, c, d, gpuMs: m.gpuMs, wallMs: m.wallMs, dispatches: m.dispatches,
+          tflops, peakTflops: peaks.fmaTflops, pctPeak: 100 * tflops / peaks.fmaTflops, computeFloorMs, memoryFloorMs };
+        if (impl === 'stock') stockMs = m.gpuMs;
+        else {
+          row.speedup = stockMs / m.gpuMs;
+          row.maxAbsDiff = maxAbsDiff;
+          for (const phase of ['conv', 'mlp'] as const) {
+            tuning.setFusedPhasesForProfiling(phase);
+            const ms = await gpuTime(blockCall(op, 'fused', x, w), GPU_REPEATS);
+            tuning.setFusedPhasesForProfiling('all');
+            if (phase === 'conv') row.convPhaseMs = ms; else row.mlpPhaseMs = ms;
+          }
+        }
+        rows.push(row);
+        console.log(`${op.padEnd(9)} ${impl.padEnd(5)} ${String(n).padStart(3)}  ${`${h}x${wd}x${c}`.padEnd(11)} ` +
+          `${String(d).padStart(5)} ${fmt(m.gpuMs)} ${fmt(m.wallMs)} ${String(m.dispatches).padStart(5)} ` +
+          `${fmt(tflops, 2)} ${fmt(row.pctPeak, 1)} ${fmt(computeFloorMs)} ${fmt(memoryFloorMs)}` +
+          (row.speedup ? ` ${fmt(row.speedup, 2)}x  (max |fused-stock| ${maxAbsDiff.toExponential(1)}; phases: ` +
+            `conv+norm ${row.convPhaseMs?.toFixed(3)} ms, mlp ${row.mlpPhaseMs?.toFixed(3)} ms; ` +
+            `${JSON.stringify(lib.lastKernelDecision()?.reason)})` : ''));
+      }
+      x.dispose();
+    }
+    tf.dispose(Object.values(w));
+  }
+}
+
+if (jsonFile) {
+  writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), adapter: adapterInfo, peaks, rows }, null, 1));
+  console.log(`wrote ${rows.length} rows to ${jsonFile}`);
+}
+process.exit(0);

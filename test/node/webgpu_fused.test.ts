@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { explainKernel, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK } from '../../src/index.js';
+import { blockShaderKey, blockShaderSource } from '../../src/kernels/webgpu/block_wgsl.js';
+import { chooseTiling, DATACENTER_LIMITS, setPoisonFusedOutputs, SWIFTSHADER_LIMITS, type TilingLimits }
+  from '../../src/kernels/webgpu/index.js';
+import { ACTIVATIONS } from '../../src/spec/activations.js';
+import { convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
+import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
+import { freshSeed, Rng } from '../support/random.js';
+import { checkDispatchesAndCache, checkFallbackOnTinyLimits, runWithProfile, wideCases }
+  from '../support/webgpu_fused.js';
+
+const STAGES = [[56, 96], [28, 192], [14, 384], [7, 768]];
+const PROFILES: [string, TilingLimits][] = [['swiftshader', SWIFTSHADER_LIMITS], ['datacenter', DATACENTER_LIMITS]];
+
+describe('webgpu tiling from adapter limits', () => {
+  for (const [name, limits] of PROFILES) {
+    for (const [hw, c] of STAGES) {
+      for (const n of [1, 32]) {
+        for (const kind of ['convnext', 'convfirst'] as const) {
+          it(`${kind} N${n} ${hw}x${hw}x${c} fits the ${name} profile`, () => {
+            const x = [n, hw, hw, c];
+            const spec = kind === 'convnext' ?
+              convnextSpec(x, [c, 4 * c], [7, 7, c, 1], { epsilon: 1e-6, activation: 'gelu' }, true) :
+              convfirstSpec(x, [c, 4 * c], [3, 3, 8, c], { activation: 'gelu', residual: true });
+            const choice = chooseTiling(spec, x, limits);
+            assert.ok(choice.ok, choice.ok ? '' : choice.reason);
+            const t = choice.tiling;
+            assert.ok(t.storageBytes <= limits.maxComputeWorkgroupStorageSize, `${t.storageBytes} bytes`);
+            assert.ok(t.workgroupSize <= limits.maxComputeInvocationsPerWorkgroup);
+            assert.equal(spec.hidden % t.hiddenChunk, 0);
+            // Every output vec4 of both matmuls is owned by exactly one thread.
+            assert.equal(t.project.rows * t.project.threadRows, t.tilePixels);
+            assert.equal(t.project.cols4 * t.project.threadCols, c / 4);
+            assert.equal(t.expand.rows * t.expand.threadRows, t.tilePixels);
+            assert.equal(t.expand.cols4 * t.expand.threadCols, t.hiddenChunk / 4);
+            assert.ok(t.project.threadRows * t.project.threadCols <= t.workgroupSize);
+            assert.ok(t.expand.threadRows * t.expand.threadCols <= t.workgroupSize);
+            if (t.expandSlice) assert.equal(c % t.expandSlice, 0);
+            if (t.projectSlice) assert.equal(t.hiddenChunk % t.projectSlice, 0);
+          });
+        }
+      }
+    }
+  }
+});
+
+describe('explainKernel', () => {
+  it('reports the fused tiling for a ConvNeXt-T stage', () => {
+    const e = explainKernel(FUSED_CONVNEXT_BLOCK, { x: [32, 56, 56, 96], filter: [7, 7, 96, 1], w1: [96, 384],
+      layerScale: true }, {}, DATACENTER_LIMITS);
+    assert.equal(e.fused, true);
+    assert.equal(e.dispatches, 1);
+    assert.match(e.reason, /^fused: \d+-pixel tiles/);
+  });
+  it('explains a fallback for channels that are not a multiple of 4', () => {
+    const e = explainKernel(FUSED_CONVFIRST_BLOCK, { x: [1, 8, 8, 6], filter: [3, 3, 2, 6], w1: [6, 24] }, {},
+      SWIFTSHADER_LIMITS);
+    assert.equal(e.fused, false);
+    assert.match(e.reason, /multiples of 4/);
+  });
+  it('explains a fallback when no tile fits the workgroup memory', () => {
+    const e = explainKernel(FUSED_CONVNEXT_BLOCK, { x: [1, 7, 7, 768], filter: [7, 7, 768, 1], w1: [768, 3072] }, {},
+      { maxComputeWorkgroupStorageSize: 2048, maxComputeInvocationsPerWorkgroup: 256 });
+    assert.equal(e.fused, false);
+    assert.match(e.reason, /maxComputeWorkgroupStorageSize/);
+  });
+  it('explains a fallback for an unsupported group width', () => {
+    const e = explainKernel(FUSED_CONVFIRST_BLOCK, { x: [1, 8, 8, 24], filter: [3, 3, 3, 24], w1: [24, 96] }, {},
+      DATACENTER_LIMITS);
+    assert.equal(e.fused, false);
+    assert.match(e.reason, /group width/);
+  });
+});
+
+describe('WGSL generator', () => {
+  it('puts everything baked into the text into the shader key', () => {
+    const x = [1, 14, 14, 96];
+    const base = convnextSpec(x, [96, 384], [7, 7, 96, 1], { epsilon: 1e-6, activation: 'gelu' }, true);
+    const variants = [base, { ...base, k: 5 }, { ...base, epsilon: 1e-5 }, { ...base, hidden: 192 },
+      ...ACTIVATIONS.filter((a) => a !== 'gelu').map((activation) => ({ ...base, activation })),
+      { ...base, residual: false }, { ...base, groupWidth: 4 }, { ...base, norm: 'none' as const }];
+    const keys = new Map<string, string>();
+    for (const spec of variants) {
+      const choice = chooseTiling(spec, x, DATACENTER_LIMITS);
+      assert.ok(choice.ok);
+      const key = blockShaderKey({ spec, tiling: choice.tiling });
+      const source = blockShaderSource({ spec, tiling: choice.tiling });
+      assert.doesNotMatch(source, /undefined|NaN/);
+      if (keys.has(key)) assert.equal(keys.get(key), source, `same key ${key}, different WGSL`);
+      keys.set(key, source);
+    }
+    assert.equal(keys.size, variants.length);
+  });
+});
+
+const seed = freshSeed();
+describe(`fused webgpu kernels through Dawn (seed ${seed})`, { skip: webgpuUnavailableReason() ?? false }, () => {
+  const rng = new Rng(seed);
+  it('one dispatch per block call; weight cache folds once and frees with the weights', async () => {
+    await useBackend('webgpu');
+    await checkDispatchesAndCache(rng);
+  });
+  for (const [name, limits] of PROFILES) {
+    it(`wide ConvNeXt and ConvFirst blocks with the ${name} profile's tiling, poisoned outputs`, async () => {
+      await useBackend('webgpu');
+      setPoisonFusedOutputs(true);
+      try {
+        const cases = wideCases(rng);
+        for (const t of [cases[0], cases[3]]) await runWithProfile(t, limits, rng.int(1, 2 ** 30));
+      } finally {
+        setPoisonFusedOutputs(false);
+      }
+    });
+  }
+  it('falls back with a reason when no tile fits', async () => {
+    await useBackend('webgpu');
+    await checkFallbackOnTinyLimits(rng.int(1, 2 ** 30));
+  });
+});

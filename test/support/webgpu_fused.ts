@@ -1,0 +1,164 @@
+/**
+ * Checks of the fused WebGPU block kernels shared by the karma spec (Chromium's SwiftShader adapter) and
+ * the node suite (Dawn on SwiftShader): cases beyond the foundation matrix, forced tilings of both limit
+ * profiles, dispatch counting, the weight cache's lifetime and the fallback path.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { convnextBlock, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, lastKernelDecision } from '../../src/index.js';
+import { chooseTiling, clearWebGPUWeightCache, DATACENTER_LIMITS, setPoisonFusedOutputs, setTilingOverride,
+  setWebGPUTilingLimits, SWIFTSHADER_LIMITS, type TilingLimits, webgpuWeightCacheStats }
+  from '../../src/kernels/webgpu/index.js';
+import { convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
+import { type BlockCase, caseName, runBlockCase } from './block_cases.js';
+import { Rng } from './random.js';
+
+/** Wide blocks (C up to 384, D = 4C) and odd shapes on small spatial sizes (the float64 oracle is slow). */
+export function wideCases(rng: Rng): BlockCase[] {
+  const size = () => rng.int(2, 9);
+  return [
+    { kind: 'convnext', n: 2, h: size(), w: size(), c: 96, d: 384, k: 7, act: 'gelu', layerScale: true },
+    { kind: 'convnext', n: 1, h: size(), w: size(), c: 192, d: 768, k: 7, act: 'gelu', layerScale: true },
+    { kind: 'convnext', n: 1, h: 3, w: 5, c: 384, d: 1536, k: 7, act: 'gelu_tanh', layerScale: false },
+    { kind: 'convfirst', n: 2, h: size(), w: size(), c: 96, d: 384, k: 3, g: 8, act: 'silu', residual: true },
+    { kind: 'convfirst', n: 1, h: size(), w: size(), c: 192, d: 768, k: 3, g: 16, act: 'gelu', residual: true },
+    { kind: 'convfirst', n: 1, h: 5, w: 3, c: 384, d: 1536, k: 3, g: 8, act: 'relu', residual: false },
+    { kind: 'convfirst', n: 3, h: size(), w: size(), c: 20, d: 80, k: 5, g: 2, act: 'relu6', residual: true },
+    { kind: 'convnext', n: 1, h: 13, w: 11, c: 36, d: 144, k: 9, act: 'silu', layerScale: true },
+  ];
+}
+
+/** A case that cannot run fused (C not a multiple of 4): must fall back and still be right. */
+export const FALLBACK_CASE: BlockCase = { kind: 'convnext', n: 2, h: 5, w: 4, c: 6, d: 24, k: 3, act: 'gelu',
+  layerScale: true };
+
+function specOf(t: BlockCase) {
+  return t.kind === 'convnext' ?
+    convnextSpec([t.n, t.h, t.w, t.c], [t.c, t.d], [t.k, t.k, t.c, 1], { epsilon: 1e-6, activation: t.act },
+      t.layerScale) :
+    convfirstSpec([t.n, t.h, t.w, t.c], [t.c, t.d], [t.k, t.k, t.g, t.c], { activation: t.act, residual: t.residual });
+}
+
+/**
+ * Runs `t` with exactly the tiling that `profile` selects, when that tiling fits the device; when it does not
+ * (a 48 KiB tiling on a 32 KiB adapter), checks that the kernel falls back and says why. Returns whether
+ * the fused kernel ran.
+ */
+export async function runWithProfile(t: BlockCase, profile: TilingLimits, seed: number): Promise<boolean> {
+  const device = (tf.backend() as WebGPUBackend).device;
+  const choice = chooseTiling(specOf(t), [t.n, t.h, t.w, t.c], profile);
+  if (!choice.ok) throw new Error(`${caseName(t)}: no tiling for ${JSON.stringify(profile)}: ${choice.reason}`);
+  const { workgroupSize, tilePixels, hiddenChunk, expandSlice, projectSlice } = choice.tiling;
+  setTilingOverride({ workgroupSize, tilePixels, hiddenChunk, expandSlice, projectSlice });
+  try {
+    await runBlockCase(t, seed);
+  } finally {
+    setTilingOverride(null);
+  }
+  const decision = lastKernelDecision();
+  const fits = choice.tiling.storageBytes <= device.limits.maxComputeWorkgroupStorageSize &&
+    workgroupSize <= device.limits.maxComputeInvocationsPerWorkgroup;
+  if (decision == null || decision.fused !== fits) {
+    throw new Error(`${caseName(t)}: expected fused=${fits}, got ${JSON.stringify(decision?.reason)}`);
+  }
+  return fits;
+}
+
+/** Forced tilings that the automatic choice rarely picks for small test shapes. */
+export const FORCED_TILINGS = [
+  { tilePixels: 64, hiddenChunk: 16, expandSlice: 16, projectSlice: 16, workgroupSize: 256 },
+  { tilePixels: 32, hiddenChunk: 32, expandSlice: 0, projectSlice: 0, workgroupSize: 128 },
+  { tilePixels: 16, hiddenChunk: 16, expandSlice: 8, projectSlice: 0, workgroupSize: 64 },
+  { tilePixels: 2, hiddenChunk: 48, expandSlice: 0, projectSlice: 16, workgroupSize: 256 },
+];
+
+export async function runForced(t: BlockCase, forced: typeof FORCED_TILINGS[number], seed: number): Promise<void> {
+  setTilingOverride(forced);
+  try {
+    await runBlockCase(t, seed);
+  } finally {
+    setTilingOverride(null);
+  }
+  const d = lastKernelDecision();
+  if (!d?.fused || d.tiling?.tilePixels !== forced.tilePixels) {
+    throw new Error(`forced tiling ${JSON.stringify(forced)} did not run: ${d?.reason}`);
+  }
+}
+
+function convnextWeights(c: number, d: number, rng: Rng): Record<string, tf.Tensor> {
+  const r = (shape: number[], std: number) => tf.tensor(rng.normals(shape.reduce((a, b) => a * b), std), shape);
+  return { dwFilter: r([3, 3, c, 1], 0.3), dwBias: r([c], 0.1), lnGamma: r([c], 1), lnBeta: r([c], 0.1),
+    w1: r([c, d], 0.2), b1: r([d], 0.1), w2: r([d, c], 0.1), b2: r([c], 0.1), layerScale: r([c], 0.5) };
+}
+
+/** Counts programs per call: the first call on new weights folds them (2), later calls are one dispatch. */
+export async function checkDispatchesAndCache(rng: Rng): Promise<void> {
+  const backend = tf.backend() as WebGPUBackend;
+  clearWebGPUWeightCache();
+  let programs = 0;
+  const run = backend.runWebGPUProgram;
+  backend.runWebGPUProgram = function (this: WebGPUBackend, ...args: Parameters<typeof run>) {
+    programs++;
+    return run.apply(this, args);
+  } as typeof run;
+  const before = tf.memory().numTensors;
+  const dataIdsBefore = backend.numDataIds();
+  try {
+    const x = tf.tensor(rng.normals(2 * 5 * 7 * 16), [2, 5, 7, 16]) as tf.Tensor4D;
+    const w = convnextWeights(16, 64, rng);
+    const counts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      programs = 0;
+      const y = convnextBlock(x, w as never);
+      counts.push(programs);
+      await y.data();
+      y.dispose();
+    }
+    if (counts.join() !== '2,1,1') throw new Error(`programs per call ${counts} (want fold + block, then 1, 1)`);
+    if (webgpuWeightCacheStats().entries !== 1) throw new Error(`cache entries ${webgpuWeightCacheStats().entries}`);
+    // New weights (a new dataId) fold again; disposing the old ones frees their entry on the next call.
+    const w2 = { ...w, w1: tf.mul(w.w1, 1) };
+    programs = 0;
+    const y2 = convnextBlock(x, w2 as never);
+    if (programs !== 2) throw new Error(`new weight set: ${programs} programs, want 2`);
+    await y2.data();
+    y2.dispose();
+    if (webgpuWeightCacheStats().entries !== 2) throw new Error(`cache entries ${webgpuWeightCacheStats().entries}`);
+    w2.w1.dispose();
+    const y3 = convnextBlock(x, w as never);
+    await y3.data();
+    y3.dispose();
+    if (webgpuWeightCacheStats().entries !== 1) {
+      throw new Error(`disposed weights still cached: ${webgpuWeightCacheStats().entries} entries`);
+    }
+    tf.dispose([x, ...Object.values(w)]);
+    clearWebGPUWeightCache();
+    if (webgpuWeightCacheStats().entries !== 0) throw new Error('clearWebGPUWeightCache left entries');
+  } finally {
+    backend.runWebGPUProgram = run;
+  }
+  if (tf.memory().numTensors !== before) throw new Error(`leaked ${tf.memory().numTensors - before} tensors`);
+  // Released data ids leave the backend once the queue is submitted.
+  const flush = tf.ones([1]);
+  await flush.data();
+  flush.dispose();
+  const leakedIds = backend.numDataIds() - dataIdsBefore;
+  if (leakedIds > 0) throw new Error(`backend holds ${leakedIds} more data ids`);
+}
+
+/** Limits too small for any tile: the op must fall back to the reference, say why, and stay correct. */
+export async function checkFallbackOnTinyLimits(seed: number): Promise<void> {
+  setWebGPUTilingLimits({ maxComputeWorkgroupStorageSize: 1024, maxComputeInvocationsPerWorkgroup: 256 });
+  try {
+    await runBlockCase({ kind: 'convfirst', n: 1, h: 4, w: 3, c: 384, d: 1536, k: 3, g: 8, act: 'silu',
+      residual: true }, seed);
+  } finally {
+    setWebGPUTilingLimits(null);
+  }
+  const d = lastKernelDecision();
+  if (d == null || d.fused || !/maxComputeWorkgroupStorageSize/.test(d.reason)) {
+    throw new Error(`expected a fallback naming maxComputeWorkgroupStorageSize, got ${JSON.stringify(d)}`);
+  }
+}
+
+export { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, DATACENTER_LIMITS, SWIFTSHADER_LIMITS, setPoisonFusedOutputs };
