@@ -341,7 +341,8 @@ export function countParams(model: Pick<CountableModel, 'weights'>): { params: n
   let params = 0;
   for (const [name, tensors] of Object.entries(model.weights)) {
     for (const t of tensors) {
-      const isParam = t.dtype === 'float32';
+      // Scalars (LayerNorm epsilons, GELU constants) are graph constants, not learned parameters.
+      const isParam = t.dtype === 'float32' && t.rank > 0;
       const count = isParam ? t.size : 0;
       params += count;
       weights.push({ name, shape: [...t.shape], dtype: t.dtype, params: count });

@@ -10,6 +10,7 @@ import { toModelArtifacts } from '../../src/converter/graphmodel_writer.js';
 import { buildModel, buildModelGraph, buildNetwork, countGraphParams, MODEL_FAMILIES, PUBLISHED_CONVNEXT_PARAMS_M,
   STAGES, VARIANTS } from '../../models/index.js';
 import { run as runModelCli } from '../../src/cli/model.js';
+import { countParams } from '../../src/analysis/cost_model.js';
 import { compareLogits, loadSmall, seededImages, SMALL } from '../support/model_cases.js';
 import { useBackend } from '../support/node_backends.js';
 import { freshSeed } from '../support/random.js';
@@ -23,6 +24,16 @@ function blockChannelSum(variant: (typeof VARIANTS)[number]): number {
 }
 
 describe('model parameter counts (taken from the built graph)', () => {
+  it('the analysis countParams of a loaded GraphModel agrees with the graph (scalar constants are not parameters)',
+    async () => {
+      await useBackend('cpu');
+      for (const family of MODEL_FAMILIES) {
+        const built = buildModel(family, 'atto', { fused: true, seed: 1, inputSize: 32 });
+        const model = await loadGraphModel(tf.io.fromMemory(toModelArtifacts(built.files)));
+        assert.equal(countParams(model as never).params, built.params, `${family}-atto`);
+        model.dispose();
+      }
+    });
   for (const variant of VARIANTS) {
     it(`convnext-${variant} matches the published ${PUBLISHED_CONVNEXT_PARAMS_M[variant]}M`, () => {
       const params = countGraphParams(buildModelGraph('convnext', variant, { weights: 'zeros' }));
