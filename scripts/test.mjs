@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:f
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const only = process.argv.slice(2); // optional: suites to run (typecheck build node karma)
+const only = process.argv.slice(2); // optional: suites to run (typecheck build node karma smoke)
 const want = (s) => only.length === 0 || only.includes(s);
 let passed = 0;
 let failed = 0;
@@ -59,6 +59,24 @@ if (want('karma')) {
     if (code !== 0 && s.failed === 0 && !s.error) step('karma exited cleanly', false);
   } else {
     step('karma produced a summary', false);
+  }
+}
+
+// Smoke runs of every benchmark on the software renderers: they must run end to end and write their JSON;
+// their timings mean nothing here (SwiftShader), so nothing is asserted about them.
+if (want('smoke')) {
+  const smokes = [
+    ['bench (WebGPU blocks, --smoke)', ['run', 'bench', '--', '--smoke', '--json', join(tmp, 'bench-smoke.json')]],
+    ['bench:models (--smoke)', ['run', 'bench:models', '--', '--smoke', '--json', join(tmp, 'bench-models-smoke.json')]],
+    ['bench:webgl (small shapes)', ['run', 'bench:webgl', '--', '--shapes', '8x16,5x32', '--samples', '1', '--chain', '1',
+      '--json', join(tmp, 'bench-webgl-smoke.json')]],
+    ['analyze:models (--smoke)', ['run', 'analyze:models', '--', '--smoke', '--out', join(tmp, 'analysis-smoke')]],
+  ];
+  for (const [name, args] of smokes) {
+    const { code, out } = await run('npm', args, { capture: true });
+    const ok = code === 0;
+    if (!ok) console.log(out.slice(-4000));
+    step(`smoke: ${name}`, ok);
   }
 }
 
