@@ -13,7 +13,7 @@
  * --smoke: the atto variant at 32x32, batch 1 and 2, one repeat: a functional check for SwiftShader on
  * a CPU-only machine, not a timing.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
@@ -21,17 +21,10 @@ const jsonIndex = args.indexOf('--json');
 const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : null;
 if (jsonIndex >= 0 && (jsonFile == null || jsonFile.startsWith('--'))) throw new Error('--json needs a file name');
 
-// Dawn must provide navigator.gpu before tfjs-backend-webgpu is evaluated (it registers itself on import).
-// No Vulkan driver named: use Chromium's SwiftShader if this machine has it (a CPU-only machine).
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD)) {
-  process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-}
-process.env.XDG_RUNTIME_DIR ??= '/tmp';
-const { create, globals } = await import('webgpu');
-Object.assign(globalThis, globals);
-Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
-
+// Dawn must provide navigator.gpu before tfjs-backend-webgpu is evaluated (it registers itself on import);
+// with no Vulkan driver named, Chromium's SwiftShader is used where this machine has it (a CPU-only machine).
+const { setupNodeWebGPU } = await import('../src/node/webgpu_setup.js');
+await setupNodeWebGPU({ preferSwiftShader: true });
 const tf = await import('@tensorflow/tfjs-core');
 const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
 const { loadGraphModel } = await import('@tensorflow/tfjs-converter');
@@ -39,7 +32,7 @@ await import('../src/index.js');
 const { buildModel } = await import('../models/index.js');
 const { toModelArtifacts } = await import('../src/converter/graphmodel_writer.js');
 const { countModelCost } = await import('../src/analysis/cost_model.js');
-const { measureDevicePeaks } = await import('../src/analysis/microbench.js');
+const { countDispatches, describeDevice, measureBenchPeaks } = await import('./support/webgpu_bench.js');
 
 type Tensor = InstanceType<typeof tf.Tensor>;
 
@@ -69,21 +62,10 @@ const backend = tf.backend() as InstanceType<typeof WebGPUBackend>;
 const device = backend.device;
 const adapterInfo = (backend as unknown as { adapterInfo?: unknown }).adapterInfo;
 const hasTimestamps = device.features.has('timestamp-query');
-console.log(`device: ${JSON.stringify(adapterInfo)}; timestamp-query: ${hasTimestamps}; ` +
-  `workgroup storage ${device.limits.maxComputeWorkgroupStorageSize} B, ` +
-  `${device.limits.maxComputeInvocationsPerWorkgroup} invocations; WEBGPU_CPU_FORWARD ` +
-  `${tf.env().getBool('WEBGPU_CPU_FORWARD')} (the default a web app runs with)`);
-
-const peaks = await measureDevicePeaks(device, smoke ?
-  { fmaIterations: 64, fmaWorkgroups: 64, copyBytes: 4 << 20, repeats: 2 } : {});
-console.log(`measured peaks: FMA ${peaks.fmaTflops.toFixed(2)} TFLOP/s, copy ${(peaks.copyGBps / 1000).toFixed(3)} TB/s ` +
-  `(${peaks.timing})`);
-
-// Every GPU program tfjs's webgpu backend runs goes through runWebGPUProgram: one dispatch each.
-let programs = 0;
-const runProgram = backend.runWebGPUProgram.bind(backend);
-backend.runWebGPUProgram = ((...a: Parameters<typeof runProgram>) => { programs++; return runProgram(...a); }) as
-  typeof runProgram;
+console.log(describeDevice(backend, `; WEBGPU_CPU_FORWARD ${tf.env().getBool('WEBGPU_CPU_FORWARD')} ` +
+  '(the default a web app runs with)'));
+const peaks = await measureBenchPeaks(device, smoke);
+const dispatchCounter = countDispatches(backend);
 
 function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
@@ -113,9 +95,9 @@ async function measure(model: Model, n: number) {
   const input = images(n, 1234 + n);
   for (let i = 0; i < WARMUP; i++) await infer(model, input, n);
   const x = tf.tensor4d(input, [n, SIZE, SIZE, 3]);
-  programs = 0;
+  dispatchCounter.reset();
   const y0 = model.predict(x) as Tensor;
-  const dispatches = programs;
+  const dispatches = dispatchCounter.count;
   const logits = await y0.data() as Float32Array;
   y0.dispose();
   const gpu: number[] = [];

@@ -22,13 +22,16 @@ export function webgpuUnavailableReason(): string | null {
 let loaded: Promise<void> | null = null;
 
 async function load(options: { preferSwiftShader: boolean }): Promise<void> {
-  if (options.preferSwiftShader && process.env.VK_ICD_FILENAMES == null && existsSync(SWIFTSHADER_ICD)) {
+  if (options.preferSwiftShader && process.env.VK_ICD_FILENAMES == null && process.env.VK_DRIVER_FILES == null &&
+      existsSync(SWIFTSHADER_ICD)) {
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   }
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
+  // Dawn quantizes timestamps (to ~65 us on an H200) unless told not to; per-kernel times need raw values.
+  const gpu = create(['enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=timestamp_quantization']);
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   await import('@tensorflow/tfjs-backend-webgpu');
 }
 
