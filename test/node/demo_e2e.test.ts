@@ -59,4 +59,32 @@ describe('demo page', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${C
     assert.deepEqual(errors, [], 'no console errors');
     await page.close();
   });
+
+  const onnx = `${root}../shared/fixtures/onnx/torchvision_convnext_tiny16_op17.onnx`;
+  it('converts a dropped ONNX file in the page and compares it with its unfused original',
+    { skip: existsSync(onnx) ? false : `no fixture at ${onnx}` }, async () => {
+      const page = await browser.newPage({ viewport: { width: 390, height: 844 } });  // a phone-width layout
+      const errors: string[] = [];
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(`${server.url}?backends=webgl&iterations=2&warmup=0&profile=0`);
+      await page.waitForSelector('#backends input');
+      await page.locator('details.own-model summary').click();
+      await page.setInputFiles('#files', onnx);
+      await page.click('#run');
+      await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.status ?? ''), null,
+        { timeout: 300_000 });
+      await page.screenshot({ path: `${root}test-output/demo-own-model-phone.png`, fullPage: true });
+      const status = await page.evaluate(() => document.body.dataset.status);
+      assert.equal(status, 'done', `page reported: ${await page.evaluate(() => document.querySelector('#error')?.textContent)}`);
+      const rows = await page.evaluate(() => (window as unknown as { demoResults: { rows: Array<{ model: string;
+        maxDiff: number | null; gpuPasses: number }> } }).demoResults.rows);
+      assert.deepEqual(rows.map((r) => r.model), ['own-original', 'own-converted']);
+      assert.ok(rows[1].maxDiff != null && rows[1].maxDiff <= 1e-3, `converted vs original: ${rows[1].maxDiff}`);
+      assert.ok(rows[1].gpuPasses < rows[0].gpuPasses, `fewer draw calls fused (${rows[1].gpuPasses} vs ${rows[0].gpuPasses})`);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `the page fits a phone-width viewport (overflows by ${overflow}px)`);
+      assert.deepEqual(errors, [], 'no console errors');
+      await page.close();
+    });
 });
