@@ -316,7 +316,7 @@ export function attributeWeights(records: ReadonlyArray<Pick<KernelRecord, 'inpu
   for (const [name, tensors] of Object.entries(weights)) {
     for (const t of tensors) {
       const id = (t as unknown as { dataId: object }).dataId;
-      if (!byId.has(id)) byId.set(id, { name, size: t.dtype === 'float32' ? t.size : 0 });
+      if (!byId.has(id)) byId.set(id, { name, size: isParameter(t) ? t.size : 0 });
     }
   }
   const charged = new Set<object>();
@@ -335,15 +335,18 @@ export function attributeWeights(records: ReadonlyArray<Pick<KernelRecord, 'inpu
   });
 }
 
-/** Parameters of a GraphModel: every floating-point weight tensor's element count. */
+/** Scalars (LayerNorm epsilons, GELU constants) are graph constants, not learned parameters. */
+function isParameter(t: { dtype: string; rank: number }): boolean {
+  return t.dtype === 'float32' && t.rank > 0;
+}
+
+/** Parameters of a GraphModel: the element count of every floating-point weight tensor of rank >= 1. */
 export function countParams(model: Pick<CountableModel, 'weights'>): { params: number; weights: WeightNodeCost[] } {
   const weights: WeightNodeCost[] = [];
   let params = 0;
   for (const [name, tensors] of Object.entries(model.weights)) {
     for (const t of tensors) {
-      // Scalars (LayerNorm epsilons, GELU constants) are graph constants, not learned parameters.
-      const isParam = t.dtype === 'float32' && t.rank > 0;
-      const count = isParam ? t.size : 0;
+      const count = isParameter(t) ? t.size : 0;
       params += count;
       weights.push({ name, shape: [...t.shape], dtype: t.dtype, params: count });
     }

@@ -114,9 +114,9 @@ describe('whole GraphModel (Keras ConvNeXt fixture, 64x64)', () => {
     await useBackend('cpu');
     const model = await loadGraphModelFromFile(FIXTURE);
     const json = JSON.parse(readFileSync(FIXTURE, 'utf8')) as tf.io.ModelJSON;
-    // Independent parameter count: every float32 weight in the manifest.
+    // Independent parameter count: every float32 weight of rank >= 1 in the manifest (scalars are constants).
     const expectedParams = json.weightsManifest.flatMap((g) => g.weights)
-      .filter((w) => w.dtype === 'float32').reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
+      .filter((w) => w.dtype === 'float32' && w.shape.length > 0).reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
     const before = tf.memory().numTensors;
     const cost = await countModelCost(model, [1, 64, 64, 3]);
     assert.equal(tf.memory().numTensors, before);
