@@ -156,7 +156,9 @@ async function activateBackend(name: 'webgpu' | 'cpu', log: (m: string) => void)
   }
   if (!ok) {
     throw new Error(`backend ${name} failed to initialise` + (name === 'webgpu'
-      ? ' (no WebGPU adapter: check the Vulkan driver, e.g. VK_ICD_FILENAMES)' : ''));
+      ? ' (no WebGPU adapter: check the Vulkan driver; on a machine without a GPU, ' +
+        'VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json selects Chromium\'s software Vulkan, ' +
+        'or use --backend cpu)' : ''));
   }
   await tf.ready();
   log(`backend ${name} ready`);
