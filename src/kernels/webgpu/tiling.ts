@@ -49,6 +49,12 @@ export interface BlockTiling {
   projectSlice: number;
   /** Bytes of workgroup memory the kernel declares. */
   storageBytes: number;
+  /**
+   * Split-hidden ("split-K") factor S: 1 = the one-dispatch kernel. S > 1: dispatch 1 runs (tiles x S)
+   * workgroups, each computing the conv (+LayerNorm) of its tile and the MLP over D / S hidden channels into
+   * a partial projection [S, P, C]; dispatch 2 sums the partials and adds b2' and the residual.
+   */
+  hiddenSplits: number;
 }
 
 export type TilingChoice = { ok: true; tiling: BlockTiling } | { ok: false; reason: string };
@@ -122,8 +128,43 @@ export function registerTile(m: number, n4: number, threads: number): RegisterTi
  * register budget, then the largest hidden chunk that fits workgroup memory.
  */
 export function chooseTiling(spec: BlockSpec, xShape: readonly number[], limits: TilingLimits): TilingChoice {
-  const choice = chooseDefaultTiling(spec, xShape, limits);
-  return choice.ok && override != null ? applyOverride(spec, choice.tiling, override, limits) : choice;
+  const base = chooseDefaultTiling(spec, xShape, limits);
+  const choice = base.ok && override != null ? applyOverride(spec, base.tiling, override, limits) : base;
+  if (!choice.ok) return choice;
+  const pixels = xShape[0] * xShape[1] * xShape[2];
+  const forced = override?.hiddenSplits;
+  if (forced != null) {
+    if (forced < 1 || (spec.hidden / choice.tiling.hiddenChunk) % forced !== 0) {
+      return { ok: false, reason: `tiling override hiddenSplits ${forced} does not divide the ` +
+        `${spec.hidden / choice.tiling.hiddenChunk} hidden chunks` };
+    }
+    return { ok: true, tiling: { ...choice.tiling, hiddenSplits: forced } };
+  }
+  return { ok: true, tiling: { ...choice.tiling, hiddenSplits: chooseHiddenSplits(spec, pixels, choice.tiling) } };
+}
+
+/**
+ * Workgroups one dispatch should launch to fill a large GPU. WebGPU exposes no SM count, so this is nominal:
+ * 4 resident 256-thread workgroups on each of the 132 SMs of an H100/H200 (bench --split measures S).
+ */
+export const TARGET_WORKGROUPS = 4 * 132;
+/**
+ * Fewest hidden channels per slice: every slice recomputes the tile's conv (+LayerNorm), 2 k^2 G FLOPs per
+ * channel against 4 D / S for its MLP slice, and writes + re-reads a [P, C] partial.
+ */
+export const MIN_SLICE_HIDDEN = 128;
+
+/**
+ * The split-hidden factor: 1 when the plain kernel's ceil(P / tilePixels) workgroups already reach
+ * TARGET_WORKGROUPS; otherwise the smallest S dividing the number of hidden chunks that reaches it (or the
+ * largest allowed), with at least MIN_SLICE_HIDDEN hidden channels per slice.
+ */
+export function chooseHiddenSplits(spec: BlockSpec, pixels: number, t: BlockTiling): number {
+  const tiles = Math.ceil(pixels / t.tilePixels);
+  if (tiles >= TARGET_WORKGROUPS) return 1;
+  const chunks = spec.hidden / t.hiddenChunk;
+  const allowed = divisors(chunks, chunks).filter((s) => spec.hidden / s >= MIN_SLICE_HIDDEN);
+  return allowed.find((s) => tiles * s >= TARGET_WORKGROUPS) ?? allowed[allowed.length - 1] ?? 1;
 }
 
 /** Tiling knobs a benchmark may force (to sweep configurations); each must still fit the limits. */
@@ -133,6 +174,8 @@ export interface TilingOverride {
   hiddenChunk?: number;
   expandSlice?: number;
   projectSlice?: number;
+  /** Split-hidden factor; absent = the automatic choice for the (overridden) tile. */
+  hiddenSplits?: number;
 }
 
 let override: TilingOverride | null = null;
@@ -155,7 +198,7 @@ function applyOverride(spec: BlockSpec, base: BlockTiling, o: TilingOverride, li
     return { ok: false, reason: `tiling override ${JSON.stringify(o)} does not fit` };
   }
   return { ok: true, tiling: { workgroupSize: threads, tilePixels, hiddenChunk, expand, project, expandSlice,
-    projectSlice, storageBytes: bytes } };
+    projectSlice, storageBytes: bytes, hiddenSplits: 1 } };
 }
 
 function chooseDefaultTiling(spec: BlockSpec, xShape: readonly number[], limits: TilingLimits): TilingChoice {
@@ -190,7 +233,8 @@ function chooseDefaultTiling(spec: BlockSpec, xShape: readonly number[], limits:
       if (expand == null || expand.rows * expand.cols4 > MAX_EXPAND_VEC4) continue;
       const [expandSlice, projectSlice] = slices;
       return { ok: true, tiling: { workgroupSize: threads, tilePixels, hiddenChunk, expand, project, expandSlice,
-        projectSlice, storageBytes: storageBytes(spec, tilePixels, hiddenChunk, expandSlice, projectSlice) } };
+        projectSlice, storageBytes: storageBytes(spec, tilePixels, hiddenChunk, expandSlice, projectSlice),
+        hiddenSplits: 1 } };
     }
   }
   if (smallestNeed === Infinity) {
