@@ -5,7 +5,7 @@
 import type { Activation } from '../../spec/activations.js';
 import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
   convfirstSpec, convnextSpec } from '../../spec/block_spec.js';
-import { type BlockTiling, chooseTiling, MIN_SLICE_HIDDEN, TARGET_WORKGROUPS, type TilingLimits } from './tiling.js';
+import { type BlockTiling, chooseHiddenSplits, chooseTiling, MIN_SLICE_HIDDEN, TARGET_WORKGROUPS, type TilingLimits } from './tiling.js';
 
 export interface KernelExplanation {
   kernel: string;
@@ -66,8 +66,9 @@ export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly numb
   if (t.hiddenSplits === 1) {
     return { ...base, fused: true, variant: 'plain', tiling: t, dispatches: 1, workgroups: tiles,
       reason: `fused: ${layout}; ${tiles} workgroups` + (tiles >= TARGET_WORKGROUPS ? '' :
-        ` (fewer than ${TARGET_WORKGROUPS}, but D = ${spec.hidden} has no split into slices of >= ` +
-        `${MIN_SLICE_HIDDEN} hidden channels)`) };
+        chooseHiddenSplits(spec, tiles * t.tilePixels, t) > 1 ? ' (split-hidden disabled by a tiling override)' :
+          ` (fewer than ${TARGET_WORKGROUPS}, but D = ${spec.hidden} has no split into slices of >= ` +
+          `${MIN_SLICE_HIDDEN} hidden channels)`) };
   }
   return { ...base, fused: true, variant: 'split-hidden', tiling: t, dispatches: 2, workgroups: tiles * t.hiddenSplits,
     reason: `fused split-hidden: ${tiles} tiles would launch fewer than ${TARGET_WORKGROUPS} workgroups, so D = ` +
