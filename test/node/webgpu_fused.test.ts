@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { explainKernel, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK } from '../../src/index.js';
 import { blockShaderKey, blockShaderSource, splitSumShaderKey, splitSumShaderSource }
   from '../../src/kernels/webgpu/block_wgsl.js';
-import { chooseTiling, DATACENTER_LIMITS, MIN_SLICE_HIDDEN, setPoisonFusedOutputs, SWIFTSHADER_LIMITS,
-  TARGET_WORKGROUPS, type TilingLimits } from '../../src/kernels/webgpu/index.js';
+import { chooseTiling, DATACENTER_LIMITS, MIN_SLICE_HIDDEN, setPoisonFusedOutputs, SPLIT_BELOW_TILES,
+  SWIFTSHADER_LIMITS, TARGET_WORKGROUPS, type TilingLimits } from '../../src/kernels/webgpu/index.js';
 import { ACTIVATIONS } from '../../src/spec/activations.js';
 import { convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
 import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
@@ -45,7 +45,8 @@ describe('webgpu tiling from adapter limits', () => {
             const tiles = Math.ceil(n * hw * hw / t.tilePixels);
             const chunks = spec.hidden / t.hiddenChunk;
             assert.equal(chunks % t.hiddenSplits, 0);
-            if (tiles >= TARGET_WORKGROUPS) assert.equal(t.hiddenSplits, 1);
+            if (tiles >= SPLIT_BELOW_TILES) assert.equal(t.hiddenSplits, 1);
+            else if (spec.hidden >= 2 * MIN_SLICE_HIDDEN) assert.ok(t.hiddenSplits > 1, 'too few tiles, not split');
             if (t.hiddenSplits > 1) {
               assert.ok(spec.hidden / t.hiddenSplits >= MIN_SLICE_HIDDEN);
               const smaller = [...Array(t.hiddenSplits - 1).keys()].map((i) => i + 1).filter((s) => chunks % s === 0);
@@ -80,14 +81,16 @@ describe('explainKernel', () => {
     // The target, or as many slices as the minimum slice width allows.
     assert.ok(e.workgroups! >= TARGET_WORKGROUPS || e.tiling!.hiddenSplits === 3072 / MIN_SLICE_HIDDEN,
       `${e.workgroups} workgroups`);
-    assert.match(e.reason, /^fused split-hidden: \d+ tiles would launch fewer than \d+ workgroups/);
+    assert.match(e.reason, /^fused split-hidden: 13 tiles would launch fewer than \d+ workgroups/);
   });
-  it('keeps the plain one-dispatch kernel when the tiles fill the GPU', () => {
-    const e = explainKernel(FUSED_CONVFIRST_BLOCK, { x: [32, 28, 28, 192], filter: [3, 3, 8, 192], w1: [192, 768] },
-      {}, DATACENTER_LIMITS);
-    assert.equal(e.variant, 'plain');
-    assert.equal(e.dispatches, 1);
-    assert.ok(e.workgroups! >= TARGET_WORKGROUPS);
+  it('keeps the plain one-dispatch kernel when there is a tile per SM', () => {
+    for (const x of [[32, 28, 28, 192], [1, 56, 56, 96], [32, 7, 7, 768]]) {
+      const c = x[3];
+      const e = explainKernel(FUSED_CONVFIRST_BLOCK, { x, filter: [3, 3, 8, c], w1: [c, 4 * c] }, {}, DATACENTER_LIMITS);
+      assert.equal(e.variant, 'plain', e.reason);
+      assert.equal(e.dispatches, 1);
+      assert.ok(e.workgroups! >= SPLIT_BELOW_TILES);
+    }
   });
   it('explains a fallback for channels that are not a multiple of 4', () => {
     const e = explainKernel(FUSED_CONVFIRST_BLOCK, { x: [1, 8, 8, 6], filter: [3, 3, 2, 6], w1: [6, 24] }, {},

@@ -5,7 +5,8 @@
 import type { Activation } from '../../spec/activations.js';
 import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
   convfirstSpec, convnextSpec } from '../../spec/block_spec.js';
-import { type BlockTiling, chooseHiddenSplits, chooseTiling, MIN_SLICE_HIDDEN, TARGET_WORKGROUPS, type TilingLimits } from './tiling.js';
+import { type BlockTiling, chooseHiddenSplits, chooseTiling, MIN_SLICE_HIDDEN, SPLIT_BELOW_TILES, TARGET_WORKGROUPS,
+  type TilingLimits } from './tiling.js';
 
 export interface KernelExplanation {
   kernel: string;
@@ -65,15 +66,16 @@ export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly numb
     `${t.storageBytes} of ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`;
   if (t.hiddenSplits === 1) {
     return { ...base, fused: true, variant: 'plain', tiling: t, dispatches: 1, workgroups: tiles,
-      reason: `fused: ${layout}; ${tiles} workgroups` + (tiles >= TARGET_WORKGROUPS ? '' :
+      reason: `fused: ${layout}; ${tiles} workgroups` + (tiles >= SPLIT_BELOW_TILES ? '' :
         chooseHiddenSplits(spec, tiles * t.tilePixels, t) > 1 ? ' (split-hidden disabled by a tiling override)' :
-          ` (fewer than ${TARGET_WORKGROUPS}, but D = ${spec.hidden} has no split into slices of >= ` +
+          ` (fewer than ${SPLIT_BELOW_TILES}, but D = ${spec.hidden} has no split into slices of >= ` +
           `${MIN_SLICE_HIDDEN} hidden channels)`) };
   }
   return { ...base, fused: true, variant: 'split-hidden', tiling: t, dispatches: 2, workgroups: tiles * t.hiddenSplits,
-    reason: `fused split-hidden: ${tiles} tiles would launch fewer than ${TARGET_WORKGROUPS} workgroups, so D = ` +
+    reason: `fused split-hidden: ${tiles} tiles would launch fewer than ${SPLIT_BELOW_TILES} workgroups, so D = ` +
       `${spec.hidden} is split into ${t.hiddenSplits} slices of ${spec.hidden / t.hiddenSplits} ` +
-      `(${tiles * t.hiddenSplits} workgroups) plus a dispatch summing the partials; ${layout}` };
+      `(${tiles * t.hiddenSplits} workgroups, target ${TARGET_WORKGROUPS}) plus a dispatch summing the partials; ` +
+      layout };
 }
 
 export interface ExplainShapes {

@@ -144,10 +144,17 @@ export function chooseTiling(spec: BlockSpec, xShape: readonly number[], limits:
 }
 
 /**
- * Workgroups one dispatch should launch to fill a large GPU. WebGPU exposes no SM count, so this is nominal:
- * 4 resident 256-thread workgroups on each of the 132 SMs of an H100/H200 (bench --split measures S).
+ * WebGPU exposes no SM count; the split rule is written for the large GPUs we measure (132 SMs on
+ * H100/H200). Measured on H200 (BENCHMARKS.md, "Split-hidden variant"): splitting pays off when the plain
+ * kernel has fewer tiles than SMs (N=1 14x14x384: 49 tiles, 4.4-6.8x faster; 7x7x768: 13 tiles, 9-18x), but
+ * not at 196 tiles (N=1 56x56x96: 10-15% slower, the second dispatch's fixed cost) nor at 392 (N=32 7x7x768:
+ * 8-25% slower).
  */
-export const TARGET_WORKGROUPS = 4 * 132;
+export const NOMINAL_SMS = 132;
+/** The plain kernel runs when it launches at least this many workgroups (one per SM). */
+export const SPLIT_BELOW_TILES = NOMINAL_SMS;
+/** Workgroups the split aims for: 4 per SM (S = 12 and 24 were the fastest measured at 49 and 13 tiles). */
+export const TARGET_WORKGROUPS = 4 * NOMINAL_SMS;
 /**
  * Fewest hidden channels per slice: every slice recomputes the tile's conv (+LayerNorm), 2 k^2 G FLOPs per
  * channel against 4 D / S for its MLP slice, and writes + re-reads a [P, C] partial.
@@ -155,13 +162,13 @@ export const TARGET_WORKGROUPS = 4 * 132;
 export const MIN_SLICE_HIDDEN = 128;
 
 /**
- * The split-hidden factor: 1 when the plain kernel's ceil(P / tilePixels) workgroups already reach
- * TARGET_WORKGROUPS; otherwise the smallest S dividing the number of hidden chunks that reaches it (or the
- * largest allowed), with at least MIN_SLICE_HIDDEN hidden channels per slice.
+ * The split-hidden factor: 1 when the plain kernel's ceil(P / tilePixels) workgroups reach
+ * SPLIT_BELOW_TILES; otherwise the smallest S dividing the number of hidden chunks with tiles x S >=
+ * TARGET_WORKGROUPS (or the largest allowed), with at least MIN_SLICE_HIDDEN hidden channels per slice.
  */
 export function chooseHiddenSplits(spec: BlockSpec, pixels: number, t: BlockTiling): number {
   const tiles = Math.ceil(pixels / t.tilePixels);
-  if (tiles >= TARGET_WORKGROUPS) return 1;
+  if (tiles >= SPLIT_BELOW_TILES) return 1;
   const chunks = spec.hidden / t.hiddenChunk;
   const allowed = divisors(chunks, chunks).filter((s) => spec.hidden / s >= MIN_SLICE_HIDDEN);
   return allowed.find((s) => tiles * s >= TARGET_WORKGROUPS) ?? allowed[allowed.length - 1] ?? 1;
