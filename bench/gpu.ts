@@ -2,9 +2,12 @@
  * `npm run bench`: fused WebGPU block kernels vs the stock TF.js op composition, side by side in one run,
  * in Node on Dawn (the `webgpu` package). Also measures the device's WGSL FMA peak and copy bandwidth.
  *
- *   npm run bench -- [--json FILE] [--smoke]
+ *   npm run bench -- [--json FILE] [--smoke] [--split]
  *
  * --smoke: small shapes and few iterations (for SwiftShader on a CPU-only machine; not a timing).
+ * --split: where the automatic plan picks the split-hidden variant, also time the plain one-dispatch kernel
+ *   (impl 'fused-plain') and a sweep of forced slice counts S (JSON `splitSweep`), in the same run; skips the
+ *   per-phase partial kernels.
  * Rows: {op, impl: 'stock'|'fused', n, h, w, c, d, gpuMs, wallMs, dispatches, tflops, peakTflops, ...}.
  */
 import { existsSync, writeFileSync } from 'node:fs';
@@ -12,6 +15,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
 const sweep = args.includes('--sweep');
+const splitMode = args.includes('--split');
 const jsonIndex = args.indexOf('--json');
 const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : null;
 
@@ -38,12 +42,17 @@ const { measureDevicePeaks } = await import('../src/analysis/microbench.js');
 type Tensor = InstanceType<typeof tf.Tensor>;
 type Op = 'convnext' | 'convfirst';
 interface Row {
-  op: Op; impl: 'stock' | 'fused'; n: number; h: number; w: number; c: number; d: number;
+  op: Op; impl: 'stock' | 'fused' | 'fused-plain'; n: number; h: number; w: number; c: number; d: number;
   gpuMs: number; wallMs: number; dispatches: number; tflops: number; peakTflops: number;
   pctPeak: number; computeFloorMs: number; memoryFloorMs: number; speedup?: number; maxAbsDiff?: number;
   /** Fused only: GPU time of the partial kernels (conv + norm written out; x loaded + MLP). */
   convPhaseMs?: number; mlpPhaseMs?: number;
+  /** Fused: the variant that ran, its hidden slices and first-dispatch workgroups (lastKernelDecision). */
+  variant?: string; hiddenSplits?: number; workgroups?: number;
 }
+interface SplitSweepRow { op: Op; n: number; h: number; w: number; c: number; hiddenSplits: number; gpuMs: number;
+  workgroups: number }
+const splitSweep: SplitSweepRow[] = [];
 
 /**
  * GPU time per call in steady state: clocks ramped by ~100 ms of back-to-back calls, then `repeats` rounds
@@ -86,7 +95,7 @@ let programs = 0;
 const run = backend.runWebGPUProgram.bind(backend);
 backend.runWebGPUProgram = ((...a: Parameters<typeof run>) => { programs++; return run(...a); }) as typeof run;
 
-const STAGES = smoke ? [[8, 8, 16], [5, 5, 32]] : [[56, 56, 96], [28, 28, 192], [14, 14, 384], [7, 7, 768]];
+const STAGES = smoke ? [[8, 8, 16], [5, 5, 32], [3, 3, 64]] : [[56, 56, 96], [28, 28, 192], [14, 14, 384], [7, 7, 768]];
 const BATCHES = smoke ? [1, 2] : [1, 32];
 const GPU_REPEATS = smoke ? 2 : 5;
 const BATCH = smoke ? 2 : 10;
@@ -104,7 +113,14 @@ function weights(op: Op, c: number, d: number): Record<string, Tensor> {
   return { filter: rn([k, k, g, c], 1 / (k * Math.sqrt(g))), bias: rn([c], 0.1), ...mlp };
 }
 
-function blockCall(op: Op, impl: 'stock' | 'fused', x: Tensor, w: Record<string, Tensor>): () => Tensor {
+function blockCall(op: Op, impl: 'stock' | 'fused' | 'fused-plain', x: Tensor, w: Record<string, Tensor>): () => Tensor {
+  if (impl === 'fused-plain') {
+    const f = blockCall(op, 'fused', x, w);
+    return () => {
+      tuning.setTilingOverride({ hiddenSplits: 1 });
+      try { return f(); } finally { tuning.setTilingOverride(null); }
+    };
+  }
   if (impl === 'fused') {
     return op === 'convnext' ? () => lib.convnextBlock(x as never, w as never) :
       () => lib.convfirstBlock(x as never, w as never, { activation: 'gelu' });
@@ -208,8 +224,12 @@ for (const op of ['convnext', 'convfirst'] as Op[]) {
       ref.dispose();
       fused.dispose();
       let stockMs = NaN;
-      for (const impl of ['stock', 'fused'] as const) {
+      blockCall(op, 'fused', x, w)().dispose();
+      const autoSplits = lib.lastKernelDecision()?.tiling?.hiddenSplits ?? 1;
+      const impls = splitMode && autoSplits > 1 ? ['stock', 'fused-plain', 'fused'] as const : ['stock', 'fused'] as const;
+      for (const impl of impls) {
         const m = await measure(blockCall(op, impl, x, w));
+        const decision = lib.lastKernelDecision();
         const tflops = flops / (m.gpuMs * 1e-3) / 1e12;
         const row: Row = { op, impl, n, h, w: wd, c, d, gpuMs: m.gpuMs, wallMs: m.wallMs, dispatches: m.dispatches,
           tflops, peakTflops: peaks.fmaTflops, pctPeak: 100 * tflops / peaks.fmaTflops, computeFloorMs, memoryFloorMs };
@@ -217,7 +237,16 @@ for (const op of ['convnext', 'convfirst'] as Op[]) {
         else {
           row.speedup = stockMs / m.gpuMs;
           row.maxAbsDiff = maxAbsDiff;
-          for (const phase of ['conv', 'mlp'] as const) {
+          row.variant = decision?.variant;
+          row.hiddenSplits = decision?.tiling?.hiddenSplits;
+          row.workgroups = decision?.workgroups;
+          if (impl === 'fused-plain') {
+            const plain = tf.tidy(() => tf.max(tf.abs(tf.sub(blockCall(op, 'stock', x, w)(),
+              blockCall(op, 'fused-plain', x, w)()))));
+            row.maxAbsDiff = (await plain.data())[0];
+            plain.dispose();
+          }
+          for (const phase of splitMode ? [] : ['conv', 'mlp'] as const) {
             tuning.setFusedPhasesForProfiling(phase);
             const ms = await gpuTime(blockCall(op, 'fused', x, w), GPU_REPEATS);
             tuning.setFusedPhasesForProfiling('all');
@@ -228,9 +257,22 @@ for (const op of ['convnext', 'convfirst'] as Op[]) {
         console.log(`${op.padEnd(9)} ${impl.padEnd(5)} ${String(n).padStart(3)}  ${`${h}x${wd}x${c}`.padEnd(11)} ` +
           `${String(d).padStart(5)} ${fmt(m.gpuMs)} ${fmt(m.wallMs)} ${String(m.dispatches).padStart(5)} ` +
           `${fmt(tflops, 2)} ${fmt(row.pctPeak, 1)} ${fmt(computeFloorMs)} ${fmt(memoryFloorMs)}` +
-          (row.speedup ? ` ${fmt(row.speedup, 2)}x  (max |fused-stock| ${maxAbsDiff.toExponential(1)}; phases: ` +
-            `conv+norm ${row.convPhaseMs?.toFixed(3)} ms, mlp ${row.mlpPhaseMs?.toFixed(3)} ms; ` +
-            `${JSON.stringify(lib.lastKernelDecision()?.reason)})` : ''));
+          (row.speedup ? ` ${fmt(row.speedup, 2)}x  (max |fused-stock| ${row.maxAbsDiff!.toExponential(1)}; ` +
+            (splitMode ? '' : `phases: conv+norm ${row.convPhaseMs?.toFixed(3)} ms, mlp ${row.mlpPhaseMs?.toFixed(3)} ms; `) +
+            `${JSON.stringify(decision?.reason)})` : ''));
+      }
+      if (splitMode && autoSplits > 1) {
+        // Forced slice counts around the automatic one (each must divide the number of hidden chunks).
+        const chunks = d / (lib.lastKernelDecision()?.tiling?.hiddenChunk ?? d);
+        for (const s of [2, 3, 4, 6, 8, 12, 16, 24].filter((v) => chunks % v === 0)) {
+          tuning.setTilingOverride({ hiddenSplits: s });
+          const ms = await gpuTime(blockCall(op, 'fused', x, w), GPU_REPEATS);
+          const wg = lib.lastKernelDecision()?.workgroups ?? 0;
+          tuning.setTilingOverride(null);
+          splitSweep.push({ op, n, h, w: wd, c, hiddenSplits: s, gpuMs: ms, workgroups: wg });
+          console.log(`  split sweep ${op} N${n} ${h}x${wd}x${c} S=${s}: ${fmt(ms)} ms (${wg} workgroups)` +
+            (s === autoSplits ? ' <- automatic' : ''));
+        }
       }
       x.dispose();
     }
@@ -239,7 +281,8 @@ for (const op of ['convnext', 'convfirst'] as Op[]) {
 }
 
 if (jsonFile) {
-  writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), adapter: adapterInfo, peaks, rows }, null, 1));
+  writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), adapter: adapterInfo, peaks, rows, splitSweep },
+    null, 1));
   console.log(`wrote ${rows.length} rows to ${jsonFile}`);
 }
 process.exit(0);

@@ -6,7 +6,7 @@ import '../../src/index.js';
 import { blockMatrix, type BlockCase, caseName, runBlockCase } from '../support/block_cases.js';
 import { useBackend } from '../support/browser_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
-import { checkDispatchesAndCache, checkFallbackOnTinyLimits, DATACENTER_LIMITS, FALLBACK_CASE, FORCED_TILINGS,
+import { checkDispatchesAndCache, checkFallbackOnTinyLimits, checkSplitDispatches, DATACENTER_LIMITS, FALLBACK_CASE, FORCED_TILINGS,
   runForced, runWithProfile, setPoisonFusedOutputs, SWIFTSHADER_LIMITS, wideCases } from '../support/webgpu_fused.js';
 import { lastKernelDecision } from '../../src/index.js';
 
@@ -41,6 +41,10 @@ describe(`fused webgpu block kernels vs float64 (seed ${seed})`, () => {
         await runWithProfile(t, profile, rng.int(1, 2 ** 30));
       });
     }
+    // The wide cases above pick the split-hidden variant on their few pixels: also run them one-dispatch.
+    it(`${caseName(profileCases[0])} with the ${name} profile's plain (one-dispatch) tiling`, async () => {
+      await runWithProfile(profileCases[0], profile, rng.int(1, 2 ** 30), 1);
+    });
   }
 
   const forcedCase: BlockCase = { kind: 'convfirst', n: 2, h: 7, w: 9, c: 48, d: 192, k: 3, g: 4, act: 'gelu',
@@ -58,6 +62,10 @@ describe(`fused webgpu block kernels vs float64 (seed ${seed})`, () => {
 
   it('one dispatch per block call; weights folded once per weight set and freed with them', async () => {
     await checkDispatchesAndCache(rng);
+  });
+
+  it('split-hidden: two dispatches per call, poisoned partials, matches float64, no leaks', async () => {
+    await checkSplitDispatches(rng, rng.int(1, 2 ** 30));
   });
 
   it(`${caseName(FALLBACK_CASE)} falls back (C not a multiple of 4) and matches`, async () => {

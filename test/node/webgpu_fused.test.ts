@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { explainKernel, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK } from '../../src/index.js';
-import { blockShaderKey, blockShaderSource } from '../../src/kernels/webgpu/block_wgsl.js';
-import { chooseTiling, DATACENTER_LIMITS, setPoisonFusedOutputs, SWIFTSHADER_LIMITS, type TilingLimits }
-  from '../../src/kernels/webgpu/index.js';
+import { blockShaderKey, blockShaderSource, splitSumShaderKey, splitSumShaderSource }
+  from '../../src/kernels/webgpu/block_wgsl.js';
+import { chooseTiling, DATACENTER_LIMITS, MIN_SLICE_HIDDEN, setPoisonFusedOutputs, SPLIT_BELOW_TILES,
+  SWIFTSHADER_LIMITS, TARGET_WORKGROUPS, type TilingLimits } from '../../src/kernels/webgpu/index.js';
 import { ACTIVATIONS } from '../../src/spec/activations.js';
 import { convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
 import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
-import { checkDispatchesAndCache, checkFallbackOnTinyLimits, runWithProfile, wideCases }
+import { checkDispatchesAndCache, checkFallbackOnTinyLimits, checkSplitDispatches, runWithProfile, wideCases }
   from '../support/webgpu_fused.js';
 
 const STAGES = [[56, 96], [28, 192], [14, 384], [7, 768]];
@@ -39,6 +40,21 @@ describe('webgpu tiling from adapter limits', () => {
             assert.ok(t.expand.threadRows * t.expand.threadCols <= t.workgroupSize);
             if (t.expandSlice) assert.equal(c % t.expandSlice, 0);
             if (t.projectSlice) assert.equal(t.hiddenChunk % t.projectSlice, 0);
+            // Split-hidden only below the workgroup target, whole chunks per slice, slices not too thin, and
+            // the smallest split that reaches the target (or the most slices allowed).
+            const tiles = Math.ceil(n * hw * hw / t.tilePixels);
+            const chunks = spec.hidden / t.hiddenChunk;
+            assert.equal(chunks % t.hiddenSplits, 0);
+            if (tiles >= SPLIT_BELOW_TILES) assert.equal(t.hiddenSplits, 1);
+            else if (spec.hidden >= 2 * MIN_SLICE_HIDDEN) assert.ok(t.hiddenSplits > 1, 'too few tiles, not split');
+            if (t.hiddenSplits > 1) {
+              assert.ok(spec.hidden / t.hiddenSplits >= MIN_SLICE_HIDDEN);
+              const smaller = [...Array(t.hiddenSplits - 1).keys()].map((i) => i + 1).filter((s) => chunks % s === 0);
+              for (const s of smaller) assert.ok(tiles * s < TARGET_WORKGROUPS, `S = ${s} would do`);
+              const larger = [...Array(chunks).keys()].map((i) => i + 1)
+                .filter((s) => s > t.hiddenSplits && chunks % s === 0 && spec.hidden / s >= MIN_SLICE_HIDDEN);
+              if (tiles * t.hiddenSplits < TARGET_WORKGROUPS) assert.deepEqual(larger, []);
+            }
           });
         }
       }
@@ -53,6 +69,28 @@ describe('explainKernel', () => {
     assert.equal(e.fused, true);
     assert.equal(e.dispatches, 1);
     assert.match(e.reason, /^fused: \d+-pixel tiles/);
+  });
+  it('reports the split-hidden variant, and why, for a wide block with few pixels', () => {
+    const e = explainKernel(FUSED_CONVNEXT_BLOCK, { x: [1, 7, 7, 768], filter: [7, 7, 768, 1], w1: [768, 3072],
+      layerScale: true }, {}, DATACENTER_LIMITS);
+    assert.equal(e.fused, true);
+    assert.equal(e.variant, 'split-hidden');
+    assert.equal(e.dispatches, 2);
+    assert.ok(e.tiling!.hiddenSplits > 1);
+    assert.equal(e.workgroups, Math.ceil(49 / e.tiling!.tilePixels) * e.tiling!.hiddenSplits);
+    // The target, or as many slices as the minimum slice width allows.
+    assert.ok(e.workgroups! >= TARGET_WORKGROUPS || e.tiling!.hiddenSplits === 3072 / MIN_SLICE_HIDDEN,
+      `${e.workgroups} workgroups`);
+    assert.match(e.reason, /^fused split-hidden: 13 tiles would launch fewer than \d+ workgroups/);
+  });
+  it('keeps the plain one-dispatch kernel when there is a tile per SM', () => {
+    for (const x of [[32, 28, 28, 192], [1, 56, 56, 96], [32, 7, 7, 768]]) {
+      const c = x[3];
+      const e = explainKernel(FUSED_CONVFIRST_BLOCK, { x, filter: [3, 3, 8, c], w1: [c, 4 * c] }, {}, DATACENTER_LIMITS);
+      assert.equal(e.variant, 'plain', e.reason);
+      assert.equal(e.dispatches, 1);
+      assert.ok(e.workgroups! >= SPLIT_BELOW_TILES);
+    }
   });
   it('explains a fallback for channels that are not a multiple of 4', () => {
     const e = explainKernel(FUSED_CONVFIRST_BLOCK, { x: [1, 8, 8, 6], filter: [3, 3, 2, 6], w1: [6, 24] }, {},
@@ -93,6 +131,24 @@ describe('WGSL generator', () => {
     }
     assert.equal(keys.size, variants.length);
   });
+  it('split-hidden: the slice count is in both keys, and the text changes with it', () => {
+    const x = [1, 7, 7, 96];
+    const spec = convnextSpec(x, [96, 768], [7, 7, 96, 1], { epsilon: 1e-6, activation: 'gelu' }, true);
+    const choice = chooseTiling(spec, x, DATACENTER_LIMITS);
+    assert.ok(choice.ok);
+    const texts = new Map<string, string>();
+    for (const hiddenSplits of [1, 2, 3]) {
+      const tiling = { ...choice.tiling, hiddenSplits };
+      const source = blockShaderSource({ spec, tiling });
+      assert.doesNotMatch(source, /undefined|NaN/);
+      texts.set(blockShaderKey({ spec, tiling }), source);
+      for (const s of [spec, { ...spec, residual: false }]) {
+        texts.set(splitSumShaderKey(s, hiddenSplits, 64), splitSumShaderSource(s, hiddenSplits, 64));
+      }
+    }
+    assert.equal(texts.size, 9);
+    assert.equal(new Set(texts.values()).size, 9);
+  });
 });
 
 const seed = freshSeed();
@@ -102,13 +158,19 @@ describe(`fused webgpu kernels through Dawn (seed ${seed})`, { skip: webgpuUnava
     await useBackend('webgpu');
     await checkDispatchesAndCache(rng);
   });
+  it('split-hidden: two dispatches per call, matches float64 (poisoned partials and output), no leaks', async () => {
+    await useBackend('webgpu');
+    await checkSplitDispatches(rng, rng.int(1, 2 ** 30));
+  });
   for (const [name, limits] of PROFILES) {
-    it(`wide ConvNeXt and ConvFirst blocks with the ${name} profile's tiling, poisoned outputs`, async () => {
+    it(`wide ConvNeXt (plain) and ConvFirst (split-hidden) blocks with the ${name} profile's tiling, poisoned ` +
+      'outputs', async () => {
       await useBackend('webgpu');
       setPoisonFusedOutputs(true);
       try {
         const cases = wideCases(rng);
-        for (const t of [cases[0], cases[3]]) await runWithProfile(t, limits, rng.int(1, 2 ** 30));
+        await runWithProfile(cases[0], limits, rng.int(1, 2 ** 30), 1);
+        await runWithProfile(cases[3], limits, rng.int(1, 2 ** 30), 3);
       } finally {
         setPoisonFusedOutputs(false);
       }

@@ -44,12 +44,15 @@ function specOf(t: BlockCase) {
  * (a 48 KiB tiling on a 32 KiB adapter), checks that the kernel falls back and says why. Returns whether
  * the fused kernel ran.
  */
-export async function runWithProfile(t: BlockCase, profile: TilingLimits, seed: number): Promise<boolean> {
+export async function runWithProfile(t: BlockCase, profile: TilingLimits, seed: number,
+  splits?: number): Promise<boolean> {
   const device = (tf.backend() as WebGPUBackend).device;
+  if (splits != null) setTilingOverride({ hiddenSplits: splits });
   const choice = chooseTiling(specOf(t), [t.n, t.h, t.w, t.c], profile);
+  setTilingOverride(null);
   if (!choice.ok) throw new Error(`${caseName(t)}: no tiling for ${JSON.stringify(profile)}: ${choice.reason}`);
-  const { workgroupSize, tilePixels, hiddenChunk, expandSlice, projectSlice } = choice.tiling;
-  setTilingOverride({ workgroupSize, tilePixels, hiddenChunk, expandSlice, projectSlice });
+  const { workgroupSize, tilePixels, hiddenChunk, expandSlice, projectSlice, hiddenSplits } = choice.tiling;
+  setTilingOverride({ workgroupSize, tilePixels, hiddenChunk, expandSlice, projectSlice, hiddenSplits });
   try {
     await runBlockCase(t, seed);
   } finally {
@@ -61,15 +64,21 @@ export async function runWithProfile(t: BlockCase, profile: TilingLimits, seed: 
   if (decision == null || decision.fused !== fits) {
     throw new Error(`${caseName(t)}: expected fused=${fits}, got ${JSON.stringify(decision?.reason)}`);
   }
+  if (fits && decision.tiling?.hiddenSplits !== hiddenSplits) {
+    throw new Error(`${caseName(t)}: expected ${hiddenSplits} hidden slices, got ${JSON.stringify(decision.reason)}`);
+  }
   return fits;
 }
 
-/** Forced tilings that the automatic choice rarely picks for small test shapes. */
+/**
+ * Forced tilings that the automatic choice rarely picks for small test shapes (for D = 192), both plain and
+ * split-hidden (S slices of D / S hidden channels, staged and unstaged weights).
+ */
 export const FORCED_TILINGS = [
-  { tilePixels: 64, hiddenChunk: 16, expandSlice: 16, projectSlice: 16, workgroupSize: 256 },
-  { tilePixels: 32, hiddenChunk: 32, expandSlice: 0, projectSlice: 0, workgroupSize: 128 },
-  { tilePixels: 16, hiddenChunk: 16, expandSlice: 8, projectSlice: 0, workgroupSize: 64 },
-  { tilePixels: 2, hiddenChunk: 48, expandSlice: 0, projectSlice: 16, workgroupSize: 256 },
+  { tilePixels: 64, hiddenChunk: 16, expandSlice: 16, projectSlice: 16, workgroupSize: 256, hiddenSplits: 1 },
+  { tilePixels: 32, hiddenChunk: 32, expandSlice: 0, projectSlice: 0, workgroupSize: 128, hiddenSplits: 3 },
+  { tilePixels: 16, hiddenChunk: 16, expandSlice: 8, projectSlice: 0, workgroupSize: 64, hiddenSplits: 4 },
+  { tilePixels: 2, hiddenChunk: 48, expandSlice: 0, projectSlice: 16, workgroupSize: 256, hiddenSplits: 1 },
 ];
 
 export async function runForced(t: BlockCase, forced: typeof FORCED_TILINGS[number], seed: number): Promise<void> {
@@ -80,7 +89,8 @@ export async function runForced(t: BlockCase, forced: typeof FORCED_TILINGS[numb
     setTilingOverride(null);
   }
   const d = lastKernelDecision();
-  if (!d?.fused || d.tiling?.tilePixels !== forced.tilePixels) {
+  if (!d?.fused || d.tiling?.tilePixels !== forced.tilePixels || d.tiling.hiddenSplits !== forced.hiddenSplits ||
+      d.dispatches !== (forced.hiddenSplits > 1 ? 2 : 1)) {
     throw new Error(`forced tiling ${JSON.stringify(forced)} did not run: ${d?.reason}`);
   }
 }
@@ -139,6 +149,60 @@ export async function checkDispatchesAndCache(rng: Rng): Promise<void> {
   }
   if (tf.memory().numTensors !== before) throw new Error(`leaked ${tf.memory().numTensors - before} tensors`);
   // Released data ids leave the backend once the queue is submitted.
+  const flush = tf.ones([1]);
+  await flush.data();
+  flush.dispose();
+  const leakedIds = backend.numDataIds() - dataIdsBefore;
+  if (leakedIds > 0) throw new Error(`backend holds ${leakedIds} more data ids`);
+}
+
+/**
+ * The split-hidden variant (chosen automatically: a few pixels, D = 256 in two slices of 128): two
+ * dispatches per call after the fold, the decision says why, the result matches float64 with poisoned
+ * partials and output, and neither tensors nor backend data ids (the partials) leak.
+ */
+export async function checkSplitDispatches(rng: Rng, seed: number): Promise<void> {
+  const backend = tf.backend() as WebGPUBackend;
+  const t: BlockCase = { kind: 'convnext', n: 1, h: 3, w: 5, c: 64, d: 256, k: 3, act: 'gelu', layerScale: true };
+  clearWebGPUWeightCache();
+  let programs = 0;
+  const run = backend.runWebGPUProgram;
+  backend.runWebGPUProgram = function (this: WebGPUBackend, ...args: Parameters<typeof run>) {
+    programs++;
+    return run.apply(this, args);
+  } as typeof run;
+  const before = tf.memory().numTensors;
+  const dataIdsBefore = backend.numDataIds();
+  setPoisonFusedOutputs(true);
+  try {
+    const x = tf.tensor(rng.normals(t.n * t.h * t.w * t.c), [t.n, t.h, t.w, t.c]) as tf.Tensor4D;
+    const w = convnextWeights(t.c, t.d, rng);
+    const counts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      programs = 0;
+      const y = convnextBlock(x, w as never);
+      counts.push(programs);
+      await y.data();
+      y.dispose();
+    }
+    const d = lastKernelDecision();
+    if (d?.variant !== 'split-hidden' || d.dispatches !== 2 || d.tiling?.hiddenSplits !== 2 ||
+        !/split into 2 slices/.test(d.reason)) {
+      throw new Error(`expected the split-hidden variant with 2 slices, got ${JSON.stringify(d?.reason)}`);
+    }
+    if (counts.join() !== '3,2,2') throw new Error(`programs per call ${counts} (want fold + 2, then 2, 2)`);
+    tf.dispose([x, ...Object.values(w)]);
+    clearWebGPUWeightCache();
+    // Numerics of the same configuration against float64 (poisoned partials and output).
+    programs = 0;
+    await runBlockCase(t, seed);
+    if (lastKernelDecision()?.variant !== 'split-hidden') throw new Error('runBlockCase did not run split-hidden');
+    clearWebGPUWeightCache();
+  } finally {
+    backend.runWebGPUProgram = run;
+    setPoisonFusedOutputs(false);
+  }
+  if (tf.memory().numTensors !== before) throw new Error(`leaked ${tf.memory().numTensors - before} tensors`);
   const flush = tf.ones([1]);
   await flush.data();
   flush.dispose();

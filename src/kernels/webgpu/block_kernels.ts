@@ -1,13 +1,14 @@
 /**
  * WebGPU kernel functions for FusedConvNeXtBlock and FusedConvFirstBlock: plan, fold weights (cached),
- * one dispatch of FusedBlockProgram; the reference composition when the plan says the kernel cannot run.
+ * one dispatch of FusedBlockProgram (or two: split-hidden partials, then SplitSumProgram); the reference
+ * composition when the plan says the kernel cannot run.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
   convfirstSpec, convnextSpec } from '../../spec/block_spec.js';
 import { convfirstReferenceKernel, convnextReferenceKernel } from '../reference/reference_kernels.js';
-import { FusedBlockProgram } from './block_program.js';
+import { FusedBlockProgram, SplitSumProgram } from './block_program.js';
 import type { BlockPhases } from './block_wgsl.js';
 import { effectiveLimits, planBlock, recordDecision } from './plan.js';
 import { type MlpWeightInputs, packedMlpWeights } from './weight_cache.js';
@@ -28,12 +29,23 @@ function runFused(backend: WebGPUBackend, spec: BlockSpec, kernel: string, x: tf
   const plan = planBlock(kernel, spec, x.shape, effectiveLimits(backend.device));
   recordDecision(plan);
   if (!plan.fused || plan.tiling == null) return fallback();
+  // The per-phase profiling kernels exist for the one-dispatch form only.
+  const tiling = phases === 'all' ? plan.tiling : { ...plan.tiling, hiddenSplits: 1 };
   const packed = packedMlpWeights(backend, mlp);
-  const output = poisonOutputs ?
-    backend.makeTensorInfo(x.shape, 'float32', new Float32Array(tf.util.sizeFromShape(x.shape)).fill(NaN)) :
-    undefined;
-  const program = new FusedBlockProgram(spec, plan.tiling, x.shape, phases);
-  const result = backend.runWebGPUProgram(program, [x, filter, bias, packed], 'float32', undefined, output);
+  const poisoned = (shape: number[]) =>
+    backend.makeTensorInfo(shape, 'float32', new Float32Array(tf.util.sizeFromShape(shape)).fill(NaN));
+  const program = new FusedBlockProgram(spec, tiling, x.shape, phases);
+  const first = backend.runWebGPUProgram(program, [x, filter, bias, packed], 'float32', undefined,
+    poisonOutputs ? poisoned(program.outputShape) : undefined);
+  if (tiling.hiddenSplits === 1) {
+    backend.disposeData(packed.dataId);
+    return first;
+  }
+  // Split-hidden: `first` holds the partial projections; sum them with b2' and the residual.
+  const sum = new SplitSumProgram(spec, tiling.hiddenSplits, x.shape);
+  const result = backend.runWebGPUProgram(sum, spec.residual ? [first, packed, x] : [first, packed], 'float32',
+    undefined, poisonOutputs ? poisoned([...x.shape]) : undefined);
+  backend.disposeData(first.dataId);
   backend.disposeData(packed.dataId);
   return result;
 }

@@ -1,10 +1,12 @@
 /**
- * The fused block program in tfjs-backend-webgpu style: one output (NHWC, vec4 channels), inputs
- * x, convFilter, convBias and the packed MLP weights, one workgroup per tile of output pixels.
+ * The fused block programs in tfjs-backend-webgpu style. FusedBlockProgram: inputs x, convFilter, convBias
+ * and the packed MLP weights, one workgroup per tile of output pixels (per hidden slice in the split-hidden
+ * variant, whose output is the partial projections [S, P, C]). SplitSumProgram: dispatch 2 of that variant.
  */
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import type { BlockSpec } from '../../spec/block_spec.js';
-import { type BlockPhases, blockShaderKey, blockShaderSource } from './block_wgsl.js';
+import { type BlockPhases, blockShaderKey, blockShaderSource, splitSumShaderKey, splitSumShaderSource }
+  from './block_wgsl.js';
 import type { BlockTiling } from './tiling.js';
 
 export class FusedBlockProgram implements WebGPUProgram {
@@ -19,14 +21,42 @@ export class FusedBlockProgram implements WebGPUProgram {
 
   constructor(private readonly spec: BlockSpec, private readonly tiling: BlockTiling, xShape: readonly number[],
     private readonly phases: BlockPhases = 'all') {
-    this.outputShape = [...xShape];
     const pixels = xShape[0] * xShape[1] * xShape[2];
-    this.dispatch = [Math.ceil(pixels / tiling.tilePixels), 1, 1];
+    const splits = tiling.hiddenSplits;
+    // Split-hidden: the output is the partial projections, one [P, C] slab per hidden slice.
+    this.outputShape = splits > 1 ? [splits, pixels, spec.channels] : [...xShape];
+    this.dispatch = [Math.ceil(pixels / tiling.tilePixels) * splits, 1, 1];
     this.workgroupSize = [tiling.workgroupSize, 1, 1];
     this.shaderKey = blockShaderKey({ spec, tiling, phases });
   }
 
   getUserCode(): string {
     return blockShaderSource({ spec: this.spec, tiling: this.tiling, phases: this.phases });
+  }
+}
+
+const SUM_WORKGROUP = 64;
+
+export class SplitSumProgram implements WebGPUProgram {
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [0, 1, 2, 3] };
+  dispatch: [number, number, number];
+  variableNames: string[];
+  variableComponents: number[];
+  outputComponent = 4;
+  workgroupSize: [number, number, number] = [SUM_WORKGROUP, 1, 1];
+
+  constructor(private readonly spec: BlockSpec, private readonly splits: number, xShape: readonly number[]) {
+    this.outputShape = [...xShape];
+    this.variableNames = spec.residual ? ['partials', 'mlp', 'x'] : ['partials', 'mlp'];
+    this.variableComponents = this.variableNames.map(() => 4);
+    const vec4s = (xShape[0] * xShape[1] * xShape[2] * spec.channels) / 4;
+    this.dispatch = [Math.ceil(vec4s / SUM_WORKGROUP), 1, 1];
+    this.shaderKey = splitSumShaderKey(spec, splits, SUM_WORKGROUP);
+  }
+
+  getUserCode(): string {
+    return splitSumShaderSource(this.spec, this.splits, SUM_WORKGROUP);
   }
 }

@@ -14,6 +14,11 @@
  *      accumulate the projection of that chunk into per-thread registers. The D-wide hidden tensor never
  *      exists in device memory;
  *   4. add b2' (+ residual x) and write the tile's output once.
+ *
+ * Split-hidden variant (`tiling.hiddenSplits` S > 1, for shapes with too few tiles to fill the GPU): the
+ * same kernel runs S workgroups per tile, each walking D / S hidden channels after recomputing phases 1-2,
+ * and phase 4 writes the partial projection to [S, P, C] instead; `splitSumShaderSource` (dispatch 2) adds
+ * the S partials, b2' and the residual with the same epilogue code.
  */
 import { floatLiteral, wgslActivationFunction } from '../../spec/activations.js';
 import type { BlockSpec } from '../../spec/block_spec.js';
@@ -43,8 +48,42 @@ export function blockShaderKey({ spec, tiling, phases = 'all' }: BlockShaderPara
   return `fusedBlock_k${spec.k}_g${spec.groupWidth}_c${spec.channels}_d${spec.hidden}_${spec.norm}` +
     `_e${spec.norm === 'layernorm' ? spec.epsilon : 0}_${spec.activation}_r${+spec.residual}` +
     `_wg${t.workgroupSize}_tp${t.tilePixels}_dc${t.hiddenChunk}_x${tile(t.expand)}_p${tile(t.project)}` +
-    `_ke${t.expandSlice}_kp${t.projectSlice}` +
+    `_ke${t.expandSlice}_kp${t.projectSlice}` + (t.hiddenSplits > 1 ? `_s${t.hiddenSplits}` : '') +
     (phases === 'all' ? '' : `_only_${phases}`);
+}
+
+/** The block's epilogue for output vec4 `cv` of pixel `pix`: `value` + b2' (+ the residual x). */
+function epilogue(spec: BlockSpec, value: string): string {
+  const c4 = spec.channels / 4;
+  const off = packedOffsets(spec.channels, spec.hidden);
+  return `${value} + mlp[${off.b2} + cv]${spec.residual ? ` + x[pix * ${c4} + cv]` : ''}`;
+}
+
+/** Dispatch 2 of the split-hidden variant: every element in the key. */
+export function splitSumShaderKey(spec: BlockSpec, splits: number, workgroupSize: number): string {
+  return `fusedBlockSplitSum_c${spec.channels}_d${spec.hidden}_s${splits}_r${+spec.residual}_wg${workgroupSize}`;
+}
+
+/**
+ * Dispatch 2 of the split-hidden variant: one thread per output vec4 sums the S partials [S, P, C] in a
+ * fixed order (deterministic), then the same epilogue as the one-dispatch kernel. Inputs: partials, mlp
+ * (for b2'), and x only with a residual.
+ */
+export function splitSumShaderSource(spec: BlockSpec, splits: number, workgroupSize: number): string {
+  const c4 = spec.channels / 4;
+  return `
+fn main(index: i32) {
+  let wg = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
+  let e = wg * ${workgroupSize} + i32(localIndex);
+  let numPixels = uniforms.outShape.x * uniforms.outShape.y * uniforms.outShape.z;
+  if (e >= numPixels * ${c4}) { return; }
+  let pix = e / ${c4};
+  let cv = e % ${c4};
+  var sum = partials[e];
+  for (var s = 1; s < ${splits}; s++) { sum += partials[s * numPixels * ${c4} + e]; }
+  result[e] = ${epilogue(spec, 'sum')};
+}
+`;
 }
 
 /** The conv taps at one (ky, kx): accumulate `acc` for output vec4 `cv` from input pixel base `xBase`. */
@@ -79,7 +118,9 @@ function names(prefix: string, tile: RegisterTile): string[][] {
 export function blockShaderSource({ spec, tiling, phases = 'all' }: BlockShaderParams): string {
   const c4 = spec.channels / 4;
   const d4 = spec.hidden / 4;
-  const { tilePixels: tp, workgroupSize: threads, expand: e, project: p } = tiling;
+  const { tilePixels: tp, workgroupSize: threads, expand: e, project: p, hiddenSplits: splits } = tiling;
+  const split = splits > 1 && phases === 'all';
+  const sliceD4 = d4 / (split ? splits : 1);
   const dc4 = tiling.hiddenChunk / 4;
   const k = spec.k;
   const pad = (k - 1) / 2;
@@ -219,8 +260,8 @@ fn convAt(pix: i32, cv: i32, height: i32, width: i32) -> vec4<f32> {
     ]),
   ].join('\n          ');
   const mlpCode = `
-  // 3. Walk the hidden dimension in chunks of ${tiling.hiddenChunk}: expand -> act -> workgroup memory ->
-  //    accumulate the projection in registers.
+  // 3. Walk the hidden dimension${split ? ` (this workgroup's slice of ${4 * sliceD4} channels)` : ''} in chunks of
+  //    ${tiling.hiddenChunk}: expand -> act -> workgroup memory -> accumulate the projection in registers.
   let eRow = (lid / ${e.threadCols}) * ${e.rows};
   let eCol = (lid % ${e.threadCols}) * ${e.cols4};
   let eActive = lid < ${e.threadRows * e.threadCols};
@@ -228,7 +269,9 @@ fn convAt(pix: i32, cv: i32, height: i32, width: i32) -> vec4<f32> {
   let pCol = (lid % ${p.threadCols}) * ${p.cols4};
   let pActive = lid < ${p.threadRows * p.threadCols};
   ${projectCells((r, s) => `var ${y[r][s]} = vec4<f32>(0.0);`)}
-  for (var d0 = 0; d0 < ${d4}; d0 += ${dc4}) {
+  // The trip count is a constant (barriers inside need uniform control flow); the slice only offsets d0.
+  for (var dStep = 0; dStep < ${sliceD4}; dStep += ${dc4}) {
+    let d0 = ${split ? `slice * ${sliceD4} + ` : ''}dStep;
     ${h[0].map((_, s) => `let b1v${s} = mlp[${off.b1} + d0 + eCol + ${s}];`).join('\n    ')}
     ${expandCells((r, s) => `var ${h[r][s]} = b1v${s};`)}
     ${ke === 0 ? `if (eActive) {
@@ -274,14 +317,16 @@ fn convAt(pix: i32, cv: i32, height: i32, width: i32) -> vec4<f32> {
     workgroupBarrier();
   }`;
   const writeCode = `
-  // 4. Bias, residual, one write per output element.
+  // 4. ${split ? 'The partial projection of this slice: [S, P, C] (dispatch 2 adds bias and residual).' :
+    'Bias, residual, one write per output element.'}
   if (pActive) {
     ${y.map((row, r) => `{
       let pix = pixel0 + pRow + ${r};
-      if (pix < numPixels) {
+      if (pix < numPixels${split ? ' && sliceOk' : ''}) {
         ${row.map((name, s) => `{
           let cv = pCol + ${s};
-          result[pix * ${c4} + cv] = ${name} + mlp[${off.b2} + cv]${spec.residual ? ` + x[pix * ${c4} + cv]` : ''};
+          ${split ? `result[(slice * numPixels + pix) * ${c4} + cv] = ${name};` :
+            `result[pix * ${c4} + cv] = ${epilogue(spec, name)};`}
         }`).join('\n        ')}
       }
     }`).join('\n    ')}
@@ -306,10 +351,17 @@ ${phases === 'mlp' ? '' : convFunction}
 fn main(index: i32) {
   let lid = i32(localIndex);
   // The backend may reshape a long 1-D dispatch into 2-D/3-D: linearize the workgroup id.
-  let tile = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
+  let group = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
   let height = uniforms.xShape.y;
   let width = uniforms.xShape.z;
   let numPixels = uniforms.xShape.x * height * width;
+${split ? `  // Slice-major: workgroups of one hidden slice share the same W1'/W2' rows.
+  let numTiles = (numPixels + ${tp - 1}) / ${tp};
+  let slice = group / numTiles;
+  let tile = group - slice * numTiles;
+  // A reshaped 2-D dispatch may have extra workgroups (slice >= ${splits}): they write nothing (no early
+  // return: workgroupId is not uniform for WGSL's analysis).
+  let sliceOk = slice < ${splits};` : '  let tile = group;'}
   let pixel0 = tile * ${tp};
 
 ${phases === 'mlp' ? loadCode : convCode + normCode}

@@ -5,7 +5,8 @@
 import type { Activation } from '../../spec/activations.js';
 import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
   convfirstSpec, convnextSpec } from '../../spec/block_spec.js';
-import { type BlockTiling, chooseTiling, type TilingLimits } from './tiling.js';
+import { type BlockTiling, chooseHiddenSplits, chooseTiling, MIN_SLICE_HIDDEN, SPLIT_BELOW_TILES, TARGET_WORKGROUPS,
+  type TilingLimits } from './tiling.js';
 
 export interface KernelExplanation {
   kernel: string;
@@ -16,8 +17,15 @@ export interface KernelExplanation {
   spec: BlockSpec;
   limits: TilingLimits;
   tiling?: BlockTiling;
-  /** GPU dispatches per block call (fused: 1, after the one-time weight fold per weight set). */
+  /**
+   * Fused only: 'plain' = one dispatch; 'split-hidden' = the hidden dimension split over S workgroups per
+   * tile (tiling.hiddenSplits) when the plain kernel would launch too few workgroups, plus a summing dispatch.
+   */
+  variant?: 'plain' | 'split-hidden';
+  /** GPU dispatches per block call (plain 1, split-hidden 2; after the one-time weight fold per weight set). */
   dispatches?: number;
+  /** Workgroups of the (first) dispatch. */
+  workgroups?: number;
 }
 
 const SUPPORTED_GROUP_WIDTHS = [1, 2, 4, 8, 16];
@@ -53,9 +61,21 @@ export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly numb
   const choice = chooseTiling(spec, xShape, limits);
   if (!choice.ok) return { ...base, fused: false, reason: choice.reason };
   const t = choice.tiling;
-  return { ...base, fused: true, tiling: t, dispatches: 1, reason: `fused: ${t.tilePixels}-pixel tiles, ` +
-    `${t.workgroupSize} threads, hidden chunks of ${t.hiddenChunk}, ${t.storageBytes} of ` +
-    `${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory` };
+  const tiles = Math.ceil(xShape[0] * xShape[1] * xShape[2] / t.tilePixels);
+  const layout = `${t.tilePixels}-pixel tiles, ${t.workgroupSize} threads, hidden chunks of ${t.hiddenChunk}, ` +
+    `${t.storageBytes} of ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`;
+  if (t.hiddenSplits === 1) {
+    return { ...base, fused: true, variant: 'plain', tiling: t, dispatches: 1, workgroups: tiles,
+      reason: `fused: ${layout}; ${tiles} workgroups` + (tiles >= SPLIT_BELOW_TILES ? '' :
+        chooseHiddenSplits(spec, tiles * t.tilePixels, t) > 1 ? ' (split-hidden disabled by a tiling override)' :
+          ` (fewer than ${SPLIT_BELOW_TILES}, but D = ${spec.hidden} has no split into slices of >= ` +
+          `${MIN_SLICE_HIDDEN} hidden channels)`) };
+  }
+  return { ...base, fused: true, variant: 'split-hidden', tiling: t, dispatches: 2, workgroups: tiles * t.hiddenSplits,
+    reason: `fused split-hidden: ${tiles} tiles would launch fewer than ${SPLIT_BELOW_TILES} workgroups, so D = ` +
+      `${spec.hidden} is split into ${t.hiddenSplits} slices of ${spec.hidden / t.hiddenSplits} ` +
+      `(${tiles * t.hiddenSplits} workgroups, target ${TARGET_WORKGROUPS}) plus a dispatch summing the partials; ` +
+      layout };
 }
 
 export interface ExplainShapes {

@@ -49,6 +49,12 @@ export interface BlockTiling {
   projectSlice: number;
   /** Bytes of workgroup memory the kernel declares. */
   storageBytes: number;
+  /**
+   * Split-hidden ("split-K") factor S: 1 = the one-dispatch kernel. S > 1: dispatch 1 runs (tiles x S)
+   * workgroups, each computing the conv (+LayerNorm) of its tile and the MLP over D / S hidden channels into
+   * a partial projection [S, P, C]; dispatch 2 sums the partials and adds b2' and the residual.
+   */
+  hiddenSplits: number;
 }
 
 export type TilingChoice = { ok: true; tiling: BlockTiling } | { ok: false; reason: string };
@@ -122,8 +128,50 @@ export function registerTile(m: number, n4: number, threads: number): RegisterTi
  * register budget, then the largest hidden chunk that fits workgroup memory.
  */
 export function chooseTiling(spec: BlockSpec, xShape: readonly number[], limits: TilingLimits): TilingChoice {
-  const choice = chooseDefaultTiling(spec, xShape, limits);
-  return choice.ok && override != null ? applyOverride(spec, choice.tiling, override, limits) : choice;
+  const base = chooseDefaultTiling(spec, xShape, limits);
+  const choice = base.ok && override != null ? applyOverride(spec, base.tiling, override, limits) : base;
+  if (!choice.ok) return choice;
+  const pixels = xShape[0] * xShape[1] * xShape[2];
+  const forced = override?.hiddenSplits;
+  if (forced != null) {
+    if (forced < 1 || (spec.hidden / choice.tiling.hiddenChunk) % forced !== 0) {
+      return { ok: false, reason: `tiling override hiddenSplits ${forced} does not divide the ` +
+        `${spec.hidden / choice.tiling.hiddenChunk} hidden chunks` };
+    }
+    return { ok: true, tiling: { ...choice.tiling, hiddenSplits: forced } };
+  }
+  return { ok: true, tiling: { ...choice.tiling, hiddenSplits: chooseHiddenSplits(spec, pixels, choice.tiling) } };
+}
+
+/**
+ * WebGPU exposes no SM count; the split rule is written for the large GPUs we measure (132 SMs on
+ * H100/H200). Measured on H200 (BENCHMARKS.md, "Split-hidden variant"): splitting pays off when the plain
+ * kernel has fewer tiles than SMs (N=1 14x14x384: 49 tiles, 4.4-6.8x faster; 7x7x768: 13 tiles, 9-18x), but
+ * not at 196 tiles (N=1 56x56x96: 10-15% slower, the second dispatch's fixed cost) nor at 392 (N=32 7x7x768:
+ * 8-25% slower).
+ */
+export const NOMINAL_SMS = 132;
+/** The plain kernel runs when it launches at least this many workgroups (one per SM). */
+export const SPLIT_BELOW_TILES = NOMINAL_SMS;
+/** Workgroups the split aims for: 4 per SM (S = 12 and 24 were the fastest measured at 49 and 13 tiles). */
+export const TARGET_WORKGROUPS = 4 * NOMINAL_SMS;
+/**
+ * Fewest hidden channels per slice: every slice recomputes the tile's conv (+LayerNorm), 2 k^2 G FLOPs per
+ * channel against 4 D / S for its MLP slice, and writes + re-reads a [P, C] partial.
+ */
+export const MIN_SLICE_HIDDEN = 128;
+
+/**
+ * The split-hidden factor: 1 when the plain kernel's ceil(P / tilePixels) workgroups reach
+ * SPLIT_BELOW_TILES; otherwise the smallest S dividing the number of hidden chunks with tiles x S >=
+ * TARGET_WORKGROUPS (or the largest allowed), with at least MIN_SLICE_HIDDEN hidden channels per slice.
+ */
+export function chooseHiddenSplits(spec: BlockSpec, pixels: number, t: BlockTiling): number {
+  const tiles = Math.ceil(pixels / t.tilePixels);
+  if (tiles >= SPLIT_BELOW_TILES) return 1;
+  const chunks = spec.hidden / t.hiddenChunk;
+  const allowed = divisors(chunks, chunks).filter((s) => spec.hidden / s >= MIN_SLICE_HIDDEN);
+  return allowed.find((s) => tiles * s >= TARGET_WORKGROUPS) ?? allowed[allowed.length - 1] ?? 1;
 }
 
 /** Tiling knobs a benchmark may force (to sweep configurations); each must still fit the limits. */
@@ -133,6 +181,8 @@ export interface TilingOverride {
   hiddenChunk?: number;
   expandSlice?: number;
   projectSlice?: number;
+  /** Split-hidden factor; absent = the automatic choice for the (overridden) tile. */
+  hiddenSplits?: number;
 }
 
 let override: TilingOverride | null = null;
@@ -155,7 +205,7 @@ function applyOverride(spec: BlockSpec, base: BlockTiling, o: TilingOverride, li
     return { ok: false, reason: `tiling override ${JSON.stringify(o)} does not fit` };
   }
   return { ok: true, tiling: { workgroupSize: threads, tilePixels, hiddenChunk, expand, project, expandSlice,
-    projectSlice, storageBytes: bytes } };
+    projectSlice, storageBytes: bytes, hiddenSplits: 1 } };
 }
 
 function chooseDefaultTiling(spec: BlockSpec, xShape: readonly number[], limits: TilingLimits): TilingChoice {
@@ -190,7 +240,8 @@ function chooseDefaultTiling(spec: BlockSpec, xShape: readonly number[], limits:
       if (expand == null || expand.rows * expand.cols4 > MAX_EXPAND_VEC4) continue;
       const [expandSlice, projectSlice] = slices;
       return { ok: true, tiling: { workgroupSize: threads, tilePixels, hiddenChunk, expand, project, expandSlice,
-        projectSlice, storageBytes: storageBytes(spec, tilePixels, hiddenChunk, expandSlice, projectSlice) } };
+        projectSlice, storageBytes: storageBytes(spec, tilePixels, hiddenChunk, expandSlice, projectSlice),
+        hiddenSplits: 1 } };
     }
   }
   if (smallestNeed === Infinity) {
