@@ -10,7 +10,7 @@
  *   per-phase partial kernels.
  * Rows: {op, impl: 'stock'|'fused', n, h, w, c, d, gpuMs, wallMs, dispatches, tflops, peakTflops, ...}.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
@@ -19,25 +19,17 @@ const splitMode = args.includes('--split');
 const jsonIndex = args.indexOf('--json');
 const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : null;
 
-// Dawn must provide navigator.gpu before tfjs-backend-webgpu is evaluated (it registers itself on import).
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD)) {
-  process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-}
-process.env.XDG_RUNTIME_DIR ??= '/tmp';
-const { create, globals } = await import('webgpu');
-Object.assign(globalThis, globals);
-Object.defineProperty(globalThis, 'navigator', { value: {
-  // Dawn quantizes timestamps (to ~65 us here) unless told not to; per-kernel sums need the raw values.
-  gpu: create(['enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=timestamp_quantization']) }, configurable: true, writable: true });
-
+// Dawn must provide navigator.gpu before tfjs-backend-webgpu is evaluated (it registers itself on import);
+// it also asks Dawn for unquantized timestamps. No Vulkan driver named: SwiftShader where installed.
+const { setupNodeWebGPU } = await import('../src/node/webgpu_setup.js');
+await setupNodeWebGPU({ preferSwiftShader: true });
 const tf = await import('@tensorflow/tfjs-core');
 const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
 const lib = await import('../src/index.js');
 // Benchmark-only knobs (tiling sweeps, per-phase partial kernels); not part of the package API.
 const tuning = await import('../src/kernels/webgpu/index.js');
 const { convnextBlockReference, convfirstBlockReference } = await import('../src/kernels/reference/block_reference.js');
-const { measureDevicePeaks } = await import('../src/analysis/microbench.js');
+const { countDispatches, describeDevice, measureBenchPeaks } = await import('./support/webgpu_bench.js');
 
 type Tensor = InstanceType<typeof tf.Tensor>;
 type Op = 'convnext' | 'convfirst';
@@ -81,19 +73,10 @@ tf.env().set('WEBGPU_CPU_FORWARD', false);
 const backend = tf.backend() as InstanceType<typeof WebGPUBackend>;
 const device = backend.device;
 const adapterInfo = (backend as unknown as { adapterInfo?: unknown }).adapterInfo;
-console.log(`device: ${JSON.stringify(adapterInfo)}; timestamp-query: ${device.features.has('timestamp-query')}; ` +
-  `workgroup storage ${device.limits.maxComputeWorkgroupStorageSize} B, ` +
-  `${device.limits.maxComputeInvocationsPerWorkgroup} invocations`);
-
-const peaks = await measureDevicePeaks(device, smoke ?
-  { fmaIterations: 64, fmaWorkgroups: 64, copyBytes: 4 << 20, repeats: 2 } : {});
-console.log(`measured peaks: FMA ${peaks.fmaTflops.toFixed(2)} TFLOP/s, copy ${(peaks.copyGBps / 1000).toFixed(3)} TB/s ` +
-  `(${peaks.timing})`);
-
-// Count programs per block call by wrapping the backend's single entry point for GPU work.
-let programs = 0;
-const run = backend.runWebGPUProgram.bind(backend);
-backend.runWebGPUProgram = ((...a: Parameters<typeof run>) => { programs++; return run(...a); }) as typeof run;
+console.log(describeDevice(backend));
+const peaks = await measureBenchPeaks(device, smoke);
+// Programs per block call: every GPU program goes through the backend's runWebGPUProgram.
+const dispatchCounter = countDispatches(backend);
 
 const STAGES = smoke ? [[8, 8, 16], [5, 5, 32], [3, 3, 64]] : [[56, 56, 96], [28, 28, 192], [14, 14, 384], [7, 7, 768]];
 const BATCHES = smoke ? [1, 2] : [1, 32];
@@ -147,9 +130,9 @@ function median(v: number[]): number {
 
 async function measure(f: () => Tensor): Promise<{ gpuMs: number; wallMs: number; dispatches: number }> {
   for (let i = 0; i < 3; i++) { const y = f(); await y.data(); y.dispose(); }
-  programs = 0;
+  dispatchCounter.reset();
   const y0 = f();
-  const dispatches = programs;
+  const dispatches = dispatchCounter.count;
   await y0.data();
   y0.dispose();
   const gpuMs = await gpuTime(f, GPU_REPEATS);
