@@ -101,16 +101,31 @@ function convnextWeights(c: number, d: number, rng: Rng): Record<string, tf.Tens
     w1: r([c, d], 0.2), b1: r([d], 0.1), w2: r([d, c], 0.1), b2: r([c], 0.1), layerScale: r([c], 0.5) };
 }
 
+/** Counts the programs (one per dispatch) the backend runs until restore(). */
+function countPrograms(backend: WebGPUBackend): { count: number; restore(): void } {
+  const run = backend.runWebGPUProgram;
+  const counter = { count: 0, restore: () => { backend.runWebGPUProgram = run; } };
+  backend.runWebGPUProgram = function (this: WebGPUBackend, ...args: Parameters<typeof run>) {
+    counter.count++;
+    return run.apply(this, args);
+  } as typeof run;
+  return counter;
+}
+
+/** The backend holds no more data ids than before (released ones leave once the queue is submitted). */
+async function expectNoLeakedDataIds(backend: WebGPUBackend, dataIdsBefore: number): Promise<void> {
+  const flush = tf.ones([1]);
+  await flush.data();
+  flush.dispose();
+  const leakedIds = backend.numDataIds() - dataIdsBefore;
+  if (leakedIds > 0) throw new Error(`backend holds ${leakedIds} more data ids`);
+}
+
 /** Counts programs per call: the first call on new weights folds them (2), later calls are one dispatch. */
 export async function checkDispatchesAndCache(rng: Rng): Promise<void> {
   const backend = tf.backend() as WebGPUBackend;
   clearWebGPUWeightCache();
-  let programs = 0;
-  const run = backend.runWebGPUProgram;
-  backend.runWebGPUProgram = function (this: WebGPUBackend, ...args: Parameters<typeof run>) {
-    programs++;
-    return run.apply(this, args);
-  } as typeof run;
+  const programs = countPrograms(backend);
   const before = tf.memory().numTensors;
   const dataIdsBefore = backend.numDataIds();
   try {
@@ -118,9 +133,9 @@ export async function checkDispatchesAndCache(rng: Rng): Promise<void> {
     const w = convnextWeights(16, 64, rng);
     const counts: number[] = [];
     for (let i = 0; i < 3; i++) {
-      programs = 0;
+      programs.count = 0;
       const y = convnextBlock(x, w as never);
-      counts.push(programs);
+      counts.push(programs.count);
       await y.data();
       y.dispose();
     }
@@ -128,9 +143,9 @@ export async function checkDispatchesAndCache(rng: Rng): Promise<void> {
     if (webgpuWeightCacheStats().entries !== 1) throw new Error(`cache entries ${webgpuWeightCacheStats().entries}`);
     // New weights (a new dataId) fold again; disposing the old ones frees their entry on the next call.
     const w2 = { ...w, w1: tf.mul(w.w1, 1) };
-    programs = 0;
+    programs.count = 0;
     const y2 = convnextBlock(x, w2 as never);
-    if (programs !== 2) throw new Error(`new weight set: ${programs} programs, want 2`);
+    if (programs.count !== 2) throw new Error(`new weight set: ${programs.count} programs, want 2`);
     await y2.data();
     y2.dispose();
     if (webgpuWeightCacheStats().entries !== 2) throw new Error(`cache entries ${webgpuWeightCacheStats().entries}`);
@@ -145,15 +160,10 @@ export async function checkDispatchesAndCache(rng: Rng): Promise<void> {
     clearWebGPUWeightCache();
     if (webgpuWeightCacheStats().entries !== 0) throw new Error('clearWebGPUWeightCache left entries');
   } finally {
-    backend.runWebGPUProgram = run;
+    programs.restore();
   }
   if (tf.memory().numTensors !== before) throw new Error(`leaked ${tf.memory().numTensors - before} tensors`);
-  // Released data ids leave the backend once the queue is submitted.
-  const flush = tf.ones([1]);
-  await flush.data();
-  flush.dispose();
-  const leakedIds = backend.numDataIds() - dataIdsBefore;
-  if (leakedIds > 0) throw new Error(`backend holds ${leakedIds} more data ids`);
+  await expectNoLeakedDataIds(backend, dataIdsBefore);
 }
 
 /**
@@ -165,12 +175,7 @@ export async function checkSplitDispatches(rng: Rng, seed: number): Promise<void
   const backend = tf.backend() as WebGPUBackend;
   const t: BlockCase = { kind: 'convnext', n: 1, h: 3, w: 5, c: 64, d: 256, k: 3, act: 'gelu', layerScale: true };
   clearWebGPUWeightCache();
-  let programs = 0;
-  const run = backend.runWebGPUProgram;
-  backend.runWebGPUProgram = function (this: WebGPUBackend, ...args: Parameters<typeof run>) {
-    programs++;
-    return run.apply(this, args);
-  } as typeof run;
+  const programs = countPrograms(backend);
   const before = tf.memory().numTensors;
   const dataIdsBefore = backend.numDataIds();
   setPoisonFusedOutputs(true);
@@ -179,9 +184,9 @@ export async function checkSplitDispatches(rng: Rng, seed: number): Promise<void
     const w = convnextWeights(t.c, t.d, rng);
     const counts: number[] = [];
     for (let i = 0; i < 3; i++) {
-      programs = 0;
+      programs.count = 0;
       const y = convnextBlock(x, w as never);
-      counts.push(programs);
+      counts.push(programs.count);
       await y.data();
       y.dispose();
     }
@@ -194,20 +199,16 @@ export async function checkSplitDispatches(rng: Rng, seed: number): Promise<void
     tf.dispose([x, ...Object.values(w)]);
     clearWebGPUWeightCache();
     // Numerics of the same configuration against float64 (poisoned partials and output).
-    programs = 0;
+    programs.count = 0;
     await runBlockCase(t, seed);
     if (lastKernelDecision()?.variant !== 'split-hidden') throw new Error('runBlockCase did not run split-hidden');
     clearWebGPUWeightCache();
   } finally {
-    backend.runWebGPUProgram = run;
+    programs.restore();
     setPoisonFusedOutputs(false);
   }
   if (tf.memory().numTensors !== before) throw new Error(`leaked ${tf.memory().numTensors - before} tensors`);
-  const flush = tf.ones([1]);
-  await flush.data();
-  flush.dispose();
-  const leakedIds = backend.numDataIds() - dataIdsBefore;
-  if (leakedIds > 0) throw new Error(`backend holds ${leakedIds} more data ids`);
+  await expectNoLeakedDataIds(backend, dataIdsBefore);
 }
 
 /** Limits too small for any tile: the op must fall back to the reference, say why, and stay correct. */
