@@ -257,17 +257,28 @@ function foldAffine(weight: Float32Array, bias: Float32Array, scale: Float32Arra
   return [w, Float32Array.from(bias, (b, o) => b * scale[o] + shift[o])];
 }
 
-/** A stride-1 'same' conv of any grouping plus bias (and an optional folded BatchNorm). */
-export function matchSpatialConv(v: GraphView, m: Match, value: string): SpatialConv | undefined {
+/**
+ * Matches `core` at `value`, absorbing a per-channel affine that follows it (an unfolded BatchNorm) into its
+ * weights and bias when the channel counts agree; otherwise matches `core` alone.
+ */
+function withFoldedAffine<T extends { bias: Float32Array }>(v: GraphView, m: Match, value: string,
+  core: (m: Match, value: string) => T | undefined, weightOf: (t: T) => Float32Array,
+  rebuild: (t: T, weight: Float32Array, bias: Float32Array) => T): T | undefined {
   const sub = new Match();
   const aff = matchAffine(v, sub, value);
-  const conv = aff && matchSpatialConvCore(v, sub, aff.input);
-  if (aff && conv && aff.scale.length === conv.channels) {
+  const inner = aff && core(sub, aff.input);
+  if (aff && inner && aff.scale.length === inner.bias.length) {
     sub.nodes.forEach((n) => m.add(n));
-    const [filter, bias] = foldAffine(conv.filter, conv.bias, aff.scale, aff.shift);
-    return { ...conv, filter, bias };
+    const [weight, bias] = foldAffine(weightOf(inner), inner.bias, aff.scale, aff.shift);
+    return rebuild(inner, weight, bias);
   }
-  return matchSpatialConvCore(v, m, value);
+  return core(m, value);
+}
+
+/** A stride-1 'same' conv of any grouping plus bias (and an optional folded BatchNorm). */
+export function matchSpatialConv(v: GraphView, m: Match, value: string): SpatialConv | undefined {
+  return withFoldedAffine(v, m, value, (mm, x) => matchSpatialConvCore(v, mm, x), (c) => c.filter,
+    (c, filter, bias) => ({ ...c, filter, bias }));
 }
 
 /**
@@ -277,15 +288,8 @@ export function matchSpatialConv(v: GraphView, m: Match, value: string): Spatial
  */
 export function matchLinear(v: GraphView, m: Match, value: string, fusedActivation = false): Linear | undefined {
   if (fusedActivation) return matchLinearCore(v, m, value, true);
-  const sub = new Match();
-  const aff = matchAffine(v, sub, value);
-  const lin = aff && matchLinearCore(v, sub, aff.input);
-  if (aff && lin && aff.scale.length === lin.cout) {
-    sub.nodes.forEach((n) => m.add(n));
-    const [weight, bias] = foldAffine(lin.weight, lin.bias, aff.scale, aff.shift);
-    return { ...lin, weight, bias };
-  }
-  return matchLinearCore(v, m, value);
+  return withFoldedAffine(v, m, value, (mm, x) => matchLinearCore(v, mm, x), (l) => l.weight,
+    (l, weight, bias) => ({ ...l, weight, bias }));
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -112,6 +112,19 @@ function countPrograms(backend: WebGPUBackend): { count: number; restore(): void
   return counter;
 }
 
+/** Runs `call` `times` times and returns how many programs each call launched. */
+async function programsPerCall(programs: { count: number }, call: () => tf.Tensor, times: number): Promise<number[]> {
+  const counts: number[] = [];
+  for (let i = 0; i < times; i++) {
+    programs.count = 0;
+    const y = call();
+    counts.push(programs.count);
+    await y.data();
+    y.dispose();
+  }
+  return counts;
+}
+
 /** The backend holds no more data ids than before (released ones leave once the queue is submitted). */
 async function expectNoLeakedDataIds(backend: WebGPUBackend, dataIdsBefore: number): Promise<void> {
   const flush = tf.ones([1]);
@@ -131,14 +144,7 @@ export async function checkDispatchesAndCache(rng: Rng): Promise<void> {
   try {
     const x = tf.tensor(rng.normals(2 * 5 * 7 * 16), [2, 5, 7, 16]) as tf.Tensor4D;
     const w = convnextWeights(16, 64, rng);
-    const counts: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      programs.count = 0;
-      const y = convnextBlock(x, w as never);
-      counts.push(programs.count);
-      await y.data();
-      y.dispose();
-    }
+    const counts = await programsPerCall(programs, () => convnextBlock(x, w as never), 3);
     if (counts.join() !== '2,1,1') throw new Error(`programs per call ${counts} (want fold + block, then 1, 1)`);
     if (webgpuWeightCacheStats().entries !== 1) throw new Error(`cache entries ${webgpuWeightCacheStats().entries}`);
     // New weights (a new dataId) fold again; disposing the old ones frees their entry on the next call.
@@ -182,14 +188,7 @@ export async function checkSplitDispatches(rng: Rng, seed: number): Promise<void
   try {
     const x = tf.tensor(rng.normals(t.n * t.h * t.w * t.c), [t.n, t.h, t.w, t.c]) as tf.Tensor4D;
     const w = convnextWeights(t.c, t.d, rng);
-    const counts: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      programs.count = 0;
-      const y = convnextBlock(x, w as never);
-      counts.push(programs.count);
-      await y.data();
-      y.dispose();
-    }
+    const counts = await programsPerCall(programs, () => convnextBlock(x, w as never), 3);
     const d = lastKernelDecision();
     if (d?.variant !== 'split-hidden' || d.dispatches !== 2 || d.tiling?.hiddenSplits !== 2 ||
         !/split into 2 slices/.test(d.reason)) {
