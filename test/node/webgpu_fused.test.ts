@@ -38,6 +38,7 @@ describe('webgpu tiling from adapter limits', () => {
             assert.equal(t.expand.cols4 * t.expand.threadCols, t.hiddenChunk / 4);
             assert.ok(t.project.threadRows * t.project.threadCols <= t.workgroupSize);
             assert.ok(t.expand.threadRows * t.expand.threadCols <= t.workgroupSize);
+            for (const m of [t.expand, t.project]) assert.equal(m.threadRows % m.laneRows, 0);
             if (t.expandSlice) assert.equal(c % t.expandSlice, 0);
             if (t.projectSlice) assert.equal(t.hiddenChunk % t.projectSlice, 0);
             // Split-hidden only below the workgroup target, whole chunks per slice, slices not too thin, and

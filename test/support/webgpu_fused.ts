@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { convnextBlock, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, lastKernelDecision } from '../../src/index.js';
 import { chooseTiling, clearWebGPUWeightCache, DATACENTER_LIMITS, setPoisonFusedOutputs, setTilingOverride,
-  setWebGPUTilingLimits, SWIFTSHADER_LIMITS, type TilingLimits, webgpuWeightCacheStats }
+  setWebGPUTilingLimits, SWIFTSHADER_LIMITS, type TilingLimits, type TilingOverride, webgpuWeightCacheStats }
   from '../../src/kernels/webgpu/index.js';
 import { convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
 import { type BlockCase, caseName, runBlockCase } from './block_cases.js';
@@ -74,14 +74,18 @@ export async function runWithProfile(t: BlockCase, profile: TilingLimits, seed: 
  * Forced tilings that the automatic choice rarely picks for small test shapes (for D = 192), both plain and
  * split-hidden (S slices of D / S hidden channels, staged and unstaged weights).
  */
-export const FORCED_TILINGS = [
-  { tilePixels: 64, hiddenChunk: 16, expandSlice: 16, projectSlice: 16, workgroupSize: 256, hiddenSplits: 1 },
-  { tilePixels: 32, hiddenChunk: 32, expandSlice: 0, projectSlice: 0, workgroupSize: 128, hiddenSplits: 3 },
-  { tilePixels: 16, hiddenChunk: 16, expandSlice: 8, projectSlice: 0, workgroupSize: 64, hiddenSplits: 4 },
-  { tilePixels: 2, hiddenChunk: 48, expandSlice: 0, projectSlice: 16, workgroupSize: 256, hiddenSplits: 1 },
+export const FORCED_TILINGS: TilingOverride[] = [
+  { tilePixels: 64, hiddenChunk: 16, expandSlice: 16, projectSlice: 16, workgroupSize: 256, hiddenSplits: 1,
+    laneRows: 1 },
+  { tilePixels: 32, hiddenChunk: 32, expandSlice: 0, projectSlice: 0, workgroupSize: 128, hiddenSplits: 3,
+    unroll: 4 },
+  { tilePixels: 16, hiddenChunk: 16, expandSlice: 8, projectSlice: 0, workgroupSize: 64, hiddenSplits: 4,
+    laneRows: 2 },
+  { tilePixels: 2, hiddenChunk: 48, expandSlice: 0, projectSlice: 16, workgroupSize: 256, hiddenSplits: 1,
+    unroll: 3 },
 ];
 
-export async function runForced(t: BlockCase, forced: typeof FORCED_TILINGS[number], seed: number): Promise<void> {
+export async function runForced(t: BlockCase, forced: TilingOverride, seed: number): Promise<void> {
   setTilingOverride(forced);
   try {
     await runBlockCase(t, seed);
@@ -89,8 +93,12 @@ export async function runForced(t: BlockCase, forced: typeof FORCED_TILINGS[numb
     setTilingOverride(null);
   }
   const d = lastKernelDecision();
-  if (!d?.fused || d.tiling?.tilePixels !== forced.tilePixels || d.tiling.hiddenSplits !== forced.hiddenSplits ||
-      d.dispatches !== (forced.hiddenSplits > 1 ? 2 : 1)) {
+  const splits = forced.hiddenSplits ?? 1;
+  const lanes = forced.laneRows;
+  const tiling = d?.tiling;
+  if (!d?.fused || tiling == null || tiling.tilePixels !== forced.tilePixels || tiling.hiddenSplits !== splits ||
+      d.dispatches !== (splits > 1 ? 2 : 1) ||
+      (lanes != null && (tiling.expand.laneRows > lanes || tiling.project.laneRows > lanes))) {
     throw new Error(`forced tiling ${JSON.stringify(forced)} did not run: ${d?.reason}`);
   }
 }

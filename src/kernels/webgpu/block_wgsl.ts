@@ -22,7 +22,7 @@
  */
 import { floatLiteral, wgslActivationFunction } from '../../spec/activations.js';
 import type { BlockSpec } from '../../spec/block_spec.js';
-import type { BlockTiling, RegisterTile } from './tiling.js';
+import { type BlockTiling, type RegisterTile, rowStride4 } from './tiling.js';
 
 /**
  * 'all' is the block. 'conv' (conv + norm, written out) and 'mlp' (x loaded as the conv output, then the
@@ -44,11 +44,11 @@ export function packedOffsets(c: number, d: number) {
 /** Every value baked into the shader text (layer scale is folded into the weights, so not baked). */
 export function blockShaderKey({ spec, tiling, phases = 'all' }: BlockShaderParams): string {
   const t = tiling;
-  const tile = (r: RegisterTile) => `${r.rows}x${r.cols4}_${r.threadRows}x${r.threadCols}`;
+  const tile = (r: RegisterTile) => `${r.rows}x${r.cols4}_${r.threadRows}x${r.threadCols}_l${r.laneRows}`;
   return `fusedBlock_k${spec.k}_g${spec.groupWidth}_c${spec.channels}_d${spec.hidden}_${spec.norm}` +
     `_e${spec.norm === 'layernorm' ? spec.epsilon : 0}_${spec.activation}_r${+spec.residual}` +
     `_wg${t.workgroupSize}_tp${t.tilePixels}_dc${t.hiddenChunk}_x${tile(t.expand)}_p${tile(t.project)}` +
-    `_ke${t.expandSlice}_kp${t.projectSlice}` + (t.hiddenSplits > 1 ? `_s${t.hiddenSplits}` : '') +
+    `_ke${t.expandSlice}_kp${t.projectSlice}_u${t.unroll}` + (t.hiddenSplits > 1 ? `_s${t.hiddenSplits}` : '') +
     (phases === 'all' ? '' : `_only_${phases}`);
 }
 
@@ -110,6 +110,21 @@ const UNROLL_MAX_K = 7;
 /** Adjacent output pixels per thread in the depthwise conv. */
 const CONV_STRIP = 4;
 
+/**
+ * `${v}Row` / `${v}Col` (thread row and column) and `${v}Active` of this thread in a register tile. A thread
+ * owns pixels Row + r * threadRows and vec4 columns Col + s * threadCols (strided, so neighbouring lanes
+ * read neighbouring rows and columns: conflict-free with the odd row strides, coalesced for weights).
+ * laneRows thread rows are the fastest-varying index of lid, then columns, then blocks of laneRows rows.
+ */
+function threadCell(v: string, t: RegisterTile): string {
+  const lr = t.laneRows;
+  const rowIndex = lr === 1 ? `lid / ${t.threadCols}` : `(lid / ${lr * t.threadCols}) * ${lr} + lid % ${lr}`;
+  const colIndex = lr === 1 ? `lid % ${t.threadCols}` : `(lid / ${lr}) % ${t.threadCols}`;
+  return `let ${v}Row = ${rowIndex};
+  let ${v}Col = ${colIndex};
+  let ${v}Active = lid < ${t.threadRows * t.threadCols};`;
+}
+
 function names(prefix: string, tile: RegisterTile): string[][] {
   return Array.from({ length: tile.rows }, (_, r) => Array.from({ length: tile.cols4 }, (_, s) => `${prefix}${r}_${s}`));
 }
@@ -127,6 +142,11 @@ export function blockShaderSource({ spec, tiling, phases = 'all' }: BlockShaderP
   const off = packedOffsets(spec.channels, spec.hidden);
   const lanes = ['x', 'y', 'z', 'w'];
   const hasNorm = spec.norm === 'layernorm';
+  // Padded row strides (vec4s) of the conv tile and the hidden chunk in workgroup memory.
+  const as4 = rowStride4(c4);
+  const hs4 = rowStride4(dc4);
+  /** tileA index of element e of the unpadded [tilePixels x C/4] tile. */
+  const aIndex = (e: string) => `(${e} / ${c4}) * ${as4} + ${e} % ${c4}`;
 
   const h = names('h', e);
   const y = names('y', p);
@@ -139,17 +159,18 @@ export function blockShaderSource({ spec, tiling, phases = 'all' }: BlockShaderP
   // LayerNorm statistics, one thread per pixel (two-pass, like tf.moments), then normalize in place.
   for (var pr = lid; pr < ${tp}; pr += ${threads}) {
     var sum = vec4<f32>(0.0);
-    for (var cc = 0; cc < ${c4}; cc++) { sum += tileA[pr * ${c4} + cc]; }
+    for (var cc = 0; cc < ${c4}; cc++) { sum += tileA[pr * ${as4} + cc]; }
     let mean = dot(sum, vec4<f32>(1.0)) / ${floatLiteral(spec.channels)};
     var sq = vec4<f32>(0.0);
-    for (var cc = 0; cc < ${c4}; cc++) { let dv = tileA[pr * ${c4} + cc] - mean; sq += dv * dv; }
+    for (var cc = 0; cc < ${c4}; cc++) { let dv = tileA[pr * ${as4} + cc] - mean; sq += dv * dv; }
     let variance = dot(sq, vec4<f32>(1.0)) / ${floatLiteral(spec.channels)};
     rowStats[pr] = vec2<f32>(mean, inverseSqrt(variance + ${floatLiteral(spec.epsilon)}));
   }
   workgroupBarrier();
   for (var e = lid; e < ${tp * c4}; e += ${threads}) {
     let st = rowStats[e / ${c4}];
-    tileA[e] = (tileA[e] - st.x) * st.y;
+    let i = ${aIndex('e')};
+    tileA[i] = (tileA[i] - st.x) * st.y;
   }
   workgroupBarrier();`;
 
@@ -159,7 +180,7 @@ export function blockShaderSource({ spec, tiling, phases = 'all' }: BlockShaderP
   if (lid < 0) { result[0] = convFilter[0] + convBias[0]; }
   for (var e = lid; e < ${tp * c4}; e += ${threads}) {
     let pix = pixel0 + e / ${c4};
-    tileA[e] = select(vec4<f32>(0.0), x[pix * ${c4} + e % ${c4}], pix < numPixels);
+    tileA[${aIndex('e')}] = select(vec4<f32>(0.0), x[pix * ${c4} + e % ${c4}], pix < numPixels);
   }
   workgroupBarrier();`;
   // Small kernels are fully unrolled: tap offsets become constants and column checks are computed once.
@@ -217,14 +238,14 @@ export function blockShaderSource({ spec, tiling, phases = 'all' }: BlockShaderP
       ${quad.map((q) => `if (pix + ${q} < numPixels) { acc${q} = convAt(pix + ${q}, cv, height, width); }`)
         .join('\n      ')}
     }
-    ${quad.map((q) => `tileA[(p0 + ${q}) * ${c4} + cv] = acc${q};`).join('\n    ')}
+    ${quad.map((q) => `tileA[(p0 + ${q}) * ${as4} + cv] = acc${q};`).join('\n    ')}
   }`;
   const pixelCode = `
   for (var e = lid; e < ${tp * c4}; e += ${threads}) {
     let pix = pixel0 + e / ${c4};
     var acc = vec4<f32>(0.0);
     if (pix < numPixels) { acc = convAt(pix, e % ${c4}, height, width); }
-    tileA[e] = acc;
+    tileA[${aIndex('e')}] = acc;
   }`;
   const convFunction = `
 // The k x k conv (+ bias) at one output pixel, vec4 channels cv.
@@ -245,7 +266,7 @@ fn convAt(pix: i32, cv: i32, height: i32, width: i32) -> vec4<f32> {
   const kp = tiling.projectSlice;
   /** One vec4 step of expand over input channels 4c..4c+3; `w(i, s)` reads W1' row 4c+i, column vec4 s. */
   const expandStep = (c: string, w: (i: number, s: number) => string) => [
-    ...h.map((_, r) => `let a${r} = tileA[(eRow + ${r}) * ${c4} + ${c}];`),
+    ...h.map((_, r) => `let a${r} = tileA[(eRow + ${r * e.threadRows}) * ${as4} + ${c}];`),
     ...[0, 1, 2, 3].flatMap((i) => [
       ...h[0].map((_, s) => `let w${i}_${s} = ${w(i, s)};`),
       ...h.flatMap((row, r) => row.map((name, s) => `${name} += a${r}.${lanes[i]} * w${i}_${s};`)),
@@ -253,31 +274,37 @@ fn convAt(pix: i32, cv: i32, height: i32, width: i32) -> vec4<f32> {
   ].join('\n          ');
   /** One vec4 step of project over hidden channels 4j..4j+3 of the chunk. */
   const projectStep = (j: string, w: (i: number, s: number) => string) => [
-    ...y.map((_, r) => `let hv${r} = tileH[(pRow + ${r}) * ${dc4} + ${j}];`),
+    ...y.map((_, r) => `let hv${r} = tileH[(pRow + ${r * p.threadRows}) * ${hs4} + ${j}];`),
     ...[0, 1, 2, 3].flatMap((i) => [
       ...y[0].map((_, s) => `let v${i}_${s} = ${w(i, s)};`),
       ...y.flatMap((row, r) => row.map((name, s) => `${name} += hv${r}.${lanes[i]} * v${i}_${s};`)),
     ]),
   ].join('\n          ');
+  /**
+   * A matmul's reduction loop over `trips` steps, `body` reading the step index `v`. Unrolled by the largest
+   * divisor of `trips` up to tiling.unroll: each copy in its own block with its own `v`, so the compiler can
+   * issue the loads of several steps before their FMAs.
+   */
+  const loop = (v: string, trips: number, body: string) => {
+    let u = Math.min(tiling.unroll, trips);
+    while (trips % u !== 0) u--;
+    if (u === 1) return `for (var ${v} = 0; ${v} < ${trips}; ${v}++) {\n          ${body}\n        }`;
+    return `for (var ${v}U = 0; ${v}U < ${trips}; ${v}U += ${u}) {\n` + Array.from({ length: u }, (_, k) =>
+      `        { let ${v} = ${v}U + ${k};\n          ${body}\n        }`).join('\n') + '\n      }';
+  };
   const mlpCode = `
   // 3. Walk the hidden dimension${split ? ` (this workgroup's slice of ${4 * sliceD4} channels)` : ''} in chunks of
   //    ${tiling.hiddenChunk}: expand -> act -> workgroup memory -> accumulate the projection in registers.
-  let eRow = (lid / ${e.threadCols}) * ${e.rows};
-  let eCol = (lid % ${e.threadCols}) * ${e.cols4};
-  let eActive = lid < ${e.threadRows * e.threadCols};
-  let pRow = (lid / ${p.threadCols}) * ${p.rows};
-  let pCol = (lid % ${p.threadCols}) * ${p.cols4};
-  let pActive = lid < ${p.threadRows * p.threadCols};
+  ${threadCell('e', e)}
+  ${threadCell('p', p)}
   ${projectCells((r, s) => `var ${y[r][s]} = vec4<f32>(0.0);`)}
   // The trip count is a constant (barriers inside need uniform control flow); the slice only offsets d0.
   for (var dStep = 0; dStep < ${sliceD4}; dStep += ${dc4}) {
     let d0 = ${split ? `slice * ${sliceD4} + ` : ''}dStep;
-    ${h[0].map((_, s) => `let b1v${s} = mlp[${off.b1} + d0 + eCol + ${s}];`).join('\n    ')}
+    ${h[0].map((_, s) => `let b1v${s} = mlp[${off.b1} + d0 + eCol + ${s * e.threadCols}];`).join('\n    ')}
     ${expandCells((r, s) => `var ${h[r][s]} = b1v${s};`)}
     ${ke === 0 ? `if (eActive) {
-      for (var c = 0; c < ${c4}; c++) {
-        ${expandStep('c', (i, s) => `mlp[${off.w1} + (c * 4 + ${i}) * ${d4} + d0 + eCol + ${s}]`)}
-      }
+      ${loop('c', c4, expandStep('c', (i, s) => `mlp[${off.w1} + (c * 4 + ${i}) * ${d4} + d0 + eCol + ${s * e.threadCols}]`))}
     }` : `for (var c0 = 0; c0 < ${c4}; c0 += ${ke / 4}) {
       // Stage W1'[c0*4 .. +${ke}, chunk] once per workgroup (coalesced), then every thread reads it on chip.
       workgroupBarrier();
@@ -286,20 +313,16 @@ fn convAt(pix: i32, cv: i32, height: i32, width: i32) -> vec4<f32> {
       }
       workgroupBarrier();
       if (eActive) {
-        for (var cc = 0; cc < ${ke / 4}; cc++) {
-          let c = c0 + cc;
-          ${expandStep('c', (i, s) => `tileW[(cc * 4 + ${i}) * ${dc4} + eCol + ${s}]`)}
-        }
+        ${loop('cc', ke / 4, `let c = c0 + cc;
+          ${expandStep('c', (i, s) => `tileW[(cc * 4 + ${i}) * ${dc4} + eCol + ${s * e.threadCols}]`)}`)}
       }
     }`}
     if (eActive) {
-      ${expandCells((r, s) => `tileH[(eRow + ${r}) * ${dc4} + eCol + ${s}] = activation(${h[r][s]});`)}
+      ${expandCells((r, s) => `tileH[(eRow + ${r * e.threadRows}) * ${hs4} + eCol + ${s * e.threadCols}] = activation(${h[r][s]});`)}
     }
     workgroupBarrier();
     ${kp === 0 ? `if (pActive) {
-      for (var j = 0; j < ${dc4}; j++) {
-        ${projectStep('j', (i, s) => `mlp[${off.w2} + ((d0 + j) * 4 + ${i}) * ${c4} + pCol + ${s}]`)}
-      }
+      ${loop('j', dc4, projectStep('j', (i, s) => `mlp[${off.w2} + ((d0 + j) * 4 + ${i}) * ${c4} + pCol + ${s * p.threadCols}]`))}
     }` : `for (var j0 = 0; j0 < ${dc4}; j0 += ${kp / 4}) {
       // Stage W2' rows (d0 + j0) * 4 .. +${kp} (contiguous) once per workgroup.
       workgroupBarrier();
@@ -308,10 +331,8 @@ fn convAt(pix: i32, cv: i32, height: i32, width: i32) -> vec4<f32> {
       }
       workgroupBarrier();
       if (pActive) {
-        for (var jj = 0; jj < ${kp / 4}; jj++) {
-          let j = j0 + jj;
-          ${projectStep('j', (i, s) => `tileW[(jj * 4 + ${i}) * ${c4} + pCol + ${s}]`)}
-        }
+        ${loop('jj', kp / 4, `let j = j0 + jj;
+          ${projectStep('j', (i, s) => `tileW[(jj * 4 + ${i}) * ${c4} + pCol + ${s * p.threadCols}]`)}`)}
       }
     }`}
     workgroupBarrier();
@@ -321,10 +342,10 @@ fn convAt(pix: i32, cv: i32, height: i32, width: i32) -> vec4<f32> {
     'Bias, residual, one write per output element.'}
   if (pActive) {
     ${y.map((row, r) => `{
-      let pix = pixel0 + pRow + ${r};
+      let pix = pixel0 + pRow + ${r * p.threadRows};
       if (pix < numPixels${split ? ' && sliceOk' : ''}) {
         ${row.map((name, s) => `{
-          let cv = pCol + ${s};
+          let cv = pCol + ${s * p.threadCols};
           ${split ? `result[(slice * numPixels + pix) * ${c4} + cv] = ${name};` :
             `result[pix * ${c4} + cv] = ${epilogue(spec, name)};`}
         }`).join('\n        ')}
@@ -336,11 +357,11 @@ fn convAt(pix: i32, cv: i32, height: i32, width: i32) -> vec4<f32> {
   const writeTileCode = `
   if (lid < 0) { result[0] = mlp[0]; }
   for (var e = lid; e < ${tp * c4}; e += ${threads}) {
-    if (pixel0 + e / ${c4} < numPixels) { result[pixel0 * ${c4} + e] = tileA[e]; }
+    if (pixel0 + e / ${c4} < numPixels) { result[pixel0 * ${c4} + e] = tileA[${aIndex('e')}]; }
   }`;
   return `
-var<workgroup> tileA: array<vec4<f32>, ${tp * c4}>;
-var<workgroup> tileH: array<vec4<f32>, ${tp * dc4}>;
+var<workgroup> tileA: array<vec4<f32>, ${tp * as4}>;
+var<workgroup> tileH: array<vec4<f32>, ${tp * hs4}>;
 ${Math.max(tiling.expandSlice * dc4, tiling.projectSlice * c4) > 0 ?
     `var<workgroup> tileW: array<vec4<f32>, ${Math.max(tiling.expandSlice * dc4, tiling.projectSlice * c4)}>;` : ''}
 ${hasNorm ? `var<workgroup> rowStats: array<vec2<f32>, ${tp}>;` : ''}

@@ -29,6 +29,14 @@ export interface RegisterTile {
   cols4: number;
   threadRows: number;
   threadCols: number;
+  /**
+   * Thread rows that sit in consecutive lanes (divides threadRows): a 32-lane warp covers laneRows x
+   * (32 / laneRows) threads. Every thread of a row loads the same activation vec4 and every thread of a
+   * column the same weight vec4, so a warp's loads cost (distinct addresses x 16 B) / 128 B of the
+   * L1/workgroup-memory bandwidth: 1 x 32 (row-major lanes, laneRows 1) makes each weight load 4 such
+   * wavefronts for a broadcast activation, 8 x 4 one each.
+   */
+  laneRows: number;
 }
 
 export interface BlockTiling {
@@ -49,6 +57,8 @@ export interface BlockTiling {
   projectSlice: number;
   /** Bytes of workgroup memory the kernel declares. */
   storageBytes: number;
+  /** Steps of each matmul's reduction loop unrolled per iteration (block_wgsl.ts `loop`). */
+  unroll: number;
   /**
    * Split-hidden ("split-K") factor S: 1 = the one-dispatch kernel. S > 1: dispatch 1 runs (tiles x S)
    * workgroups, each computing the conv (+LayerNorm) of its tile and the MLP over D / S hidden channels into
@@ -60,10 +70,17 @@ export interface BlockTiling {
 export type TilingChoice = { ok: true; tiling: BlockTiling } | { ok: false; reason: string };
 
 /**
- * Threads per workgroup. Measured on H100/H200 (bench --sweep): 256 threads with at most 8 + 4 accumulator
- * vec4s per thread beat 128 threads with 16 + 8 (register pressure, spills), and 256 fits SwiftShader.
+ * Threads per workgroup and unrolling of the matmul loops, measured on H200 (bench --sweep, 3 interleaved
+ * rounds, BENCHMARKS.md "Tuning runs"): narrow blocks (staged weights, 64-pixel tiles) run fastest with 256
+ * threads and no unrolling (ConvNeXt N=32 56x56x96: 0.93 ms vs 1.30 ms at 128 threads); wide blocks
+ * (unstaged, 4-16 pixel tiles) with 128 threads and 4 steps unrolled (28x28x192 0.79 vs 1.28 ms, 14x14x384
+ * 0.83 vs 1.20, 7x7x768 0.98 vs 1.67): twice the outputs per thread for the same tile, and loads of four
+ * steps in flight before their FMAs. Both fit SwiftShader's 256 invocations.
  */
-const PREFERRED_WORKGROUP = 256;
+const NARROW_WORKGROUP = 256;
+const WIDE_WORKGROUP = 128;
+const NARROW_UNROLL = 1;
+const WIDE_UNROLL = 4;
 /** Upper bound on accumulator vec4s per thread for the projection (32 floats, live across the D walk). */
 const MAX_PROJECT_VEC4 = 8;
 /** Upper bound on accumulator vec4s per thread for one expand chunk. */
@@ -80,10 +97,19 @@ function divisors(n: number, max: number): number[] {
   return out;
 }
 
-/** Workgroup memory of a tiling: conv tile, hidden chunk, LayerNorm row statistics. */
+/**
+ * Row stride (in vec4s) of a [pixels x n4] tile in workgroup memory: odd, so the 8 consecutive pixel rows a
+ * warp reads at once fall in 8 different 16-byte bank groups instead of one.
+ */
+export function rowStride4(n4: number): number {
+  return n4 % 2 === 0 ? n4 + 1 : n4;
+}
+
+/** Workgroup memory of a tiling: conv tile, hidden chunk (both row-padded), LayerNorm row statistics. */
 export function storageBytes(spec: BlockSpec, tilePixels: number, hiddenChunk: number, expandSlice = 0,
   projectSlice = 0): number {
-  return tilePixels * spec.channels * 4 + tilePixels * hiddenChunk * 4 + (spec.norm === 'layernorm' ? tilePixels * 8 : 0) +
+  return tilePixels * rowStride4(spec.channels / 4) * 16 + tilePixels * rowStride4(hiddenChunk / 4) * 16 +
+    (spec.norm === 'layernorm' ? tilePixels * 8 : 0) +
     Math.max(expandSlice * hiddenChunk, projectSlice * spec.channels) * 4;
 }
 
@@ -99,12 +125,28 @@ function chooseSlices(spec: BlockSpec, hiddenChunk: number, budget: number): [nu
   return null;
 }
 
+/** Lane rows per warp wanted: 8 x 4 lanes balances activation and weight loads (see RegisterTile). */
+const PREFERRED_LANE_ROWS = 8;
+let laneRowsOverride: number | null = null;
+
+/** The largest power of two <= `want` dividing threadRows. */
+function laneRowsFor(threadRows: number, want: number): number {
+  let r = 1;
+  while (r * 2 <= want && threadRows % (r * 2) === 0) r *= 2;
+  return r;
+}
+
 /**
  * The thread layout for an [m x n4] output with `threads` threads: the fewest outputs per thread that fit,
  * then the squarest (rows ~ 4 * cols4) so a thread's loads are reused by the most FMAs.
  */
 export function registerTile(m: number, n4: number, threads: number): RegisterTile | null {
-  let best: RegisterTile | null = null;
+  const best = bestRegisterTile(m, n4, threads);
+  return best && { ...best, laneRows: laneRowsFor(best.threadRows, laneRowsOverride ?? PREFERRED_LANE_ROWS) };
+}
+
+function bestRegisterTile(m: number, n4: number, threads: number): Omit<RegisterTile, 'laneRows'> | null {
+  let best: Omit<RegisterTile, 'laneRows'> | null = null;
   let bestKey = [Infinity, Infinity];
   for (const rows of divisors(m, 8)) {
     for (const cols4 of divisors(n4, 8)) {
@@ -183,11 +225,17 @@ export interface TilingOverride {
   projectSlice?: number;
   /** Split-hidden factor; absent = the automatic choice for the (overridden) tile. */
   hiddenSplits?: number;
+  /** Lane rows per warp wanted (RegisterTile.laneRows); 1 = row-major lanes. */
+  laneRows?: number;
+  unroll?: number;
 }
 
 let override: TilingOverride | null = null;
 /** Forces tiling knobs for subsequent calls (benchmark sweeps); null restores the automatic choice. */
-export function setTilingOverride(o: TilingOverride | null): void { override = o; }
+export function setTilingOverride(o: TilingOverride | null): void {
+  override = o;
+  laneRowsOverride = o?.laneRows ?? null;
+}
 
 function applyOverride(spec: BlockSpec, base: BlockTiling, o: TilingOverride, limits: TilingLimits): TilingChoice {
   const threads = o.workgroupSize ?? base.workgroupSize;
@@ -205,7 +253,7 @@ function applyOverride(spec: BlockSpec, base: BlockTiling, o: TilingOverride, li
     return { ok: false, reason: `tiling override ${JSON.stringify(o)} does not fit` };
   }
   return { ok: true, tiling: { workgroupSize: threads, tilePixels, hiddenChunk, expand, project, expandSlice,
-    projectSlice, storageBytes: bytes, hiddenSplits: 1 } };
+    projectSlice, storageBytes: bytes, hiddenSplits: 1, unroll: o.unroll ?? base.unroll } };
 }
 
 function chooseDefaultTiling(spec: BlockSpec, xShape: readonly number[], limits: TilingLimits): TilingChoice {
@@ -214,13 +262,13 @@ function chooseDefaultTiling(spec: BlockSpec, xShape: readonly number[], limits:
   if (c % 4 !== 0 || d % 4 !== 0) {
     return { ok: false, reason: `C = ${c} and D = ${d} must be multiples of 4 (the kernel moves vec4 channels)` };
   }
-  const threads = Math.min(PREFERRED_WORKGROUP, limits.maxComputeInvocationsPerWorkgroup);
+  const staged = c <= STAGED_MAX_CHANNELS;
+  const threads = Math.min(staged ? NARROW_WORKGROUP : WIDE_WORKGROUP, limits.maxComputeInvocationsPerWorkgroup);
   const pixels = xShape[0] * xShape[1] * xShape[2];
   const chunks = divisors(d / 4, MAX_HIDDEN_CHUNK / 4).map((x) => 4 * x).reverse();
   // Measured (bench --sweep, H200): staging weight slices in workgroup memory pays off for narrow blocks
   // (C <= 128, 64-pixel tiles); wide blocks run faster unstaged with small tiles (less workgroup memory,
   // more resident workgroups, weights served by the L1/L2 caches).
-  const staged = c <= STAGED_MAX_CHANNELS;
   const maxTileChannels = staged ? 6144 : 3072;
   // Enough workgroups to spread over a large GPU when the batch is small.
   const maxTileForParallelism = Math.max(4, 2 ** Math.floor(Math.log2(Math.max(1, pixels / 128))));
@@ -241,7 +289,7 @@ function chooseDefaultTiling(spec: BlockSpec, xShape: readonly number[], limits:
       const [expandSlice, projectSlice] = slices;
       return { ok: true, tiling: { workgroupSize: threads, tilePixels, hiddenChunk, expand, project, expandSlice,
         projectSlice, storageBytes: storageBytes(spec, tilePixels, hiddenChunk, expandSlice, projectSlice),
-        hiddenSplits: 1 } };
+        hiddenSplits: 1, unroll: staged ? NARROW_UNROLL : WIDE_UNROLL } };
     }
   }
   if (smallestNeed === Infinity) {
