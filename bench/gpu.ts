@@ -161,27 +161,24 @@ async function runSweep(): Promise<void> {
     ['default', () => {}],
     ['conv+norm only', () => tuning.setFusedPhasesForProfiling('conv')],
     ['mlp only', () => tuning.setFusedPhasesForProfiling('mlp')],
-    ['lanes1', o({ laneRows: 1 })],
-    ['unroll4', o({ unroll: 4 })],
-    ['wg128', o({ workgroupSize: 128 })],
-    ['wg128 lanes1', o({ workgroupSize: 128, laneRows: 1 })],
-    ['wg128 unroll4', o({ workgroupSize: 128, unroll: 4 })],
-    ['wg64', o({ workgroupSize: 64 })],
-    ['tp32 unstaged', o({ tilePixels: 32, expandSlice: 0, projectSlice: 0 })],
-    ['tp32 unst wg128', o({ tilePixels: 32, workgroupSize: 128, expandSlice: 0, projectSlice: 0 })],
-    ['tp16 unstaged', o({ tilePixels: 16, expandSlice: 0, projectSlice: 0 })],
-    ['tp16 unst wg128', o({ tilePixels: 16, workgroupSize: 128, expandSlice: 0, projectSlice: 0 })],
-    ['tp16 wg128 dc64', o({ tilePixels: 16, workgroupSize: 128, hiddenChunk: 64, expandSlice: 0, projectSlice: 0 })],
-    ['tp8 unst wg128', o({ tilePixels: 8, workgroupSize: 128, expandSlice: 0, projectSlice: 0 })],
-    ['tp8 unst wg64', o({ tilePixels: 8, workgroupSize: 64, expandSlice: 0, projectSlice: 0 })],
-    ['tp4 unst wg128', o({ tilePixels: 4, workgroupSize: 128, expandSlice: 0, projectSlice: 0 })],
+    ['no prefetch', o({ prefetch: false })],
+    ['prefetch', o({ prefetch: true })],
+    ['prefetch unroll2', o({ prefetch: true, unroll: 2 })],
+    ['prefetch wg128', o({ prefetch: true, workgroupSize: 128 })],
+    ['prefetch wg128 u4', o({ prefetch: true, workgroupSize: 128, unroll: 4 })],
+    ['dc32', o({ hiddenChunk: 32 })],
+    ['dc32 prefetch', o({ hiddenChunk: 32, prefetch: true })],
+    ['tp32 prefetch', o({ tilePixels: 32, prefetch: true })],
+    ['tp32 pf wg128 u4', o({ tilePixels: 32, prefetch: true, workgroupSize: 128, unroll: 4 })],
+    ['staged 32/8 pf', o({ expandSlice: 32, projectSlice: 8, prefetch: true })],
+    ['staged 16/8 pf', o({ expandSlice: 16, projectSlice: 8, prefetch: true })],
   ];
   // Identical shaders measured 1.2 and 2.0 ms in one pass over the variants (H200): every variant is timed
   // in ROUNDS interleaved passes and reported as min and median.
   const ROUNDS = smoke ? 1 : 3;
-  // All variants at the large batch; the lane mapping, unrolling and workgroup size also at N=1.
+  // All variants at the large batch; a few also at N=1.
   const plan: [number, string[] | null][] = smoke ? [[1, null]] :
-    [[32, null], [1, ['default', 'lanes1', 'unroll4', 'wg128', 'wg128 unroll4', 'wg64']]];
+    [[32, null], [1, ['default', 'no prefetch', 'prefetch', 'prefetch wg128 u4']]];
   for (const [n, only] of plan) {
     for (const op of ['convnext', 'convfirst'] as Op[]) {
       for (const [h, wd, c] of STAGES) {

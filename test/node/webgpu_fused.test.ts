@@ -9,8 +9,8 @@ import { ACTIVATIONS } from '../../src/spec/activations.js';
 import { convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
 import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
-import { checkDispatchesAndCache, checkFallbackOnTinyLimits, checkSplitDispatches, runWithProfile, wideCases }
-  from '../support/webgpu_fused.js';
+import { checkDispatchesAndCache, checkFallbackOnTinyLimits, checkSplitDispatches, FORCED_TILINGS, runForced,
+  runWithProfile, wideCases } from '../support/webgpu_fused.js';
 
 const STAGES = [[56, 96], [28, 192], [14, 384], [7, 768]];
 const PROFILES: [string, TilingLimits][] = [['swiftshader', SWIFTSHADER_LIMITS], ['datacenter', DATACENTER_LIMITS]];
@@ -177,6 +177,19 @@ describe(`fused webgpu kernels through Dawn (seed ${seed})`, { skip: webgpuUnava
       }
     });
   }
+  it('forced tilings: prefetched weight slices, row-major and 2-row lanes, unrolled loops, poisoned outputs',
+    async () => {
+      await useBackend('webgpu');
+      setPoisonFusedOutputs(true);
+      try {
+        for (const forced of FORCED_TILINGS.filter((f) => f.prefetch)) {
+          await runForced({ kind: 'convnext', n: 2, h: 5, w: 7, c: 48, d: 192, k: 7, act: 'gelu', layerScale: true },
+            forced, rng.int(1, 2 ** 30));
+        }
+      } finally {
+        setPoisonFusedOutputs(false);
+      }
+    });
   it('falls back with a reason when no tile fits', async () => {
     await useBackend('webgpu');
     await checkFallbackOnTinyLimits(rng.int(1, 2 ** 30));

@@ -48,7 +48,7 @@ export function blockShaderKey({ spec, tiling, phases = 'all' }: BlockShaderPara
   return `fusedBlock_k${spec.k}_g${spec.groupWidth}_c${spec.channels}_d${spec.hidden}_${spec.norm}` +
     `_e${spec.norm === 'layernorm' ? spec.epsilon : 0}_${spec.activation}_r${+spec.residual}` +
     `_wg${t.workgroupSize}_tp${t.tilePixels}_dc${t.hiddenChunk}_x${tile(t.expand)}_p${tile(t.project)}` +
-    `_ke${t.expandSlice}_kp${t.projectSlice}_u${t.unroll}` + (t.hiddenSplits > 1 ? `_s${t.hiddenSplits}` : '') +
+    `_ke${t.expandSlice}_kp${t.projectSlice}_u${t.unroll}${t.prefetch ? '_pf' : ''}` + (t.hiddenSplits > 1 ? `_s${t.hiddenSplits}` : '') +
     (phases === 'all' ? '' : `_only_${phases}`);
 }
 
@@ -292,6 +292,49 @@ fn convAt(pix: i32, cv: i32, height: i32, width: i32) -> vec4<f32> {
     return `for (var ${v}U = 0; ${v}U < ${trips}; ${v}U += ${u}) {\n` + Array.from({ length: u }, (_, k) =>
       `        { let ${v} = ${v}U + ${k};\n          ${body}\n        }`).join('\n') + '\n      }';
   };
+  /**
+   * A matmul's reduction over weight slices staged in workgroup memory: slices of `count` vec4s starting at
+   * step `v` (0, step, .. < end), read by `src(v, element)` from device memory, coalesced, once per
+   * workgroup; then `body` (threads with `active`) reads them on chip. With tiling.prefetch each thread keeps
+   * its share of the next slice in registers, loaded before this slice's FMAs, so the load latency overlaps
+   * compute instead of stalling the workgroup between two barriers.
+   */
+  const stagedLoop = (o: { v: string; end: number; step: number; count: number; what: string; active: string;
+    src: (v: string, element: string) => string; body: string }) => {
+    if (!tiling.prefetch) {
+      return `for (var ${o.v} = 0; ${o.v} < ${o.end}; ${o.v} += ${o.step}) {
+      // Stage ${o.what} once per workgroup (coalesced), then every thread reads it on chip.
+      workgroupBarrier();
+      for (var e = lid; e < ${o.count}; e += ${threads}) {
+        tileW[e] = ${o.src(o.v, 'e')};
+      }
+      workgroupBarrier();
+      if (${o.active}) {
+        ${o.body}
+      }
+    }`;
+    }
+    const regs = Array.from({ length: Math.ceil(o.count / threads) }, (_, i) => i);
+    // Elements past the slice load a valid element (clamped index) and are never stored.
+    const element = (i: number) => `min(lid + ${i * threads}, ${o.count - 1})`;
+    const store = (i: number) => (i + 1) * threads <= o.count ? `tileW[lid + ${i * threads}] = pf${i};` :
+      `if (lid + ${i * threads} < ${o.count}) { tileW[lid + ${i * threads}] = pf${i}; }`;
+    return `{
+      // Stage ${o.what} once per workgroup (coalesced), the next slice prefetched into registers.
+      ${regs.map((i) => `var pf${i} = ${o.src('0', element(i))};`).join('\n      ')}
+      for (var ${o.v} = 0; ${o.v} < ${o.end}; ${o.v} += ${o.step}) {
+        workgroupBarrier();
+        ${regs.map(store).join('\n        ')}
+        workgroupBarrier();
+        if (${o.v} + ${o.step} < ${o.end}) {
+          ${regs.map((i) => `pf${i} = ${o.src(`(${o.v} + ${o.step})`, element(i))};`).join('\n          ')}
+        }
+        if (${o.active}) {
+          ${o.body}
+        }
+      }
+    }`;
+  };
   const mlpCode = `
   // 3. Walk the hidden dimension${split ? ` (this workgroup's slice of ${4 * sliceD4} channels)` : ''} in chunks of
   //    ${tiling.hiddenChunk}: expand -> act -> workgroup memory -> accumulate the projection in registers.
@@ -305,36 +348,20 @@ fn convAt(pix: i32, cv: i32, height: i32, width: i32) -> vec4<f32> {
     ${expandCells((r, s) => `var ${h[r][s]} = b1v${s};`)}
     ${ke === 0 ? `if (eActive) {
       ${loop('c', c4, expandStep('c', (i, s) => `mlp[${off.w1} + (c * 4 + ${i}) * ${d4} + d0 + eCol + ${s * e.threadCols}]`))}
-    }` : `for (var c0 = 0; c0 < ${c4}; c0 += ${ke / 4}) {
-      // Stage W1'[c0*4 .. +${ke}, chunk] once per workgroup (coalesced), then every thread reads it on chip.
-      workgroupBarrier();
-      for (var e = lid; e < ${ke * dc4}; e += ${threads}) {
-        tileW[e] = mlp[${off.w1} + (c0 * 4 + e / ${dc4}) * ${d4} + d0 + e % ${dc4}];
-      }
-      workgroupBarrier();
-      if (eActive) {
-        ${loop('cc', ke / 4, `let c = c0 + cc;
-          ${expandStep('c', (i, s) => `tileW[(cc * 4 + ${i}) * ${dc4} + eCol + ${s * e.threadCols}]`)}`)}
-      }
-    }`}
+    }` : stagedLoop({ v: 'c0', end: c4, step: ke / 4, count: ke * dc4, what: `W1'[c0*4 .. +${ke}, chunk]`,
+      src: (v, i) => `mlp[${off.w1} + (${v} * 4 + ${i} / ${dc4}) * ${d4} + d0 + ${i} % ${dc4}]`, active: 'eActive',
+      body: loop('cc', ke / 4, `let c = c0 + cc;
+          ${expandStep('c', (i, s) => `tileW[(cc * 4 + ${i}) * ${dc4} + eCol + ${s * e.threadCols}]`)}`) })}
     if (eActive) {
       ${expandCells((r, s) => `tileH[(eRow + ${r * e.threadRows}) * ${hs4} + eCol + ${s * e.threadCols}] = activation(${h[r][s]});`)}
     }
     workgroupBarrier();
     ${kp === 0 ? `if (pActive) {
       ${loop('j', dc4, projectStep('j', (i, s) => `mlp[${off.w2} + ((d0 + j) * 4 + ${i}) * ${c4} + pCol + ${s * p.threadCols}]`))}
-    }` : `for (var j0 = 0; j0 < ${dc4}; j0 += ${kp / 4}) {
-      // Stage W2' rows (d0 + j0) * 4 .. +${kp} (contiguous) once per workgroup.
-      workgroupBarrier();
-      for (var e = lid; e < ${kp * c4}; e += ${threads}) {
-        tileW[e] = mlp[${off.w2} + (d0 + j0) * ${4 * c4} + e];
-      }
-      workgroupBarrier();
-      if (pActive) {
-        ${loop('jj', kp / 4, `let j = j0 + jj;
-          ${projectStep('j', (i, s) => `tileW[(jj * 4 + ${i}) * ${c4} + pCol + ${s * p.threadCols}]`)}`)}
-      }
-    }`}
+    }` : stagedLoop({ v: 'j0', end: dc4, step: kp / 4, count: kp * c4, what: `W2' rows (d0 + j0) * 4 .. +${kp}`,
+      src: (v, i) => `mlp[${off.w2} + (d0 + ${v}) * ${4 * c4} + ${i}]`, active: 'pActive',
+      body: loop('jj', kp / 4, `let j = j0 + jj;
+          ${projectStep('j', (i, s) => `tileW[(jj * 4 + ${i}) * ${c4} + pCol + ${s * p.threadCols}]`)}`) })}
     workgroupBarrier();
   }`;
   const writeCode = `
