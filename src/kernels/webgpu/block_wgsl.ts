@@ -107,8 +107,10 @@ function convTapCode(g: number, c4: number): string {
 
 /** Kernels up to this size get their taps unrolled at generation time. */
 const UNROLL_MAX_K = 7;
-/** Adjacent output pixels per thread in the depthwise conv. */
+/** Adjacent output pixels per thread in the depthwise and grouped (G >= 4) conv. */
 const CONV_STRIP = 4;
+/** Most input vec4s a strip keeps in registers ((k + 3) x G/4): 3x3 G<=16, 5x5 G<=8, 7x7 G<=8. */
+const MAX_STRIP_VEC4 = 40;
 
 /**
  * `${v}Row` / `${v}Col` (thread row and column) and `${v}Active` of this thread in a register tile. A thread
@@ -206,11 +208,36 @@ export function blockShaderSource({ spec, tiling, phases = 'all' }: BlockShaderP
           ${convTapCode(spec.groupWidth, c4)}
         }`).join('\n        ')}
       }`).join('\n      ')}`;
-  // Depthwise convs (the 7x7 of ConvNeXt) compute a strip of 4 adjacent pixels per thread: one row of
-  // k + 3 input vec4s serves 4k taps, instead of 2 loads (input, filter) per tap.
-  const strip = spec.groupWidth === 1 && k <= UNROLL_MAX_K && tp % CONV_STRIP === 0;
+  // Depthwise convs (the 7x7 of ConvNeXt) and grouped ones (ConvFirst's 3x3, G=8) compute a strip of 4
+  // adjacent pixels per thread: one row of k + 3 input columns serves 4k taps, instead of loading the
+  // input again for every tap of every pixel.
+  const g = spec.groupWidth;
+  // Grouped convs (G >= 4) hold G/4 input vec4s per strip column in registers: bounded to keep them there.
+  const stripRegs = (k + CONV_STRIP - 1) * Math.max(1, g / 4);
+  const strip = (g === 1 || g >= 4) && k <= UNROLL_MAX_K && tp % CONV_STRIP === 0 && stripRegs <= MAX_STRIP_VEC4;
   const cols = Array.from({ length: k + CONV_STRIP - 1 }, (_, t) => t);
   const quad = Array.from({ length: CONV_STRIP }, (_, q) => q);
+  const groupVec4s = Array.from({ length: g / 4 }, (_, jj) => jj);
+  /** One strip row: load its k + 3 input columns (G/4 vec4s each when grouped), then the row's k taps. */
+  const stripRow = (ky: number) => g === 1 ? `
+        let rowBase = ((n * height + oy + ${ky - pad}) * width + ox) * ${c4} + cv;
+        ${cols.map((t) => `let x${t} = select(vec4<f32>(0.0), x[rowBase + ${(t - pad) * c4}], colOk${t});`)
+          .join('\n        ')}
+        ${range.map((kx) => `{
+          let f = convFilter[${(ky * k + kx) * c4} + cv];
+          ${quad.map((q) => `acc${q} += x${q + kx} * f;`).join(' ')}
+        }`).join('\n        ')}` : `
+        // Outputs 4cv..4cv+3 share one group: its G inputs are G/4 vec4s from groupBase.
+        let rowBase = ((n * height + oy + ${ky - pad}) * width + ox) * ${c4} + (cv / ${g / 4}) * ${g / 4};
+        ${cols.flatMap((t) => groupVec4s.map((jj) =>
+          `let x${t}_${jj} = select(vec4<f32>(0.0), x[rowBase + ${(t - pad) * c4 + jj}], colOk${t});`))
+          .join('\n        ')}
+        ${range.map((kx) => `{
+          ${groupVec4s.flatMap((jj) => lanes.map((l, li) => `{
+            let f = convFilter[${(ky * k + kx) * g * c4 + (4 * jj + li) * c4} + cv];
+            ${quad.map((q) => `acc${q} += x${q + kx}_${jj}.${l} * f;`).join(' ')}
+          }`)).join('\n          ')}
+        }`).join('\n        ')}`;
   const stripCode = `
   for (var e = lid; e < ${(tp / CONV_STRIP) * c4}; e += ${threads}) {
     let cv = e % ${c4};
@@ -225,14 +252,7 @@ export function blockShaderSource({ spec, tiling, phases = 'all' }: BlockShaderP
       let bias = convBias[cv];
       ${quad.map((q) => `acc${q} = bias;`).join(' ')}
       ${cols.map((t) => `let colOk${t} = ox + ${t - pad} >= 0 && ox + ${t - pad} < width;`).join('\n      ')}
-      ${range.map((ky) => `if (oy + ${ky - pad} >= 0 && oy + ${ky - pad} < height) {
-        let rowBase = ((n * height + oy + ${ky - pad}) * width + ox) * ${c4} + cv;
-        ${cols.map((t) => `let x${t} = select(vec4<f32>(0.0), x[rowBase + ${(t - pad) * c4}], colOk${t});`)
-          .join('\n        ')}
-        ${range.map((kx) => `{
-          let f = convFilter[${(ky * k + kx) * c4} + cv];
-          ${quad.map((q) => `acc${q} += x${q + kx} * f;`).join(' ')}
-        }`).join('\n        ')}
+      ${range.map((ky) => `if (oy + ${ky - pad} >= 0 && oy + ${ky - pad} < height) {${stripRow(ky)}
       }`).join('\n      ')}
     } else {
       ${quad.map((q) => `if (pix + ${q} < numPixels) { acc${q} = convAt(pix + ${q}, cv, height, width); }`)
