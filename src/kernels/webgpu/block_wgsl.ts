@@ -109,8 +109,11 @@ function convTapCode(g: number, c4: number): string {
 const UNROLL_MAX_K = 7;
 /** Adjacent output pixels per thread in the depthwise and grouped (G >= 4) conv. */
 const CONV_STRIP = 4;
-/** Most input vec4s a strip keeps in registers ((k + 3) x G/4): 3x3 G<=16, 5x5 G<=8, 7x7 G<=8. */
-const MAX_STRIP_VEC4 = 40;
+/**
+ * Most input vec4s a grouped strip keeps in registers ((k + 3) x G/4): 3x3 G <= 8, 5x5 and 7x7 G = 4. Larger
+ * strips (7x7 G=8: 20) crashed SwiftShader's shader compiler (segfault in Dawn on SwiftShader).
+ */
+const MAX_STRIP_VEC4 = 12;
 
 /**
  * `${v}Row` / `${v}Col` (thread row and column) and `${v}Active` of this thread in a register tile. A thread
