@@ -1,6 +1,6 @@
 /**
  * ConvNeXt and ConvFirstNet as converter IR graphs: the ConvNeXt macro-architecture (4x4 stride-4 patchify
- * stem + LayerNorm; four stages, each after the first entered through LayerNorm + 2x2 stride-2 conv; global
+ * stem + LayerNorm (FusedLayerNorm in the fused model, as for the blocks); four stages, each after the first entered through LayerNorm + 2x2 stride-2 conv; global
  * average pool + LayerNorm + linear head) around the family's residual block. The graph is what the
  * GraphModel writer serialises, so a built model and a converted one share one runtime path.
  */
@@ -75,7 +75,7 @@ export function buildNetwork(family: string, variant: string, options: BuildOpti
   const c0 = widths[0];
   x = b.conv2d(x, b.weight('stem.0.weight', [p, p, 3, c0], init.weight(p * p * 3 * c0, p * p * 3)), {
     strides: p, padding: 'VALID', bias: b.weight('stem.0.bias', [c0], init.bias(c0)) });
-  x = layerNorm(b, x, init, c0, 'stem.1');
+  x = layerNorm(b, x, init, c0, 'stem.1', cfg.fused);
 
   const stageOutputs: string[] = [];
   for (let stage = 0; stage < 4; stage++) {
@@ -84,7 +84,7 @@ export function buildNetwork(family: string, variant: string, options: BuildOpti
       const scope = `stages.${stage}.downsample`;
       const cin = widths[stage - 1];
       const k = MACRO.downsample;
-      x = layerNorm(b, x, init, cin, `${scope}.0`);
+      x = layerNorm(b, x, init, cin, `${scope}.0`, cfg.fused);
       x = b.conv2d(x, b.weight(`${scope}.1.weight`, [k, k, cin, c], init.weight(k * k * cin * c, k * k * cin)), {
         strides: k, padding: 'VALID', bias: b.weight(`${scope}.1.bias`, [c], init.bias(c)) });
     }
@@ -99,7 +99,7 @@ export function buildNetwork(family: string, variant: string, options: BuildOpti
 
   const cLast = widths[3];
   x = b.mean(x, [1, 2], false);
-  x = layerNorm(b, x, init, cLast, 'head.norm');
+  x = layerNorm(b, x, init, cLast, 'head.norm', cfg.fused);
   x = b.biasAdd(b.matMul(x, b.weight('head.fc.weight', [cLast, cfg.classes], init.weight(cLast * cfg.classes, cLast))),
     b.weight('head.fc.bias', [cfg.classes], init.bias(cfg.classes)));
   b.output(b.op('Identity', [x], {}, 'logits'));
@@ -107,9 +107,13 @@ export function buildNetwork(family: string, variant: string, options: BuildOpti
   return { graph: b.graph, stageOutputs };
 }
 
-function layerNorm(b: GraphBuilder, x: string, init: WeightInit, c: number, scope: string): string {
-  return b.layerNorm(x, b.weight(`${scope}.weight`, [c], init.normScale(c)), b.weight(`${scope}.bias`, [c], init.normShift(c)),
-    MACRO.epsilon);
+/** The stem / downsample / head LayerNorm: one FusedLayerNorm node in the fused model, the composite otherwise. */
+function layerNorm(b: GraphBuilder, x: string, init: WeightInit, c: number, scope: string, fused: boolean): string {
+  const gamma = b.weight(`${scope}.weight`, [c], init.normScale(c));
+  const beta = b.weight(`${scope}.bias`, [c], init.normShift(c));
+  // float32 epsilon: what the unfused graph's epsilon constant holds, so both forms compute the same.
+  return fused ? b.fusedLayerNorm(x, gamma, beta, Math.fround(MACRO.epsilon), `${scope}.layer_norm`)
+    : b.layerNorm(x, gamma, beta, MACRO.epsilon);
 }
 
 /** Parameters of a built graph: every float constant of rank >= 1 (scalars are op constants, not weights). */

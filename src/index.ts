@@ -1,6 +1,6 @@
 /**
  * tfjs-block-fusion: fused residual-block ops for TensorFlow.js. Importing this module registers the
- * block kernels on every backend (fused on webgpu / webgl, a reference composition elsewhere).
+ * block and LayerNorm kernels on every backend (fused on webgpu / webgl, a reference composition elsewhere).
  */
 import { registerBlockKernels } from './kernels/register.js';
 import { registerFusedGraphOps } from './converter/register_ops.js';
@@ -12,10 +12,13 @@ export { convnextBlock } from '../ops/convnext_block.js';
 export type { ConvNeXtBlockOptions, ConvNeXtBlockWeights } from '../ops/convnext_block.js';
 export { convfirstBlock } from '../ops/convfirst_block.js';
 export type { ConvFirstBlockOptions, ConvFirstBlockWeights } from '../ops/convfirst_block.js';
+export { layerNorm } from '../ops/layer_norm.js';
+export type { LayerNormOptions } from '../ops/layer_norm.js';
+export { layerNormReference } from './kernels/reference/layer_norm_reference.js';
 export type { TensorInput } from '../ops/validate.js';
 export { ACTIVATIONS } from './spec/activations.js';
 export type { Activation } from './spec/activations.js';
-export { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK } from './spec/block_spec.js';
+export { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM } from './spec/block_spec.js';
 export type { BlockSpec } from './spec/block_spec.js';
 export { convfirstBlockReference, convnextBlockReference, groupedConv2d } from './kernels/reference/block_reference.js';
 export { clearWebGPUWeightCache, DATACENTER_LIMITS, explainKernel, lastKernelDecision, setWebGPUTilingLimits,

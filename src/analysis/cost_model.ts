@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Activation } from '../spec/activations.js';
 import {
-  type BlockSpec, convfirstSpec, convnextSpec, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
+  type BlockSpec, convfirstSpec, convnextSpec, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM,
 } from '../spec/block_spec.js';
 import { type KernelRecord, traceKernels } from './kernel_trace.js';
 
@@ -204,6 +204,9 @@ export function kernelCost(name: string, inputShapes: ReadonlyArray<Shape | null
     case 'FusedBatchNorm':
       // (x - mean) * rsqrt(var + eps) * scale + offset: 4 ops per element.
       return finish(4 * outSize, bytes, 'normalization');
+    case FUSED_LAYER_NORM:
+      // sum, subtract, square, sum, then * rstd * gamma + beta: 7 ops per element.
+      return finish(7 * outSize, bytes, 'normalization');
     case 'Softmax':
     case 'LogSoftmax':
       // max, subtract, exp, sum, divide (or log).

@@ -20,7 +20,7 @@ export type ConvertSource =
   | { format: 'tfjs'; modelJson: TfjsModelJson; weightData: Uint8Array };
 
 export interface ConvertOptions {
-  /** Rewrite residual blocks to fused ops (default true). */
+  /** Rewrite residual blocks and standalone LayerNorms to fused ops (default true). */
   fuse?: boolean;
   /** Input layout of the converted model (ONNX only; default 'nchw', the ONNX model's own). */
   inputLayout?: InputLayout;
@@ -56,15 +56,17 @@ export function convertModel(source: ConvertSource, options: ConvertOptions = {}
   foldConstants(unfused);
   let graph = unfused;
   let blocks: FusedBlock[] = [];
+  let layerNorms = 0;
   if (options.fuse !== false) {
-    progress('fusing residual blocks');
+    progress('fusing residual blocks and LayerNorms');
     const fused = fuseBlocks(unfused);
     graph = fused.graph;
     blocks = fused.blocks;
+    layerNorms = fused.layerNorms.length;
   }
   progress('writing GraphModel');
-  const report = buildReport({ source: source.format, unfused, graph, blocks, fuse: options.fuse !== false,
-    quantize: options.quantize });
+  const report = buildReport({ source: source.format, unfused, graph, blocks, layerNorms,
+    fuse: options.fuse !== false, quantize: options.quantize });
   const files = writeGraphModel(graph, { quantize: options.quantize, metadata: { tfjsBlockFusion: report.summary } });
   return { unfused, graph, blocks, files, report };
 }

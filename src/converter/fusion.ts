@@ -1,7 +1,7 @@
 /**
  * Fusion passes: find residual blocks by graph structure (patterns.ts) and rewrite each into one
  * FusedConvNeXtBlock / FusedConvFirstBlock node with inputs in the op's order (block_spec.ts) and the
- * op's attrs. A block is only rewritten when every node it absorbs is read by the block alone, so the
+ * op's attrs; then the LayerNorms left outside blocks into FusedLayerNorm nodes (layer_norm_fusion.ts). A block is only rewritten when every node it absorbs is read by the block alone, so the
  * rest of the graph never loses a value. Matched weights are re-laid-out exactly (transposes and copies,
  * no arithmetic), and keep the precision their source constants were stored in.
  */
@@ -9,6 +9,7 @@ import {
   type BlockSpec, convfirstSpec, convnextSpec, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
 } from '../spec/block_spec.js';
 import { attr, type ConstTensor, Graph, type IRNode } from './ir.js';
+import { type FusedLayerNormNode, fuseLayerNormsInPlace } from './layer_norm_fusion.js';
 import {
   channelVector, GraphView, isAdd, Match, matchActivation, matchLayerNorm, matchLinear, matchSpatialConv, splitConst,
 } from './patterns.js';
@@ -23,7 +24,14 @@ export interface FusedBlock {
 export interface FusionResult {
   graph: Graph;
   blocks: FusedBlock[];
-  counts: { convnext: number; convfirst: number };
+  /** Standalone LayerNorms rewritten to FusedLayerNorm (empty with `layerNorms: false`). */
+  layerNorms: FusedLayerNormNode[];
+  counts: { convnext: number; convfirst: number; layerNorm: number };
+}
+
+export interface FusionOptions {
+  /** Also rewrite the LayerNorms left outside blocks (default true). */
+  layerNorms?: boolean;
 }
 
 interface Candidate {
@@ -121,8 +129,11 @@ function isPrivate(v: GraphView, c: Candidate): boolean {
   return true;
 }
 
-/** Finds every ConvNeXt / ConvFirst residual block of `graph` (unchanged) and returns a fused copy. */
-export function fuseBlocks(graph: Graph): FusionResult {
+/**
+ * Finds every ConvNeXt / ConvFirst residual block of `graph` (unchanged) and, after them, every standalone
+ * LayerNorm; returns a fused copy.
+ */
+export function fuseBlocks(graph: Graph, options: FusionOptions = {}): FusionResult {
   const g = graph.clone();
   const v = new GraphView(g);
   const candidates: Candidate[] = [];
@@ -154,9 +165,13 @@ export function fuseBlocks(graph: Graph): FusionResult {
   }
   g.removeDead();
   g.topoSort();
+  // After the blocks, so each block keeps its own LayerNorm.
+  const layerNorms = options.layerNorms === false ? [] : fuseLayerNormsInPlace(g);
   return {
     graph: g,
     blocks,
-    counts: { convnext: blocks.filter((b) => b.kind === 'convnext').length, convfirst: blocks.filter((b) => b.kind === 'convfirst').length },
+    layerNorms,
+    counts: { convnext: blocks.filter((b) => b.kind === 'convnext').length,
+      convfirst: blocks.filter((b) => b.kind === 'convfirst').length, layerNorm: layerNorms.length },
   };
 }

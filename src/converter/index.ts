@@ -7,7 +7,9 @@ export type { ConvertOptions, ConvertResult, ConvertSource } from './convert.js'
 export { foldConstants } from './const_fold.js';
 export { ConversionError } from './errors.js';
 export { fuseBlocks } from './fusion.js';
-export type { FusedBlock, FusionResult } from './fusion.js';
+export type { FusedBlock, FusionOptions, FusionResult } from './fusion.js';
+export { fuseLayerNormsInPlace } from './layer_norm_fusion.js';
+export type { FusedLayerNormNode } from './layer_norm_fusion.js';
 export { SHARD_BYTES, toModelArtifacts, writeGraphModel } from './graphmodel_writer.js';
 export type { GraphModelFiles, ModelJson, WriteOptions } from './graphmodel_writer.js';
 export { attr, Graph, tensorSize, valueIndex, valueNode } from './ir.js';

@@ -10,7 +10,8 @@
  *   b.output(y);
  *   const files = writeGraphModel(b.graph);
  */
-import { type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK } from '../spec/block_spec.js';
+import { type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM }
+  from '../spec/block_spec.js';
 import { type AttrValue, attr, type DType, Graph, type GraphInput } from './ir.js';
 
 export type Padding = 'SAME' | 'VALID' | [number, number, number, number]; // explicit [top, bottom, left, right]
@@ -219,7 +220,12 @@ export class GraphBuilder {
     }
   }
 
-  // ---- fused blocks (inputs in the op's order, see src/spec/block_spec.ts) ----
+  // ---- fused ops (inputs in the op's order, see src/spec/block_spec.ts and src/spec/layer_norm.ts) ----
+
+  /** One FusedLayerNorm node: what the fusion pass makes of layerNorm(x, gamma, beta, epsilon). */
+  fusedLayerNorm(x: string, gamma: string, beta: string, epsilon: number, name = 'layer_norm'): string {
+    return this.op(FUSED_LAYER_NORM, [x, gamma, beta], { epsilon: attr.f(epsilon) }, name);
+  }
 
   /** inputs: dwFilter, dwBias, lnGamma, lnBeta, w1, b1, w2, b2[, layerScale] (value names). */
   fusedConvNeXtBlock(x: string, weights: string[], attrs: ConvNeXtAttrs, name = 'convnext_block'): string {

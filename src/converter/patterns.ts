@@ -559,18 +559,34 @@ function matchCenteredLayerNorm(v: GraphView, m: Match, value: string): LayerNor
   return undefined;
 }
 
-function matchKerasLayerNorm(v: GraphView, m: Match, value: string): LayerNormMatch | undefined {
-  // AddV2(beta, AddN(Mul(x, s), Mul(Neg(mean), s))),  s = Mul(Rsqrt(var + eps), gamma)
+/** Keras' sum of the two normalized terms and beta: AddV2(beta, AddN | AddV2(a, b)) or one AddN(a, b, beta). */
+function kerasTerms(v: GraphView, value: string): { nodes: IRNode[]; terms: string[]; beta: Float32Array } | undefined {
+  const addN = v.node(value, 'AddN');
+  if (addN && addN.inputs.length === 3) {
+    // grappler merges the beta add into the AddN when the LayerNorm input is 2-D (the head).
+    const bi = addN.inputs.findIndex((i) => channelVector(v.constant(i)) != null);
+    const beta = bi >= 0 ? channelVector(v.constant(addN.inputs[bi])) : undefined;
+    const terms = addN.inputs.filter((_, i) => i !== bi);
+    return beta && terms.every((t) => !v.constant(t)) ? { nodes: [addN], terms, beta } : undefined;
+  }
   const top = v.node(value, 'AddV2', 'Add');
   const tParts = top && splitConst(v, top);
   const beta = tParts && channelVector(tParts[1]);
   if (!top || !tParts || !beta) return undefined;
   const sum = v.node(tParts[0], 'AddN', 'AddV2', 'Add');
   if (!sum || sum.inputs.length !== 2) return undefined;
+  return { nodes: [top, sum], terms: sum.inputs, beta };
+}
+
+function matchKerasLayerNorm(v: GraphView, m: Match, value: string): LayerNormMatch | undefined {
+  // AddV2(beta, AddN(Mul(x, s), Mul(Neg(mean), s))),  s = Mul(Rsqrt(var + eps), gamma)
+  const sumOf = kerasTerms(v, value);
+  if (!sumOf) return undefined;
+  const { beta } = sumOf;
   const local = new Match();
   for (const [xi, mi] of [[0, 1], [1, 0]]) {
-    const mx = v.node(sum.inputs[xi], 'Mul');
-    const mm = v.node(sum.inputs[mi], 'Mul');
+    const mx = v.node(sumOf.terms[xi], 'Mul');
+    const mm = v.node(sumOf.terms[mi], 'Mul');
     if (!mx || !mm) continue;
     for (const [a, s] of [[mx.inputs[0], mx.inputs[1]], [mx.inputs[1], mx.inputs[0]]]) {
       const negSide = mm.inputs[0] === s ? mm.inputs[1] : mm.inputs[1] === s ? mm.inputs[0] : undefined;
@@ -584,7 +600,7 @@ function matchKerasLayerNorm(v: GraphView, m: Match, value: string): LayerNormMa
       if (!sNode || !sParts || !gamma || !root) continue;
       const pe = plusEps(v, local, root.inputs[0]);
       if (!pe || !varianceOf(v, local, pe[0], a)) continue;
-      [top, sum, mx, mm, neg, sNode, root].forEach((n) => m.add(n));
+      [...sumOf.nodes, mx, mm, neg, sNode, root].forEach((n) => m.add(n));
       local.nodes.forEach((n) => m.add(n));
       return { input: a, gamma, beta, epsilon: pe[1], precision: sParts[1].precision };
     }

@@ -1,14 +1,16 @@
 /**
- * Lets `tf.loadGraphModel` run converted models: registers the two fused op names with tfjs-converter's
- * `registerOp`, each calling the package's op (which picks the fused kernel of the active backend).
+ * Lets `tf.loadGraphModel` run converted models: registers the fused op names (two blocks, LayerNorm) with
+ * tfjs-converter's `registerOp`, each calling the package's op (which picks the fused kernel of the active backend).
  * Imported for its side effect by src/index.ts, so `import 'tfjs-block-fusion'` is all a web app needs.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { registerOp } from '@tensorflow/tfjs-converter';
 import { convfirstBlock } from '../../ops/convfirst_block.js';
 import { convnextBlock } from '../../ops/convnext_block.js';
+import { layerNorm } from '../../ops/layer_norm.js';
 import { isActivation } from '../spec/activations.js';
-import { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK } from '../spec/block_spec.js';
+import { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM } from '../spec/block_spec.js';
+import { DEFAULT_LAYER_NORM_EPSILON } from '../spec/layer_norm.js';
 
 type OpNode = { inputs: tf.Tensor[]; attrs: Record<string, unknown> };
 
@@ -34,12 +36,19 @@ function convfirstNode(node: OpNode): tf.Tensor {
     { activation: activationAttr(FUSED_CONVFIRST_BLOCK, node, 'silu'), residual }));
 }
 
+function layerNormNode(node: OpNode): tf.Tensor {
+  const [x, gamma, beta] = node.inputs;
+  const epsilon = node.attrs.epsilon == null ? DEFAULT_LAYER_NORM_EPSILON : Number(node.attrs.epsilon);
+  return tf.tidy(() => layerNorm(x, gamma, beta, { epsilon }));
+}
+
 let registered = false;
 
-/** Registers both fused ops with tfjs-converter (idempotent). */
+/** Registers the fused ops with tfjs-converter (idempotent). */
 export function registerFusedGraphOps(): void {
   if (registered) return;
   registered = true;
   registerOp(FUSED_CONVNEXT_BLOCK, (node) => convnextNode(node as unknown as OpNode));
   registerOp(FUSED_CONVFIRST_BLOCK, (node) => convfirstNode(node as unknown as OpNode));
+  registerOp(FUSED_LAYER_NORM, (node) => layerNormNode(node as unknown as OpNode));
 }

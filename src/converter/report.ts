@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
-import { specKey } from '../spec/block_spec.js';
+import { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM, specKey } from '../spec/block_spec.js';
 import type { FusedBlock } from './fusion.js';
 import { toModelArtifacts, writeGraphModel } from './graphmodel_writer.js';
 import type { Graph } from './ir.js';
@@ -24,6 +24,8 @@ export interface ConversionReport {
   fused: boolean;
   quantize: 'float16' | 'uint8' | null;
   blocks: { convnext: number; convfirst: number; total: number };
+  /** Standalone LayerNorms (outside blocks) rewritten to FusedLayerNorm. */
+  layerNorms: number;
   /** Distinct block shapes (BlockSpec keys) and how many of each. */
   blockSpecs: Record<string, number>;
   nodes: { before: number; after: number };
@@ -37,23 +39,27 @@ export interface ConversionReport {
   verify?: VerifyResult;
 }
 
-export function buildReport(o: { source: 'onnx' | 'tfjs'; unfused: Graph; graph: Graph; blocks: FusedBlock[]; fuse: boolean;
-  quantize?: 'float16' | 'uint8' }): ConversionReport {
+export function buildReport(o: { source: 'onnx' | 'tfjs'; unfused: Graph; graph: Graph; blocks: FusedBlock[];
+  layerNorms?: number; fuse: boolean; quantize?: 'float16' | 'uint8' }): ConversionReport {
   const convnext = o.blocks.filter((b) => b.kind === 'convnext').length;
   const convfirst = o.blocks.filter((b) => b.kind === 'convfirst').length;
   const specs: Record<string, number> = {};
   for (const b of o.blocks) specs[specKey(b.spec)] = (specs[specKey(b.spec)] ?? 0) + 1;
   const unfusedOps = o.graph.opCounts();
-  delete unfusedOps.FusedConvNeXtBlock;
-  delete unfusedOps.FusedConvFirstBlock;
+  for (const op of [FUSED_CONVNEXT_BLOCK, FUSED_CONVFIRST_BLOCK, FUSED_LAYER_NORM]) delete unfusedOps[op];
+  const layerNorms = o.layerNorms ?? 0;
+  const lnPart = layerNorms > 0 ? ` and ${layerNorms} LayerNorm${layerNorms === 1 ? '' : 's'}` : '';
   const summary = !o.fuse ? `converted without fusion: ${o.graph.nodes.length} nodes`
-    : o.blocks.length === 0 ? `no ConvNeXt or ConvFirst blocks found: the model was converted unfused (${o.graph.nodes.length} stock-op nodes)`
-      : `fused ${convnext} ConvNeXt and ${convfirst} ConvFirst blocks: ${o.unfused.nodes.length} -> ${o.graph.nodes.length} nodes`;
+    : o.blocks.length === 0 ? `no ConvNeXt or ConvFirst blocks found${lnPart ? ` (fused${lnPart})` : ''}: the model ` +
+      `was converted unfused (${o.graph.nodes.length} nodes)`
+      : `fused ${convnext} ConvNeXt and ${convfirst} ConvFirst blocks${lnPart}: ${o.unfused.nodes.length} -> ` +
+        `${o.graph.nodes.length} nodes`;
   return {
     source: o.source,
     fused: o.fuse,
     quantize: o.quantize ?? null,
     blocks: { convnext, convfirst, total: convnext + convfirst },
+    layerNorms,
     blockSpecs: specs,
     nodes: { before: o.unfused.nodes.length, after: o.graph.nodes.length },
     opsBefore: o.unfused.opCounts(),

@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CONVFIRST_INPUTS, CONVNEXT_INPUTS, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK,
-  FUSED_CONVNEXT_BLOCK } from '../spec/block_spec.js';
+  FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM } from '../spec/block_spec.js';
+import { LAYER_NORM_INPUTS, type LayerNormAttrs } from '../spec/layer_norm.js';
 import { convfirstBlockReference, convnextBlockReference } from './reference/block_reference.js';
+import { layerNormReference } from './reference/layer_norm_reference.js';
 
 /**
- * Both ops differentiate through the reference composition: the backward pass recomputes the block with
+ * The ops differentiate through the reference composition: the backward pass recomputes the block with
  * stock ops under a tape and takes its vector-Jacobian product. `saveAllInputs` keeps the inputs in the
  * order the op passed them (layerScale, when present, last).
  */
@@ -44,4 +46,11 @@ export const convfirstGradConfig: tf.GradConfig = {
   saveAllInputs: true,
   gradFunc: blockGradient(CONVFIRST_INPUTS, (t, attrs) =>
     convfirstBlockReference(t as never, attrs as unknown as ConvFirstAttrs)),
+};
+
+export const layerNormGradConfig: tf.GradConfig = {
+  kernelName: FUSED_LAYER_NORM,
+  saveAllInputs: true,
+  gradFunc: blockGradient(LAYER_NORM_INPUTS, (t, attrs) =>
+    layerNormReference(t as never, attrs as unknown as LayerNormAttrs)),
 };

@@ -1,22 +1,30 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CONVFIRST_INPUTS, CONVNEXT_INPUTS, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK }
+import { CONVFIRST_INPUTS, CONVNEXT_INPUTS, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM }
   from '../spec/block_spec.js';
-import { convfirstGradConfig, convnextGradConfig } from './gradients.js';
+import { LAYER_NORM_INPUTS } from '../spec/layer_norm.js';
+import { convfirstGradConfig, convnextGradConfig, layerNormGradConfig } from './gradients.js';
 import { referenceKernelConfigs } from './reference/reference_kernels.js';
 
 /** Backends that get the reference kernels at import time; others get them on first use. */
 const KNOWN_BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu', 'tensorflow'];
 
-/** Fused kernels contributed by backend modules (webgpu, webgl); they take precedence over the reference. */
+/**
+ * Fused kernels contributed by backend modules (webgpu, webgl); they take precedence over the reference,
+ * which still covers any kernel a backend module does not provide.
+ */
 const fusedKernels = new Map<string, tf.KernelConfig[]>();
 
 export function addFusedKernels(backendName: string, configs: tf.KernelConfig[]): void {
-  fusedKernels.set(backendName, configs);
+  fusedKernels.set(backendName, [...(fusedKernels.get(backendName) ?? []), ...configs]);
 }
+
+/** Every kernel name the package registers. */
+const KERNEL_NAMES = [FUSED_CONVNEXT_BLOCK, FUSED_CONVFIRST_BLOCK, FUSED_LAYER_NORM];
 
 const INPUT_NAMES: Record<string, readonly string[]> = {
   [FUSED_CONVNEXT_BLOCK]: CONVNEXT_INPUTS,
   [FUSED_CONVFIRST_BLOCK]: CONVFIRST_INPUTS,
+  [FUSED_LAYER_NORM]: LAYER_NORM_INPUTS,
 };
 
 /**
@@ -38,7 +46,7 @@ function withNamedInputs(config: tf.KernelConfig): tf.KernelConfig {
 }
 
 function registerFor(backendName: string): void {
-  const configs = fusedKernels.get(backendName) ?? referenceKernelConfigs(backendName);
+  const configs = [...(fusedKernels.get(backendName) ?? []), ...referenceKernelConfigs(backendName)];
   for (const config of configs) {
     if (tf.getKernel(config.kernelName, backendName) == null) tf.registerKernel(withNamedInputs(config));
   }
@@ -46,20 +54,18 @@ function registerFor(backendName: string): void {
 
 let registered = false;
 
-/** Registers both block kernels on every known backend and their gradients. Idempotent. */
+/** Registers the block and LayerNorm kernels on every known backend and their gradients. Idempotent. */
 export function registerBlockKernels(): void {
   if (registered) return;
   registered = true;
   for (const b of KNOWN_BACKENDS) registerFor(b);
   tf.registerGradient(convnextGradConfig);
   tf.registerGradient(convfirstGradConfig);
+  tf.registerGradient(layerNormGradConfig);
 }
 
 /** Gives a backend registered by the app under another name the reference kernels on first use. */
 export function ensureKernelsForActiveBackend(): void {
   const backendName = tf.getBackend();
-  if (tf.getKernel(FUSED_CONVNEXT_BLOCK, backendName) == null ||
-      tf.getKernel(FUSED_CONVFIRST_BLOCK, backendName) == null) {
-    registerFor(backendName);
-  }
+  if (KERNEL_NAMES.some((name) => tf.getKernel(name, backendName) == null)) registerFor(backendName);
 }

@@ -3,6 +3,8 @@ import type { Activation } from './activations.js';
 /** Kernel names, also used as GraphModel op names by the converter. */
 export const FUSED_CONVNEXT_BLOCK = 'FusedConvNeXtBlock';
 export const FUSED_CONVFIRST_BLOCK = 'FusedConvFirstBlock';
+/** A standalone LayerNorm over the last axis (stem, downsample layers, head); see src/spec/layer_norm.ts. */
+export const FUSED_LAYER_NORM = 'FusedLayerNorm';
 
 export type BlockKind = 'convnext' | 'convfirst';
 

@@ -111,6 +111,13 @@ describe('cost model: fused blocks count the layers they replace', () => {
       125280 + 3 * 32 * 60);
   });
 
+  it('FusedLayerNorm: 7 FLOPs per element, as the block cost counts its LayerNorm', () => {
+    const c = kernelCost('FusedLayerNorm', [[2, 3, 8], [8], [8]], [[2, 3, 8]]);
+    assert.equal(c.flops, 7 * 48);
+    assert.equal(c.bytes, (48 + 8 + 8 + 48) * 4);
+    assert.equal(c.category, 'normalization');
+  });
+
   // ConvFirst: N=1, 4x4 (P = 16), C = 16, G = 8, D = 64, k = 3.
   const convfirstShapes = [[1, 4, 4, 16], [3, 3, 8, 16], [16], [16, 64], [64], [64, 16], [16]];
   // per pixel: grouped conv 2*9*8*16 = 2304, bias 16, expand 2*16*64 = 2048, b1 64, SiLU 2*64 = 128,

@@ -73,6 +73,12 @@ describe('model structure', () => {
         const unfused = buildModelGraph(family, variant, { weights: 'zeros', fused: false }).opCounts();
         assert.equal(fused[op], blocks, `${variant} fused`);
         assert.equal(unfused[op], undefined, `${variant} unfused`);
+        // stem, downsample layers, head: FusedLayerNorm in the fused model, stock composites in the unfused one.
+        const layerNorms = 1 + (STAGES[variant].depths.length - 1) + 1;
+        assert.equal(fused.FusedLayerNorm, layerNorms, `${variant} fused LayerNorms`);
+        assert.equal(fused.Rsqrt, undefined, `${variant} no stock LayerNorm left`);
+        assert.equal(unfused.FusedLayerNorm, undefined, `${variant} unfused LayerNorms`);
+        assert.equal(unfused.Rsqrt, layerNorms + (family === 'convnext' ? blocks : 0), `${variant} unfused Rsqrt`);
         assert.equal(unfused.Conv2D, family === 'convnext' ? 4 : 4 + 2 * blocks, `${variant} Conv2D count`);
       }
     });

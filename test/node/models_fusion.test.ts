@@ -39,7 +39,7 @@ function describeGraph(g: Graph): unknown[] {
 
 describe(`converter fusion pass on built models (seed ${seed})`, () => {
   for (const family of MODEL_FAMILIES) {
-    it(`${family}-atto: fuseBlocks(unfused graph) is the fused graph`, () => {
+    it(`${family}-atto: fuseBlocks(unfused graph) is the fused graph (blocks and standalone LayerNorms)`, () => {
       const options = { seed, inputSize: 32 };
       const unfused = buildModelGraph(family, 'atto', { ...options, fused: false });
       const fused = buildModelGraph(family, 'atto', { ...options, fused: true });
@@ -47,6 +47,13 @@ describe(`converter fusion pass on built models (seed ${seed})`, () => {
       const blocks = STAGES.atto.depths.reduce((a, b) => a + b, 0);
       assert.equal(result.counts[family], blocks);
       assert.equal(result.blocks.length, blocks);
+      // stem, one downsample per stage after the first, head
+      const layerNorms = 1 + (STAGES.atto.depths.length - 1) + 1;
+      assert.equal(result.counts.layerNorm, layerNorms);
+      assert.equal(fused.opCounts().FusedLayerNorm, layerNorms);
+      assert.equal(result.graph.opCounts().Rsqrt, undefined, 'no LayerNorm composite left');
+      // Without the LayerNorm pass, the blocks alone: the stock LayerNorms stay.
+      assert.equal(fuseBlocks(unfused, { layerNorms: false }).graph.opCounts().Rsqrt, layerNorms);
       assert.deepEqual(result.graph.opCounts(), fused.opCounts());
       assert.deepEqual(result.graph.inputs, fused.inputs);
       // Deep equality of the whole description, weight values included (exact: the pass only re-lays out).

@@ -3,8 +3,9 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 // Stock op gradients come with the umbrella package, as in any TF.js training app.
 import '@tensorflow/tfjs';
-import { convfirstBlock, convnextBlock } from '../../src/index.js';
+import { convfirstBlock, convnextBlock, layerNorm } from '../../src/index.js';
 import { type BlockCase, caseName, prepareCase } from '../support/block_cases.js';
+import { layerNorm64 } from '../support/layer_norm_cases.js';
 import { useBackend } from '../support/node_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
 import { convfirst64, convnext64 } from '../support/reference64.js';
@@ -68,4 +69,42 @@ describe(`op gradients vs float64 finite differences (seed ${seed})`, () => {
       });
     });
   }
+});
+
+describe(`layerNorm gradient vs float64 finite differences (seed ${seed})`, () => {
+  before(async () => { await useBackend('cpu'); });
+  it('x [2, 3, 7], gamma, beta (through the reference composition)', () => {
+    const rng = new Rng(seed);
+    const shape = [2, 3, 7];
+    const c = 7;
+    const inputs = [rng.normals(42, 1.5, 0.3), rng.normals(c, 0.5, 1), rng.normals(c, 0.1)];
+    const shapes = [shape, [c], [c]];
+    const r = rng.normals(42);
+    const eps = 1e-3;
+    const before = tf.memory().numTensors;
+    const analytic = tf.tidy(() => {
+      const f = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(layerNorm(x, g, b, { epsilon: eps }), tf.tensor(r, shape)));
+      return tf.grads(f as (...xs: tf.Tensor[]) => tf.Tensor)(inputs.map((v, i) => tf.tensor(v, shapes[i])))
+        .map((g) => g.dataSync());
+    });
+    assert.equal(tf.memory().numTensors, before, 'gradient computation leaked tensors');
+    const base = inputs.map((v) => Float64Array.from(v));
+    const loss = () => {
+      const y = layerNorm64(Float32Array.from(base[0]), c, Float32Array.from(base[1]), Float32Array.from(base[2]), eps);
+      return y.reduce((s, v, i) => s + v * r[i], 0);
+    };
+    const h = 1e-2; // the oracle takes float32 inputs: steps well above their rounding
+    base.forEach((v, ni) => {
+      for (let s = 0; s < 5; s++) {
+        const i = rng.int(0, v.length - 1);
+        const keep = v[i];
+        v[i] = keep + h; const up = loss();
+        v[i] = keep - h; const down = loss();
+        v[i] = keep;
+        const fd = (up - down) / (2 * h);
+        assert.ok(Math.abs(analytic[ni][i] - fd) <= 5e-3 * (1 + Math.abs(fd)),
+          `d loss / d input ${ni}[${i}]: autodiff ${analytic[ni][i]} vs finite difference ${fd}`);
+      }
+    });
+  });
 });

@@ -7,7 +7,7 @@ import * as esbuild from 'esbuild';
 const root = new URL('../..', import.meta.url).pathname;
 
 describe('package', () => {
-  it('imports by name from the built dist before any backend exists, then runs both ops on cpu', {
+  it('imports by name from the built dist before any backend exists, then runs the ops on cpu', {
     skip: existsSync(`${root}/dist/src/index.js`) ? false : 'dist/ not built (npm test builds it first)',
   }, () => {
     // A fresh process: the package first, the backend afterwards, as a web app might order its imports.
@@ -21,11 +21,15 @@ describe('package', () => {
         lnBeta: tf.zeros([8]), w1: tf.zeros([8, 32]), b1: tf.zeros([32]), w2: tf.zeros([32, 8]), b2: tf.fill([8], 2) });
       const y2 = lib.convfirstBlock(x, { filter: tf.zeros([3, 3, 8, 8]), bias: tf.zeros([8]), w1: tf.zeros([8, 32]),
         b1: tf.zeros([32]), w2: tf.zeros([32, 8]), b2: tf.fill([8], -1) });
-      console.log(JSON.stringify({ names: [lib.FUSED_CONVNEXT_BLOCK, lib.FUSED_CONVFIRST_BLOCK],
-        y1: Array.from(await y1.data()).slice(0, 2), y2: Array.from(await y2.data()).slice(0, 2) }));`;
+      const y3 = lib.layerNorm(tf.tensor2d([[1, 2, 3, 4]]), tf.ones([4]), tf.fill([4], 1), { epsilon: 0.75 });
+      console.log(JSON.stringify({ names: [lib.FUSED_CONVNEXT_BLOCK, lib.FUSED_CONVFIRST_BLOCK, lib.FUSED_LAYER_NORM],
+        y1: Array.from(await y1.data()).slice(0, 2), y2: Array.from(await y2.data()).slice(0, 2),
+        y3: Array.from(await y3.data()) }));`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
     const result = JSON.parse(out.trim().split('\n').pop()!);
-    assert.deepEqual(result.names, ['FusedConvNeXtBlock', 'FusedConvFirstBlock']);
+    assert.deepEqual(result.names, ['FusedConvNeXtBlock', 'FusedConvFirstBlock', 'FusedLayerNorm']);
+    // mean 2.5, variance 1.25 + epsilon 0.75 = 2: (x - 2.5) / sqrt(2) + 1
+    result.y3.forEach((v: number, i: number) => assert.ok(Math.abs(v - ((i + 1 - 2.5) / Math.SQRT2 + 1)) < 1e-6, `y3 ${result.y3}`));
     assert.deepEqual(result.y1, [3, 3]);
     assert.deepEqual(result.y2, [0, 0]);
   });

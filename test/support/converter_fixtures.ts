@@ -100,6 +100,10 @@ export interface FixtureRun {
   fusedNodes: number;
   expectedBlocks: number;
   residualAdds: number;
+  /** FusedLayerNorm nodes in the converted graph. */
+  layerNormNodes: number;
+  /** LayerNorm composites in the unfused graph (one Rsqrt or Sqrt each). */
+  layerNormComposites: number;
 }
 
 /** Converts a fixture, loads it with tf.loadGraphModel (in-memory IO), runs the fixture input, compares. */
@@ -121,8 +125,11 @@ export async function runFixture(read: ReadBytes, c: FixtureCase, options: Conve
   model.dispose();
   if (leaked !== 0) throw new Error(`${c.name}: running the model leaked ${leaked} tensors`);
   const fusedNodes = result.graph.nodes.filter((n) => n.op.startsWith('FusedConv')).length;
+  const unfusedOps = result.unfused.opCounts();
   return {
     result, relL2: relL2(got, floats(await read(c.output))), fusedNodes,
+    layerNormNodes: result.graph.opCounts().FusedLayerNorm ?? 0,
+    layerNormComposites: (unfusedOps.Rsqrt ?? 0) + (unfusedOps.Sqrt ?? 0),
     expectedBlocks: options.fuse === false || c.unfusable ? 0 : residualAdds, residualAdds,
   };
 }

@@ -110,7 +110,7 @@ function convnextWeights(c: number, d: number, rng: Rng): Record<string, tf.Tens
 }
 
 /** Counts the programs (one per dispatch) the backend runs until restore(). */
-function countPrograms(backend: WebGPUBackend): { count: number; restore(): void } {
+export function countPrograms(backend: WebGPUBackend): { count: number; restore(): void } {
   const run = backend.runWebGPUProgram;
   const counter = { count: 0, restore: () => { backend.runWebGPUProgram = run; } };
   backend.runWebGPUProgram = function (this: WebGPUBackend, ...args: Parameters<typeof run>) {
@@ -121,7 +121,7 @@ function countPrograms(backend: WebGPUBackend): { count: number; restore(): void
 }
 
 /** Runs `call` `times` times and returns how many programs each call launched. */
-async function programsPerCall(programs: { count: number }, call: () => tf.Tensor, times: number): Promise<number[]> {
+export async function programsPerCall(programs: { count: number }, call: () => tf.Tensor, times: number): Promise<number[]> {
   const counts: number[] = [];
   for (let i = 0; i < times; i++) {
     programs.count = 0;
@@ -134,7 +134,7 @@ async function programsPerCall(programs: { count: number }, call: () => tf.Tenso
 }
 
 /** The backend holds no more data ids than before (released ones leave once the queue is submitted). */
-async function expectNoLeakedDataIds(backend: WebGPUBackend, dataIdsBefore: number): Promise<void> {
+export async function expectNoLeakedDataIds(backend: WebGPUBackend, dataIdsBefore: number): Promise<void> {
   const flush = tf.ones([1]);
   await flush.data();
   flush.dispose();

@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK }
+import { type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM }
   from '../../spec/block_spec.js';
+import type { LayerNormAttrs } from '../../spec/layer_norm.js';
 import { type ConvFirstInputs, type ConvNeXtInputs, convfirstBlockReference, convnextBlockReference }
   from './block_reference.js';
+import { type LayerNormInputs, layerNormReference } from './layer_norm_reference.js';
 
 /**
  * Kernel functions that run the reference composition on whatever backend is active. A kernel may return
@@ -19,9 +21,15 @@ export function convfirstReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTe
     attrs as unknown as ConvFirstAttrs));
 }
 
+export function layerNormReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
+  attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  return tf.tidy(() => layerNormReference(inputs as unknown as LayerNormInputs, attrs as unknown as LayerNormAttrs));
+}
+
 export function referenceKernelConfigs(backendName: string): tf.KernelConfig[] {
   return [
     { kernelName: FUSED_CONVNEXT_BLOCK, backendName, kernelFunc: convnextReferenceKernel as tf.KernelFunc },
     { kernelName: FUSED_CONVFIRST_BLOCK, backendName, kernelFunc: convfirstReferenceKernel as tf.KernelFunc },
+    { kernelName: FUSED_LAYER_NORM, backendName, kernelFunc: layerNormReferenceKernel as tf.KernelFunc },
   ];
 }

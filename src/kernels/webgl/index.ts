@@ -1,8 +1,9 @@
-/** Contributes the fused WebGL block kernels; imported by src/index.ts before registerBlockKernels(). */
+/** Contributes the fused WebGL kernels; imported by src/index.ts before registerBlockKernels(). */
 import { addFusedKernels } from '../register.js';
 import { webglBlockKernelConfigs } from './fused_block_kernels.js';
+import { webglLayerNormKernelConfig } from './layer_norm_kernel.js';
 
-addFusedKernels('webgl', webglBlockKernelConfigs);
+addFusedKernels('webgl', [...webglBlockKernelConfigs, webglLayerNormKernelConfig]);
 
 export { requireWebGL2 } from './fused_block_kernels.js';
 export { cachedWeightSets } from './weight_cache.js';

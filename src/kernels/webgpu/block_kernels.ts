@@ -24,6 +24,12 @@ let poisonOutputs = false;
 /** Test mode: fill every fused output with NaN before the dispatch, so unwritten elements show up. */
 export function setPoisonFusedOutputs(on: boolean): void { poisonOutputs = on; }
 
+/** In poison mode, a NaN-filled output for a program (the LayerNorm kernel uses it too); else undefined. */
+export function poisonedOutput(backend: WebGPUBackend, shape: number[]): tf.TensorInfo | undefined {
+  return poisonOutputs ?
+    backend.makeTensorInfo(shape, 'float32', new Float32Array(tf.util.sizeFromShape(shape)).fill(NaN)) : undefined;
+}
+
 function runFused(backend: WebGPUBackend, spec: BlockSpec, kernel: string, x: tf.TensorInfo, filter: tf.TensorInfo,
   bias: tf.TensorInfo, mlp: MlpWeightInputs, fallback: () => tf.TensorInfo): tf.TensorInfo {
   const plan = planBlock(kernel, spec, x.shape, effectiveLimits(backend.device));
@@ -32,11 +38,9 @@ function runFused(backend: WebGPUBackend, spec: BlockSpec, kernel: string, x: tf
   // The per-phase profiling kernels exist for the one-dispatch form only.
   const tiling = phases === 'all' ? plan.tiling : { ...plan.tiling, hiddenSplits: 1 };
   const packed = packedMlpWeights(backend, mlp);
-  const poisoned = (shape: number[]) =>
-    backend.makeTensorInfo(shape, 'float32', new Float32Array(tf.util.sizeFromShape(shape)).fill(NaN));
   const program = new FusedBlockProgram(spec, tiling, x.shape, phases);
   const first = backend.runWebGPUProgram(program, [x, filter, bias, packed], 'float32', undefined,
-    poisonOutputs ? poisoned(program.outputShape) : undefined);
+    poisonedOutput(backend, program.outputShape));
   if (tiling.hiddenSplits === 1) {
     backend.disposeData(packed.dataId);
     return first;
@@ -44,7 +48,7 @@ function runFused(backend: WebGPUBackend, spec: BlockSpec, kernel: string, x: tf
   // Split-hidden: `first` holds the partial projections; sum them with b2' and the residual.
   const sum = new SplitSumProgram(spec, tiling.hiddenSplits, x.shape);
   const result = backend.runWebGPUProgram(sum, spec.residual ? [first, packed, x] : [first, packed], 'float32',
-    undefined, poisonOutputs ? poisoned([...x.shape]) : undefined);
+    undefined, poisonedOutput(backend, [...x.shape]));
   backend.disposeData(first.dataId);
   backend.disposeData(packed.dataId);
   return result;

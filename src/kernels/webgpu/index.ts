@@ -1,10 +1,13 @@
-/** Contributes the fused WebGPU block kernels; imported by src/index.ts before registerBlockKernels(). */
+/** Contributes the fused WebGPU kernels; imported by src/index.ts before registerBlockKernels(). */
 import { addFusedKernels } from '../register.js';
 import { webgpuKernelConfigs } from './block_kernels.js';
+import { webgpuLayerNormKernelConfig } from './layer_norm_kernel.js';
 
-addFusedKernels('webgpu', webgpuKernelConfigs);
+addFusedKernels('webgpu', [...webgpuKernelConfigs, webgpuLayerNormKernelConfig]);
 
 export { setFusedPhasesForProfiling, setPoisonFusedOutputs } from './block_kernels.js';
+export { layerNormPlan } from './layer_norm_wgsl.js';
+export type { LayerNormPlan } from './layer_norm_wgsl.js';
 export { explainKernel, lastKernelDecision, setWebGPUTilingLimits } from './plan.js';
 export type { ExplainShapes, KernelExplanation } from './plan.js';
 export { DATACENTER_LIMITS, MIN_SLICE_HIDDEN, SPLIT_BELOW_TILES, SWIFTSHADER_LIMITS, TARGET_WORKGROUPS, chooseTiling,
