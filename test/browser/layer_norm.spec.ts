@@ -3,13 +3,13 @@
  * float64 oracle on odd shapes, bad inputs, tensor accounting, and the passes each call runs.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { layerNorm } from '../../src/index.js';
 import { setPoisonFusedOutputs } from '../../src/kernels/webgpu/index.js';
 import { GPU_BACKENDS, useBackend } from '../support/browser_backends.js';
 import { checkBadLayerNormInputs, checkLayerNormDispatches, layerNormShapes, runLayerNormCase }
   from '../support/layer_norm_cases.js';
 import { freshSeed, Rng } from '../support/random.js';
+import { recordPasses } from '../support/webgl_passes.js';
 
 const seed = freshSeed();
 
@@ -45,34 +45,16 @@ describe(`layerNorm passes per call (seed ${seed})`, () => {
 
   it('webgl: two draws (statistics, normalization) per call, nothing else', async () => {
     await useBackend('webgl');
-    const backend = tf.backend() as MathBackendWebGL;
     const rng = new Rng(seed);
     for (const shape of [[3, 5, 96], [4, 7, 13], [2, 3, 2, 1030]]) {
       const c = shape[shape.length - 1];
       const x = tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1)), shape);
       const [gamma, beta] = [tf.tensor1d(rng.normals(c)), tf.tensor1d(rng.normals(c))];
-      await (layerNorm(x, gamma, beta)).data().then(() => undefined); // uploads happen here, not in the count
-      const gl = backend.gpgpu.gl;
-      const drawElements = gl.drawElements;
-      const runWebGLProgram = backend.runWebGLProgram;
-      const programs: string[] = [];
-      let draws = 0;
-      gl.drawElements = function (...args: Parameters<typeof drawElements>) {
-        draws++;
-        return drawElements.apply(this, args);
-      };
-      backend.runWebGLProgram = function (...args: Parameters<typeof runWebGLProgram>) {
-        programs.push(args[0].constructor.name);
-        return runWebGLProgram.apply(this, args);
-      };
-      let y: tf.Tensor;
+      const warm = layerNorm(x, gamma, beta); // uploads happen here, not in the count
+      await warm.data();
+      warm.dispose();
       const before = tf.memory().numTensors;
-      try {
-        y = layerNorm(x, gamma, beta);
-      } finally {
-        gl.drawElements = drawElements;
-        backend.runWebGLProgram = runWebGLProgram;
-      }
+      const { result: y, draws, programs } = recordPasses(() => layerNorm(x, gamma, beta));
       expect(programs).toEqual(['LayerNormStatsProgram', 'LayerNormApplyProgram']);
       expect(draws).toBe(2);
       await y.data();

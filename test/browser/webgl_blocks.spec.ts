@@ -11,35 +11,12 @@ import { isNatural, outputLayout } from '../../src/kernels/webgl/packed_layout.j
 import { type BlockCase, caseName, compare, prepareCase, runBlockCase } from '../support/block_cases.js';
 import { useBackend } from '../support/browser_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
+import { recordPasses } from '../support/webgl_passes.js';
 
 const seed = freshSeed();
 
 function webglBackend(): MathBackendWebGL {
   return tf.backend() as MathBackendWebGL;
-}
-
-/** Records the draw calls and the programs tfjs runs while `f` executes. */
-function recordPasses<T>(f: () => T): { result: T; draws: number; programs: string[] } {
-  const backend = webglBackend();
-  const gl = backend.gpgpu.gl;
-  const programs: string[] = [];
-  let draws = 0;
-  const drawElements = gl.drawElements;
-  const runWebGLProgram = backend.runWebGLProgram;
-  gl.drawElements = function (...args: Parameters<typeof drawElements>) {
-    draws++;
-    return drawElements.apply(this, args);
-  };
-  backend.runWebGLProgram = function (...args: Parameters<typeof runWebGLProgram>) {
-    programs.push(args[0].constructor.name);
-    return runWebGLProgram.apply(this, args);
-  };
-  try {
-    return { result: f(), draws, programs };
-  } finally {
-    gl.drawElements = drawElements;
-    backend.runWebGLProgram = runWebGLProgram;
-  }
 }
 
 interface Made { x: tf.Tensor4D; weights: Record<string, tf.Tensor>; run: (x: tf.Tensor4D) => tf.Tensor4D;
