@@ -2,12 +2,13 @@
  * `npm run bench`: fused WebGPU block kernels vs the stock TF.js op composition, side by side in one run,
  * in Node on Dawn (the `webgpu` package). Also measures the device's WGSL FMA peak and copy bandwidth.
  *
- *   npm run bench -- [--json FILE] [--smoke] [--split]
+ *   npm run bench -- [--json FILE] [--smoke] [--split] [--sweep [--sweep-ops convnext] [--sweep-only a,b]]
  *
  * --smoke: small shapes and few iterations (for SwiftShader on a CPU-only machine; not a timing).
  * --split: where the automatic plan picks the split-hidden variant, also time the plain one-dispatch kernel
  *   (impl 'fused-plain') and a sweep of forced slice counts S (JSON `splitSweep`), in the same run; skips the
  *   per-phase partial kernels.
+ * --sweep: tiling variants and partial kernels (tuning; see runSweep), best and median of interleaved rounds.
  * Rows: {op, impl: 'stock'|'fused', n, h, w, c, d, gpuMs, wallMs, dispatches, tflops, peakTflops, ...}.
  */
 import { writeFileSync } from 'node:fs';
@@ -16,6 +17,10 @@ const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
 const sweep = args.includes('--sweep');
 const splitMode = args.includes('--split');
+/** --sweep options: `--sweep-ops convnext` (default both kinds), `--sweep-only a,b` (variant names at N=32). */
+const argValue = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const sweepOps = (argValue('--sweep-ops') ?? 'convnext,convfirst').split(',') as ('convnext' | 'convfirst')[];
+const sweepOnly = argValue('--sweep-only');
 const jsonIndex = args.indexOf('--json');
 const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : null;
 
@@ -161,6 +166,9 @@ async function runSweep(): Promise<void> {
     ['default', () => {}],
     ['conv+norm only', () => tuning.setFusedPhasesForProfiling('conv')],
     ['mlp only', () => tuning.setFusedPhasesForProfiling('mlp')],
+    ['conv strip 8', o({ convStrip: 8 })],
+    ['conv+norm strip 8', () => { tuning.setFusedPhasesForProfiling('conv'); tuning.setTilingOverride({ convStrip: 8 }); }],
+    ['conv strip 2', o({ convStrip: 2 })],
     ['no prefetch', o({ prefetch: false })],
     ['prefetch', o({ prefetch: true })],
     ['prefetch unroll2', o({ prefetch: true, unroll: 2 })],
@@ -177,10 +185,11 @@ async function runSweep(): Promise<void> {
   // in ROUNDS interleaved passes and reported as min and median.
   const ROUNDS = smoke ? 1 : 3;
   // All variants at the large batch; a few also at N=1.
+  const only32 = sweepOnly ? sweepOnly.split(',') : null;
   const plan: [number, string[] | null][] = smoke ? [[1, null]] :
-    [[32, null], [1, ['default', 'no prefetch', 'prefetch', 'prefetch wg128 u4']]];
+    [[32, only32], [1, ['default', 'no prefetch', 'conv strip 8']]];
   for (const [n, only] of plan) {
-    for (const op of ['convnext', 'convfirst'] as Op[]) {
+    for (const op of sweepOps) {
       for (const [h, wd, c] of STAGES) {
         const w = weights(op, c, 4 * c);
         const x = tf.randomNormal([n, h, wd, c], 0, 1, 'float32', 3);

@@ -177,13 +177,14 @@ describe(`fused webgpu kernels through Dawn (seed ${seed})`, { skip: webgpuUnava
       }
     });
   }
-  it('forced tilings: prefetched weight slices, row-major and 2-row lanes, unrolled loops, poisoned outputs',
+  it('forced tilings: prefetched weight slices, row-major and 2-row lanes, unrolled loops, 8- and 2-pixel conv ' +
+    'strips, poisoned outputs',
     async () => {
       await useBackend('webgpu');
       setPoisonFusedOutputs(true);
       try {
         for (const forced of FORCED_TILINGS.filter((f) => f.prefetch)) {
-          await runForced({ kind: 'convnext', n: 2, h: 5, w: 7, c: 48, d: 192, k: 7, act: 'gelu', layerScale: true },
+          await runForced({ kind: 'convnext', n: 2, h: 5, w: 17, c: 48, d: 192, k: 7, act: 'gelu', layerScale: true },
             forced, rng.int(1, 2 ** 30));
         }
       } finally {

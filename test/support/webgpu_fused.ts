@@ -76,11 +76,11 @@ export async function runWithProfile(t: BlockCase, profile: TilingLimits, seed: 
  */
 export const FORCED_TILINGS: TilingOverride[] = [
   { tilePixels: 64, hiddenChunk: 16, expandSlice: 16, projectSlice: 16, workgroupSize: 256, hiddenSplits: 1,
-    laneRows: 1, prefetch: true },
+    laneRows: 1, prefetch: true, convStrip: 8 },
   { tilePixels: 32, hiddenChunk: 32, expandSlice: 0, projectSlice: 0, workgroupSize: 128, hiddenSplits: 3,
     unroll: 4 },
   { tilePixels: 16, hiddenChunk: 16, expandSlice: 8, projectSlice: 0, workgroupSize: 64, hiddenSplits: 4,
-    laneRows: 2, prefetch: true, unroll: 2 },
+    laneRows: 2, prefetch: true, unroll: 2, convStrip: 2 },
   { tilePixels: 2, hiddenChunk: 48, expandSlice: 0, projectSlice: 16, workgroupSize: 256, hiddenSplits: 1,
     unroll: 3 },
 ];

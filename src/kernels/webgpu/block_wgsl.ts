@@ -48,7 +48,7 @@ export function blockShaderKey({ spec, tiling, phases = 'all' }: BlockShaderPara
   return `fusedBlock_k${spec.k}_g${spec.groupWidth}_c${spec.channels}_d${spec.hidden}_${spec.norm}` +
     `_e${spec.norm === 'layernorm' ? spec.epsilon : 0}_${spec.activation}_r${+spec.residual}` +
     `_wg${t.workgroupSize}_tp${t.tilePixels}_dc${t.hiddenChunk}_x${tile(t.expand)}_p${tile(t.project)}` +
-    `_ke${t.expandSlice}_kp${t.projectSlice}_u${t.unroll}${t.prefetch ? '_pf' : ''}` + (t.hiddenSplits > 1 ? `_s${t.hiddenSplits}` : '') +
+    `_ke${t.expandSlice}_kp${t.projectSlice}_u${t.unroll}${t.prefetch ? '_pf' : ''}_cs${t.convStrip}` + (t.hiddenSplits > 1 ? `_s${t.hiddenSplits}` : '') +
     (phases === 'all' ? '' : `_only_${phases}`);
 }
 
@@ -107,8 +107,8 @@ function convTapCode(g: number, c4: number): string {
 
 /** Kernels up to this size get their taps unrolled at generation time. */
 const UNROLL_MAX_K = 7;
-/** Adjacent output pixels per thread in the depthwise and grouped (G >= 4) conv. */
-const CONV_STRIP = 4;
+/** Adjacent output pixels per thread in the grouped (G >= 4) conv; depthwise uses tiling.convStrip. */
+const GROUPED_STRIP = 4;
 /**
  * Most input vec4s a grouped strip keeps in registers ((k + 3) x G/4): 3x3 G <= 8, 5x5 and 7x7 G = 4. Larger
  * strips (7x7 G=8: 20) crashed SwiftShader's shader compiler (segfault in Dawn on SwiftShader).
@@ -216,10 +216,11 @@ export function blockShaderSource({ spec, tiling, phases = 'all' }: BlockShaderP
   // input again for every tap of every pixel.
   const g = spec.groupWidth;
   // Grouped convs (G >= 4) hold G/4 input vec4s per strip column in registers: bounded to keep them there.
-  const stripRegs = (k + CONV_STRIP - 1) * Math.max(1, g / 4);
-  const strip = (g === 1 || g >= 4) && k <= UNROLL_MAX_K && tp % CONV_STRIP === 0 && stripRegs <= MAX_STRIP_VEC4;
-  const cols = Array.from({ length: k + CONV_STRIP - 1 }, (_, t) => t);
-  const quad = Array.from({ length: CONV_STRIP }, (_, q) => q);
+  const sw = g === 1 ? tiling.convStrip : GROUPED_STRIP;
+  const stripRegs = (k + sw - 1) * Math.max(1, g / 4);
+  const strip = (g === 1 || g >= 4) && k <= UNROLL_MAX_K && tp % sw === 0 && (g === 1 || stripRegs <= MAX_STRIP_VEC4);
+  const cols = Array.from({ length: k + sw - 1 }, (_, t) => t);
+  const quad = Array.from({ length: sw }, (_, q) => q);
   const groupVec4s = Array.from({ length: g / 4 }, (_, jj) => jj);
   /** One strip row: load its k + 3 input columns (G/4 vec4s each when grouped), then the row's k taps. */
   const stripRow = (ky: number) => g === 1 ? `
@@ -242,16 +243,16 @@ export function blockShaderSource({ spec, tiling, phases = 'all' }: BlockShaderP
           }`)).join('\n          ')}
         }`).join('\n        ')}`;
   const stripCode = `
-  for (var e = lid; e < ${(tp / CONV_STRIP) * c4}; e += ${threads}) {
+  for (var e = lid; e < ${(tp / sw) * c4}; e += ${threads}) {
     let cv = e % ${c4};
-    let p0 = (e / ${c4}) * ${CONV_STRIP};
+    let p0 = (e / ${c4}) * ${sw};
     let pix = pixel0 + p0;
     ${quad.map((q) => `var acc${q} = vec4<f32>(0.0);`).join(' ')}
     let n = pix / (height * width);
     let rem = pix - n * height * width;
     let oy = rem / width;
     let ox = rem - oy * width;
-    if (pix + ${CONV_STRIP - 1} < numPixels && ox + ${CONV_STRIP - 1} < width) {
+    if (pix + ${sw - 1} < numPixels && ox + ${sw - 1} < width) {
       let bias = convBias[cv];
       ${quad.map((q) => `acc${q} = bias;`).join(' ')}
       ${cols.map((t) => `let colOk${t} = ox + ${t - pad} >= 0 && ox + ${t - pad} < width;`).join('\n      ')}

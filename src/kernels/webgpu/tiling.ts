@@ -61,6 +61,8 @@ export interface BlockTiling {
   unroll: number;
   /** Staged weight slices: load the next slice into registers during this slice's FMAs (`stagedLoop`). */
   prefetch: boolean;
+  /** Adjacent output pixels per thread in the depthwise conv (k + convStrip - 1 input columns per row). */
+  convStrip: number;
   /**
    * Split-hidden ("split-K") factor S: 1 = the one-dispatch kernel. S > 1: dispatch 1 runs (tiles x S)
    * workgroups, each computing the conv (+LayerNorm) of its tile and the MLP over D / S hidden channels into
@@ -88,6 +90,8 @@ const WIDE_UNROLL = 4;
  * ConvFirst 1.05 -> 0.84-0.88 ms (H200 sweep); it does not apply to unstaged wide blocks.
  */
 const NARROW_PREFETCH = true;
+/** Depthwise conv pixels per thread (4-pixel strips: 0.51 -> 0.14 ms for the 7x7 at N=32 56x56x96). */
+const CONV_STRIP = 4;
 /** Upper bound on accumulator vec4s per thread for the projection (32 floats, live across the D walk). */
 const MAX_PROJECT_VEC4 = 8;
 /** Upper bound on accumulator vec4s per thread for one expand chunk. */
@@ -236,6 +240,7 @@ export interface TilingOverride {
   laneRows?: number;
   unroll?: number;
   prefetch?: boolean;
+  convStrip?: number;
 }
 
 let override: TilingOverride | null = null;
@@ -262,7 +267,7 @@ function applyOverride(spec: BlockSpec, base: BlockTiling, o: TilingOverride, li
   }
   return { ok: true, tiling: { workgroupSize: threads, tilePixels, hiddenChunk, expand, project, expandSlice,
     projectSlice, storageBytes: bytes, hiddenSplits: 1, unroll: o.unroll ?? base.unroll,
-    prefetch: o.prefetch ?? base.prefetch } };
+    prefetch: o.prefetch ?? base.prefetch, convStrip: o.convStrip ?? base.convStrip } };
 }
 
 function chooseDefaultTiling(spec: BlockSpec, xShape: readonly number[], limits: TilingLimits): TilingChoice {
@@ -298,7 +303,8 @@ function chooseDefaultTiling(spec: BlockSpec, xShape: readonly number[], limits:
       const [expandSlice, projectSlice] = slices;
       return { ok: true, tiling: { workgroupSize: threads, tilePixels, hiddenChunk, expand, project, expandSlice,
         projectSlice, storageBytes: storageBytes(spec, tilePixels, hiddenChunk, expandSlice, projectSlice),
-        hiddenSplits: 1, unroll: staged ? NARROW_UNROLL : WIDE_UNROLL, prefetch: NARROW_PREFETCH } };
+        hiddenSplits: 1, unroll: staged ? NARROW_UNROLL : WIDE_UNROLL, prefetch: NARROW_PREFETCH,
+        convStrip: CONV_STRIP } };
     }
   }
   if (smallestNeed === Infinity) {
