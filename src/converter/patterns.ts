@@ -459,15 +459,7 @@ export function matchActivation(v: GraphView, m: Match, value: string):
       return { input: a, activation: 'silu' };
     }
   }
-  const factors: string[] = [];
-  const nodes: IRNode[] = [];
-  productFactors(v, m, value, factors, nodes);
-  let scale = 1;
-  const rest: string[] = [];
-  for (const f of factors) {
-    const c = scalarValue(v.constant(f));
-    if (c != null) scale *= c; else rest.push(f);
-  }
+  const { scale, rest, nodes } = splitProduct(v, m, value);
   if (rest.length !== 2 || !near(scale, 0.5)) return undefined;
   for (const [z, other] of [[rest[0], rest[1]], [rest[1], rest[0]]]) {
     for (const [match, activation] of [[matchErfPlusOne, 'gelu'], [matchTanhPlusOne, 'gelu_tanh']] as const) {

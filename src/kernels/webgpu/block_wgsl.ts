@@ -288,22 +288,22 @@ fn convAt(pix: i32, cv: i32, height: i32, width: i32) -> vec4<f32> {
   workgroupBarrier();`;
   const ke = tiling.expandSlice;
   const kp = tiling.projectSlice;
-  /** One vec4 step of expand over input channels 4c..4c+3; `w(i, s)` reads W1' row 4c+i, column vec4 s. */
-  const expandStep = (c: string, w: (i: number, s: number) => string) => [
-    ...h.map((_, r) => `let a${r} = tileA[(eRow + ${r * e.threadRows}) * ${as4} + ${c}];`),
+  /**
+   * One vec4 step of a register-tiled matmul into accumulators `acc` (rows x cols4): `row(r)` loads the
+   * thread's r-th activation vec4 (4 reduction channels), `w(i, s)` the weight vec4 of channel i, column s.
+   */
+  const matmulStep = (acc: string[][], row: (r: number) => string, w: (i: number, s: number) => string) => [
+    ...acc.map((_, r) => `let a${r} = ${row(r)};`),
     ...[0, 1, 2, 3].flatMap((i) => [
-      ...h[0].map((_, s) => `let w${i}_${s} = ${w(i, s)};`),
-      ...h.flatMap((row, r) => row.map((name, s) => `${name} += a${r}.${lanes[i]} * w${i}_${s};`)),
+      ...acc[0].map((_, s) => `let w${i}_${s} = ${w(i, s)};`),
+      ...acc.flatMap((names, r) => names.map((name, s) => `${name} += a${r}.${lanes[i]} * w${i}_${s};`)),
     ]),
   ].join('\n          ');
-  /** One vec4 step of project over hidden channels 4j..4j+3 of the chunk. */
-  const projectStep = (j: string, w: (i: number, s: number) => string) => [
-    ...y.map((_, r) => `let hv${r} = tileH[(pRow + ${r * p.threadRows}) * ${hs4} + ${j}];`),
-    ...[0, 1, 2, 3].flatMap((i) => [
-      ...y[0].map((_, s) => `let v${i}_${s} = ${w(i, s)};`),
-      ...y.flatMap((row, r) => row.map((name, s) => `${name} += hv${r}.${lanes[i]} * v${i}_${s};`)),
-    ]),
-  ].join('\n          ');
+  /** Expand over input channels 4c..4c+3 (W1' rows); project over hidden channels 4j..4j+3 (W2' rows). */
+  const expandStep = (c: string, w: (i: number, s: number) => string) =>
+    matmulStep(h, (r) => `tileA[(eRow + ${r * e.threadRows}) * ${as4} + ${c}]`, w);
+  const projectStep = (j: string, w: (i: number, s: number) => string) =>
+    matmulStep(y, (r) => `tileH[(pRow + ${r * p.threadRows}) * ${hs4} + ${j}]`, w);
   /**
    * A matmul's reduction loop over `trips` steps, `body` reading the step index `v`. Unrolled by the largest
    * divisor of `trips` up to tiling.unroll: each copy in its own block with its own `v`, so the compiler can

@@ -138,7 +138,6 @@ function chooseSlices(spec: BlockSpec, hiddenChunk: number, budget: number): [nu
 
 /** Lane rows per warp wanted: 8 x 4 lanes balances activation and weight loads (see RegisterTile). */
 const PREFERRED_LANE_ROWS = 8;
-let laneRowsOverride: number | null = null;
 
 /** The largest power of two <= `want` dividing threadRows. */
 function laneRowsFor(threadRows: number, want: number): number {
@@ -153,7 +152,7 @@ function laneRowsFor(threadRows: number, want: number): number {
  */
 export function registerTile(m: number, n4: number, threads: number): RegisterTile | null {
   const best = bestRegisterTile(m, n4, threads);
-  return best && { ...best, laneRows: laneRowsFor(best.threadRows, laneRowsOverride ?? PREFERRED_LANE_ROWS) };
+  return best && { ...best, laneRows: laneRowsFor(best.threadRows, override?.laneRows ?? PREFERRED_LANE_ROWS) };
 }
 
 function bestRegisterTile(m: number, n4: number, threads: number): Omit<RegisterTile, 'laneRows'> | null {
@@ -245,10 +244,7 @@ export interface TilingOverride {
 
 let override: TilingOverride | null = null;
 /** Forces tiling knobs for subsequent calls (benchmark sweeps); null restores the automatic choice. */
-export function setTilingOverride(o: TilingOverride | null): void {
-  override = o;
-  laneRowsOverride = o?.laneRows ?? null;
-}
+export function setTilingOverride(o: TilingOverride | null): void { override = o; }
 
 function applyOverride(spec: BlockSpec, base: BlockTiling, o: TilingOverride, limits: TilingLimits): TilingChoice {
   const threads = o.workgroupSize ?? base.workgroupSize;
