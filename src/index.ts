@@ -1,6 +1,6 @@
 /**
  * tfjs-block-fusion: fused residual-block ops for TensorFlow.js. Importing this module registers the
- * block and LayerNorm kernels on every backend (fused on webgpu / webgl, a reference composition elsewhere).
+ * block, LayerNorm and patch conv kernels on every backend (fused on webgpu / webgl, a reference composition elsewhere).
  */
 import { registerBlockKernels } from './kernels/register.js';
 import { registerFusedGraphOps } from './converter/register_ops.js';
@@ -15,6 +15,10 @@ export type { ConvFirstBlockOptions, ConvFirstBlockWeights } from '../ops/convfi
 export { layerNorm } from '../ops/layer_norm.js';
 export type { LayerNormOptions } from '../ops/layer_norm.js';
 export { layerNormReference } from './kernels/reference/layer_norm_reference.js';
+export { patchConv } from '../ops/patch_conv.js';
+export type { PatchConvOptions } from '../ops/patch_conv.js';
+export { patchConvReference } from './kernels/reference/patch_conv_reference.js';
+export { FUSED_PATCH_CONV } from './spec/patch_conv.js';
 export type { TensorInput } from '../ops/validate.js';
 export { ACTIVATIONS } from './spec/activations.js';
 export type { Activation } from './spec/activations.js';

@@ -4,15 +4,18 @@ import { CONVFIRST_INPUTS, CONVNEXT_INPUTS, type ConvFirstAttrs, type ConvNeXtAt
 import { LAYER_NORM_INPUTS, type LayerNormAttrs } from '../spec/layer_norm.js';
 import { convfirstBlockReference, convnextBlockReference } from './reference/block_reference.js';
 import { layerNormReference } from './reference/layer_norm_reference.js';
+import { FUSED_PATCH_CONV, type PatchConvAttrs, patchConvInputNames } from '../spec/patch_conv.js';
+import { patchConvReference } from './reference/patch_conv_reference.js';
 
 /**
  * The ops differentiate through the reference composition: the backward pass recomputes the block with
  * stock ops under a tape and takes its vector-Jacobian product. `saveAllInputs` keeps the inputs in the
  * order the op passed them (layerScale, when present, last).
  */
-function blockGradient(names: readonly string[], forward: (t: Record<string, tf.Tensor>, attrs: tf.NamedAttrMap) =>
+function blockGradient(inputNames: readonly string[] | ((attrs: tf.NamedAttrMap) => readonly string[]), forward: (t: Record<string, tf.Tensor>, attrs: tf.NamedAttrMap) =>
   tf.Tensor): tf.GradFunc {
   return (dy, saved, attrs) => {
+    const names = typeof inputNames === 'function' ? inputNames(attrs) : inputNames;
     const present = names.slice(0, saved.length);
     const f = (...xs: tf.Tensor[]) => forward(Object.fromEntries(present.map((n, i) => [n, xs[i]])), attrs);
     if (tf.getGradient('Sum') == null) {
@@ -53,4 +56,11 @@ export const layerNormGradConfig: tf.GradConfig = {
   saveAllInputs: true,
   gradFunc: blockGradient(LAYER_NORM_INPUTS, (t, attrs) =>
     layerNormReference(t as never, attrs as unknown as LayerNormAttrs)),
+};
+
+export const patchConvGradConfig: tf.GradConfig = {
+  kernelName: FUSED_PATCH_CONV,
+  saveAllInputs: true,
+  gradFunc: blockGradient((attrs) => patchConvInputNames(attrs as unknown as PatchConvAttrs), (t, attrs) =>
+    patchConvReference(t as never, attrs as unknown as PatchConvAttrs)),
 };

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CONVFIRST_INPUTS, CONVNEXT_INPUTS, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM }
   from '../spec/block_spec.js';
 import { LAYER_NORM_INPUTS } from '../spec/layer_norm.js';
-import { convfirstGradConfig, convnextGradConfig, layerNormGradConfig } from './gradients.js';
+import { FUSED_PATCH_CONV, type PatchConvAttrs, patchConvInputNames } from '../spec/patch_conv.js';
+import { convfirstGradConfig, convnextGradConfig, layerNormGradConfig, patchConvGradConfig } from './gradients.js';
 import { referenceKernelConfigs } from './reference/reference_kernels.js';
 
 /** Backends that get the reference kernels at import time; others get them on first use. */
@@ -19,12 +20,14 @@ export function addFusedKernels(backendName: string, configs: tf.KernelConfig[])
 }
 
 /** Every kernel name the package registers. */
-const KERNEL_NAMES = [FUSED_CONVNEXT_BLOCK, FUSED_CONVFIRST_BLOCK, FUSED_LAYER_NORM];
+const KERNEL_NAMES = [FUSED_CONVNEXT_BLOCK, FUSED_CONVFIRST_BLOCK, FUSED_LAYER_NORM, FUSED_PATCH_CONV];
 
-const INPUT_NAMES: Record<string, readonly string[]> = {
+/** Input names per kernel; a function of the attrs where optional inputs may be absent mid-list. */
+const INPUT_NAMES: Record<string, readonly string[] | ((attrs: tf.NamedAttrMap) => readonly string[])> = {
   [FUSED_CONVNEXT_BLOCK]: CONVNEXT_INPUTS,
   [FUSED_CONVFIRST_BLOCK]: CONVFIRST_INPUTS,
   [FUSED_LAYER_NORM]: LAYER_NORM_INPUTS,
+  [FUSED_PATCH_CONV]: (attrs) => patchConvInputNames(attrs as unknown as PatchConvAttrs),
 };
 
 /**
@@ -32,11 +35,12 @@ const INPUT_NAMES: Record<string, readonly string[]> = {
  * as layerScale can then simply be absent); kernel implementations see them by name.
  */
 function withNamedInputs(config: tf.KernelConfig): tf.KernelConfig {
-  const names = INPUT_NAMES[config.kernelName];
-  if (names == null) return config;
+  const entry = INPUT_NAMES[config.kernelName];
+  if (entry == null) return config;
   return {
     ...config,
     kernelFunc: (args) => {
+      const names = typeof entry === 'function' ? entry(args.attrs ?? {}) : entry;
       const list = args.inputs as unknown as tf.TensorInfo[];
       const named: tf.NamedTensorInfoMap = {};
       for (let i = 0; i < list.length; i++) named[names[i]] = list[i];
@@ -54,7 +58,7 @@ function registerFor(backendName: string): void {
 
 let registered = false;
 
-/** Registers the block and LayerNorm kernels on every known backend and their gradients. Idempotent. */
+/** Registers the block, LayerNorm and patch conv kernels on every known backend and their gradients. Idempotent. */
 export function registerBlockKernels(): void {
   if (registered) return;
   registered = true;
@@ -62,6 +66,7 @@ export function registerBlockKernels(): void {
   tf.registerGradient(convnextGradConfig);
   tf.registerGradient(convfirstGradConfig);
   tf.registerGradient(layerNormGradConfig);
+  tf.registerGradient(patchConvGradConfig);
 }
 
 /** Gives a backend registered by the app under another name the reference kernels on first use. */

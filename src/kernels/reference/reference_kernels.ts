@@ -5,6 +5,8 @@ import type { LayerNormAttrs } from '../../spec/layer_norm.js';
 import { type ConvFirstInputs, type ConvNeXtInputs, convfirstBlockReference, convnextBlockReference }
   from './block_reference.js';
 import { type LayerNormInputs, layerNormReference } from './layer_norm_reference.js';
+import { FUSED_PATCH_CONV, type PatchConvAttrs } from '../../spec/patch_conv.js';
+import { type PatchConvInputs, patchConvReference } from './patch_conv_reference.js';
 
 /**
  * Kernel functions that run the reference composition on whatever backend is active. A kernel may return
@@ -26,10 +28,16 @@ export function layerNormReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTe
   return tf.tidy(() => layerNormReference(inputs as unknown as LayerNormInputs, attrs as unknown as LayerNormAttrs));
 }
 
+export function patchConvReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
+  attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  return tf.tidy(() => patchConvReference(inputs as unknown as PatchConvInputs, attrs as unknown as PatchConvAttrs));
+}
+
 export function referenceKernelConfigs(backendName: string): tf.KernelConfig[] {
   return [
     { kernelName: FUSED_CONVNEXT_BLOCK, backendName, kernelFunc: convnextReferenceKernel as tf.KernelFunc },
     { kernelName: FUSED_CONVFIRST_BLOCK, backendName, kernelFunc: convfirstReferenceKernel as tf.KernelFunc },
     { kernelName: FUSED_LAYER_NORM, backendName, kernelFunc: layerNormReferenceKernel as tf.KernelFunc },
+    { kernelName: FUSED_PATCH_CONV, backendName, kernelFunc: patchConvReferenceKernel as tf.KernelFunc },
   ];
 }

@@ -2,12 +2,15 @@
 import { addFusedKernels } from '../register.js';
 import { webgpuKernelConfigs } from './block_kernels.js';
 import { webgpuLayerNormKernelConfig } from './layer_norm_kernel.js';
+import { webgpuPatchConvKernelConfig } from './patch_conv_kernel.js';
 
-addFusedKernels('webgpu', [...webgpuKernelConfigs, webgpuLayerNormKernelConfig]);
+addFusedKernels('webgpu', [...webgpuKernelConfigs, webgpuLayerNormKernelConfig, webgpuPatchConvKernelConfig]);
 
 export { setFusedPhasesForProfiling, setPoisonFusedOutputs } from './block_kernels.js';
 export { layerNormPlan } from './layer_norm_wgsl.js';
 export type { LayerNormPlan } from './layer_norm_wgsl.js';
+export { lastPatchConvDecision, patchConvStorageBytes, planPatchConv, setPatchConvOverride } from './patch_conv_plan.js';
+export type { PatchConvChoice, PatchConvOverride, PatchConvPlan, PatchConvShape, PatchConvTiling } from './patch_conv_plan.js';
 export { explainKernel, lastKernelDecision, setWebGPUTilingLimits } from './plan.js';
 export type { ExplainShapes, KernelExplanation } from './plan.js';
 export { DATACENTER_LIMITS, MIN_SLICE_HIDDEN, SPLIT_BELOW_TILES, SWIFTSHADER_LIMITS, TARGET_WORKGROUPS, chooseTiling,

@@ -1,7 +1,8 @@
 /**
- * Per-weight-set preprocessing for the fused block kernel, done once and cached against the weight
- * tensors' dataIds: LayerNorm gamma/beta folded into W1/b1, layer scale into W2/b2, all four packed into
- * one GPU buffer (FoldWeightsProgram). Entries are freed when any source tensor is disposed (checked on
+ * Per-weight-set preprocessing for the fused kernels, done once and cached against the weight tensors'
+ * dataIds: for the blocks, LayerNorm gamma/beta folded into W1/b1, layer scale into W2/b2, all four packed
+ * into one GPU buffer (FoldWeightsProgram); for the patch conv, its pre-LayerNorm folded into the filter
+ * and bias (PatchConvFoldProgram). Entries are freed when any source tensor is disposed (checked on
  * every kernel call: the backend no longer knows the dataId) or by `clearWebGPUWeightCache()`.
  *
  * The packed buffers are owned by the cache, not registered as tfjs tensors, so they do not show up in
@@ -70,28 +71,39 @@ function externalInfo(backend: WebGPUBackend, buffer: GPUBuffer, length: number)
 }
 
 /**
- * Returns a TensorInfo over the packed [W1' | W2' | b1' | b2'] weights (folding them on first use).
- * The caller must `backend.disposeData(info.dataId)` after its program ran.
+ * A TensorInfo over the cache's buffer of `length` floats for this weight set (`kind` plus the source
+ * tensors' dataIds, absent ones as '-'), running `fold(out)` to fill it on first use. The caller must
+ * `backend.disposeData(info.dataId)` after its program ran.
  */
-export function packedMlpWeights(backend: WebGPUBackend, w: MlpWeightInputs): tf.TensorInfo {
+export function cachedWeights(backend: WebGPUBackend, kind: string, sources: (tf.TensorInfo | undefined)[],
+  length: number, fold: (out: tf.TensorInfo) => void): tf.TensorInfo {
   sweepWeightCache();
-  const sources = [w.w1, w.b1, w.w2, w.b2, w.gamma, w.beta, w.scale];
-  const key = sources.map((t) => (t == null ? '-' : idOf(t.dataId))).join(',');
+  const key = `${kind}:${sources.map((t) => (t == null ? '-' : idOf(t.dataId))).join(',')}`;
   let entry = entries.get(key);
   if (entry == null) {
-    const [c, d] = w.w1.shape;
-    const length = packedOffsets(c, d).length;
     const buffer = backend.bufferManager.acquireBuffer(length * 4,
       GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
-    const norm = w.gamma != null && w.beta != null;
-    const program = new FoldWeightsProgram(c, d, norm, w.scale != null);
-    const inputs = [w.w1, w.b1, w.w2, w.b2, ...(norm ? [w.gamma!, w.beta!] : []), ...(w.scale ? [w.scale] : [])];
     const out = externalInfo(backend, buffer, length);
-    backend.runWebGPUProgram(program, inputs, 'float32', undefined, out);
+    fold(out);
     backend.disposeData(out.dataId);
     folds++;
     entry = { backend, sources: sources.filter((t) => t != null).map((t) => t!.dataId), buffer, length };
     entries.set(key, entry);
   }
   return externalInfo(backend, entry.buffer, entry.length);
+}
+
+/**
+ * Returns a TensorInfo over the packed [W1' | W2' | b1' | b2'] weights (folding them on first use).
+ * The caller must `backend.disposeData(info.dataId)` after its program ran.
+ */
+export function packedMlpWeights(backend: WebGPUBackend, w: MlpWeightInputs): tf.TensorInfo {
+  const [c, d] = w.w1.shape;
+  const norm = w.gamma != null && w.beta != null;
+  return cachedWeights(backend, 'mlp', [w.w1, w.b1, w.w2, w.b2, w.gamma, w.beta, w.scale], packedOffsets(c, d).length,
+    (out) => {
+      const program = new FoldWeightsProgram(c, d, norm, w.scale != null);
+      const inputs = [w.w1, w.b1, w.w2, w.b2, ...(norm ? [w.gamma!, w.beta!] : []), ...(w.scale ? [w.scale] : [])];
+      backend.runWebGPUProgram(program, inputs, 'float32', undefined, out);
+    });
 }

@@ -1,0 +1,125 @@
+/**
+ * Tiling of the WebGPU patch conv: a GEMM [M = N Ho Wo, K = k k Cin] x [K, Cout] whose A rows are the
+ * gathered k x k x Cin patches. A workgroup owns a tileM x tileN block of the output; each thread
+ * `rows` output pixels x `cols` output vectors (vec4 when Cout % 4 == 0, else scalars), with the rows
+ * strided by threadRows and the vectors by threadCols (conflict-free workgroup-memory reads, coalesced
+ * stores). The reduction walks K in slices of kSlice: the A slice [kSlice x tileM] and B slice
+ * [kSlice x tileN] are staged in workgroup memory, plus (preNorm) each input pixel's mean and rstd.
+ */
+import type { TilingLimits } from './tiling.js';
+
+export interface PatchConvShape {
+  n: number; h: number; w: number; cin: number; cout: number; k: number; preNorm: boolean;
+}
+
+export interface PatchConvTiling {
+  /** Output pixels per thread. */
+  rows: number;
+  /** Output vectors (of `components` channels) per thread. */
+  cols: number;
+  threadRows: number;
+  threadCols: number;
+  workgroupSize: number;
+  /** Output pixels per workgroup: threadRows x rows. */
+  tileM: number;
+  /** Output vectors per workgroup: threadCols x cols. */
+  tileNV: number;
+  /** Reduction steps (of K) staged per slice; a multiple of xComponents. */
+  kSlice: number;
+  storageBytes: number;
+}
+
+export interface PatchConvPlan extends PatchConvShape {
+  ho: number; wo: number;
+  /** Rows of the GEMM: N Ho Wo. */
+  m: number;
+  /** Reduction depth: k k Cin. */
+  depth: number;
+  /** 4: x read as vec4 (Cin % 4 == 0); 1: scalars. */
+  xComponents: 1 | 4;
+  /** 4: filter, bias and output as vec4 (Cout % 4 == 0); 1: scalars. */
+  components: 1 | 4;
+  tiling: PatchConvTiling;
+  tilesM: number;
+  tilesN: number;
+}
+
+export type PatchConvChoice = { ok: true; plan: PatchConvPlan } | { ok: false; reason: string };
+
+/** Knobs a benchmark sweep or test may force; the plan still shrinks kSlice to fit the limits. */
+export interface PatchConvOverride {
+  rows?: number; cols?: number; threadCols?: number; workgroupSize?: number; kSlice?: number;
+}
+
+let override: PatchConvOverride | null = null;
+/** Forces tiling knobs for subsequent patch conv calls (benchmarks, tests); null restores the defaults. */
+export function setPatchConvOverride(o: PatchConvOverride | null): void { override = o; }
+
+/** Threads per workgroup by default (fits SwiftShader's 256). */
+const WORKGROUP = 128;
+/** Enough workgroups to fill a large GPU (2 per SM of a 132-SM H100/H200) before tiles shrink. */
+const TARGET_WORKGROUPS = 264;
+/** Widest output tile, in floats: 128 channels x 4 pixels x 4 rows keeps 32 accumulators per thread. */
+const MAX_TILE_N = 128;
+const K_SLICES = [32, 24, 16, 8, 4];
+
+/** Workgroup memory: A slice, B slice, per-pixel LayerNorm statistics. */
+export function patchConvStorageBytes(s: PatchConvShape, components: number, tileM: number, tileNV: number,
+  kSlice: number): number {
+  return 4 * (kSlice * tileM + kSlice * tileNV * components + (s.preNorm ? 2 * tileM * s.k * s.k : 0));
+}
+
+/** threadCols for `cols` vectors per thread: least padding of Cout, then the widest tile. */
+function chooseThreadCols(coutV: number, cols: number, components: number, threads: number): number {
+  let best = 1;
+  let bestKey = [Infinity, 0];
+  const maxCols = Math.max(1, Math.min(threads, Math.floor(MAX_TILE_N / (cols * components))));
+  for (let tc = 1; tc <= maxCols; tc++) {
+    const tile = tc * cols;
+    if (tile > coutV && tc > 1 && (tc - 1) * cols >= coutV) break;
+    const waste = Math.ceil(coutV / tile) * tile - coutV;
+    if (waste < bestKey[0] || (waste === bestKey[0] && tile > bestKey[1])) { best = tc; bestKey = [waste, tile]; }
+  }
+  return best;
+}
+
+export function planPatchConv(s: PatchConvShape, limits: TilingLimits): PatchConvChoice {
+  const [ho, wo] = [Math.floor(s.h / s.k), Math.floor(s.w / s.k)];
+  const m = s.n * ho * wo;
+  const depth = s.k * s.k * s.cin;
+  if (m === 0) return { ok: false, reason: 'empty output' };
+  const xComponents = s.cin % 4 === 0 ? 4 : 1;
+  const components = s.cout % 4 === 0 ? 4 : 1;
+  const coutV = s.cout / components;
+  const o = override ?? {};
+  const threads = Math.min(o.workgroupSize ?? WORKGROUP, limits.maxComputeInvocationsPerWorkgroup);
+  const cols = Math.max(1, Math.min(o.cols ?? (components === 4 ? 2 : 4), coutV));
+  const threadCols = Math.min(o.threadCols ?? chooseThreadCols(coutV, cols, components, threads), threads);
+  const threadRows = Math.floor(threads / threadCols);
+  const tileNV = threadCols * cols;
+  const tilesN = Math.ceil(coutV / tileNV);
+  // Largest rows per thread that still launches TARGET_WORKGROUPS (small batches get smaller tiles).
+  const rowChoices = o.rows != null ? [o.rows] : [4, 2, 1];
+  const rows = rowChoices.find((r) => Math.ceil(m / (threadRows * r)) * tilesN >= TARGET_WORKGROUPS) ??
+    rowChoices[rowChoices.length - 1];
+  const tileM = threadRows * rows;
+  const roundUp = Math.ceil(depth / xComponents) * xComponents;
+  const slices = o.kSlice != null ? [o.kSlice, ...K_SLICES.filter((v) => v < o.kSlice!)] :
+    [...K_SLICES.filter((v) => depth % v === 0), ...K_SLICES];
+  const kSlice = slices.map((v) => Math.min(v, roundUp)).find((v) => v % xComponents === 0 &&
+    patchConvStorageBytes(s, components, tileM, tileNV, v) <= limits.maxComputeWorkgroupStorageSize);
+  if (kSlice == null) {
+    return { ok: false, reason: `the smallest slice needs ` +
+      `${patchConvStorageBytes(s, components, tileM, tileNV, xComponents)} bytes of workgroup memory, the adapter ` +
+      `allows ${limits.maxComputeWorkgroupStorageSize} (maxComputeWorkgroupStorageSize)` };
+  }
+  const tiling: PatchConvTiling = { rows, cols, threadRows, threadCols, workgroupSize: threadRows * threadCols, tileM,
+    tileNV, kSlice, storageBytes: patchConvStorageBytes(s, components, tileM, tileNV, kSlice) };
+  return { ok: true, plan: { ...s, ho, wo, m, depth, xComponents, components, tiling, tilesM: Math.ceil(m / tileM),
+    tilesN } };
+}
+
+let last: PatchConvChoice | null = null;
+/** The plan of the most recent patch conv call on the webgpu backend (ok: false = the reference ran). */
+export function lastPatchConvDecision(): PatchConvChoice | null { return last; }
+export function recordPatchConvDecision(c: PatchConvChoice): void { last = c; }

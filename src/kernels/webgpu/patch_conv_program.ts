@@ -1,0 +1,58 @@
+/**
+ * FusedPatchConv as tfjs-backend-webgpu programs. PatchConvProgram: inputs x, w (the filter, or with
+ * preNorm the folded [W' | b']) and bias (without preNorm, when present); one workgroup per output tile.
+ * PatchConvFoldProgram (inputs convWeights, as 'filter' is a WGSL reserved word, bias?, gamma, beta): the once-per-weight-set fold of the pre-LayerNorm into the weights (weight_cache.ts).
+ */
+import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import type { PatchConvPlan } from './patch_conv_plan.js';
+import { patchConvFoldSource, patchConvShaderKey, patchConvShaderSource } from './patch_conv_wgsl.js';
+
+export class PatchConvProgram implements WebGPUProgram {
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [0, 1, 2, 3] };
+  dispatch: [number, number, number];
+  variableNames: string[];
+  variableComponents: number[];
+  outputComponent: number;
+  workgroupSize: [number, number, number];
+  // uniforms.size (in output vectors) gives the GEMM's row count without baking the batch into the shader.
+  size = true;
+
+  constructor(private readonly plan: PatchConvPlan, private readonly epsilon: number,
+    private readonly hasBias: boolean) {
+    this.outputShape = [plan.n, plan.ho, plan.wo, plan.cout];
+    this.variableNames = ['x', 'w', ...(hasBias && !plan.preNorm ? ['bias'] : [])];
+    this.variableComponents = [plan.xComponents, plan.components, ...(hasBias && !plan.preNorm ? [plan.components] : [])];
+    this.outputComponent = plan.components;
+    this.workgroupSize = [plan.tiling.workgroupSize, 1, 1];
+    this.dispatch = [plan.tilesM * plan.tilesN, 1, 1];
+    this.shaderKey = patchConvShaderKey(plan, epsilon, hasBias);
+  }
+
+  getUserCode(): string {
+    return patchConvShaderSource(this.plan, this.epsilon, this.hasBias);
+  }
+}
+
+export class PatchConvFoldProgram implements WebGPUProgram {
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [0] };
+  dispatch: [number, number, number];
+  variableNames: string[];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  size = true;
+
+  constructor(private readonly depth: number, private readonly cin: number, private readonly cout: number,
+    private readonly hasBias: boolean) {
+    this.outputShape = [depth * cout + cout];
+    this.variableNames = ['convWeights', ...(hasBias ? ['bias'] : []), 'gamma', 'beta'];
+    this.dispatch = [Math.ceil(this.outputShape[0] / 64), 1, 1];
+    this.shaderKey = `foldPatchConv_d${depth}_ci${cin}_co${cout}_b${+hasBias}`;
+  }
+
+  getUserCode(): string {
+    return patchConvFoldSource(this.depth, this.cin, this.cout, this.hasBias);
+  }
+}

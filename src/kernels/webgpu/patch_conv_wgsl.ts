@@ -1,0 +1,150 @@
+/**
+ * WGSL for FusedPatchConv (tiling in patch_conv_plan.ts). A row m of the GEMM is the patch of output
+ * pixel (n, i, j); its reduction index kk = (dy k + dx) Cin + c reads x[n, i k + dy, j k + dx, c], so for
+ * each dy the k Cin values of a patch row are one contiguous run of x: the A-slice loads are coalesced
+ * along kk. With preNorm every input pixel belongs to exactly one patch: its mean and rstd are computed
+ * once per workgroup (two passes over its Cin values, as FusedLayerNorm), and A is staged normalized;
+ * gamma and beta live in the folded weights (PatchConvFoldProgram).
+ */
+import { floatLiteral } from '../../spec/activations.js';
+import type { PatchConvPlan } from './patch_conv_plan.js';
+
+export function patchConvShaderKey(p: PatchConvPlan, epsilon: number, hasBias: boolean): string {
+  const t = p.tiling;
+  return `fusedPatchConv_k${p.k}_h${p.h}_w${p.w}_ci${p.cin}_co${p.cout}_n${+p.preNorm}_e${p.preNorm ? epsilon : 0}` +
+    `_b${+hasBias}_r${t.rows}_c${t.cols}_tr${t.threadRows}_tc${t.threadCols}_ks${t.kSlice}`;
+}
+
+export function patchConvShaderSource(p: PatchConvPlan, epsilon: number, hasBias: boolean): string {
+  const { k, h, w, cin, ho, wo, depth, xComponents: xc, components: oc } = p;
+  const { rows, cols, threadRows: tr, threadCols: tc, workgroupSize: wg, tileM, tileNV, kSlice: ks } = p.tiling;
+  const coutV = p.cout / oc;
+  const vec = oc === 4 ? 'vec4<f32>' : 'f32';
+  const xvec = xc === 4 ? 'vec4<f32>' : 'f32';
+  const xTotal = (v: string) => (xc === 4 ? `dot(${v}, vec4<f32>(1.0))` : v);
+  const kk2 = k * k;
+  // Bias: its own input; with preNorm the folded b' after W' in the packed weights.
+  const bias = p.preNorm ? `w[${depth * coutV} + col]` : hasBias ? 'bias[col]' : `${vec}(0.0)`;
+  const stats = p.preNorm ? `
+  // Mean and rstd of each of the tile's ${tileM} x ${kk2} input pixels (zeros past the last row).
+  for (var s = lid; s < ${tileM * kk2}; s += ${wg}) {
+    let m = m0 + s / ${kk2};
+    let q = s % ${kk2};
+    var mean = 0.0;
+    var rstd = 0.0;
+    if (m < rows) {
+      let base = (rowBase(m) + (q / ${k}) * ${w * cin} + (q % ${k}) * ${cin}) / ${xc};
+      var sum = 0.0;
+      for (var c = 0; c < ${cin / xc}; c++) { sum += ${xTotal('x[base + c]')}; }
+      mean = sum / ${floatLiteral(cin)};
+      var sq = 0.0;
+      for (var c = 0; c < ${cin / xc}; c++) {
+        let d = x[base + c] - mean;
+        sq += ${xc === 4 ? 'dot(d, d)' : 'd * d'};
+      }
+      rstd = inverseSqrt(sq / ${floatLiteral(cin)} + ${floatLiteral(epsilon)});
+    }
+    pixMean[s] = mean;
+    pixRstd[s] = rstd;
+  }
+  workgroupBarrier();` : '';
+  const normalize = p.preNorm ? `
+        let slot = ml * ${kk2} + dy * ${k} + r / ${cin};
+        v = (v - pixMean[slot]) * pixRstd[slot];` : '';
+  const storeA = xc === 4 ?
+    [0, 1, 2, 3].map((j) => `As[(kq * 4 + ${j}) * ${tileM} + ml] = v[${j}];`).join('\n      ') :
+    `As[kq * ${tileM} + ml] = v;`;
+  const fmas: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) fmas.push(`acc[${r * cols + c}] = fma(${oc === 4 ? `vec4<f32>(a${r})` : `a${r}`}, b${c}, acc[${r * cols + c}]);`);
+  }
+  const stores: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      stores.push(`{
+    let m = m0 + ty + ${r * tr};
+    let col = n0 + tx + ${c * tc};
+    if (m < rows && col < ${coutV}) { result[m * ${coutV} + col] = acc[${r * cols + c}] + ${bias}; }
+  }`);
+    }
+  }
+  return `
+var<workgroup> As: array<f32, ${ks * tileM}>;
+var<workgroup> Bs: array<${vec}, ${ks * tileNV}>;
+${p.preNorm ? `var<workgroup> pixMean: array<f32, ${tileM * kk2}>;
+var<workgroup> pixRstd: array<f32, ${tileM * kk2}>;` : ''}
+
+// Index (in floats) of x[n, i k, j k, 0], the first value of output pixel m's patch.
+fn rowBase(m: i32) -> i32 {
+  let n = m / ${ho * wo};
+  let rem = m - n * ${ho * wo};
+  let i = rem / ${wo};
+  let j = rem - i * ${wo};
+  return ((n * ${h} + i * ${k}) * ${w} + j * ${k}) * ${cin};
+}
+
+fn main(index: i32) {
+  let lid = i32(localIndex);
+  // The backend may reshape a long 1-D dispatch into 2-D/3-D: linearize the workgroup id.
+  let group = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
+  let rows = uniforms.size / ${coutV};
+  // No early return for workgroups past the end: every thread reaches every barrier.
+  let m0 = (group / ${p.tilesN}) * ${tileM};
+  let n0 = (group % ${p.tilesN}) * ${tileNV};
+  let tx = lid % ${tc};
+  let ty = lid / ${tc};
+${stats}
+  var acc: array<${vec}, ${rows * cols}>;
+  for (var k0 = 0; k0 < ${depth}; k0 += ${ks}) {
+    // A slice: ${tileM} patches x ${ks} values, ${xc === 4 ? 'vec4' : 'scalar'} loads along kk.
+    for (var e = lid; e < ${tileM * (ks / xc)}; e += ${wg}) {
+      let ml = e / ${ks / xc};
+      let kq = e % ${ks / xc};
+      let m = m0 + ml;
+      let kk = k0 + kq * ${xc};
+      var v = ${xvec}(0.0);
+      if (m < rows && kk < ${depth}) {
+        let dy = kk / ${k * cin};
+        let r = kk - dy * ${k * cin};
+        v = x[(rowBase(m) + dy * ${w * cin} + r) / ${xc}];${normalize}
+      }
+      ${storeA}
+    }
+    // B slice: ${ks} rows of the filter x ${tileNV} output vectors.
+    for (var e = lid; e < ${ks * tileNV}; e += ${wg}) {
+      let kl = e / ${tileNV};
+      let col = n0 + e % ${tileNV};
+      let kk = k0 + kl;
+      var v = ${vec}(0.0);
+      if (kk < ${depth} && col < ${coutV}) { v = w[kk * ${coutV} + col]; }
+      Bs[e] = v;
+    }
+    workgroupBarrier();
+    for (var kl = 0; kl < ${ks}; kl++) {
+${Array.from({ length: rows }, (_, r) => `      let a${r} = As[kl * ${tileM} + ty + ${r * tr}];`).join('\n')}
+${Array.from({ length: cols }, (_, c) => `      let b${c} = Bs[kl * ${tileNV} + tx + ${c * tc}];`).join('\n')}
+      ${fmas.join('\n      ')}
+    }
+    workgroupBarrier();
+  }
+  ${stores.join('\n  ')}
+}
+`;
+}
+
+/** The fold of the pre-LayerNorm into the weights: W' = gamma[c] W, b' = bias + sum_kk beta[c] W. */
+export function patchConvFoldSource(depth: number, cin: number, cout: number, hasBias: boolean): string {
+  return `
+fn main(index: i32) {
+  if (index >= uniforms.size) { return; }
+  if (index < ${depth * cout}) {
+    setOutputAtIndex(index, convWeights[index] * gamma[(index / ${cout}) % ${cin}]);
+  } else {
+    let o = index - ${depth * cout};
+    var v = ${hasBias ? 'bias[o]' : '0.0'};
+    for (var kk = 0; kk < ${depth}; kk++) { v += beta[kk % ${cin}] * convWeights[kk * ${cout} + o]; }
+    setOutputAtIndex(index, v);
+  }
+}
+`;
+}
