@@ -1,6 +1,7 @@
 /**
  * ConvNeXt and ConvFirstNet as converter IR graphs: the ConvNeXt macro-architecture (4x4 stride-4 patchify
- * stem + LayerNorm (FusedLayerNorm in the fused model, as for the blocks); four stages, each after the first entered through LayerNorm + 2x2 stride-2 conv; global
+ * stem + LayerNorm (FusedPatchConv + FusedLayerNorm in the fused model, as for the blocks); four stages, each
+ * after the first entered through LayerNorm + 2x2 stride-2 conv (one FusedPatchConv with its pre-norm); global
  * average pool + LayerNorm + linear head) around the family's residual block. The graph is what the
  * GraphModel writer serialises, so a built model and a converted one share one runtime path.
  */
@@ -73,8 +74,10 @@ export function buildNetwork(family: string, variant: string, options: BuildOpti
 
   const p = MACRO.stemPatch;
   const c0 = widths[0];
-  x = b.conv2d(x, b.weight('stem.0.weight', [p, p, 3, c0], init.weight(p * p * 3 * c0, p * p * 3)), {
-    strides: p, padding: 'VALID', bias: b.weight('stem.0.bias', [c0], init.bias(c0)) });
+  const stemFilter = b.weight('stem.0.weight', [p, p, 3, c0], init.weight(p * p * 3 * c0, p * p * 3));
+  const stemBias = b.weight('stem.0.bias', [c0], init.bias(c0));
+  x = cfg.fused ? b.fusedPatchConv(x, stemFilter, { bias: stemBias }, 'stem.0.patch_conv')
+    : b.conv2d(x, stemFilter, { strides: p, padding: 'VALID', bias: stemBias });
   x = layerNorm(b, x, init, c0, 'stem.1', cfg.fused);
 
   const stageOutputs: string[] = [];
@@ -84,9 +87,19 @@ export function buildNetwork(family: string, variant: string, options: BuildOpti
       const scope = `stages.${stage}.downsample`;
       const cin = widths[stage - 1];
       const k = MACRO.downsample;
-      x = layerNorm(b, x, init, cin, `${scope}.0`, cfg.fused);
-      x = b.conv2d(x, b.weight(`${scope}.1.weight`, [k, k, cin, c], init.weight(k * k * cin * c, k * k * cin)), {
-        strides: k, padding: 'VALID', bias: b.weight(`${scope}.1.bias`, [c], init.bias(c)) });
+      if (cfg.fused) {
+        // The LayerNorm folded into the conv (one FusedPatchConv), as the converter's patch conv pass does.
+        const gamma = b.weight(`${scope}.0.weight`, [cin], init.normScale(cin));
+        const beta = b.weight(`${scope}.0.bias`, [cin], init.normShift(cin));
+        const filter = b.weight(`${scope}.1.weight`, [k, k, cin, c], init.weight(k * k * cin * c, k * k * cin));
+        const bias = b.weight(`${scope}.1.bias`, [c], init.bias(c));
+        x = b.fusedPatchConv(x, filter, { bias, preNorm: { gamma, beta, epsilon: Math.fround(MACRO.epsilon) } },
+          `${scope}.1.patch_conv`);
+      } else {
+        x = layerNorm(b, x, init, cin, `${scope}.0`, false);
+        x = b.conv2d(x, b.weight(`${scope}.1.weight`, [k, k, cin, c], init.weight(k * k * cin * c, k * k * cin)), {
+          strides: k, padding: 'VALID', bias: b.weight(`${scope}.1.bias`, [c], init.bias(c)) });
+      }
     }
     for (let i = 0; i < depths[stage]; i++) {
       const scope = `stages.${stage}.blocks.${i}`;

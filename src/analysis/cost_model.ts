@@ -19,6 +19,7 @@ import type { Activation } from '../spec/activations.js';
 import {
   type BlockSpec, convfirstSpec, convnextSpec, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM,
 } from '../spec/block_spec.js';
+import { FUSED_PATCH_CONV } from '../spec/patch_conv.js';
 import { type KernelRecord, traceKernels } from './kernel_trace.js';
 
 export type Shape = readonly number[];
@@ -204,6 +205,16 @@ export function kernelCost(name: string, inputShapes: ReadonlyArray<Shape | null
     case 'FusedBatchNorm':
       // (x - mean) * rsqrt(var + eps) * scale + offset: 4 ops per element.
       return finish(4 * outSize, bytes, 'normalization');
+    case FUSED_PATCH_CONV: {
+      // conv2d's FLOPs plus, with a pre-LayerNorm (x, filter, bias?, gamma, beta: gamma [Cin] among the
+      // 1-D inputs after the filter), 7 ops per input element; the bias is one add per output element.
+      const f = inputShapes[1];
+      const x = inputShapes[0];
+      if (f == null || f.length !== 4 || x == null) throw new Error(`cost model: ${name} needs x and a 4-D filter`);
+      const oneD = inputShapes.slice(2).filter((s) => s != null && s.length === 1).length;
+      const norm = oneD >= 2 ? 7 * sizeOf(x) : 0;
+      return finish(2 * outSize * f[0] * f[1] * f[2] + (oneD % 2 === 1 ? outSize : 0) + norm, bytes, 'conv2d');
+    }
     case FUSED_LAYER_NORM:
       // sum, subtract, square, sum, then * rstd * gamma + beta: 7 ops per element.
       return finish(7 * outSize, bytes, 'normalization');

@@ -20,7 +20,7 @@ export type ConvertSource =
   | { format: 'tfjs'; modelJson: TfjsModelJson; weightData: Uint8Array };
 
 export interface ConvertOptions {
-  /** Rewrite residual blocks and standalone LayerNorms to fused ops (default true). */
+  /** Rewrite residual blocks, standalone LayerNorms and patch convs to fused ops (default true). */
   fuse?: boolean;
   /** Input layout of the converted model (ONNX only; default 'nchw', the ONNX model's own). */
   inputLayout?: InputLayout;
@@ -57,15 +57,17 @@ export function convertModel(source: ConvertSource, options: ConvertOptions = {}
   let graph = unfused;
   let blocks: FusedBlock[] = [];
   let layerNorms = 0;
+  let patchConvs = { total: 0, preNorm: 0 };
   if (options.fuse !== false) {
-    progress('fusing residual blocks and LayerNorms');
+    progress('fusing residual blocks, LayerNorms and patch convs');
     const fused = fuseBlocks(unfused);
     graph = fused.graph;
     blocks = fused.blocks;
     layerNorms = fused.layerNorms.length;
+    patchConvs = { total: fused.patchConvs.length, preNorm: fused.patchConvs.filter((p) => p.preNorm != null).length };
   }
   progress('writing GraphModel');
-  const report = buildReport({ source: source.format, unfused, graph, blocks, layerNorms,
+  const report = buildReport({ source: source.format, unfused, graph, blocks, layerNorms, patchConvs,
     fuse: options.fuse !== false, quantize: options.quantize });
   const files = writeGraphModel(graph, { quantize: options.quantize, metadata: { tfjsBlockFusion: report.summary } });
   return { unfused, graph, blocks, files, report };

@@ -1,7 +1,9 @@
 /**
  * Fusion passes: find residual blocks by graph structure (patterns.ts) and rewrite each into one
  * FusedConvNeXtBlock / FusedConvFirstBlock node with inputs in the op's order (block_spec.ts) and the
- * op's attrs; then the LayerNorms left outside blocks into FusedLayerNorm nodes (layer_norm_fusion.ts). A block is only rewritten when every node it absorbs is read by the block alone, so the
+ * op's attrs; then the LayerNorms left outside blocks into FusedLayerNorm nodes (layer_norm_fusion.ts), then
+ * stride-k k x k convs into FusedPatchConv nodes absorbing a LayerNorm right before them (patch_conv_fusion.ts).
+ * A block is only rewritten when every node it absorbs is read by the block alone, so the
  * rest of the graph never loses a value. Matched weights are re-laid-out exactly (transposes and copies,
  * no arithmetic), and keep the precision their source constants were stored in.
  */
@@ -10,6 +12,7 @@ import {
 } from '../spec/block_spec.js';
 import { attr, type ConstTensor, Graph, type IRNode } from './ir.js';
 import { type FusedLayerNormNode, fuseLayerNormsInPlace } from './layer_norm_fusion.js';
+import { type FusedPatchConvNode, fusePatchConvsInPlace } from './patch_conv_fusion.js';
 import {
   channelVector, GraphView, isAdd, Match, matchActivation, matchLayerNorm, matchLinear, matchSpatialConv, splitConst,
 } from './patterns.js';
@@ -24,14 +27,21 @@ export interface FusedBlock {
 export interface FusionResult {
   graph: Graph;
   blocks: FusedBlock[];
-  /** Standalone LayerNorms rewritten to FusedLayerNorm (empty with `layerNorms: false`). */
+  /**
+   * Standalone LayerNorms rewritten to FusedLayerNorm and left as such (empty with `layerNorms: false`);
+   * those folded into a patch conv are listed there instead.
+   */
   layerNorms: FusedLayerNormNode[];
-  counts: { convnext: number; convfirst: number; layerNorm: number };
+  /** Patch convs rewritten to FusedPatchConv (empty with `patchConvs: false`). */
+  patchConvs: FusedPatchConvNode[];
+  counts: { convnext: number; convfirst: number; layerNorm: number; patchConv: number };
 }
 
 export interface FusionOptions {
   /** Also rewrite the LayerNorms left outside blocks (default true). */
   layerNorms?: boolean;
+  /** Also rewrite stride-k k x k convs (stem, downsample layers) to FusedPatchConv (default true). */
+  patchConvs?: boolean;
 }
 
 interface Candidate {
@@ -166,12 +176,18 @@ export function fuseBlocks(graph: Graph, options: FusionOptions = {}): FusionRes
   g.removeDead();
   g.topoSort();
   // After the blocks, so each block keeps its own LayerNorm.
-  const layerNorms = options.layerNorms === false ? [] : fuseLayerNormsInPlace(g);
+  const allLayerNorms = options.layerNorms === false ? [] : fuseLayerNormsInPlace(g);
+  // After the LayerNorms, so a downsample layer's FusedLayerNorm becomes its patch conv's pre-norm.
+  const patchConvs = options.patchConvs === false ? [] : fusePatchConvsInPlace(g);
+  const folded = new Set(patchConvs.map((p) => p.preNorm));
+  const layerNorms = allLayerNorms.filter((ln) => !folded.has(ln.node));
   return {
     graph: g,
     blocks,
     layerNorms,
+    patchConvs,
     counts: { convnext: blocks.filter((b) => b.kind === 'convnext').length,
-      convfirst: blocks.filter((b) => b.kind === 'convfirst').length, layerNorm: layerNorms.length },
+      convfirst: blocks.filter((b) => b.kind === 'convfirst').length, layerNorm: layerNorms.length,
+      patchConv: patchConvs.length },
   };
 }

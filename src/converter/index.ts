@@ -10,6 +10,8 @@ export { fuseBlocks } from './fusion.js';
 export type { FusedBlock, FusionOptions, FusionResult } from './fusion.js';
 export { fuseLayerNormsInPlace } from './layer_norm_fusion.js';
 export type { FusedLayerNormNode } from './layer_norm_fusion.js';
+export { fusePatchConvsInPlace } from './patch_conv_fusion.js';
+export type { FusedPatchConvNode } from './patch_conv_fusion.js';
 export { SHARD_BYTES, toModelArtifacts, writeGraphModel } from './graphmodel_writer.js';
 export type { GraphModelFiles, ModelJson, WriteOptions } from './graphmodel_writer.js';
 export { attr, Graph, tensorSize, valueIndex, valueNode } from './ir.js';

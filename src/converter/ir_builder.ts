@@ -12,6 +12,7 @@
  */
 import { type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM }
   from '../spec/block_spec.js';
+import { FUSED_PATCH_CONV } from '../spec/patch_conv.js';
 import { type AttrValue, attr, type DType, Graph, type GraphInput } from './ir.js';
 
 export type Padding = 'SAME' | 'VALID' | [number, number, number, number]; // explicit [top, bottom, left, right]
@@ -225,6 +226,17 @@ export class GraphBuilder {
   /** One FusedLayerNorm node: what the fusion pass makes of layerNorm(x, gamma, beta, epsilon). */
   fusedLayerNorm(x: string, gamma: string, beta: string, epsilon: number, name = 'layer_norm'): string {
     return this.op(FUSED_LAYER_NORM, [x, gamma, beta], { epsilon: attr.f(epsilon) }, name);
+  }
+
+  /**
+   * One FusedPatchConv node (src/spec/patch_conv.ts): what the fusion pass makes of conv2d(x, filter
+   * [k,k,Cin,Cout], stride k, VALID) + bias, with a LayerNorm right before it as `preNorm`.
+   */
+  fusedPatchConv(x: string, filter: string, o: { bias?: string; preNorm?: { gamma: string; beta: string; epsilon: number } }
+    = {}, name = 'patch_conv'): string {
+    const inputs = [x, filter, ...(o.bias ? [o.bias] : []), ...(o.preNorm ? [o.preNorm.gamma, o.preNorm.beta] : [])];
+    return this.op(FUSED_PATCH_CONV, inputs, { has_bias: attr.b(o.bias != null), pre_norm: attr.b(o.preNorm != null),
+      ...(o.preNorm ? { epsilon: attr.f(o.preNorm.epsilon) } : {}) }, name);
   }
 
   /** inputs: dwFilter, dwBias, lnGamma, lnBeta, w1, b1, w2, b2[, layerScale] (value names). */

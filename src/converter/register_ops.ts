@@ -1,5 +1,5 @@
 /**
- * Lets `tf.loadGraphModel` run converted models: registers the fused op names (two blocks, LayerNorm) with
+ * Lets `tf.loadGraphModel` run converted models: registers the fused op names (two blocks, LayerNorm, patch conv) with
  * tfjs-converter's `registerOp`, each calling the package's op (which picks the fused kernel of the active backend).
  * Imported for its side effect by src/index.ts, so `import 'tfjs-block-fusion'` is all a web app needs.
  */
@@ -8,9 +8,11 @@ import { registerOp } from '@tensorflow/tfjs-converter';
 import { convfirstBlock } from '../../ops/convfirst_block.js';
 import { convnextBlock } from '../../ops/convnext_block.js';
 import { layerNorm } from '../../ops/layer_norm.js';
+import { patchConv } from '../../ops/patch_conv.js';
 import { isActivation } from '../spec/activations.js';
 import { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM } from '../spec/block_spec.js';
 import { DEFAULT_LAYER_NORM_EPSILON } from '../spec/layer_norm.js';
+import { FUSED_PATCH_CONV } from '../spec/patch_conv.js';
 
 type OpNode = { inputs: tf.Tensor[]; attrs: Record<string, unknown> };
 
@@ -42,6 +44,16 @@ function layerNormNode(node: OpNode): tf.Tensor {
   return tf.tidy(() => layerNorm(x, gamma, beta, { epsilon }));
 }
 
+function patchConvNode(node: OpNode): tf.Tensor {
+  const hasBias = Boolean(node.attrs.has_bias);
+  const preNorm = Boolean(node.attrs.pre_norm);
+  const [x, filter, ...rest] = node.inputs;
+  const bias = hasBias ? rest.shift() : null;
+  const epsilon = node.attrs.epsilon == null ? DEFAULT_LAYER_NORM_EPSILON : Number(node.attrs.epsilon);
+  return tf.tidy(() => patchConv(x as tf.Tensor4D, filter as tf.Tensor4D, bias,
+    preNorm ? { preNorm: { gamma: rest[0], beta: rest[1], epsilon } } : {}));
+}
+
 let registered = false;
 
 /** Registers the fused ops with tfjs-converter (idempotent). */
@@ -51,4 +63,5 @@ export function registerFusedGraphOps(): void {
   registerOp(FUSED_CONVNEXT_BLOCK, (node) => convnextNode(node as unknown as OpNode));
   registerOp(FUSED_CONVFIRST_BLOCK, (node) => convfirstNode(node as unknown as OpNode));
   registerOp(FUSED_LAYER_NORM, (node) => layerNormNode(node as unknown as OpNode));
+  registerOp(FUSED_PATCH_CONV, (node) => patchConvNode(node as unknown as OpNode));
 }

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM, specKey } from '../spec/block_spec.js';
+import { FUSED_PATCH_CONV } from '../spec/patch_conv.js';
 import type { FusedBlock } from './fusion.js';
 import { toModelArtifacts, writeGraphModel } from './graphmodel_writer.js';
 import type { Graph } from './ir.js';
@@ -24,8 +25,10 @@ export interface ConversionReport {
   fused: boolean;
   quantize: 'float16' | 'uint8' | null;
   blocks: { convnext: number; convfirst: number; total: number };
-  /** Standalone LayerNorms (outside blocks) rewritten to FusedLayerNorm. */
+  /** Standalone LayerNorms (outside blocks) rewritten to FusedLayerNorm (not those folded into patch convs). */
   layerNorms: number;
+  /** Stride-k k x k convs (stem, downsample layers) rewritten to FusedPatchConv, and how many absorbed a LayerNorm. */
+  patchConvs: { total: number; preNorm: number };
   /** Distinct block shapes (BlockSpec keys) and how many of each. */
   blockSpecs: Record<string, number>;
   nodes: { before: number; after: number };
@@ -40,15 +43,18 @@ export interface ConversionReport {
 }
 
 export function buildReport(o: { source: 'onnx' | 'tfjs'; unfused: Graph; graph: Graph; blocks: FusedBlock[];
-  layerNorms?: number; fuse: boolean; quantize?: 'float16' | 'uint8' }): ConversionReport {
+  layerNorms?: number; patchConvs?: { total: number; preNorm: number }; fuse: boolean; quantize?: 'float16' | 'uint8' }): ConversionReport {
   const convnext = o.blocks.filter((b) => b.kind === 'convnext').length;
   const convfirst = o.blocks.filter((b) => b.kind === 'convfirst').length;
   const specs: Record<string, number> = {};
   for (const b of o.blocks) specs[specKey(b.spec)] = (specs[specKey(b.spec)] ?? 0) + 1;
   const unfusedOps = o.graph.opCounts();
-  for (const op of [FUSED_CONVNEXT_BLOCK, FUSED_CONVFIRST_BLOCK, FUSED_LAYER_NORM]) delete unfusedOps[op];
+  for (const op of [FUSED_CONVNEXT_BLOCK, FUSED_CONVFIRST_BLOCK, FUSED_LAYER_NORM, FUSED_PATCH_CONV]) delete unfusedOps[op];
   const layerNorms = o.layerNorms ?? 0;
-  const lnPart = layerNorms > 0 ? ` and ${layerNorms} LayerNorm${layerNorms === 1 ? '' : 's'}` : '';
+  const patchConvs = o.patchConvs ?? { total: 0, preNorm: 0 };
+  const lnPart = (layerNorms > 0 ? `${patchConvs.total > 0 ? ',' : ' and'} ${layerNorms} LayerNorm${layerNorms === 1 ? '' : 's'}` : '') +
+    (patchConvs.total > 0 ? ` and ${patchConvs.total} patch conv${patchConvs.total === 1 ? '' : 's'}` +
+      (patchConvs.preNorm > 0 ? ` (${patchConvs.preNorm} with their LayerNorm)` : '') : '');
   const summary = !o.fuse ? `converted without fusion: ${o.graph.nodes.length} nodes`
     : o.blocks.length === 0 ? `no ConvNeXt or ConvFirst blocks found${lnPart ? ` (fused${lnPart})` : ''}: the model ` +
       `was converted unfused (${o.graph.nodes.length} nodes)`
@@ -60,6 +66,7 @@ export function buildReport(o: { source: 'onnx' | 'tfjs'; unfused: Graph; graph:
     quantize: o.quantize ?? null,
     blocks: { convnext, convfirst, total: convnext + convfirst },
     layerNorms,
+    patchConvs,
     blockSpecs: specs,
     nodes: { before: o.unfused.nodes.length, after: o.graph.nodes.length },
     opsBefore: o.unfused.opCounts(),

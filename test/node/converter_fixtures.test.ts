@@ -23,17 +23,20 @@ describe('converter on every shared fixture (cpu): converted output vs the expor
       const r = await runFixture(read, c);
       const tol = c.float16 ? TOLERANCE.float16 : TOLERANCE.float32;
       console.log(`  ${c.name}: rel L2 ${r.relL2.toExponential(2)} (tol ${tol}), fused ${r.fusedNodes}, ` +
-        `LayerNorms ${r.layerNormNodes}, ` +
+        `LayerNorms ${r.layerNormNodes}, patch convs ${r.patchConvNodes} (${r.patchConvPreNorms} with LayerNorm), ` +
         `residual adds ${r.residualAdds}, nodes ${r.result.report.nodes.before} -> ${r.result.report.nodes.after}`);
       assert.ok(r.relL2 <= tol, `relative L2 error ${r.relL2} > ${tol}`);
       assert.ok(r.residualAdds > 0, 'the fixture has residual blocks');
       if (c.declaredBlocks != null && !c.unfusable) assert.equal(r.residualAdds, c.declaredBlocks, 'residual adds = declared depths');
       assert.equal(r.fusedNodes, r.expectedBlocks, 'one fused node per block');
       assert.equal(r.result.report.blocks.total, r.fusedNodes);
-      // Every LayerNorm outside a ConvNeXt block (stem, downsample layers, head) is one FusedLayerNorm node.
+      // Every LayerNorm outside a ConvNeXt block (stem, downsample layers, head) is one FusedLayerNorm node,
+      // or folded into the patch conv it feeds (downsample layers).
       const standalone = r.layerNormComposites - r.result.report.blocks.convnext;
-      assert.equal(r.layerNormNodes, standalone, 'one FusedLayerNorm per standalone LayerNorm');
+      assert.equal(r.layerNormNodes + r.patchConvPreNorms, standalone, 'every standalone LayerNorm fused');
       assert.equal(r.result.report.layerNorms, r.layerNormNodes);
+      assert.equal(r.result.report.patchConvs.total, r.patchConvNodes);
+      assert.equal(r.result.report.patchConvs.preNorm, r.patchConvPreNorms);
       if (r.result.report.blocks.convnext > 0) assert.ok(standalone > 0, 'a ConvNeXt has stem / downsample / head LayerNorms');
     });
   }
@@ -43,6 +46,7 @@ describe('converter on every shared fixture (cpu): converted output vs the expor
       const r = await runFixture(read, c, { fuse: false });
       assert.equal(r.fusedNodes, 0);
       assert.equal(r.layerNormNodes, 0);
+      assert.equal(r.patchConvNodes, 0);
       assert.ok(r.relL2 <= TOLERANCE.float32, `${c.name} unfused rel L2 ${r.relL2}`);
     }
   });

@@ -132,8 +132,9 @@ describe(`built ConvNeXt on webgpu: FusedLayerNorm vs stock LayerNorms (seed ${s
     it(`convnext-${SMALL.variant} ${SMALL.inputSize}x${SMALL.inputSize}: logits agree, one program per LayerNorm`, async () => {
       await useBackend('webgpu');
       const unfused = buildModelGraph('convnext', SMALL.variant, { seed, inputSize: SMALL.inputSize, fused: false });
-      const fused = fuseBlocks(unfused);
-      const blocksOnly = fuseBlocks(unfused, { layerNorms: false });
+      // Patch convs off in both: this compares LayerNorms alone (patch_conv.test.ts covers the folded form).
+      const fused = fuseBlocks(unfused, { patchConvs: false });
+      const blocksOnly = fuseBlocks(unfused, { layerNorms: false, patchConvs: false });
       const layerNorms = 1 + (STAGES[SMALL.variant].depths.length - 1) + 1;
       assert.equal(fused.counts.layerNorm, layerNorms);
       const backend = tf.backend() as WebGPUBackend;

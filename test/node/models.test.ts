@@ -73,9 +73,13 @@ describe('model structure', () => {
         const unfused = buildModelGraph(family, variant, { weights: 'zeros', fused: false }).opCounts();
         assert.equal(fused[op], blocks, `${variant} fused`);
         assert.equal(unfused[op], undefined, `${variant} unfused`);
-        // stem, downsample layers, head: FusedLayerNorm in the fused model, stock composites in the unfused one.
-        const layerNorms = 1 + (STAGES[variant].depths.length - 1) + 1;
-        assert.equal(fused.FusedLayerNorm, layerNorms, `${variant} fused LayerNorms`);
+        // stem, downsample layers, head: FusedLayerNorm (stem, head) or folded into the downsample's
+        // FusedPatchConv in the fused model, stock composites in the unfused one.
+        const downsamples = STAGES[variant].depths.length - 1;
+        const layerNorms = 1 + downsamples + 1;
+        assert.equal(fused.FusedLayerNorm, 2, `${variant} fused standalone LayerNorms (stem, head)`);
+        assert.equal(fused.FusedPatchConv, 1 + downsamples, `${variant} fused patch convs (stem, downsamples)`);
+        assert.equal(fused.Conv2D, family === 'convnext' ? undefined : 2 * blocks, `${variant} fused Conv2D count`);
         assert.equal(fused.Rsqrt, undefined, `${variant} no stock LayerNorm left`);
         assert.equal(unfused.FusedLayerNorm, undefined, `${variant} unfused LayerNorms`);
         assert.equal(unfused.Rsqrt, layerNorms + (family === 'convnext' ? blocks : 0), `${variant} unfused Rsqrt`);

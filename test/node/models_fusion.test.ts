@@ -47,10 +47,15 @@ describe(`converter fusion pass on built models (seed ${seed})`, () => {
       const blocks = STAGES.atto.depths.reduce((a, b) => a + b, 0);
       assert.equal(result.counts[family], blocks);
       assert.equal(result.blocks.length, blocks);
-      // stem, one downsample per stage after the first, head
-      const layerNorms = 1 + (STAGES.atto.depths.length - 1) + 1;
-      assert.equal(result.counts.layerNorm, layerNorms);
-      assert.equal(fused.opCounts().FusedLayerNorm, layerNorms);
+      // stem, one downsample per stage after the first, head; the downsample ones fold into their patch conv
+      const downsamples = STAGES.atto.depths.length - 1;
+      const layerNorms = 1 + downsamples + 1;
+      assert.equal(result.counts.layerNorm, 2, 'standalone: stem and head');
+      assert.equal(fused.opCounts().FusedLayerNorm, 2);
+      assert.equal(result.counts.patchConv, 1 + downsamples, 'stem and downsample convs');
+      assert.equal(result.patchConvs.filter((p) => p.preNorm != null).length, downsamples);
+      assert.equal(fused.opCounts().FusedPatchConv, 1 + downsamples);
+      assert.equal(result.graph.opCounts().Conv2D, family === 'convnext' ? undefined : fused.opCounts().Conv2D);
       assert.equal(result.graph.opCounts().Rsqrt, undefined, 'no LayerNorm composite left');
       // Without the LayerNorm pass, the blocks alone: the stock LayerNorms stay.
       assert.equal(fuseBlocks(unfused, { layerNorms: false }).graph.opCounts().Rsqrt, layerNorms);

@@ -102,6 +102,9 @@ export interface FixtureRun {
   residualAdds: number;
   /** FusedLayerNorm nodes in the converted graph. */
   layerNormNodes: number;
+  /** FusedPatchConv nodes in the converted graph, and those with a LayerNorm folded in. */
+  patchConvNodes: number;
+  patchConvPreNorms: number;
   /** LayerNorm composites in the unfused graph (one Rsqrt or Sqrt each). */
   layerNormComposites: number;
 }
@@ -129,6 +132,9 @@ export async function runFixture(read: ReadBytes, c: FixtureCase, options: Conve
   return {
     result, relL2: relL2(got, floats(await read(c.output))), fusedNodes,
     layerNormNodes: result.graph.opCounts().FusedLayerNorm ?? 0,
+    patchConvNodes: result.graph.opCounts().FusedPatchConv ?? 0,
+    patchConvPreNorms: result.graph.nodes.filter((n) => n.op === 'FusedPatchConv' && n.attrs.pre_norm != null &&
+      'b' in n.attrs.pre_norm && n.attrs.pre_norm.b).length,
     layerNormComposites: (unfusedOps.Rsqrt ?? 0) + (unfusedOps.Sqrt ?? 0),
     expectedBlocks: options.fuse === false || c.unfusable ? 0 : residualAdds, residualAdds,
   };
