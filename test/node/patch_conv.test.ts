@@ -1,0 +1,192 @@
+// FusedPatchConv: the op on cpu, wasm and webgpu (Dawn on SwiftShader) against float64, bad inputs, the webgpu
+// kernel under both limit profiles with forced tilings, dispatches and the weight fold cache, the converter
+// pass on small graphs, and a built ConvNeXt on webgpu with and without patch convs.
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import '../../src/index.js';
+import { fuseBlocks } from '../../src/converter/fusion.js';
+import { toModelArtifacts, writeGraphModel } from '../../src/converter/graphmodel_writer.js';
+import type { Graph } from '../../src/converter/ir.js';
+import { GraphBuilder } from '../../src/converter/ir_builder.js';
+import { DATACENTER_LIMITS, planPatchConv, setPoisonFusedOutputs, SWIFTSHADER_LIMITS }
+  from '../../src/kernels/webgpu/index.js';
+import { FUSED_LAYER_NORM } from '../../src/spec/block_spec.js';
+import { FUSED_PATCH_CONV } from '../../src/spec/patch_conv.js';
+import { buildModelGraph, STAGES } from '../../models/index.js';
+import { relL2 } from '../support/converter_fixtures.js';
+import { checkBadPatchConvInputs, checkPatchConvDispatches, patchCaseName, patchConv64, patchConvCases,
+  runPatchConvCase, runPatchConvProfile } from '../support/patch_conv_cases.js';
+import { compareLogits, seededImages, SMALL } from '../support/model_cases.js';
+import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
+import { freshSeed, Rng } from '../support/random.js';
+
+const seed = freshSeed();
+const webgpuSkip = webgpuUnavailableReason() ?? false;
+
+for (const backend of ['cpu', 'wasm', 'webgpu'] as const) {
+  const skip = backend === 'webgpu' ? webgpuSkip : false;
+  describe(`patchConv on ${backend} vs float64 (seed ${seed})`, { skip }, () => {
+    const rng = new Rng(seed);
+    // webgpu: NaN-filled outputs, so an element the kernel does not write fails the comparison.
+    beforeEach(() => setPoisonFusedOutputs(backend === 'webgpu'));
+    afterEach(() => setPoisonFusedOutputs(false));
+    for (const c of patchConvCases(rng)) {
+      it(patchCaseName(c), async () => {
+        await useBackend(backend);
+        await runPatchConvCase(c, rng.int(1, 2 ** 30));
+      });
+    }
+    it('epsilon 0.1 (large enough to matter) and bad inputs naming the problem, nothing leaked', async () => {
+      await useBackend(backend);
+      await runPatchConvCase({ n: 2, h: 6, w: 4, cin: 8, cout: 4, k: 2, preNorm: true, bias: true }, rng.int(1, 2 ** 30), 0.1);
+      checkBadPatchConvInputs();
+    });
+  });
+}
+
+describe('webgpu patch conv plan', () => {
+  it('ConvNeXt-T shapes and odd ones fit both limit profiles', () => {
+    const shapes = [[32, 224, 224, 3, 96, 4, 0], [1, 56, 56, 96, 192, 2, 1], [32, 28, 28, 192, 384, 2, 1],
+      [1, 14, 14, 384, 768, 2, 1], [3, 9, 9, 5, 7, 3, 1], [1, 64, 64, 1024, 2048, 8, 1]];
+    for (const [n, h, w, cin, cout, k, pre] of shapes) {
+      for (const limits of [SWIFTSHADER_LIMITS, DATACENTER_LIMITS]) {
+        const choice = planPatchConv({ n, h, w, cin, cout, k, preNorm: pre === 1 }, limits);
+        assert.ok(choice.ok, `${[n, h, w, cin, cout, k]}: ${!choice.ok && choice.reason}`);
+        const t = choice.plan.tiling;
+        assert.ok(t.storageBytes <= limits.maxComputeWorkgroupStorageSize, `${[n, h, w, cin, cout, k]} storage`);
+        assert.ok(t.workgroupSize <= limits.maxComputeInvocationsPerWorkgroup, `${[n, h, w, cin, cout, k]} threads`);
+        assert.equal(t.kSlice % choice.plan.xComponents, 0);
+        assert.equal(choice.plan.components, cout % 4 === 0 ? 4 : 1);
+        assert.ok(choice.plan.tilesN * t.tileNV * choice.plan.components >= cout, 'tiles cover Cout');
+        assert.ok(choice.plan.tilesM * t.tileM >= choice.plan.m, 'tiles cover the output pixels');
+      }
+    }
+  });
+  it('says why when no slice fits the workgroup memory', () => {
+    const choice = planPatchConv({ n: 1, h: 8, w: 8, cin: 8, cout: 8, k: 2, preNorm: true },
+      { maxComputeWorkgroupStorageSize: 256, maxComputeInvocationsPerWorkgroup: 256 });
+    assert.equal(choice.ok, false);
+    assert.match(!choice.ok ? choice.reason : '', /bytes of workgroup memory, the adapter allows 256/);
+  });
+});
+
+describe(`webgpu FusedPatchConv kernel (seed ${seed})`, { skip: webgpuSkip }, () => {
+  const rng = new Rng(seed);
+  const cases = patchConvCases(rng).slice(0, 4);
+  for (const [name, profile] of [['swiftshader', SWIFTSHADER_LIMITS], ['datacenter', DATACENTER_LIMITS]] as const) {
+    it(`${name} limits: default and forced tilings, poisoned outputs`, async () => {
+      await useBackend('webgpu');
+      await runPatchConvProfile(cases, profile, seed);
+    });
+  }
+  it('one dispatch per call, the pre-norm fold once per weight set, nothing leaked', async () => {
+    await useBackend('webgpu');
+    await checkPatchConvDispatches(seed);
+  });
+});
+
+async function runGraph(g: Graph, x: tf.Tensor): Promise<Float32Array> {
+  const model = await loadGraphModel(tf.io.fromMemory(toModelArtifacts(writeGraphModel(g))));
+  const y = model.execute(x) as tf.Tensor;
+  const out = Float32Array.from(await y.data());
+  y.dispose();
+  model.dispose();
+  return out;
+}
+
+describe(`converter patch conv pass (seed ${seed})`, () => {
+  const rng = new Rng(seed);
+  const [cin, cout, eps] = [6, 10, 1e-6];
+  /** x -> conv 4x4/4 + bias -> LN -> conv 2x2/2 + bias, as the ConvNeXt stem and a downsample. */
+  function stemAndDownsample() {
+    const b = new GraphBuilder();
+    const w = { f0: rng.normals(4 * 4 * 3 * cin, 0.3), b0: rng.normals(cin, 0.1), g: rng.normals(cin, 0.5, 1),
+      be: rng.normals(cin, 0.1), f1: rng.normals(2 * 2 * cin * cout, 0.3), b1: rng.normals(cout, 0.1) };
+    let x = b.input('x', [-1, 16, 12, 3]);
+    x = b.conv2d(x, b.weight('f0', [4, 4, 3, cin], w.f0), { strides: 4, padding: 'VALID', bias: b.weight('b0', [cin], w.b0) });
+    x = b.layerNorm(x, b.weight('g', [cin], w.g), b.weight('be', [cin], w.be), eps);
+    x = b.conv2d(x, b.weight('f1', [2, 2, cin, cout], w.f1), { strides: 2, padding: 'VALID', bias: b.weight('b1', [cout], w.b1) });
+    b.output(x);
+    return { graph: b.graph, w };
+  }
+
+  it('rewrites the stem conv and the LayerNorm + downsample conv into two nodes that match float64', async () => {
+    await useBackend('cpu');
+    const { graph, w } = stemAndDownsample();
+    const fused = fuseBlocks(graph);
+    assert.deepEqual(fused.graph.opCounts(), { [FUSED_PATCH_CONV]: 2 });
+    assert.equal(fused.counts.patchConv, 2);
+    assert.equal(fused.counts.layerNorm, 0, 'the LayerNorm is folded into the downsample conv');
+    const [stem, down] = fused.graph.nodes;
+    assert.deepEqual(stem.attrs, { has_bias: { b: true }, pre_norm: { b: false } });
+    assert.deepEqual(down.attrs, { has_bias: { b: true }, pre_norm: { b: true }, epsilon: { f: Math.fround(eps) } });
+    assert.equal(down.inputs.length, 5);
+    const xs = rng.normals(2 * 16 * 12 * 3);
+    const x = tf.tensor(xs, [2, 16, 12, 3]);
+    const got = await runGraph(fused.graph, x);
+    const stock = await runGraph(graph, x);
+    x.dispose();
+    const h = patchConv64(xs, { n: 2, h: 16, w: 12, cin: 3, cout: cin, k: 4, preNorm: false, bias: true }, w.f0, w.b0, null);
+    const want = patchConv64(Float32Array.from(h), { n: 2, h: 4, w: 3, cin, cout, k: 2, preNorm: true, bias: true },
+      w.f1, w.b1, { gamma: w.g, beta: w.be, epsilon: Math.fround(eps) });
+    assert.ok(relL2(got, want) < 1e-5, `fused vs float64 ${relL2(got, want)}`);
+    assert.ok(relL2(got, stock) < 1e-5, `fused vs stock ${relL2(got, stock)}`);
+  });
+
+  it('leaves overlapping / padded convs alone and keeps a LayerNorm that is read elsewhere', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', [-1, 8, 8, 4]);
+    const f = (k: number) => b.weight('f', [k, k, 4, 4], rng.normals(k * k * 16));
+    b.output(b.conv2d(x, f(3), { strides: 2, padding: 'VALID' })); // k != stride
+    b.output(b.conv2d(x, f(2), { strides: 2, padding: 'SAME' })); // padded (SAME with H odd would pad)
+    b.output(b.conv2d(x, f(2), { strides: 2, padding: 'VALID', dilations: 2 }));
+    b.output(b.conv2d(x, f(1), { strides: 1, padding: 'VALID' })); // 1x1: left to the stock matmul path
+    assert.equal(fuseBlocks(b.graph).counts.patchConv, 0);
+    const { graph } = stemAndDownsample();
+    const ln = graph.nodes.filter((n) => n.op === 'AddV2').at(-1)!;
+    graph.outputs.push(ln.name);
+    const r = fuseBlocks(graph);
+    assert.equal(r.counts.patchConv, 2);
+    assert.equal(r.counts.layerNorm, 1, 'the LayerNorm output is also a graph output: kept as FusedLayerNorm');
+    assert.equal(r.graph.opCounts()[FUSED_LAYER_NORM], 1);
+    assert.ok(r.patchConvs.every((p) => p.preNorm == null));
+  });
+});
+
+describe(`built ConvNeXt on webgpu: FusedPatchConv vs stock convs (seed ${seed})`, { skip: webgpuSkip }, () => {
+  it(`convnext-${SMALL.variant} ${SMALL.inputSize}x${SMALL.inputSize}: logits agree, one program per patch conv`, async () => {
+    await useBackend('webgpu');
+    const unfused = buildModelGraph('convnext', SMALL.variant, { seed, inputSize: SMALL.inputSize, fused: false });
+    const fused = fuseBlocks(unfused);
+    const without = fuseBlocks(unfused, { patchConvs: false });
+    const patchConvs = STAGES[SMALL.variant].depths.length;
+    assert.equal(fused.counts.patchConv, patchConvs);
+    const backend = tf.backend() as WebGPUBackend;
+    const run = backend.runWebGPUProgram;
+    const keys: string[] = [];
+    backend.runWebGPUProgram = function (this: WebGPUBackend, ...args: Parameters<typeof run>) {
+      keys.push((args[0] as WebGPUProgram).shaderKey);
+      return run.apply(this, args);
+    } as typeof run;
+    const x = seededImages(seed + 1);
+    const before = tf.memory().numTensors;
+    let yf: Float32Array;
+    let yb: Float32Array;
+    try {
+      yf = await runGraph(fused.graph, x);
+      const fusedKeys = keys.splice(0);
+      assert.equal(fusedKeys.filter((k) => k.startsWith('fusedPatchConv')).length, patchConvs);
+      yb = await runGraph(without.graph, x);
+      console.log(`  programs per run: ${fusedKeys.length} with FusedPatchConv, ${keys.length} without`);
+      assert.ok(fusedKeys.length < keys.length, 'fewer programs with the patch convs');
+    } finally {
+      backend.runWebGPUProgram = run;
+    }
+    assert.equal(tf.memory().numTensors, before, 'no tensors leaked');
+    x.dispose();
+    assert.equal(compareLogits(yf, yb), null);
+  });
+});

@@ -1,0 +1,227 @@
+/**
+ * Patch conv cases shared by the node suite (cpu, wasm, webgpu through Dawn) and karma (webgl, webgpu in
+ * Chromium): odd shapes against an independent float64 oracle, tensor accounting, bad inputs, and on webgpu
+ * both limit profiles, forced tilings, dispatch counts and the cached weight fold.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { patchConv } from '../../src/index.js';
+import { clearWebGPUWeightCache, lastPatchConvDecision, setPatchConvOverride, setPoisonFusedOutputs,
+  setWebGPUTilingLimits, type PatchConvOverride, type TilingLimits, webgpuWeightCacheStats }
+  from '../../src/kernels/webgpu/index.js';
+import { compare, type CaseResult } from './block_cases.js';
+import { Rng } from './random.js';
+import { countPrograms, expectNoLeakedDataIds, programsPerCall } from './webgpu_fused.js';
+
+export interface PatchConvCase {
+  n: number; h: number; w: number; cin: number; cout: number; k: number; preNorm: boolean; bias: boolean;
+}
+
+export function patchCaseName(c: PatchConvCase): string {
+  return `N${c.n} ${c.h}x${c.w}x${c.cin} -> ${c.cout}, k ${c.k}${c.preNorm ? ', preNorm' : ''}${c.bias ? ', bias' : ''}`;
+}
+
+/** float64 patch conv (plain loops): optional LayerNorm over channels (two-pass moments), conv stride k, bias. */
+export function patchConv64(x: Float32Array, c: PatchConvCase, filter: Float32Array, bias: Float32Array | null,
+  norm: { gamma: Float32Array; beta: Float32Array; epsilon: number } | null): Float64Array {
+  const { n, h, w, cin, cout, k } = c;
+  const xn = Float64Array.from(x);
+  if (norm) {
+    for (let p = 0; p < n * h * w; p++) {
+      let mean = 0;
+      for (let i = 0; i < cin; i++) mean += x[p * cin + i];
+      mean /= cin;
+      let v = 0;
+      for (let i = 0; i < cin; i++) v += (x[p * cin + i] - mean) ** 2;
+      const rstd = 1 / Math.sqrt(v / cin + norm.epsilon);
+      for (let i = 0; i < cin; i++) xn[p * cin + i] = (x[p * cin + i] - mean) * rstd * norm.gamma[i] + norm.beta[i];
+    }
+  }
+  const ho = Math.floor(h / k);
+  const wo = Math.floor(w / k);
+  const out = new Float64Array(n * ho * wo * cout);
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < ho; i++) {
+      for (let j = 0; j < wo; j++) {
+        const o = ((b * ho + i) * wo + j) * cout;
+        for (let co = 0; co < cout; co++) out[o + co] = bias ? bias[co] : 0;
+        for (let dy = 0; dy < k; dy++) {
+          for (let dx = 0; dx < k; dx++) {
+            const xi = ((b * h + i * k + dy) * w + j * k + dx) * cin;
+            for (let ci = 0; ci < cin; ci++) {
+              const fi = ((dy * k + dx) * cin + ci) * cout;
+              for (let co = 0; co < cout; co++) out[o + co] += xn[xi + ci] * filter[fi + co];
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Stem-like (Cin 3, k 4) and downsample-like (k 2, preNorm) cases: H / W not multiples of k (unused edge
+ * rows), N > 1, Cout not a multiple of 4, output rows not multiples of any tile, plus one fresh random case.
+ */
+export function patchConvCases(rng: Rng): PatchConvCase[] {
+  return [
+    { n: 2, h: 17, w: 13, cin: 3, cout: 12, k: 4, preNorm: false, bias: true },
+    { n: 1, h: 8, w: 8, cin: 3, cout: 7, k: 4, preNorm: false, bias: false },
+    { n: 3, h: 14, w: 10, cin: 16, cout: 24, k: 2, preNorm: true, bias: true },
+    { n: 2, h: 9, w: 11, cin: 12, cout: 5, k: 2, preNorm: true, bias: true },
+    { n: 1, h: 6, w: 6, cin: 5, cout: 9, k: 3, preNorm: true, bias: false },
+    { n: 2, h: 7, w: 5, cin: 40, cout: 36, k: 2, preNorm: false, bias: true },
+    { n: rng.int(1, 3), h: rng.int(2, 12), w: rng.int(2, 12), cin: rng.int(1, 20), cout: rng.int(1, 20), k: 2,
+      preNorm: rng.int(0, 1) === 1, bias: rng.int(0, 1) === 1 },
+  ];
+}
+
+/** Runs patchConv on the active backend against float64; throws on mismatch or leaked tensors. */
+export async function runPatchConvCase(c: PatchConvCase, seed: number, epsilon = 1e-6): Promise<CaseResult> {
+  const label = `patchConv ${patchCaseName(c)} on ${tf.getBackend()} (seed ${seed})`;
+  const rng = new Rng(seed);
+  // An offset mean and a scale far from 1 make both LayerNorm moments matter.
+  const xs = rng.normals(c.n * c.h * c.w * c.cin, 1.5, 0.3);
+  const fs = rng.normals(c.k * c.k * c.cin * c.cout, 1 / Math.sqrt(c.k * c.k * c.cin));
+  const bs = rng.normals(c.cout, 0.1);
+  const gs = rng.normals(c.cin, 0.5, 1);
+  const betas = rng.normals(c.cin, 0.1);
+  const before = tf.memory().numTensors;
+  const x = tf.tensor4d(xs, [c.n, c.h, c.w, c.cin]);
+  const filter = tf.tensor4d(fs, [c.k, c.k, c.cin, c.cout]);
+  const bias = c.bias ? tf.tensor1d(bs) : null;
+  const [gamma, beta] = [tf.tensor1d(gs), tf.tensor1d(betas)];
+  const y = patchConv(x, filter, bias, c.preNorm ? { preNorm: { gamma, beta, epsilon } } : {});
+  const got = await y.data();
+  const want = [c.n, Math.floor(c.h / c.k), Math.floor(c.w / c.k), c.cout];
+  const shape = y.shape.join();
+  tf.dispose([x, filter, gamma, beta, y, ...(bias ? [bias] : [])]);
+  if (shape !== want.join()) throw new Error(`${label}: output shape [${shape}], want [${want}]`);
+  const leaked = tf.memory().numTensors - before;
+  if (leaked !== 0) throw new Error(`${label}: leaked ${leaked} tensors`);
+  const oracle = patchConv64(xs, c, fs, c.bias ? bs : null, c.preNorm ? { gamma: gs, beta: betas, epsilon } : null);
+  // Depth: k k Cin products per output, plus the LayerNorm's two sums over Cin (values of order rstd ~ 3).
+  return compare(got, oracle, c.k * c.k * c.cin + (c.preNorm ? 8 * c.cin : 0) + 2, label);
+}
+
+/** Bad inputs: [what, call, expected message]. The checks run before any kernel, on any backend. */
+export function badPatchConvInputs(): Array<[string, () => unknown, RegExp]> {
+  const x = () => tf.zeros([1, 8, 8, 4]);
+  const f = (k = 2, cin = 4, cout = 6) => tf.zeros([k, k, cin, cout]);
+  const ones = (n: number) => tf.ones([n]);
+  return [
+    ['rank-3 x', () => patchConv(tf.zeros([8, 8, 4]), f()), /patchConv: x must have shape \[N, H, W, Cin\] = \[\?, \?, \?, \?\], got \[8, 8, 4\]/],
+    ['int32 x', () => patchConv(tf.zeros([1, 8, 8, 4], 'int32'), f()), /patchConv: x must be float32, got int32/],
+    ['filter Cin mismatch', () => patchConv(x(), f(2, 3)), /patchConv: filter must have shape \[k, k, Cin, Cout\] = \[\?, \?, 4, \?\], got \[2, 2, 3, 6\]/],
+    ['rank-2 filter', () => patchConv(x(), tf.zeros([4, 6])), /patchConv: filter must have shape \[k, k, Cin, Cout\]/],
+    ['non-square filter (stride k needs k x k)', () => patchConv(x(), tf.zeros([2, 3, 4, 6])), /patchConv: filter must be square \(k x k, stride k\), got 2x3/],
+    ['patch larger than x', () => patchConv(tf.zeros([1, 3, 8, 4]), f(4)), /patchConv: x's H x W = 3x8 is smaller than one 4x4 patch/],
+    ['wrong bias length', () => patchConv(x(), f(), ones(5)), /patchConv: bias must have shape \[Cout\] = \[6\], got \[5\]/],
+    ['wrong gamma length', () => patchConv(x(), f(), null, { preNorm: { gamma: ones(3), beta: ones(4) } }),
+      /patchConv: preNorm\.gamma must have shape \[Cin\] = \[4\], got \[3\]/],
+    ['missing beta', () => patchConv(x(), f(), null, { preNorm: { gamma: ones(4) } as never }), /patchConv: preNorm\.beta is required/],
+    ['epsilon 0', () => patchConv(x(), f(), null, { preNorm: { gamma: ones(4), beta: ones(4), epsilon: 0 } }),
+      /patchConv: options\.preNorm\.epsilon must be a finite number > 0, got 0/],
+    ['missing filter', () => patchConv(x(), undefined as never), /patchConv: filter is required/],
+    ['tensor-like bias of the wrong length (freed on error)', () => patchConv(x(), f(), [1, 2, 3]),
+      /patchConv: bias must have shape \[Cout\] = \[6\], got \[3\]/],
+  ];
+}
+
+/** Each bad input throws its message, and nothing the op made survives (inputs are made inside tidy). */
+export function checkBadPatchConvInputs(): void {
+  for (const [what, call, message] of badPatchConvInputs()) {
+    const before = tf.memory().numTensors;
+    let error: unknown;
+    tf.tidy(() => {
+      try { call(); } catch (e) { error = e; }
+    });
+    if (!(error instanceof Error)) throw new Error(`${what}: no Error thrown`);
+    if (!message.test(error.message)) throw new Error(`${what}: message "${error.message}" does not match ${message}`);
+    if (tf.memory().numTensors !== before) throw new Error(`${what}: leaked ${tf.memory().numTensors - before} tensors`);
+  }
+}
+
+/**
+ * Forced tilings: several rows and columns per thread, a 256-thread workgroup, a K slice that does not divide
+ * the depth, and one (kSlice 128, 256 threads, 4 x 4: over 160 KiB) that must shrink its slice to fit each profile.
+ */
+export const FORCED_PATCH_TILINGS: PatchConvOverride[] = [
+  { rows: 2, cols: 3, threadCols: 5, workgroupSize: 64, kSlice: 12 },
+  { rows: 4, cols: 1, threadCols: 8, workgroupSize: 256, kSlice: 8 },
+  { rows: 4, cols: 4, threadCols: 4, workgroupSize: 256, kSlice: 128 },
+];
+
+/**
+ * webgpu: every case under the profile's limits with the default and the forced tilings, NaN-poisoned outputs;
+ * the plan must have run fused within the profile's limits (the adapter's own limits bound it too).
+ */
+export async function runPatchConvProfile(cases: PatchConvCase[], profile: TilingLimits, seed: number): Promise<void> {
+  setWebGPUTilingLimits(profile);
+  setPoisonFusedOutputs(true);
+  try {
+    for (const forced of [null, ...FORCED_PATCH_TILINGS]) {
+      setPatchConvOverride(forced);
+      for (const c of cases) {
+        await runPatchConvCase(c, seed);
+        const d = lastPatchConvDecision();
+        if (d == null || !d.ok) throw new Error(`${patchCaseName(c)}: did not run fused: ${JSON.stringify(d)}`);
+        const t = d.plan.tiling;
+        if (t.storageBytes > profile.maxComputeWorkgroupStorageSize || t.workgroupSize > profile.maxComputeInvocationsPerWorkgroup) {
+          throw new Error(`${patchCaseName(c)}: tiling ${JSON.stringify(t)} exceeds ${JSON.stringify(profile)}`);
+        }
+        if (forced?.rows != null && (t.rows !== forced.rows || t.threadCols !== Math.min(forced.threadCols!, t.workgroupSize))) {
+          throw new Error(`${patchCaseName(c)}: forced ${JSON.stringify(forced)} gave ${JSON.stringify(t)}`);
+        }
+      }
+    }
+  } finally {
+    setPatchConvOverride(null);
+    setPoisonFusedOutputs(false);
+    setWebGPUTilingLimits(null);
+  }
+}
+
+/**
+ * webgpu: programs per call (preNorm: the fold once per weight set, then one dispatch; no preNorm: one), the
+ * cached fold freed when its weights are disposed, no leaked tensors or backend data ids.
+ */
+export async function checkPatchConvDispatches(seed: number): Promise<void> {
+  const backend = tf.backend() as WebGPUBackend;
+  clearWebGPUWeightCache();
+  const before = tf.memory().numTensors;
+  const dataIdsBefore = backend.numDataIds();
+  const programs = countPrograms(backend);
+  try {
+    const rng = new Rng(seed);
+    const x = tf.tensor4d(rng.normals(2 * 8 * 6 * 8), [2, 8, 6, 8]);
+    const filter = tf.tensor4d(rng.normals(2 * 2 * 8 * 12), [2, 2, 8, 12]);
+    const [bias, gamma, beta] = [tf.tensor1d(rng.normals(12)), tf.tensor1d(rng.normals(8)), tf.tensor1d(rng.normals(8))];
+    const plain = await programsPerCall(programs, () => patchConv(x, filter, bias), 2);
+    if (plain.join() !== '1,1') throw new Error(`no preNorm: programs per call ${plain} (want 1, 1)`);
+    const folds = webgpuWeightCacheStats().folds;
+    const normed = await programsPerCall(programs, () => patchConv(x, filter, bias, { preNorm: { gamma, beta } }), 3);
+    if (normed.join() !== '2,1,1') throw new Error(`preNorm: programs per call ${normed} (want 2, 1, 1: fold once)`);
+    if (webgpuWeightCacheStats().folds !== folds + 1) throw new Error('preNorm: expected exactly one weight fold');
+    // New gamma: a new weight set, folded again.
+    const gamma2 = tf.add(gamma, 1);
+    const again = await programsPerCall(programs, () => patchConv(x, filter, bias, { preNorm: { gamma: gamma2, beta } }), 2);
+    if (again.join() !== '2,1') throw new Error(`new gamma: programs per call ${again} (want 2, 1)`);
+    tf.dispose([x, filter, bias, gamma, beta, gamma2]);
+    // Disposing the weights frees their cached folds on the next call.
+    const probe = tf.zeros([1, 2, 2, 1]);
+    const [f1, g1, b1] = [tf.zeros([2, 2, 1, 4]), tf.ones([1]), tf.zeros([1])];
+    const entries = webgpuWeightCacheStats().entries;
+    tf.dispose(patchConv(probe, f1, null, { preNorm: { gamma: g1, beta: b1 } }));
+    if (webgpuWeightCacheStats().entries !== entries - 2 + 1) {
+      throw new Error(`cache entries ${webgpuWeightCacheStats().entries}, want ${entries - 1} (two freed, one added)`);
+    }
+    tf.dispose([probe, f1, g1, b1]);
+  } finally {
+    programs.restore();
+  }
+  clearWebGPUWeightCache();
+  if (tf.memory().numTensors !== before) throw new Error(`leaked ${tf.memory().numTensors - before} tensors`);
+  await expectNoLeakedDataIds(backend, dataIdsBefore);
+}
