@@ -24,7 +24,7 @@ export interface PatchConvTiling {
   tileM: number;
   /** Output vectors per workgroup: threadCols x cols. */
   tileNV: number;
-  /** Reduction steps (of K) staged per slice; a multiple of xComponents. */
+  /** Reduction steps (of K) staged per slice; a multiple of xComponents (shrunk until the tile fits). */
   kSlice: number;
   storageBytes: number;
 }
@@ -104,14 +104,16 @@ export function planPatchConv(s: PatchConvShape, limits: TilingLimits): PatchCon
     rowChoices[rowChoices.length - 1];
   const tileM = threadRows * rows;
   const roundUp = Math.ceil(depth / xComponents) * xComponents;
-  const slices = o.kSlice != null ? [o.kSlice, ...K_SLICES.filter((v) => v < o.kSlice!)] :
+  const candidates = o.kSlice != null ? [o.kSlice, ...K_SLICES.filter((v) => v < o.kSlice!)] :
     [...K_SLICES.filter((v) => depth % v === 0), ...K_SLICES];
-  const kSlice = slices.map((v) => Math.min(v, roundUp)).find((v) => v % xComponents === 0 &&
+  const slices = [...candidates.map((v) => Math.min(v, roundUp)), 2, 1].filter((v) => v % xComponents === 0);
+  const kSlice = slices.find((v) =>
     patchConvStorageBytes(s, components, tileM, tileNV, v) <= limits.maxComputeWorkgroupStorageSize);
   if (kSlice == null) {
-    return { ok: false, reason: `the smallest slice needs ` +
-      `${patchConvStorageBytes(s, components, tileM, tileNV, xComponents)} bytes of workgroup memory, the adapter ` +
-      `allows ${limits.maxComputeWorkgroupStorageSize} (maxComputeWorkgroupStorageSize)` };
+    return { ok: false, reason: `${tileM} x ${tileNV * components} output tiles need ` +
+      `${patchConvStorageBytes(s, components, tileM, tileNV, xComponents)} bytes of workgroup memory even with a ` +
+      `${xComponents}-step K slice, the adapter allows ${limits.maxComputeWorkgroupStorageSize} ` +
+      '(maxComputeWorkgroupStorageSize)' };
   }
   const tiling: PatchConvTiling = { rows, cols, threadRows, threadCols, workgroupSize: threadRows * threadCols, tileM,
     tileNV, kSlice, storageBytes: patchConvStorageBytes(s, components, tileM, tileNV, kSlice) };

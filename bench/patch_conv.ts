@@ -1,0 +1,196 @@
+/**
+ * `npm run bench:patch-conv`: FusedPatchConv vs stock TF.js (conv2d + bias add, and the LayerNorm before the
+ * downsample convs as stock ops or as FusedLayerNorm) at ConvNeXt-T's four patch conv shapes, side by side
+ * in one run, in Node on Dawn: GPU time (timestamp queries), wall time, dispatches, and the floors.
+ *
+ *   tsx bench/patch_conv.ts [--json FILE] [--smoke] [--sweep]
+ *
+ * --smoke: small shapes and few iterations (SwiftShader on a CPU-only machine; not a timing).
+ * --sweep: also time forced tilings of the fused kernel (rows, cols, threads, K slice) at N=32.
+ * Rows: {shape, impl, n, gpuMs, wallMs, dispatches, tflops, computeFloorMs, memoryFloorMs, maxAbsDiff}.
+ */
+import { writeFileSync } from 'node:fs';
+
+const args = process.argv.slice(2);
+const smoke = args.includes('--smoke');
+const sweep = args.includes('--sweep');
+const jsonIndex = args.indexOf('--json');
+const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : null;
+
+// Dawn must provide navigator.gpu before tfjs-backend-webgpu is evaluated (it registers itself on import).
+const { setupNodeWebGPU } = await import('../src/node/webgpu_setup.js');
+await setupNodeWebGPU({ preferSwiftShader: true });
+const tf = await import('@tensorflow/tfjs-core');
+const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+const lib = await import('../src/index.js');
+const tuning = await import('../src/kernels/webgpu/index.js');
+const { layerNormReference } = await import('../src/kernels/reference/layer_norm_reference.js');
+const { countDispatches, describeDevice, measureBenchPeaks } = await import('./support/webgpu_bench.js');
+
+type Tensor = InstanceType<typeof tf.Tensor>;
+type Impl = 'stock' | 'stock+fusedLN' | 'fused';
+
+if (!(await tf.setBackend('webgpu'))) throw new Error('webgpu backend failed to start (no adapter?)');
+await tf.ready();
+tf.env().set('WEBGPU_CPU_FORWARD', false);
+const backend = tf.backend() as InstanceType<typeof WebGPUBackend>;
+const adapterInfo = (backend as unknown as { adapterInfo?: unknown }).adapterInfo;
+console.log(describeDevice(backend));
+const peaks = await measureBenchPeaks(backend.device, smoke);
+const dispatchCounter = countDispatches(backend);
+
+interface Shape { name: string; h: number; cin: number; cout: number; k: number; preNorm: boolean }
+/** ConvNeXt-T 224x224: the stem (no LayerNorm before it) and the three downsample layers (LayerNorm first). */
+const SHAPES: Shape[] = smoke ?
+  [{ name: 'stem', h: 16, cin: 3, cout: 12, k: 4, preNorm: false },
+    { name: 'down1', h: 8, cin: 12, cout: 24, k: 2, preNorm: true }] :
+  [{ name: 'stem', h: 224, cin: 3, cout: 96, k: 4, preNorm: false },
+    { name: 'down1', h: 56, cin: 96, cout: 192, k: 2, preNorm: true },
+    { name: 'down2', h: 28, cin: 192, cout: 384, k: 2, preNorm: true },
+    { name: 'down3', h: 14, cin: 384, cout: 768, k: 2, preNorm: true }];
+const BATCHES = smoke ? [1, 2] : [1, 32];
+const GPU_REPEATS = smoke ? 2 : 7;
+const WARM_MS = smoke ? 20 : 400;
+const BATCH = smoke ? 2 : 10;
+const WALL_REPEATS = smoke ? 2 : 50;
+
+/** GPU time per call in steady state (as bench/gpu.ts): clocks ramped, best of `repeats` rounds of BATCH calls. */
+async function gpuTime(f: () => Tensor, repeats = GPU_REPEATS): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < WARM_MS) {
+    const ys = Array.from({ length: 4 }, () => f());
+    await ys[ys.length - 1].data();
+    tf.dispose(ys);
+  }
+  const gpu: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const info = await tf.time(() => { for (let b = 0; b < BATCH; b++) f().dispose(); });
+    gpu.push((info.kernelMs as number) / BATCH);
+  }
+  return Math.min(...gpu);
+}
+
+async function measure(f: () => Tensor): Promise<{ gpuMs: number; wallMs: number; dispatches: number }> {
+  for (let i = 0; i < 3; i++) { const y = f(); await y.data(); y.dispose(); }
+  dispatchCounter.reset();
+  const y0 = f();
+  const dispatches = dispatchCounter.count;
+  await y0.data();
+  y0.dispose();
+  const gpuMs = await gpuTime(f);
+  // Wall time: calls queued back to back, one read-back at the end, per call (CPU encode cost included).
+  const t0 = performance.now();
+  let last: Tensor | null = null;
+  for (let i = 0; i < WALL_REPEATS; i++) { last?.dispose(); last = f(); }
+  const probe = tf.slice(last as Tensor, [0, 0, 0, 0], [1, 1, 1, 1]);
+  await probe.data();
+  const wallMs = (performance.now() - t0) / WALL_REPEATS;
+  probe.dispose();
+  (last as Tensor).dispose();
+  return { gpuMs, wallMs, dispatches };
+}
+
+function call(impl: Impl, s: Shape, x: Tensor, w: Record<string, Tensor>): () => Tensor {
+  if (impl === 'fused') {
+    return () => lib.patchConv(x as never, w.filter as never, w.bias as never,
+      s.preNorm ? { preNorm: { gamma: w.gamma, beta: w.beta } } : {});
+  }
+  return () => tf.tidy(() => {
+    let xn = x;
+    if (s.preNorm) {
+      xn = impl === 'stock' ? layerNormReference({ x, gamma: w.gamma as never, beta: w.beta as never }, { epsilon: 1e-6 }) :
+        lib.layerNorm(x, w.gamma, w.beta);
+    }
+    return tf.add(tf.conv2d(xn as never, w.filter as never, s.k, 'valid'), w.bias);
+  });
+}
+
+/** FLOPs (the GEMM; LayerNorm ~7 per input element) and compulsory bytes (x, y, weights once). */
+function cost(s: Shape, n: number) {
+  const ho = Math.floor(s.h / s.k);
+  const m = n * ho * ho;
+  const depth = s.k * s.k * s.cin;
+  const flops = 2 * m * depth * s.cout + (s.preNorm ? 7 * n * s.h * s.h * s.cin : 0);
+  const bytes = 4 * (n * s.h * s.h * s.cin + m * s.cout + depth * s.cout + s.cout + (s.preNorm ? 2 * s.cin : 0));
+  return { flops, bytes };
+}
+
+const fmt = (v: number, p = 3) => v.toFixed(p).padStart(8);
+const rows: Record<string, unknown>[] = [];
+const sweepRows: Record<string, unknown>[] = [];
+console.log('\nshape  impl            N    gpu ms  wall ms  disp  TFLOP/s floor(c) floor(m)  speedup(gpu, wall)');
+for (const s of SHAPES) {
+  const rn = (shape: number[], std: number, seed: number) => tf.randomNormal(shape, 0, std, 'float32', seed);
+  const w: Record<string, Tensor> = { filter: rn([s.k, s.k, s.cin, s.cout], 1 / Math.sqrt(s.k * s.k * s.cin), 1),
+    bias: rn([s.cout], 0.1, 2), gamma: tf.add(1, rn([s.cin], 0.1, 3)), beta: rn([s.cin], 0.1, 4) };
+  for (const n of BATCHES) {
+    const x = tf.randomNormal([n, s.h, s.h, s.cin], 0, 1, 'float32', 5);
+    const { flops, bytes } = cost(s, n);
+    const computeFloorMs = flops / (peaks.fmaTflops * 1e12) * 1e3;
+    const memoryFloorMs = bytes / (peaks.copyGBps * 1e9) * 1e3;
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(call('stock', s, x, w)(), call('fused', s, x, w)()))));
+    const maxAbsDiff = (await diff.data())[0];
+    diff.dispose();
+    const decision = (() => { call('fused', s, x, w)().dispose(); return tuning.lastPatchConvDecision(); })();
+    const impls: Impl[] = s.preNorm ? ['stock', 'stock+fusedLN', 'fused'] : ['stock', 'fused'];
+    const base: Record<string, { gpuMs: number; wallMs: number }> = {};
+    for (const impl of impls) {
+      const m = await measure(call(impl, s, x, w));
+      base[impl] = m;
+      const tflops = flops / (m.gpuMs * 1e-3) / 1e12;
+      const row: Record<string, unknown> = { shape: s.name, h: s.h, cin: s.cin, cout: s.cout, k: s.k, preNorm: s.preNorm,
+        impl, n, ...m, tflops, peakTflops: peaks.fmaTflops, computeFloorMs, memoryFloorMs };
+      let extra = '';
+      if (impl === 'fused') {
+        const best = s.preNorm ? base['stock+fusedLN'] : base.stock;
+        row.speedupVsStock = base.stock.gpuMs / m.gpuMs;
+        row.speedupVsBest = best.gpuMs / m.gpuMs;
+        row.maxAbsDiff = maxAbsDiff;
+        row.tiling = decision?.ok ? decision.plan.tiling : decision;
+        extra = ` ${fmt(base.stock.gpuMs / m.gpuMs, 2)}x ${fmt(base.stock.wallMs / m.wallMs, 2)}x` +
+          (s.preNorm ? ` (vs stock+fusedLN ${(best.gpuMs / m.gpuMs).toFixed(2)}x)` : '') +
+          ` max|fused-stock| ${maxAbsDiff.toExponential(1)} ${JSON.stringify(row.tiling)}`;
+      }
+      rows.push(row);
+      console.log(`${s.name.padEnd(6)} ${impl.padEnd(14)} ${String(n).padStart(3)} ${fmt(m.gpuMs)} ${fmt(m.wallMs)} ` +
+        `${String(m.dispatches).padStart(5)} ${fmt(tflops, 2)} ${fmt(computeFloorMs)} ${fmt(memoryFloorMs)}${extra}`);
+    }
+    if (sweep && n === BATCHES[BATCHES.length - 1]) {
+      const variants: [string, Parameters<typeof tuning.setPatchConvOverride>[0]][] = [
+        ['r4 c2 wg128', { rows: 4, cols: 2, workgroupSize: 128 }],
+        ['r4 c2 wg256', { rows: 4, cols: 2, workgroupSize: 256 }],
+        ['r8 c2 wg128', { rows: 8, cols: 2, workgroupSize: 128 }],
+        ['r4 c4 wg128', { rows: 4, cols: 4, workgroupSize: 128 }],
+        ['r4 c4 wg256', { rows: 4, cols: 4, workgroupSize: 256 }],
+        ['r8 c4 wg256', { rows: 8, cols: 4, workgroupSize: 256 }],
+        ['r4 c2 ks16', { rows: 4, cols: 2, kSlice: 16 }],
+        ['r4 c2 ks8', { rows: 4, cols: 2, kSlice: 8 }],
+        ['r2 c2 wg128', { rows: 2, cols: 2, workgroupSize: 128 }],
+      ];
+      for (const [name, o] of variants) {
+        tuning.setPatchConvOverride(o);
+        try {
+          const f = call('fused', s, x, w);
+          f().dispose();
+          const d = tuning.lastPatchConvDecision();
+          const ms = await gpuTime(f);
+          sweepRows.push({ shape: s.name, n, variant: name, gpuMs: ms, tflops: flops / ms / 1e9,
+            tiling: d?.ok ? d.plan.tiling : d });
+          console.log(`  sweep ${s.name} N${n} ${name.padEnd(12)} ${fmt(ms)} ms ${fmt(flops / ms / 1e9, 2)} TFLOP/s ` +
+            JSON.stringify(d?.ok ? d.plan.tiling : d));
+        } finally {
+          tuning.setPatchConvOverride(null);
+        }
+      }
+    }
+    x.dispose();
+  }
+  tf.dispose(Object.values(w));
+}
+
+if (jsonFile) {
+  writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), adapter: adapterInfo, peaks, rows,
+    sweep: sweepRows }, null, 1));
+  console.log(`wrote ${rows.length} rows to ${jsonFile}`);
+}
+process.exit(0);
