@@ -3,9 +3,10 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 // Stock op gradients come with the umbrella package, as in any TF.js training app.
 import '@tensorflow/tfjs';
-import { convfirstBlock, convnextBlock, layerNorm } from '../../src/index.js';
+import { convfirstBlock, convnextBlock, layerNorm, patchConv } from '../../src/index.js';
 import { type BlockCase, caseName, prepareCase } from '../support/block_cases.js';
 import { layerNorm64 } from '../support/layer_norm_cases.js';
+import { patchConv64 } from '../support/patch_conv_cases.js';
 import { useBackend } from '../support/node_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
 import { convfirst64, convnext64 } from '../support/reference64.js';
@@ -96,6 +97,47 @@ describe(`layerNorm gradient vs float64 finite differences (seed ${seed})`, () =
     const h = 1e-2; // the oracle takes float32 inputs: steps well above their rounding
     base.forEach((v, ni) => {
       for (let s = 0; s < 5; s++) {
+        const i = rng.int(0, v.length - 1);
+        const keep = v[i];
+        v[i] = keep + h; const up = loss();
+        v[i] = keep - h; const down = loss();
+        v[i] = keep;
+        const fd = (up - down) / (2 * h);
+        assert.ok(Math.abs(analytic[ni][i] - fd) <= 5e-3 * (1 + Math.abs(fd)),
+          `d loss / d input ${ni}[${i}]: autodiff ${analytic[ni][i]} vs finite difference ${fd}`);
+      }
+    });
+  });
+});
+
+describe(`patchConv gradient vs float64 finite differences (seed ${seed})`, () => {
+  before(async () => { await useBackend('cpu'); });
+  it('x [2, 5, 4, 3], filter, bias, preNorm gamma / beta (through the reference composition)', () => {
+    const rng = new Rng(seed);
+    const c = { n: 2, h: 5, w: 4, cin: 3, cout: 5, k: 2, preNorm: true, bias: true };
+    const shapes = [[2, 5, 4, 3], [2, 2, 3, 5], [5], [3], [3]];
+    const inputs = [rng.normals(120, 1.5, 0.3), rng.normals(60, 0.3), rng.normals(5, 0.1), rng.normals(3, 0.5, 1),
+      rng.normals(3, 0.1)];
+    const r = rng.normals(2 * 2 * 2 * 5);
+    const eps = 1e-3;
+    const before = tf.memory().numTensors;
+    const analytic = tf.tidy(() => {
+      const f = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, g: tf.Tensor, be: tf.Tensor) =>
+        tf.sum(tf.mul(patchConv(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D,
+          { preNorm: { gamma: g, beta: be, epsilon: eps } }), tf.tensor(r, [2, 2, 2, 5])));
+      return tf.grads(f as (...xs: tf.Tensor[]) => tf.Tensor)(inputs.map((v, i) => tf.tensor(v, shapes[i])))
+        .map((g) => g.dataSync());
+    });
+    assert.equal(tf.memory().numTensors, before, 'gradient computation leaked tensors');
+    const base = inputs.map((v) => Float64Array.from(v));
+    const loss = () => {
+      const [x, w, b, g, be] = base.map((v) => Float32Array.from(v));
+      const y = patchConv64(x, c, w, b, { gamma: g, beta: be, epsilon: eps });
+      return y.reduce((s, v, i) => s + v * r[i], 0);
+    };
+    const h = 1e-2;
+    base.forEach((v, ni) => {
+      for (let s = 0; s < 4; s++) {
         const i = rng.int(0, v.length - 1);
         const keep = v[i];
         v[i] = keep + h; const up = loss();
