@@ -6,7 +6,7 @@
  *   tsx bench/patch_conv.ts [--json FILE] [--smoke] [--sweep]
  *
  * --smoke: small shapes and few iterations (SwiftShader on a CPU-only machine; not a timing).
- * --sweep: also time forced tilings of the fused kernel (rows, cols, threads, K slice) at N=32.
+ * --sweep: also time forced tilings of the fused kernel (rows, cols, threads, K slice, statistics lanes) at N=32.
  * Rows: {shape, impl, n, gpuMs, wallMs, dispatches, tflops, computeFloorMs, memoryFloorMs, maxAbsDiff}.
  */
 import { writeFileSync } from 'node:fs';
@@ -166,6 +166,8 @@ for (const s of SHAPES) {
         ['r4 c2 ks16', { rows: 4, cols: 2, kSlice: 16 }],
         ['r4 c2 ks8', { rows: 4, cols: 2, kSlice: 8 }],
         ['r2 c2 wg128', { rows: 2, cols: 2, workgroupSize: 128 }],
+        ['stat lanes 1', { statLanes: 1 }],
+        ['stat lanes 4', { statLanes: 4 }],
       ];
       for (const [name, o] of variants) {
         tuning.setPatchConvOverride(o);

@@ -145,11 +145,11 @@ export function checkBadPatchConvInputs(): void {
 
 /**
  * Forced tilings: several rows and columns per thread, a 256-thread workgroup, a K slice that does not divide
- * the depth, and one (kSlice 128, 256 threads, 4 x 4: over 160 KiB) that must shrink its slice to fit each profile.
+ * the depth, 8 statistics lanes per pixel over 5 x 12 = 60 threads (a partial lane group) and 1 lane, and one (kSlice 128, 256 threads, 4 x 4: over 160 KiB) that must shrink its slice to fit each profile.
  */
 export const FORCED_PATCH_TILINGS: PatchConvOverride[] = [
-  { rows: 2, cols: 3, threadCols: 5, workgroupSize: 64, kSlice: 12 },
-  { rows: 4, cols: 1, threadCols: 8, workgroupSize: 256, kSlice: 8 },
+  { rows: 2, cols: 3, threadCols: 5, workgroupSize: 64, kSlice: 12, statLanes: 8 },
+  { rows: 4, cols: 1, threadCols: 8, workgroupSize: 256, kSlice: 8, statLanes: 1 },
   { rows: 4, cols: 4, threadCols: 4, workgroupSize: 256, kSlice: 128 },
 ];
 

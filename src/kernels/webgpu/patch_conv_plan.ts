@@ -26,6 +26,11 @@ export interface PatchConvTiling {
   tileNV: number;
   /** Reduction steps (of K) staged per slice; a multiple of xComponents (shrunk until the tile fits). */
   kSlice: number;
+  /**
+   * preNorm: threads summing one input pixel's channels together (a power of two): consecutive lanes read
+   * consecutive vectors of the pixel, so a warp's loads touch a few cache lines instead of one per lane.
+   */
+  statLanes: number;
   storageBytes: number;
 }
 
@@ -48,7 +53,7 @@ export type PatchConvChoice = { ok: true; plan: PatchConvPlan } | { ok: false; r
 
 /** Knobs a benchmark sweep or test may force; the plan still shrinks kSlice to fit the limits. */
 export interface PatchConvOverride {
-  rows?: number; cols?: number; threadCols?: number; workgroupSize?: number; kSlice?: number;
+  rows?: number; cols?: number; threadCols?: number; workgroupSize?: number; kSlice?: number; statLanes?: number;
 }
 
 let override: PatchConvOverride | null = null;
@@ -63,10 +68,18 @@ const TARGET_WORKGROUPS = 264;
 const MAX_TILE_N = 128;
 const K_SLICES = [32, 24, 16, 8, 4];
 
-/** Workgroup memory: A slice, B slice, per-pixel LayerNorm statistics. */
+/** Workgroup memory: A slice, B slice, per-pixel LayerNorm statistics and their reduction buffer. */
 export function patchConvStorageBytes(s: PatchConvShape, components: number, tileM: number, tileNV: number,
-  kSlice: number): number {
-  return 4 * (kSlice * tileM + kSlice * tileNV * components + (s.preNorm ? 2 * tileM * s.k * s.k : 0));
+  kSlice: number, workgroupSize: number): number {
+  return 4 * (kSlice * tileM + kSlice * tileNV * components + (s.preNorm ? 2 * tileM * s.k * s.k + workgroupSize : 0));
+}
+
+/** Lanes per pixel for the statistics: up to 8 (8 x 16 B = one 128-byte line), no more than the pixel's vectors. */
+const MAX_STAT_LANES = 8;
+export function statLanesFor(cinVectors: number, workgroupSize: number): number {
+  let t = 1;
+  while (t * 2 <= Math.min(MAX_STAT_LANES, cinVectors, workgroupSize)) t *= 2;
+  return t;
 }
 
 /** threadCols for `cols` vectors per thread: least padding of Cout, then the widest tile. */
@@ -103,20 +116,23 @@ export function planPatchConv(s: PatchConvShape, limits: TilingLimits): PatchCon
   const rows = rowChoices.find((r) => Math.ceil(m / (threadRows * r)) * tilesN >= TARGET_WORKGROUPS) ??
     rowChoices[rowChoices.length - 1];
   const tileM = threadRows * rows;
+  const workgroupSize = threadRows * threadCols;
+  const storage = (v: number) => patchConvStorageBytes(s, components, tileM, tileNV, v, workgroupSize);
   const roundUp = Math.ceil(depth / xComponents) * xComponents;
   const candidates = o.kSlice != null ? [o.kSlice, ...K_SLICES.filter((v) => v < o.kSlice!)] :
     [...K_SLICES.filter((v) => depth % v === 0), ...K_SLICES];
   const slices = [...candidates.map((v) => Math.min(v, roundUp)), 2, 1].filter((v) => v % xComponents === 0);
-  const kSlice = slices.find((v) =>
-    patchConvStorageBytes(s, components, tileM, tileNV, v) <= limits.maxComputeWorkgroupStorageSize);
+  const kSlice = slices.find((v) => storage(v) <= limits.maxComputeWorkgroupStorageSize);
   if (kSlice == null) {
     return { ok: false, reason: `${tileM} x ${tileNV * components} output tiles need ` +
-      `${patchConvStorageBytes(s, components, tileM, tileNV, xComponents)} bytes of workgroup memory even with a ` +
+      `${storage(xComponents)} bytes of workgroup memory even with a ` +
       `${xComponents}-step K slice, the adapter allows ${limits.maxComputeWorkgroupStorageSize} ` +
       '(maxComputeWorkgroupStorageSize)' };
   }
-  const tiling: PatchConvTiling = { rows, cols, threadRows, threadCols, workgroupSize: threadRows * threadCols, tileM,
-    tileNV, kSlice, storageBytes: patchConvStorageBytes(s, components, tileM, tileNV, kSlice) };
+  const statLanes = Math.min(o.statLanes ?? statLanesFor(s.cin / xComponents, workgroupSize),
+    statLanesFor(Infinity, workgroupSize));
+  const tiling: PatchConvTiling = { rows, cols, threadRows, threadCols, workgroupSize, tileM, tileNV, kSlice,
+    statLanes, storageBytes: storage(kSlice) };
   return { ok: true, plan: { ...s, ho, wo, m, depth, xComponents, components, tiling, tilesM: Math.ceil(m / tileM),
     tilesN } };
 }

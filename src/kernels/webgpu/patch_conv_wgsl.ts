@@ -3,7 +3,8 @@
  * pixel (n, i, j); its reduction index kk = (dy k + dx) Cin + c reads x[n, i k + dy, j k + dx, c], so for
  * each dy the k Cin values of a patch row are one contiguous run of x: the A-slice loads are coalesced
  * along kk. With preNorm every input pixel belongs to exactly one patch: its mean and rstd are computed
- * once per workgroup (two passes over its Cin values, as FusedLayerNorm), and A is staged normalized;
+ * once per workgroup (two passes over its Cin values, as FusedLayerNorm, statLanes threads per pixel), and A
+ * is staged normalized;
  * gamma and beta live in the folded weights (PatchConvFoldProgram).
  */
 import { floatLiteral } from '../../spec/activations.js';
@@ -12,7 +13,7 @@ import type { PatchConvPlan } from './patch_conv_plan.js';
 export function patchConvShaderKey(p: PatchConvPlan, epsilon: number, hasBias: boolean): string {
   const t = p.tiling;
   return `fusedPatchConv_k${p.k}_h${p.h}_w${p.w}_ci${p.cin}_co${p.cout}_n${+p.preNorm}_e${p.preNorm ? epsilon : 0}` +
-    `_b${+hasBias}_r${t.rows}_c${t.cols}_tr${t.threadRows}_tc${t.threadCols}_ks${t.kSlice}`;
+    `_b${+hasBias}_r${t.rows}_c${t.cols}_tr${t.threadRows}_tc${t.threadCols}_ks${t.kSlice}_sl${t.statLanes}`;
 }
 
 export function patchConvShaderSource(p: PatchConvPlan, epsilon: number, hasBias: boolean): string {
@@ -25,27 +26,49 @@ export function patchConvShaderSource(p: PatchConvPlan, epsilon: number, hasBias
   const kk2 = k * k;
   // Bias: its own input; with preNorm the folded b' after W' in the packed weights.
   const bias = p.preNorm ? `w[${depth * coutV} + col]` : hasBias ? 'bias[col]' : `${vec}(0.0)`;
+  // Statistics: T lanes per input pixel, P = floor(wg / T) pixels per round; each lane sums every T-th vector of
+  // its pixel, the lanes' sums meet in statSum by a tree reduction (barriers in uniform control flow).
+  const lanes = p.tiling.statLanes;
+  const perRound = Math.floor(wg / lanes);
+  const pixels = tileM * kk2;
+  const strides: number[] = [];
+  for (let st = lanes / 2; st >= 1; st /= 2) strides.push(st);
+  const laneSum = (v: string) => `statSum[lid] = ${v};
+      workgroupBarrier();
+${strides.map((st) => `      if (lane < ${st}${wg % lanes === 0 ? '' : ` && lid < ${perRound * lanes}`}) { statSum[lid] += statSum[lid + ${st}]; }
+      workgroupBarrier();`).join('\n')}
+      let total_${v} = statSum[lid - lane];
+      workgroupBarrier();`;
   const stats = p.preNorm ? `
   // Mean and rstd of each of the tile's ${tileM} x ${kk2} input pixels (zeros past the last row).
-  for (var s = lid; s < ${tileM * kk2}; s += ${wg}) {
+  for (var s0 = 0; s0 < ${pixels}; s0 += ${perRound}) {
+    let lane = lid % ${lanes};
+    let s = s0 + lid / ${lanes};
     let m = m0 + s / ${kk2};
     let q = s % ${kk2};
-    var mean = 0.0;
-    var rstd = 0.0;
-    if (m < rows) {
-      let base = (rowBase(m) + (q / ${k}) * ${w * cin} + (q % ${k}) * ${cin}) / ${xc};
-      var sum = 0.0;
-      for (var c = 0; c < ${cin / xc}; c++) { sum += ${xTotal('x[base + c]')}; }
-      mean = sum / ${floatLiteral(cin)};
-      var sq = 0.0;
-      for (var c = 0; c < ${cin / xc}; c++) {
-        let d = x[base + c] - mean;
-        sq += ${xc === 4 ? 'dot(d, d)' : 'd * d'};
-      }
-      rstd = inverseSqrt(sq / ${floatLiteral(cin)} + ${floatLiteral(epsilon)});
+    let ok = lid < ${perRound * lanes} && s < ${pixels} && m < rows;
+    var base = 0;
+    if (ok) { base = (rowBase(m) + (q / ${k}) * ${w * cin} + (q % ${k}) * ${cin}) / ${xc}; }
+    var sum = 0.0;
+    if (ok) {
+      for (var c = lane; c < ${cin / xc}; c += ${lanes}) { sum += ${xTotal('x[base + c]')}; }
     }
-    pixMean[s] = mean;
-    pixRstd[s] = rstd;
+    {
+      ${laneSum('sum')}
+      let mean = total_sum / ${floatLiteral(cin)};
+      var sq = 0.0;
+      if (ok) {
+        for (var c = lane; c < ${cin / xc}; c += ${lanes}) {
+          let d = x[base + c] - mean;
+          sq += ${xc === 4 ? 'dot(d, d)' : 'd * d'};
+        }
+      }
+      ${laneSum('sq')}
+      if (lid < ${perRound * lanes} && s < ${pixels} && lane == 0) {
+        pixMean[s] = select(0.0, mean, ok);
+        pixRstd[s] = select(0.0, inverseSqrt(total_sq / ${floatLiteral(cin)} + ${floatLiteral(epsilon)}), ok);
+      }
+    }
   }
   workgroupBarrier();` : '';
   const normalize = p.preNorm ? `
@@ -72,7 +95,8 @@ export function patchConvShaderSource(p: PatchConvPlan, epsilon: number, hasBias
 var<workgroup> As: array<f32, ${ks * tileM}>;
 var<workgroup> Bs: array<${vec}, ${ks * tileNV}>;
 ${p.preNorm ? `var<workgroup> pixMean: array<f32, ${tileM * kk2}>;
-var<workgroup> pixRstd: array<f32, ${tileM * kk2}>;` : ''}
+var<workgroup> pixRstd: array<f32, ${tileM * kk2}>;
+var<workgroup> statSum: array<f32, ${wg}>;` : ''}
 
 // Index (in floats) of x[n, i k, j k, 0], the first value of output pixel m's patch.
 fn rowBase(m: i32) -> i32 {
