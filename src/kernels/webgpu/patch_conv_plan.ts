@@ -129,7 +129,8 @@ export function planPatchConv(s: PatchConvShape, limits: TilingLimits): PatchCon
       `${xComponents}-step K slice, the adapter allows ${limits.maxComputeWorkgroupStorageSize} ` +
       '(maxComputeWorkgroupStorageSize)' };
   }
-  const statLanes = Math.min(o.statLanes ?? statLanesFor(s.cin / xComponents, workgroupSize),
+  // Without preNorm there are no statistics: 1, so the shader key does not vary with it.
+  const statLanes = !s.preNorm ? 1 : Math.min(o.statLanes ?? statLanesFor(s.cin / xComponents, workgroupSize),
     statLanesFor(Infinity, workgroupSize));
   const tiling: PatchConvTiling = { rows, cols, threadRows, threadCols, workgroupSize, tileM, tileNV, kSlice,
     statLanes, storageBytes: storage(kSlice) };
