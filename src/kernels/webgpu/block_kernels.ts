@@ -10,7 +10,7 @@ import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRS
 import { convfirstReferenceKernel, convnextReferenceKernel } from '../reference/reference_kernels.js';
 import { FusedBlockProgram, SplitSumProgram } from './block_program.js';
 import type { BlockPhases } from './block_wgsl.js';
-import { effectiveLimits, planBlock, recordDecision } from './plan.js';
+import { effectiveLimits, planBlockCached, recordDecision } from './plan.js';
 import { type MlpWeightInputs, packedMlpWeights } from './weight_cache.js';
 
 type Inputs = Record<string, tf.TensorInfo>;
@@ -32,7 +32,7 @@ export function poisonedOutput(backend: WebGPUBackend, shape: number[]): tf.Tens
 
 function runFused(backend: WebGPUBackend, spec: BlockSpec, kernel: string, x: tf.TensorInfo, filter: tf.TensorInfo,
   bias: tf.TensorInfo, mlp: MlpWeightInputs, fallback: () => tf.TensorInfo): tf.TensorInfo {
-  const plan = planBlock(kernel, spec, x.shape, effectiveLimits(backend.device));
+  const plan = planBlockCached(kernel, spec, x.shape, effectiveLimits(backend.device));
   recordDecision(plan);
   if (!plan.fused || plan.tiling == null) return fallback();
   // The per-phase profiling kernels exist for the one-dispatch form only.

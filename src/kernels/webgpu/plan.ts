@@ -4,9 +4,9 @@
  */
 import type { Activation } from '../../spec/activations.js';
 import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
-  convfirstSpec, convnextSpec } from '../../spec/block_spec.js';
+  convfirstSpec, convnextSpec, specKey } from '../../spec/block_spec.js';
 import { type BlockTiling, chooseHiddenSplits, chooseTiling, MIN_SLICE_HIDDEN, SPLIT_BELOW_TILES, TARGET_WORKGROUPS,
-  type TilingLimits } from './tiling.js';
+  type TilingLimits, tilingOverrideVersion } from './tiling.js';
 
 export interface KernelExplanation {
   kernel: string;
@@ -49,6 +49,26 @@ export function effectiveLimits(device: { limits: TilingLimits }): TilingLimits 
     maxComputeInvocationsPerWorkgroup: Math.min(own.maxComputeInvocationsPerWorkgroup,
       o?.maxComputeInvocationsPerWorkgroup ?? Infinity),
   };
+}
+
+/**
+ * Plans are pure functions of these arguments and the tiling override, and a network calls the same few
+ * shapes every inference: cached, so the kernel's CPU side costs a map lookup instead of a tiling search.
+ */
+const planCache = new Map<string, KernelExplanation>();
+const PLAN_CACHE_LIMIT = 1024;
+
+export function planBlockCached(kernel: string, spec: BlockSpec, xShape: readonly number[],
+  limits: TilingLimits): KernelExplanation {
+  const key = `${kernel}|${specKey(spec)}|${xShape.join(',')}|${limits.maxComputeWorkgroupStorageSize},` +
+    `${limits.maxComputeInvocationsPerWorkgroup}|${tilingOverrideVersion()}`;
+  let plan = planCache.get(key);
+  if (plan == null) {
+    if (planCache.size >= PLAN_CACHE_LIMIT) planCache.clear();
+    plan = planBlock(kernel, spec, xShape, limits);
+    planCache.set(key, plan);
+  }
+  return plan;
 }
 
 export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly number[],

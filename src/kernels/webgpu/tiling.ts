@@ -243,8 +243,11 @@ export interface TilingOverride {
 }
 
 let override: TilingOverride | null = null;
+let overrideVersion = 0;
 /** Forces tiling knobs for subsequent calls (benchmark sweeps); null restores the automatic choice. */
-export function setTilingOverride(o: TilingOverride | null): void { override = o; }
+export function setTilingOverride(o: TilingOverride | null): void { override = o; overrideVersion++; }
+/** Changes whenever the override does (plan caches key on it). */
+export function tilingOverrideVersion(): number { return overrideVersion; }
 
 function applyOverride(spec: BlockSpec, base: BlockTiling, o: TilingOverride, limits: TilingLimits): TilingChoice {
   const threads = o.workgroupSize ?? base.workgroupSize;
