@@ -164,6 +164,8 @@ async function runSweep(): Promise<void> {
   const o = (t: Parameters<typeof tuning.setTilingOverride>[0]) => () => tuning.setTilingOverride(t);
   const variants: [string, () => void][] = [
     ['default', () => {}],
+    ['one-dispatch', o({ gemmMlp: false })],
+    ['gemm-mlp', o({ gemmMlp: true })],
     ['conv+norm only', () => tuning.setFusedPhasesForProfiling('conv')],
     ['mlp only', () => tuning.setFusedPhasesForProfiling('mlp')],
     ['conv strip 8', o({ convStrip: 8 })],
@@ -187,7 +189,7 @@ async function runSweep(): Promise<void> {
   // All variants at the large batch; a few also at N=1.
   const only32 = sweepOnly ? sweepOnly.split(',') : null;
   const plan: [number, string[] | null][] = smoke ? [[1, null]] :
-    [[32, only32], [1, ['default', 'no prefetch', 'conv strip 8']]];
+    [[32, only32], [1, ['default', 'one-dispatch', 'gemm-mlp']]];
   for (const [n, only] of plan) {
     for (const op of sweepOps) {
       for (const [h, wd, c] of STAGES) {
@@ -208,7 +210,7 @@ async function runSweep(): Promise<void> {
                 if (round === 0) console.log(`${op} N${n} ${h}x${wd}x${c} ${name}: does not fit: ${decision?.reason}`);
                 continue;
               }
-              tilings.set(name, decision.tiling);
+              tilings.set(name, { variant: decision.variant, ...decision.tiling, gemm: decision.gemm });
               times.set(name, [...(times.get(name) ?? []), await gpuTime(call, GPU_REPEATS)]);
             } finally {
               tuning.setFusedPhasesForProfiling('all');

@@ -100,7 +100,7 @@ const TILE_PIXELS = [64, 32, 16, 8, 4, 2, 1];
 const MAX_HIDDEN_CHUNK = 128;
 /** Smaller chunks mean more barriers per weight loaded; prefer a smaller pixel tile over them. */
 const MIN_HIDDEN_CHUNK = 32;
-const STAGED_MAX_CHANNELS = 128;
+export const STAGED_MAX_CHANNELS = 128;
 
 function divisors(n: number, max: number): number[] {
   const out: number[] = [];
@@ -240,12 +240,16 @@ export interface TilingOverride {
   unroll?: number;
   prefetch?: boolean;
   convStrip?: number;
+  /** Force the 'gemm-mlp' variant on (true) or off (false); absent = the automatic rule (plan.ts). */
+  gemmMlp?: boolean;
 }
 
 let override: TilingOverride | null = null;
 let overrideVersion = 0;
 /** Forces tiling knobs for subsequent calls (benchmark sweeps); null restores the automatic choice. */
 export function setTilingOverride(o: TilingOverride | null): void { override = o; overrideVersion++; }
+/** The forced 'gemm-mlp' choice, if any. */
+export function gemmMlpOverride(): boolean | undefined { return override?.gemmMlp; }
 /** Changes whenever the override does (plan caches key on it). */
 export function tilingOverrideVersion(): number { return overrideVersion; }
 
