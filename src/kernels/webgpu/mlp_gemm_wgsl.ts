@@ -13,7 +13,8 @@
  * Layout: a workgroup owns a bm x bn output tile; thread (tx, ty) owns rows ty + i * (bm / tm) and vec4
  * columns tx + j * (bn / 4 / tn4) (strided, so a warp's loads of a k row are contiguous). Each step of bk
  * reduction rows stages A (transposed, so a thread's tm row values are one load each) and B in workgroup
- * memory; the next step's global loads are issued into registers before this step's FMAs.
+ * memory; the next step's global loads are issued into registers before this step's FMAs. Index math is u32, as in
+ * the probe (Tint clamps every array index for robustness; an unsigned index needs no lower bound).
  */
 import { wgslActivationFunction } from '../../spec/activations.js';
 import type { BlockSpec } from '../../spec/block_spec.js';
@@ -85,30 +86,30 @@ export function gemmShaderSource(stage: GemmStage, spec: BlockSpec, t: GemmTile)
   const acc = (i: number, j: number) => `acc${i * t.tn4 + j}`;
 
   const loadA = range(loads.a).map((l) => `{
-      let e = lid + ${l * threads}; let r = e / ${t.bk / 4}; let q = e % ${t.bk / 4};
-      ra${l} = select(vec4<f32>(0.0), a[(m0 + r) * ${k4} + k0 / 4 + q], m0 + r < rows); }`).join('');
+      let e = lid + ${l * threads}u; let r = e / ${t.bk / 4}u; let q = e % ${t.bk / 4}u;
+      ra${l} = select(vec4<f32>(0.0), a[(m0 + r) * ${k4}u + k0 / 4u + q], m0 + r < rows); }`).join('');
   // Transposed into As[k][m]: a thread's tm row values of one k are then one load each.
   const storeA = range(loads.a).map((l) => `{
-      let e = lid + ${l * threads}; let r = e / ${t.bk / 4}; let q = e % ${t.bk / 4};
-      As[(4 * q) * ${t.bm} + r] = ra${l}.x; As[(4 * q + 1) * ${t.bm} + r] = ra${l}.y;
-      As[(4 * q + 2) * ${t.bm} + r] = ra${l}.z; As[(4 * q + 3) * ${t.bm} + r] = ra${l}.w; }`).join('');
+      let e = lid + ${l * threads}u; let r = e / ${t.bk / 4}u; let q = e % ${t.bk / 4}u;
+      As[(4u * q) * ${t.bm}u + r] = ra${l}.x; As[(4u * q + 1u) * ${t.bm}u + r] = ra${l}.y;
+      As[(4u * q + 2u) * ${t.bm}u + r] = ra${l}.z; As[(4u * q + 3u) * ${t.bm}u + r] = ra${l}.w; }`).join('');
   const loadB = range(loads.b).map((l) => `{
-      let e = lid + ${l * threads}; let r = e / ${t.bn / 4}; let q = e % ${t.bn / 4};
-      rb${l} = mlp[${wOff} + (k0 + r) * ${n4} + n0 + q]; }`).join('');
-  const storeB = range(loads.b).map((l) => `Bs[lid + ${l * threads}] = rb${l};`).join(' ');
+      let e = lid + ${l * threads}u; let r = e / ${t.bn / 4}u; let q = e % ${t.bn / 4}u;
+      rb${l} = mlp[${wOff}u + (k0 + r) * ${n4}u + n0 + q]; }`).join('');
+  const storeB = range(loads.b).map((l) => `Bs[lid + ${l * threads}u] = rb${l};`).join(' ');
   const fmas = [
-    ...range(t.tm).map((i) => `let av${i} = As[kk * ${t.bm} + ty + ${i * ty}];`),
-    ...range(t.tn4).map((j) => `let bv${j} = Bs[kk * ${t.bn / 4} + tx + ${j * tx}];`),
+    ...range(t.tm).map((i) => `let av${i} = As[kk * ${t.bm}u + ty + ${i * ty}u];`),
+    ...range(t.tn4).map((j) => `let bv${j} = Bs[kk * ${t.bn / 4}u + tx + ${j * tx}u];`),
     ...range(t.tm).flatMap((i) => range(t.tn4).map((j) => `${acc(i, j)} = fma(vec4<f32>(av${i}), bv${j}, ${acc(i, j)});`)),
   ].join('\n        ');
   const epilogue = (v: string, row: string, col: string) => stage === 'expand' ?
-    `activation(${v} + mlp[${bOff} + ${col}])` :
-    `${v} + mlp[${bOff} + ${col}]${spec.residual ? ` + x[${row} * ${c4} + ${col}]` : ''}`;
+    `activation(${v} + mlp[${bOff}u + ${col}])` :
+    `${v} + mlp[${bOff}u + ${col}]${spec.residual ? ` + x[${row} * ${c4}u + ${col}]` : ''}`;
   const stores = range(t.tm).map((i) => `{
-    let row = m0 + ty + ${i * ty};
+    let row = m0 + ty + ${i * ty}u;
     if (row < rows) {
-      ${range(t.tn4).map((j) => `{ let col = n0 + tx + ${j * tx};
-        result[row * ${n4} + col] = ${epilogue(acc(i, j), 'row', 'col')}; }`).join('\n      ')}
+      ${range(t.tn4).map((j) => `{ let col = n0 + tx + ${j * tx}u;
+        result[row * ${n4}u + col] = ${epilogue(acc(i, j), 'row', 'col')}; }`).join('\n      ')}
     }
   }`).join('');
 
@@ -118,32 +119,32 @@ var<workgroup> Bs: array<vec4<f32>, ${t.bk * t.bn / 4}>;
 ${stage === 'expand' ? wgslActivationFunction(spec.activation) : ''}
 
 fn main(index: i32) {
-  let lid = i32(localIndex);
+  let lid = localIndex;
   // The backend may reshape a long 1-D dispatch into 2-D/3-D: linearize the workgroup id.
-  let group = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
-  let rows = uniforms.rows;
+  let group = workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x;
+  let rows = u32(uniforms.rows);
   // Column tiles fastest: neighbouring workgroups share the same A rows (in L2) and walk all of W.
-  let m0 = (group / ${tilesN}) * ${t.bm};
-  let n0 = (group % ${tilesN}) * ${t.bn / 4};
-  let tx = lid % ${tx};
-  let ty = lid / ${tx};
+  let m0 = (group / ${tilesN}u) * ${t.bm}u;
+  let n0 = (group % ${tilesN}u) * ${t.bn / 4}u;
+  let tx = lid % ${tx}u;
+  let ty = lid / ${tx}u;
   ${range(t.tm * t.tn4).map((i) => `var acc${i} = vec4<f32>(0.0);`).join(' ')}
   ${range(loads.a).map((l) => `var ra${l}: vec4<f32>;`).join(' ')}
   ${range(loads.b).map((l) => `var rb${l}: vec4<f32>;`).join(' ')}
-  var k0 = 0;
+  var k0 = 0u;
   ${loadA}
   ${loadB}
-  for (var step = 0; step < ${steps}; step++) {
+  for (var step = 0u; step < ${steps}u; step++) {
     ${storeA}
     ${storeB}
     workgroupBarrier();
-    k0 = (step + 1) * ${t.bk};
+    k0 = (step + 1u) * ${t.bk}u;
     // Next step's loads in flight during this step's FMAs.
-    if (step + 1 < ${steps}) {
+    if (step + 1u < ${steps}u) {
       ${loadA}
       ${loadB}
     }
-    for (var kk = 0; kk < ${t.bk}; kk++) {
+    for (var kk = 0u; kk < ${t.bk}u; kk++) {
         ${fmas}
     }
     workgroupBarrier();
