@@ -216,6 +216,13 @@ describe(`fused webgpu kernels through Dawn (seed ${seed})`, { skip: webgpuUnava
         for (const t of GEMM_MLP_CASES) await checkGemmMlp(t, limits, rng.int(1, 2 ** 30));
       });
   }
+  it('gemm-mlp with forced GEMM tiles (32 x 64 project, 128 x 64 expand, 8 x 4 per thread)', async () => {
+    await useBackend('webgpu');
+    await checkGemmMlp(GEMM_MLP_CASES[0], DATACENTER_LIMITS, rng.int(1, 2 ** 30),
+      { gemmExpand: { bm: 128, bn: 64, bk: 8, tm: 8, tn4: 2 }, gemmProject: { bm: 32, bn: 64, bk: 16, tm: 4, tn4: 2 } });
+    await checkGemmMlp(GEMM_MLP_CASES[2], SWIFTSHADER_LIMITS, rng.int(1, 2 ** 30),
+      { gemmProject: { bm: 64, bn: 64, bk: 16, tm: 8, tn4: 1 } });
+  });
   it('falls back with a reason when no tile fits', async () => {
     await useBackend('webgpu');
     await checkFallbackOnTinyLimits(rng.int(1, 2 ** 30));

@@ -250,18 +250,21 @@ export const GEMM_MLP_CASES: BlockCase[] = [
  * runs exactly 3 programs (conv + norm, expand, project), outputs (intermediates too) are poisoned first,
  * the result matches float64, and neither tensors nor backend data ids leak.
  */
-export async function checkGemmMlp(t: BlockCase, limits: TilingLimits, seed: number): Promise<void> {
+export async function checkGemmMlp(t: BlockCase, limits: TilingLimits, seed: number,
+  tiles: Pick<TilingOverride, 'gemmExpand' | 'gemmProject'> = {}): Promise<void> {
   const backend = tf.backend() as WebGPUBackend;
   clearWebGPUWeightCache();
   setWebGPUTilingLimits(limits);
-  setTilingOverride({ gemmMlp: true });
+  setTilingOverride({ gemmMlp: true, ...tiles });
   setPoisonFusedOutputs(true);
   const dataIdsBefore = backend.numDataIds();
   const programs = countPrograms(backend);
   try {
     await runBlockCase(t, seed);
     const d = lastKernelDecision();
-    if (d?.variant !== 'gemm-mlp' || d.dispatches !== 3 || d.gemm == null) {
+    if (d?.variant !== 'gemm-mlp' || d.dispatches !== 3 || d.gemm == null ||
+        (tiles.gemmExpand != null && d.gemm.expand !== tiles.gemmExpand) ||
+        (tiles.gemmProject != null && d.gemm.project !== tiles.gemmProject)) {
       throw new Error(`${caseName(t)}: expected the gemm-mlp variant, got ${JSON.stringify(d?.reason)}`);
     }
     // The weight fold, then conv + norm, expand, project.

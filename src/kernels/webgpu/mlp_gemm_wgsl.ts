@@ -46,15 +46,19 @@ function loadsPerThread(t: GemmTile): { a: number; b: number } {
   return { a: (t.bm * t.bk / 4) / threads, b: (t.bk * t.bn / 4) / threads };
 }
 
-/** The tile for one stage of `spec`, or null when no preferred tile divides its dimensions. */
-export function chooseGemmTile(stage: GemmStage, spec: BlockSpec, maxThreads: number): GemmTile | null {
+/** Whether tile `t` can run one stage of `spec` within `maxThreads`. */
+export function gemmTileFits(t: GemmTile, stage: GemmStage, spec: BlockSpec, maxThreads: number): boolean {
   const n = stage === 'expand' ? spec.hidden : spec.channels;
   const k = stage === 'expand' ? spec.channels : spec.hidden;
-  return PREFERRED[stage].find((t) => {
-    const l = loadsPerThread(t);
-    return n % t.bn === 0 && k % t.bk === 0 && gemmThreads(t) <= maxThreads &&
-      Number.isInteger(l.a) && Number.isInteger(l.b) && l.a >= 1 && l.b >= 1;
-  }) ?? null;
+  const l = loadsPerThread(t);
+  return n % t.bn === 0 && k % t.bk === 0 && t.bm % t.tm === 0 && t.bn % (4 * t.tn4) === 0 &&
+    gemmThreads(t) <= maxThreads && Number.isInteger(l.a) && Number.isInteger(l.b) && l.a >= 1 && l.b >= 1;
+}
+
+/** The tile for one stage of `spec`: `forced` when it fits, else the first preferred tile that fits, else null. */
+export function chooseGemmTile(stage: GemmStage, spec: BlockSpec, maxThreads: number, forced?: GemmTile): GemmTile | null {
+  if (forced != null) return gemmTileFits(forced, stage, spec, maxThreads) ? forced : null;
+  return PREFERRED[stage].find((t) => gemmTileFits(t, stage, spec, maxThreads)) ?? null;
 }
 
 export function gemmShaderKey(stage: GemmStage, spec: BlockSpec, t: GemmTile): string {

@@ -119,10 +119,10 @@ export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly numb
  * ConvNeXt-T stages 2-4 at N=32 but none at N=1; or as forced by the tiling override.
  */
 function gemmMlpChoice(spec: BlockSpec, pixels: number, limits: TilingLimits): { expand: GemmTile; project: GemmTile } | null {
-  const forced = gemmMlpOverride();
+  const { gemmMlp: forced, gemmExpand, gemmProject } = gemmMlpOverride();
   if (forced === false) return null;
-  const expand = chooseGemmTile('expand', spec, limits.maxComputeInvocationsPerWorkgroup);
-  const project = chooseGemmTile('project', spec, limits.maxComputeInvocationsPerWorkgroup);
+  const expand = chooseGemmTile('expand', spec, limits.maxComputeInvocationsPerWorkgroup, gemmExpand);
+  const project = chooseGemmTile('project', spec, limits.maxComputeInvocationsPerWorkgroup, gemmProject);
   if (expand == null || project == null) return null;
   if (forced === true) return { expand, project };
   return spec.channels > STAGED_MAX_CHANNELS && gemmWorkgroups('expand', spec, expand, pixels) >= TARGET_WORKGROUPS ?

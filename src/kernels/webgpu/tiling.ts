@@ -7,6 +7,7 @@
  * walk over D. Both matmuls are register tiled: each thread owns `rows` pixels x `cols4` vec4 channels.
  */
 import type { BlockSpec } from '../../spec/block_spec.js';
+import type { GemmTile } from './mlp_gemm_wgsl.js';
 
 /** The adapter limits the tiling depends on (a subset of GPUSupportedLimits). */
 export interface TilingLimits {
@@ -242,14 +243,19 @@ export interface TilingOverride {
   convStrip?: number;
   /** Force the 'gemm-mlp' variant on (true) or off (false); absent = the automatic rule (plan.ts). */
   gemmMlp?: boolean;
+  /** gemm-mlp GEMM tiles to use instead of the preferred ones (must divide the shape; mlp_gemm_wgsl.ts). */
+  gemmExpand?: GemmTile;
+  gemmProject?: GemmTile;
 }
 
 let override: TilingOverride | null = null;
 let overrideVersion = 0;
 /** Forces tiling knobs for subsequent calls (benchmark sweeps); null restores the automatic choice. */
 export function setTilingOverride(o: TilingOverride | null): void { override = o; overrideVersion++; }
-/** The forced 'gemm-mlp' choice, if any. */
-export function gemmMlpOverride(): boolean | undefined { return override?.gemmMlp; }
+/** The forced 'gemm-mlp' choice and tiles, if any. */
+export function gemmMlpOverride(): Pick<TilingOverride, 'gemmMlp' | 'gemmExpand' | 'gemmProject'> {
+  return { gemmMlp: override?.gemmMlp, gemmExpand: override?.gemmExpand, gemmProject: override?.gemmProject };
+}
 /** Changes whenever the override does (plan caches key on it). */
 export function tilingOverrideVersion(): number { return overrideVersion; }
 
