@@ -6,8 +6,8 @@
  * Why: in the one-dispatch kernel a workgroup must keep its tile's [pixels x C] projection accumulators for the
  * whole walk over D, which caps wide blocks (C >= 192) at 4-16 pixel tiles, each re-reading W1' and W2' through
  * L2. At large batch the hidden tensor's round trip through device memory is cheap next to the matmuls
- * (77 MB at 14x14x384, N=32: ~20 us at 4 TB/s), and a GEMM with 64 x 64/128 tiles and 8 x 8 / 4 x 8 outputs per
- * thread ran these shapes at 42-53% of the FMA peak on an H200 against the fused kernel's 30%
+ * (77 MB at 14x14x384, N=32: ~20 us at 4 TB/s), and a plain register-tiled GEMM ran these shapes at 35-54% of
+ * the FMA peak on an H200 against the fused kernel's 30%
  * (bench/gemm_probe.ts, BENCHMARKS.md "gemm-mlp variant").
  *
  * Layout: a workgroup owns a bm x bn output tile; thread (tx, ty) owns rows ty + i * (bm / tm) and vec4
@@ -25,12 +25,13 @@ export type GemmStage = 'expand' | 'project';
 export interface GemmTile { bm: number; bn: number; bk: number; tm: number; tn4: number }
 
 /**
- * Tile per stage, from the probe's sweep (H200): expand (N = D >= 768) fastest with 64 x 128 tiles, bk 8,
- * 8 x 8 per thread; project (N = C) with 64 x 64, bk 16, 4 x 8. Both 128 threads, 6-8 KiB of workgroup memory
- * (fits every adapter profile).
+ * Tile per stage, from the in-kernel sweep on an H200 (bench --sweep, BENCHMARKS.md "gemm-mlp variant"): both
+ * GEMMs fastest with 64 x 64 tiles, bk 16, 4 x 8 outputs per thread, 128 threads, 8 KiB of workgroup memory
+ * (expand 64 x 64 beat the probe's best 64 x 128 by 3-6% once the activation epilogue was in). The others
+ * cover shapes those do not divide.
  */
 const PREFERRED: Record<GemmStage, GemmTile[]> = {
-  expand: [{ bm: 64, bn: 128, bk: 8, tm: 8, tn4: 2 }, { bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2 },
+  expand: [{ bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2 }, { bm: 64, bn: 128, bk: 8, tm: 8, tn4: 2 },
     { bm: 32, bn: 32, bk: 8, tm: 4, tn4: 1 }],
   project: [{ bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2 }, { bm: 64, bn: 128, bk: 8, tm: 8, tn4: 2 },
     { bm: 32, bn: 32, bk: 8, tm: 4, tn4: 1 }],
