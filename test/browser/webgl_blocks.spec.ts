@@ -4,10 +4,14 @@
  * 3, no hidden pack / unpack / reshape passes), the weight cache's lifetime, and the WebGL 1 error.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { convfirstBlock, convnextBlock } from '../../src/index.js';
+import { expandTargets, setExpandTargets } from '../../src/kernels/webgl/block_passes.js';
 import { cachedWeightSets, requireWebGL2 } from '../../src/kernels/webgl/index.js';
+import { maxRenderTargets } from '../../src/kernels/webgl/multi_target_pass.js';
 import { isNatural, outputLayout } from '../../src/kernels/webgl/packed_layout.js';
+import { splitShape } from '../../src/kernels/webgl/pointwise_program.js';
 import { type BlockCase, caseName, compare, prepareCase, runBlockCase } from '../support/block_cases.js';
 import { useBackend } from '../support/browser_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
@@ -50,44 +54,72 @@ const ODD_CASES: BlockCase[] = [
   { kind: 'convfirst', n: 1, h: 4, w: 4, c: 9, d: 18, k: 3, g: 3, act: 'silu', residual: true },
 ];
 
+/** The passes a block runs: the expand pass is a multi-target draw unless it has one target. */
+function blockPasses(d: number): string[] {
+  const t = expandTargets(webglBackend(), d);
+  return ['SpatialConvProgram', t > 1 ? `MultiTargetPass(${t})` : 'PointwiseProgram', 'PointwiseProgram'];
+}
+
+// The expand pass's render targets: 1 (single output, through runWebGLProgram), the default, and 8.
+const TARGET_VARIANTS = [1, 4, 8];
+
 describe(`webgl fused blocks (seed ${seed})`, () => {
   const rng = new Rng(seed);
   beforeEach(async () => { await useBackend('webgl'); });
+  afterEach(() => { setExpandTargets(null); });
 
   it('runs on WebGL 2', () => {
     expect(tf.env().getNumber('WEBGL_VERSION')).toBe(2);
   });
 
-  for (const t of ODD_CASES) {
-    it(`matches float64: ${caseName(t)}`, async () => { await runBlockCase(t, rng.int(1, 2 ** 30)); });
+  it('offers at least 8 render targets (SwiftShader)', () => {
+    expect(maxRenderTargets(webglBackend().gpgpu)).toBeGreaterThanOrEqual(8);
+  });
+
+  for (const targets of TARGET_VARIANTS) {
+    for (const t of ODD_CASES) {
+      it(`matches float64, expand with ${targets} target(s): ${caseName(t)}`, async () => {
+        setExpandTargets(targets);
+        await runBlockCase(t, rng.int(1, 2 ** 30));
+      });
+    }
   }
 
   const TALL_CASES: BlockCase[] = [
     { kind: 'convnext', n: 2, h: 17, w: 9, c: 12, d: 48, k: 5, act: 'gelu', layerScale: true },
     { kind: 'convfirst', n: 2, h: 17, w: 9, c: 16, d: 64, k: 3, g: 8, act: 'silu', residual: true },
   ];
-  for (const t of TALL_CASES) {
-    it(`matches float64 with squarified (non-row-aligned) textures: ${caseName(t)}`, async () => {
-      // A small max texture size makes tfjs wrap texel rows across texture rows: the shaders' generic
-      // addressing path.
-      const saved = tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE');
-      tf.env().set('WEBGL_MAX_TEXTURE_SIZE', 128);
-      try {
-        expect(isNatural(outputLayout([t.n, t.h, t.w, t.c]))).withContext('block output squarified').toBeFalse();
-        expect(isNatural(outputLayout([t.n, t.h, t.w, t.d]))).withContext('hidden squarified').toBeFalse();
-        await runBlockCase(t, rng.int(1, 2 ** 30));
-      } finally {
-        tf.env().set('WEBGL_MAX_TEXTURE_SIZE', saved);
-      }
-    });
+  for (const targets of TARGET_VARIANTS) {
+    for (const t of TALL_CASES) {
+      it(`matches float64 with squarified (non-row-aligned) textures, expand with ${targets} target(s): ${caseName(t)}`, async () => {
+        // A small max texture size makes tfjs wrap texel rows across texture rows: the shaders' generic
+        // addressing path.
+        const saved = tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE');
+        tf.env().set('WEBGL_MAX_TEXTURE_SIZE', targets === 8 ? 64 : 128);
+        setExpandTargets(targets);
+        try {
+          expect(isNatural(outputLayout([t.n, t.h, t.w, t.c]))).withContext('block output squarified').toBeFalse();
+          expect(isNatural(outputLayout(splitShape([t.n, t.h, t.w], t.d, targets))))
+            .withContext('hidden squarified').toBeFalse();
+          await runBlockCase(t, rng.int(1, 2 ** 30));
+        } finally {
+          tf.env().set('WEBGL_MAX_TEXTURE_SIZE', saved);
+        }
+      });
+    }
   }
 
-  for (const t of ODD_CASES.slice(0, 4)) {
-    it(`writes every element (poisoned recycled textures): ${caseName(t)}`, async () => {
+  for (const [targets, t] of TARGET_VARIANTS.flatMap((n) => ODD_CASES.slice(0, 4).map((c) => [n, c] as const))) {
+    it(`writes every element (poisoned recycled textures), expand with ${targets} target(s): ${caseName(t)}`, async () => {
+      setExpandTargets(targets);
       const m = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
-      // Packed NaN textures of every shape the passes write, released so the texture manager hands them
-      // out again; an element the passes forget to write then reads NaN and fails the comparison.
-      const poison = [t.c, t.d].map((ch) => packedOnGpu(tf.fill([t.n, t.h, t.w, ch], NaN) as tf.Tensor4D));
+      // Packed NaN textures of every shape the passes write (block output, conv, hidden parts), released
+      // so the texture manager hands them out again; an element the passes forget to write then reads
+      // NaN and fails the comparison.
+      const hiddenParts = expandTargets(webglBackend(), t.d);
+      const shapes: number[][] = [[t.n, t.h, t.w, t.c], splitShape([t.n, t.h, t.w], t.d, hiddenParts)];
+      const poison = shapes.flatMap((shape) => Array.from({ length: hiddenParts },
+        () => packedOnGpu(tf.fill(shape as [number, number, number, number], NaN) as tf.Tensor4D)));
       for (let i = 0; i < 2; i++) {
         for (const p of poison) {
           const copy = tf.add(p, 0);
@@ -101,14 +133,16 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     });
   }
 
-  for (const t of [ODD_CASES[0], ODD_CASES[3], ODD_CASES[4]]) {
-    it(`takes 3 draw calls and no pack/unpack passes per block: ${caseName(t)}`, async () => {
+  for (const [targets, t] of TARGET_VARIANTS.flatMap((n) => [ODD_CASES[0], ODD_CASES[3], ODD_CASES[4]].map((c) => [n, c] as const))) {
+    it(`takes 3 draw calls and no pack/unpack passes per block, expand with ${targets} target(s): ${caseName(t)}`, async () => {
+      setExpandTargets(targets);
       const m = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
       const x = packedOnGpu(m.x);
       const first = m.run(x); // prepares and uploads the weights
       await first.data();
       const { result: y, draws, programs } = recordPasses(() => m.run(first));
-      expect(programs).toEqual(['SpatialConvProgram', 'PointwiseProgram', 'PointwiseProgram']);
+      expect(programs).toEqual(blockPasses(t.d));
+      expect(programs[1]).toBe(targets === 1 || t.d <= 2 ? 'PointwiseProgram' : `MultiTargetPass(${Math.min(targets, Math.ceil(t.d / 2))})`);
       expect(draws).toBe(3);
       expect(webglBackend().texData.get(y.dataId).isPacked).toBeTrue();
       // The second block's output is checked too: a chain of fused blocks stays correct.
@@ -118,21 +152,52 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     });
   }
 
+  for (const t of [ODD_CASES[0], ODD_CASES[3]]) {
+    it(`leaves the GL state tfjs relies on: stock ops right after a fused block match cpu: ${caseName(t)}`, async () => {
+      const r = new Rng(rng.int(1, 2 ** 30));
+      const values = (n: number) => Float32Array.from({ length: n }, () => r.normal());
+      const a = values(5 * 7);
+      const b = values(7 * 3);
+      const img = values(1 * 6 * 5 * 3);
+      const filter = values(3 * 3 * 3 * 4);
+      const stockOps = () => [
+        tf.matMul(tf.tensor2d(a, [5, 7]), tf.tensor2d(b, [7, 3])),
+        tf.conv2d(tf.tensor4d(img, [1, 6, 5, 3]), tf.tensor4d(filter, [3, 3, 3, 4]), 1, 'same'),
+        tf.relu(tf.add(tf.tensor2d(a, [5, 7]), 1)),
+      ];
+      if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend unavailable');
+      const expected = tf.tidy(() => stockOps().map((y) => y.dataSync().slice()));
+      await useBackend('webgl');
+      const m = makeCase(t, r);
+      const x = packedOnGpu(m.x);
+      const y = m.run(x); // the fused block; the stock ops run right after it, before any readback
+      const got = tf.tidy(() => stockOps().map((o) => tf.keep(o)));
+      for (let i = 0; i < got.length; i++) {
+        const g = await got[i].data();
+        expect(g.length).toBe(expected[i].length);
+        for (let j = 0; j < g.length; j++) {
+          expect(Math.abs(g[j] - expected[i][j])).withContext(`stock op ${i} element ${j}`)
+            .toBeLessThan(1e-4 * (1 + Math.abs(expected[i][j])));
+        }
+      }
+      compare(await y.data(), m.expected, m.depth, caseName(t));
+      tf.dispose([...got, x, y, m.x, ...Object.values(m.weights)]);
+    });
+  }
+
   it('uploads a CPU-resident input packed in one pass, and packs an unpacked GPU input once', () => {
     const m = makeCase(ODD_CASES[0], new Rng(rng.int(1, 2 ** 30)));
     tf.dispose(m.run(m.x)); // weights prepared
     const fresh = tf.tensor(m.x.dataSync(), m.x.shape) as tf.Tensor4D;
     const a = recordPasses(() => m.run(fresh));
-    expect(a.programs).toEqual(['EncodeMatrixPackedProgram', 'SpatialConvProgram', 'PointwiseProgram',
-      'PointwiseProgram']);
+    expect(a.programs).toEqual(['EncodeMatrixPackedProgram', ...blockPasses(ODD_CASES[0].d)]);
     const unpacked = tf.relu(tf.reshape(tf.tensor(m.x.dataSync(), [m.x.size]), m.x.shape)) as tf.Tensor4D;
     unpacked.dataSync();
     const packedFlag = webglBackend().texData.get(unpacked.dataId).isPacked;
     const b = recordPasses(() => m.run(unpacked));
     const packs = b.programs.filter((p) => p === 'PackProgram').length;
     expect(packs).toBe(packedFlag ? 0 : 1);
-    expect(b.programs.filter((p) => p !== 'PackProgram')).toEqual(['SpatialConvProgram', 'PointwiseProgram',
-      'PointwiseProgram']);
+    expect(b.programs.filter((p) => p !== 'PackProgram')).toEqual(blockPasses(ODD_CASES[0].d));
     tf.dispose([a.result, b.result, fresh, unpacked, m.x, ...Object.values(m.weights)]);
   });
 
@@ -145,7 +210,7 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     const y0 = m.run(m.x);
     expect(cachedWeightSets(backend)).toBe(setsBefore + 1);
     const again = recordPasses(() => m.run(y0));
-    expect(again.programs).toEqual(['SpatialConvProgram', 'PointwiseProgram', 'PointwiseProgram']);
+    expect(again.programs).toEqual(blockPasses(ODD_CASES[2].d));
     expect(cachedWeightSets(backend)).toBe(setsBefore + 1);
     await again.result.data();
     tf.dispose([y0, again.result, m.x, ...Object.values(m.weights)]);
