@@ -185,6 +185,18 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     });
   }
 
+  it('reports the multi-target draw to tf.time like the other passes', async () => {
+    setExpandTargets(4);
+    const m = makeCase(ODD_CASES[0], new Rng(rng.int(1, 2 ** 30)));
+    tf.dispose(m.run(m.x)); // weights prepared, programs compiled
+    const info = await tf.time(() => tf.dispose(m.run(m.x))) as tf.TimingInfo & { getExtraProfileInfo?: () => string };
+    const names = info.getExtraProfileInfo?.() ?? '';
+    for (const pass of ['SpatialConvProgram', 'MultiTargetPass', 'PointwiseProgram']) {
+      expect(names).withContext(names).toContain(`${pass}: `);
+    }
+    tf.dispose([m.x, ...Object.values(m.weights)]);
+  });
+
   it('uploads a CPU-resident input packed in one pass, and packs an unpacked GPU input once', () => {
     const m = makeCase(ODD_CASES[0], new Rng(rng.int(1, 2 ** 30)));
     tf.dispose(m.run(m.x)); // weights prepared

@@ -55,9 +55,26 @@ export function allocatePackedOutputs(backend: MathBackendWebGL, shape: number[]
   });
 }
 
-/** Runs `p` over the texels of `outputs` (all of one texture shape), one draw call. */
+/** The backend's kernel timers (tf.time's kernelMs), which runWebGLProgram feeds per program. */
+interface Timers {
+  activeTimers: Array<{ name: string; query: Promise<number> }> | null;
+  startTimer(): unknown; endTimer(q: unknown): unknown; getQueryTime(q: unknown): Promise<number>;
+}
+
+/**
+ * Runs `p` over the texels of `outputs` (all of one texture shape), one draw call, timed like a
+ * runWebGLProgram call when the backend's kernel timers are active (tf.time / tf.profile).
+ */
 export function runMultiTargetPass(backend: MathBackendWebGL, p: MultiTargetProgram, inputs: TensorInfo[],
   outputs: TensorInfo[]): void {
+  const timers = backend as unknown as Timers;
+  if (timers.activeTimers == null) { draw(backend, p, inputs, outputs); return; }
+  const query = timers.startTimer();
+  draw(backend, p, inputs, outputs);
+  timers.activeTimers.push({ name: 'MultiTargetPass', query: timers.getQueryTime(timers.endTimer(query)) });
+}
+
+function draw(backend: MathBackendWebGL, p: MultiTargetProgram, inputs: TensorInfo[], outputs: TensorInfo[]): void {
   const gpgpu = backend.gpgpu;
   const gl = gpgpu.gl as WebGL2RenderingContext;
   if (inputs.length !== p.inputNames.length) {
