@@ -185,6 +185,28 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     });
   }
 
+  it('compiles without drawing under ENGINE_COMPILE_ONLY (tfjs parallel-compile warm-up), then runs correctly', async () => {
+    setExpandTargets(4);
+    const t = ODD_CASES[2];
+    const m = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
+    const backend = webglBackend();
+    tf.env().set('ENGINE_COMPILE_ONLY', true);
+    let draws = 0;
+    try {
+      const rec = recordPasses(() => m.run(m.x));
+      draws = rec.draws;
+      rec.result.dispose();
+    } finally {
+      tf.env().set('ENGINE_COMPILE_ONLY', false);
+    }
+    expect(draws).withContext('draws while compiling only').toBe(0);
+    backend.checkCompileCompletion();
+    backend.getUniformLocations();
+    const y = m.run(m.x);
+    compare(await y.data(), m.expected, m.depth, caseName(t));
+    tf.dispose([y, m.x, ...Object.values(m.weights)]);
+  });
+
   it('reports the multi-target draw to tf.time like the other passes', async () => {
     setExpandTargets(4);
     const m = makeCase(ODD_CASES[0], new Rng(rng.int(1, 2 ** 30)));

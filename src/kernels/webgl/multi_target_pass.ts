@@ -6,7 +6,7 @@
  * tf.memory() work as for any tfjs output), and every piece of GL state tfjs relies on between its
  * own draws is put back afterwards: color attachments, draw buffers, program, VAO, viewport, scissor.
  */
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { env, type TensorInfo } from '@tensorflow/tfjs-core';
 import { type GPGPUContext, type MathBackendWebGL, webgl_util } from '@tensorflow/tfjs-backend-webgl';
 
 export interface MultiTargetProgram {
@@ -16,7 +16,11 @@ export interface MultiTargetProgram {
   inputNames: string[];
 }
 
-interface Compiled { program: WebGLProgram & { vao: WebGLVertexArrayObject }; samplers: Array<WebGLUniformLocation | null> }
+interface Compiled {
+  program: WebGLProgram & { vao: WebGLVertexArrayObject };
+  /** Null until the program is first used for a draw (see ENGINE_COMPILE_ONLY below). */
+  samplers: Array<WebGLUniformLocation | null> | null;
+}
 
 // Per GPGPU context (a new context means new GL objects), keyed by the shader text, which bakes in
 // everything that varies.
@@ -25,15 +29,25 @@ const programCaches = new WeakMap<GPGPUContext, Map<string, Compiled>>();
 function compile(gpgpu: GPGPUContext, p: MultiTargetProgram): Compiled {
   let cache = programCaches.get(gpgpu);
   if (cache == null) { cache = new Map(); programCaches.set(gpgpu, cache); }
-  const hit = cache.get(p.source);
-  if (hit != null) return hit;
-  const shader = webgl_util.createFragmentShader(gpgpu.gl, p.source);
-  const program = gpgpu.createProgram(shader) as Compiled['program'];
-  gpgpu.buildVao(program);
-  const samplers = p.inputNames.map((n) => gpgpu.getUniformLocationNoThrow(program, n));
-  const compiled = { program, samplers };
-  cache.set(p.source, compiled);
+  let compiled = cache.get(p.source);
+  if (compiled == null) {
+    const shader = webgl_util.createFragmentShader(gpgpu.gl, p.source);
+    compiled = { program: gpgpu.createProgram(shader) as Compiled['program'], samplers: null };
+    cache.set(p.source, compiled);
+  }
   return compiled;
+}
+
+/**
+ * VAO and sampler locations, as tfjs sets them up: not while ENGINE_COMPILE_ONLY is on (tfjs's
+ * parallel-compile warm-up), when querying the program would wait for its link.
+ */
+function finishSetup(gpgpu: GPGPUContext, p: MultiTargetProgram, c: Compiled): Array<WebGLUniformLocation | null> {
+  if (c.samplers == null) {
+    gpgpu.buildVao(c.program);
+    c.samplers = p.inputNames.map((n) => gpgpu.getUniformLocationNoThrow(c.program, n));
+  }
+  return c.samplers;
 }
 
 /** The largest number of render targets one draw may write here. */
@@ -90,7 +104,10 @@ function draw(backend: MathBackendWebGL, p: MultiTargetProgram, inputs: TensorIn
   if (texShapes.some((s) => s == null || s[0] !== rows || s[1] !== cols)) {
     throw new Error('runMultiTargetPass: outputs must be allocated textures of one shape');
   }
-  const { program, samplers } = compile(gpgpu, p);
+  const compiled = compile(gpgpu, p);
+  // Compile-only warm-up: like runWebGLProgram, compile and leave the outputs unwritten.
+  if (env().getBool('ENGINE_COMPILE_ONLY')) return;
+  const program = compiled.program;
   const previousProgram = gpgpu.program;
   const previousVao = gpgpu.getVertexArray();
   const viewport = gl.getParameter(gl.VIEWPORT) as Int32Array;
@@ -104,6 +121,7 @@ function draw(backend: MathBackendWebGL, p: MultiTargetProgram, inputs: TensorIn
   gl.viewport(0, 0, width, height);
   gl.scissor(0, 0, width, height);
   try {
+    const samplers = finishSetup(gpgpu, p, compiled);
     gpgpu.setProgram(program);
     gpgpu.bindVertexArray(program.vao);
     inputs.forEach((input, i) => {
