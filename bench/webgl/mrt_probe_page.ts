@@ -8,7 +8,7 @@
  * A fragment covers P pixel pairs x QB output-channel pairs and writes P * QB texels, one per target
  * (P = QB = 1 is the single-output pass). `arrayInput` reads A from a 2D-array texture layer instead.
  */
-export interface ProbeArgs { m: number; k: number; n: number; variants: Array<{ p: number; qb: number; arrayInput?: boolean }>; reps: number; samples: number }
+export interface ProbeArgs { m: number; k: number; n: number; variants: Array<{ p: number; qb: number; arrayInput?: boolean; branch?: boolean }>; reps: number; samples: number }
 
 const cpuMs = (): Promise<number> =>
   (globalThis as unknown as { __browserCpuMs?: () => Promise<number> }).__browserCpuMs?.() ?? Promise.resolve(NaN);
@@ -20,6 +20,36 @@ in vec2 pos;
 void main() { gl_Position = vec4(pos, 0.0, 1.0); }`;
 
 function lit(x: number): string { const s = String(x); return s.includes('.') || s.includes('e') ? s : `${s}.0`; }
+
+/**
+ * Single-output fragment whose A comes from one of two textures, chosen per fragment by which half of
+ * the rows it is in (uniform within a 2x2 quad except at the boundary): does SwiftShader run only the
+ * taken side of the branch?
+ */
+function branchFragment(kPairs: number, aw: number, ah: number, bw: number, bh: number): string {
+  const loop = (tex: string, rowExpr: string) => `
+    for (int t = 0; t < ${kPairs}; t++) {
+      vec4 a = texture(${tex}, vec2((ft + 0.5) * ${lit(1 / aw)}, (float(${rowExpr}) + 0.5) * ${lit(1 / ah)}));
+      vec4 b = texture(B, vec2((ft + 0.5) * ${lit(1 / bw)}, (float(px) + 0.5) * ${lit(1 / bh)}));
+      acc += a.xxzz * b.xzxz + a.yyww * b.ywyw;
+      ft += 1.0;
+    }`;
+  return `#version 300 es
+precision highp float;
+precision highp int;
+uniform sampler2D A;
+uniform sampler2D A2;
+uniform sampler2D B;
+layout(location = 0) out vec4 o0;
+void main() {
+  ivec2 frag = ivec2(gl_FragCoord.xy);
+  int px = frag.x; int py = frag.y;
+  vec4 acc = vec4(0.0);
+  float ft = 0.0;
+  if (py < ${ah / 2}) { ${loop('A', 'py')} } else { ${loop('A2', 'py')} }
+  o0 = acc;
+}`;
+}
 
 function fragment(p: number, qb: number, kPairs: number, aw: number, ah: number, bw: number, bh: number, arrayInput: boolean): string {
   const outs: string[] = [];
@@ -88,7 +118,8 @@ function texture(gl: WebGL2RenderingContext, w: number, h: number, data: Float32
   for (const v of args.variants) {
     const { p, qb } = v;
     const fs = gl.createShader(gl.FRAGMENT_SHADER)!;
-    gl.shaderSource(fs, fragment(p, qb, kPairs, aw, ah, bw, bh, !!v.arrayInput)); gl.compileShader(fs);
+    gl.shaderSource(fs, v.branch ? branchFragment(kPairs, aw, ah, bw, bh) : fragment(p, qb, kPairs, aw, ah, bw, bh, !!v.arrayInput));
+    gl.compileShader(fs);
     if (!gl.getShaderParameter(fs, gl.COMPILE_STATUS)) throw new Error(gl.getShaderInfoLog(fs) ?? 'compile');
     const prog = gl.createProgram()!; gl.attachShader(prog, vs); gl.attachShader(prog, fs); gl.linkProgram(prog);
     if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) throw new Error(gl.getProgramInfoLog(prog) ?? 'link');
@@ -99,6 +130,10 @@ function texture(gl: WebGL2RenderingContext, w: number, h: number, data: Float32
     gl.activeTexture(gl.TEXTURE0); if (v.arrayInput) gl.bindTexture(gl.TEXTURE_2D_ARRAY, tA3); else gl.bindTexture(gl.TEXTURE_2D, tA);
     gl.activeTexture(gl.TEXTURE1); gl.bindTexture(gl.TEXTURE_2D, tB);
     gl.uniform1i(gl.getUniformLocation(prog, 'A'), 0); gl.uniform1i(gl.getUniformLocation(prog, 'B'), 1);
+    if (v.branch) {
+      gl.activeTexture(gl.TEXTURE2); gl.bindTexture(gl.TEXTURE_2D, tA);
+      gl.uniform1i(gl.getUniformLocation(prog, 'A2'), 2);
+    }
     outs.forEach((t, i) => gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + i, gl.TEXTURE_2D, t, 0));
     gl.drawBuffers(outs.map((_, i) => gl.COLOR_ATTACHMENT0 + i));
     gl.viewport(0, 0, ow, oh);
@@ -118,7 +153,7 @@ function texture(gl: WebGL2RenderingContext, w: number, h: number, data: Float32
       wall.push((t1 - t0) / args.reps); cpu.push((c1 - c0) / args.reps);
     }
     const fetchesPerMac = (p + qb) / (8 * p * qb);
-    results.push({ p, qb, targets: p * qb, arrayInput: !!v.arrayInput, status: status === gl.FRAMEBUFFER_COMPLETE,
+    results.push({ p, qb, targets: p * qb, arrayInput: !!v.arrayInput, branch: !!v.branch, status: status === gl.FRAMEBUFFER_COMPLETE,
       check: [out0[0], ref], macPerFetch: 1 / fetchesPerMac, wallMs: median(wall), cpuMs: median(cpu), cpu });
     console.log(JSON.stringify(results[results.length - 1]));
     outs.forEach((t, i) => { gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + i, gl.TEXTURE_2D, null, 0); gl.deleteTexture(t); });

@@ -7,21 +7,24 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgl';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { convfirstBlock, convfirstBlockReference, convnextBlock, convnextBlockReference } from '../../src/index.js';
-import { type BlockWeights, convPass, expandPass, packInputs, projectPass, setExpandTargets } from '../../src/kernels/webgl/block_passes.js';
+import { type BlockWeights, convPass, type ExpandShape, expandPass, packInputs, projectPass, setExpandShape } from '../../src/kernels/webgl/block_passes.js';
 import { prepareConvFirst, prepareConvNeXt } from '../../src/kernels/webgl/block_weights.js';
 import { type BlockSpec, convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
 
 export interface BenchArgs {
   shapes: Array<[number, number]>; chain: number; samples: number; kinds: string[];
-  /** Expand-pass render targets to time the fused block with, side by side (0 = the kernel's default). */
-  targets: number[];
+  /**
+   * Expand-pass fragment shapes to time the fused block with, side by side: 'PxQ' = P pixel-pair row
+   * halves x Q channel pairs (P * Q render targets; 1x1 = single output).
+   */
+  expand: string[];
   /** Also time each pass alone (conv, expand and project per target count). */
   passes: boolean;
 }
-/** One fused variant: the block with the expand pass forced to `targets` render targets. */
-export interface VariantRow { targets: number; wallMs: number; cpuMs: number; cpuSamples: number[] }
+/** One fused variant: the block with the expand pass forced to fragment shape `expand` ('PxQ'). */
+export interface VariantRow { expand: string; wallMs: number; cpuMs: number; cpuSamples: number[] }
 /** One pass alone: median wall / CPU ms per run. */
-export interface PassRow { pass: string; targets: number; wallMs: number; cpuMs: number }
+export interface PassRow { pass: string; expand: string; wallMs: number; cpuMs: number }
 export interface BenchRow {
   kind: string; h: number; w: number; c: number; d: number;
   /** Median wall ms per block. */
@@ -38,6 +41,13 @@ export interface BenchRow {
   stockSamples: number[]; fusedSamples: number[]; stockCpuSamples: number[]; fusedCpuSamples: number[];
   variants: VariantRow[];
   passRows: PassRow[];
+}
+
+/** 'PxQ' -> { rowHalves: P, channelPairs: Q }. */
+function parseExpand(e: string): ExpandShape {
+  const [rowHalves, channelPairs] = e.split('x').map(Number);
+  if (!(rowHalves === 1 || rowHalves === 2) || !(channelPairs >= 1)) throw new Error(`expand shape ${e}: want 1xQ or 2xQ`);
+  return { rowHalves, channelPairs };
 }
 
 const cpuMs = (): Promise<number> =>
@@ -106,11 +116,11 @@ async function benchShape(kind: string, h: number, c: number, args: BenchArgs): 
     stock = (xi) => tf.tidy(() => convfirstBlockReference({ x: xi, ...wt } as never, { activation: 'silu', residual: true }));
     fused = (xi) => convfirstBlock(xi, wt, { activation: 'silu' });
   }
-  const withTargets = (t: number) => (xi: tf.Tensor4D) => {
-    setExpandTargets(t === 0 ? null : t);
-    try { return fused(xi); } finally { setExpandTargets(null); }
+  const withShape = (e: string) => (xi: tf.Tensor4D) => {
+    setExpandShape(parseExpand(e));
+    try { return fused(xi); } finally { setExpandShape(null); }
   };
-  const variantFns = args.targets.map(withTargets);
+  const variantFns = args.expand.map(withShape);
   const rows = rand([h * h, c], 1) as tf.Tensor2D;
   const w1 = common.w1 as tf.Tensor2D;
   const w2 = common.w2 as tf.Tensor2D;
@@ -126,7 +136,7 @@ async function benchShape(kind: string, h: number, c: number, args: BenchArgs): 
   const fusedCpuSamples: number[] = [];
   const floorSamples: number[] = [];
   const floorCpuSamples: number[] = [];
-  const variantSamples = args.targets.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
+  const variantSamples = args.expand.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
   for (let s = 0; s < args.samples; s++) { // interleaved, so drift hits all alike
     const [sw, sc] = await timeChain(stock, x, args.chain);
     const [fw, fc] = await timeChain(fused, x, args.chain);
@@ -138,7 +148,7 @@ async function benchShape(kind: string, h: number, c: number, args: BenchArgs): 
       variantSamples[v].wall.push(vw); variantSamples[v].cpu.push(vc);
     }
   }
-  const variants = args.targets.map((targets, v) => ({ targets, wallMs: median(variantSamples[v].wall),
+  const variants = args.expand.map((expand, v) => ({ expand, wallMs: median(variantSamples[v].wall),
     cpuMs: median(variantSamples[v].cpu), cpuSamples: variantSamples[v].cpu }));
   const passRows = args.passes ? await timePasses(kind, x, weights, args) : [];
   tf.dispose([x, rows, ...weights]);
@@ -172,7 +182,7 @@ async function timeRuns(f: () => void, reps: number, samples: number): Promise<[
 
 /**
  * Each pass of the fused block alone, on its own prepared weights (block_weights.ts, as the kernel
- * prepares them): conv; expand and project for every target count in args.targets.
+ * prepares them): conv; expand and project for every fragment shape in args.expand.
  */
 async function timePasses(kind: string, x: tf.Tensor4D, weights: tf.Tensor[], args: BenchArgs): Promise<PassRow[]> {
   const backend = tf.backend() as MathBackendWebGL;
@@ -193,20 +203,21 @@ async function timePasses(kind: string, x: tf.Tensor4D, weights: tf.Tensor[], ar
   const p = packInputs(backend, x, wt);
   const rows: PassRow[] = [];
   const reps = Math.max(2, args.chain);
-  const record = async (pass: string, targets: number, f: () => tf.TensorInfo[]) => {
+  const record = async (pass: string, expand: string, f: () => tf.TensorInfo[]) => {
     const [wallMs, cpu] = await timeRuns(() => { for (const t of f()) backend.disposeIntermediateTensorInfo(t); },
       reps, args.samples);
-    rows.push({ pass, targets, wallMs, cpuMs: cpu });
-    console.log(`  ${kind} ${h}x${h}x${c} pass ${pass}${pass === 'conv' ? '' : ` (${targets} target(s))`}: ` +
+    rows.push({ pass, expand, wallMs, cpuMs: cpu });
+    console.log(`  ${kind} ${h}x${h}x${c} pass ${pass}${pass === 'conv' ? '' : ` (expand ${expand})`}: ` +
       `wall ${wallMs.toFixed(1)} ms, cpu ${cpu.toFixed(0)} ms`);
   };
-  await record('conv', 1, () => [convPass(backend, spec, p)]);
+  await record('conv', '-', () => [convPass(backend, spec, p)]);
   const conv = convPass(backend, spec, p);
-  for (const t of args.targets.filter((v) => v > 0)) {
-    await record('expand', t, () => expandPass(backend, spec, p, conv, t));
-    const hidden = expandPass(backend, spec, p, conv, t);
-    await record('project', t, () => [projectPass(backend, spec, p, hidden)]);
-    for (const hp of hidden) backend.disposeIntermediateTensorInfo(hp);
+  for (const e of args.expand) {
+    const shape = parseExpand(e);
+    await record('expand', e, () => expandPass(backend, spec, p, conv, shape).parts);
+    const hidden = expandPass(backend, spec, p, conv, shape);
+    await record('project', e, () => [projectPass(backend, spec, p, hidden)]);
+    for (const hp of hidden.parts) backend.disposeIntermediateTensorInfo(hp);
   }
   for (const t of [conv, ...p.temporaries]) backend.disposeIntermediateTensorInfo(t);
   for (const t of Object.values(wt) as tf.TensorInfo[]) backend.disposeData(t.dataId);
@@ -228,7 +239,7 @@ async function timePasses(kind: string, x: tf.Tensor4D, weights: tf.Tensor[], ar
         `(x${row.speedup.toFixed(2)}), cpu ${row.stockCpuMs.toFixed(0)} -> ${row.fusedCpuMs.toFixed(0)} ms ` +
         `(x${row.cpuSpeedup.toFixed(2)}), draws ${row.stockDraws} -> ${row.fusedDraws}, ` +
         `1x1 matmul floor ${row.matmulFloorMs.toFixed(0)} ms / cpu ${row.matmulFloorCpuMs.toFixed(0)} ms; ` +
-        row.variants.map((v) => `T=${v.targets}: cpu ${v.cpuMs.toFixed(0)} ms (x${(row.stockCpuMs / v.cpuMs).toFixed(2)})`).join(', '));
+        row.variants.map((v) => `${v.expand}: cpu ${v.cpuMs.toFixed(0)} ms (x${(row.stockCpuMs / v.cpuMs).toFixed(2)})`).join(', '));
       rows.push(row);
     }
   }

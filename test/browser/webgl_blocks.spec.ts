@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { convfirstBlock, convnextBlock } from '../../src/index.js';
-import { expandTargets, setExpandTargets } from '../../src/kernels/webgl/block_passes.js';
+import { type ExpandShape, expandShape, setExpandShape } from '../../src/kernels/webgl/block_passes.js';
 import { cachedWeightSets, requireWebGL2 } from '../../src/kernels/webgl/index.js';
 import { maxRenderTargets } from '../../src/kernels/webgl/multi_target_pass.js';
 import { isNatural, outputLayout } from '../../src/kernels/webgl/packed_layout.js';
@@ -38,8 +38,8 @@ function makeCase(t: BlockCase, rng: Rng): Made {
 }
 
 /** A packed, GPU-resident copy of x, as the previous block's output would be. */
-function packedOnGpu(x: tf.Tensor4D): tf.Tensor4D {
-  const y = tf.add(x, tf.zerosLike(x)) as tf.Tensor4D;
+function packedOnGpu<T extends tf.Tensor>(x: T): T {
+  const y = tf.add(x, tf.zerosLike(x)) as T;
   const texData = webglBackend().texData.get(y.dataId);
   expect(texData.isPacked).withContext('packed binary op output').toBeTrue();
   return y;
@@ -55,18 +55,24 @@ const ODD_CASES: BlockCase[] = [
 ];
 
 /** The passes a block runs: the expand pass is a multi-target draw unless it has one target. */
-function blockPasses(d: number): string[] {
-  const t = expandTargets(webglBackend(), d);
-  return ['SpatialConvProgram', t > 1 ? `MultiTargetPass(${t})` : 'PointwiseProgram', 'PointwiseProgram'];
+function blockPasses(t: { n: number; h: number; w: number; d: number }): string[] {
+  const e = expandShape(webglBackend(), [t.n, t.h, t.w], t.d);
+  const targets = e.rowHalves * e.channelPairs;
+  return ['SpatialConvProgram', targets > 1 ? `MultiTargetPass(${targets})` : 'PointwiseProgram', 'PointwiseProgram'];
 }
 
-// The expand pass's render targets: 1 (single output, through runWebGLProgram), the default, and 8.
-const TARGET_VARIANTS = [1, 4, 8];
+// Expand fragments: single output (through runWebGLProgram), 1 x 4 and 1 x 8 channel pairs, and both
+// row halves x 2 / 4 channel pairs.
+const EXPAND_VARIANTS: ExpandShape[] = [
+  { rowHalves: 1, channelPairs: 1 }, { rowHalves: 1, channelPairs: 4 }, { rowHalves: 1, channelPairs: 8 },
+  { rowHalves: 2, channelPairs: 2 }, { rowHalves: 2, channelPairs: 4 },
+];
+const expandName = (e: ExpandShape) => `expand ${e.rowHalves}x${e.channelPairs}`;
 
 describe(`webgl fused blocks (seed ${seed})`, () => {
   const rng = new Rng(seed);
   beforeEach(async () => { await useBackend('webgl'); });
-  afterEach(() => { setExpandTargets(null); });
+  afterEach(() => { setExpandShape(null); });
 
   it('runs on WebGL 2', () => {
     expect(tf.env().getNumber('WEBGL_VERSION')).toBe(2);
@@ -76,10 +82,10 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     expect(maxRenderTargets(webglBackend().gpgpu)).toBeGreaterThanOrEqual(8);
   });
 
-  for (const targets of TARGET_VARIANTS) {
+  for (const e of EXPAND_VARIANTS) {
     for (const t of ODD_CASES) {
-      it(`matches float64, expand with ${targets} target(s): ${caseName(t)}`, async () => {
-        setExpandTargets(targets);
+      it(`matches float64, ${expandName(e)}: ${caseName(t)}`, async () => {
+        setExpandShape(e);
         await runBlockCase(t, rng.int(1, 2 ** 30));
       });
     }
@@ -89,17 +95,17 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     { kind: 'convnext', n: 2, h: 17, w: 9, c: 12, d: 48, k: 5, act: 'gelu', layerScale: true },
     { kind: 'convfirst', n: 2, h: 17, w: 9, c: 16, d: 64, k: 3, g: 8, act: 'silu', residual: true },
   ];
-  for (const targets of TARGET_VARIANTS) {
+  for (const e of EXPAND_VARIANTS) {
     for (const t of TALL_CASES) {
-      it(`matches float64 with squarified (non-row-aligned) textures, expand with ${targets} target(s): ${caseName(t)}`, async () => {
+      it(`matches float64 with squarified (non-row-aligned) textures, ${expandName(e)}: ${caseName(t)}`, async () => {
         // A small max texture size makes tfjs wrap texel rows across texture rows: the shaders' generic
         // addressing path.
         const saved = tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE');
-        tf.env().set('WEBGL_MAX_TEXTURE_SIZE', targets === 8 ? 64 : 128);
-        setExpandTargets(targets);
+        tf.env().set('WEBGL_MAX_TEXTURE_SIZE', e.rowHalves === 2 ? 64 : 128); // small enough to squarify every part
+        setExpandShape(e);
         try {
           expect(isNatural(outputLayout([t.n, t.h, t.w, t.c]))).withContext('block output squarified').toBeFalse();
-          expect(isNatural(outputLayout(splitShape([t.n, t.h, t.w], t.d, targets))))
+          expect(isNatural(outputLayout(splitShape([t.n, t.h, t.w], t.d, e.channelPairs, e.rowHalves))))
             .withContext('hidden squarified').toBeFalse();
           await runBlockCase(t, rng.int(1, 2 ** 30));
         } finally {
@@ -109,17 +115,17 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     }
   }
 
-  for (const [targets, t] of TARGET_VARIANTS.flatMap((n) => ODD_CASES.slice(0, 4).map((c) => [n, c] as const))) {
-    it(`writes every element (poisoned recycled textures), expand with ${targets} target(s): ${caseName(t)}`, async () => {
-      setExpandTargets(targets);
+  for (const [e, t] of EXPAND_VARIANTS.flatMap((v) => ODD_CASES.slice(0, 4).map((c) => [v, c] as const))) {
+    it(`writes every element (poisoned recycled textures), ${expandName(e)}: ${caseName(t)}`, async () => {
+      setExpandShape(e);
       const m = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
       // Packed NaN textures of every shape the passes write (block output, conv, hidden parts), released
       // so the texture manager hands them out again; an element the passes forget to write then reads
       // NaN and fails the comparison.
-      const hiddenParts = expandTargets(webglBackend(), t.d);
-      const shapes: number[][] = [[t.n, t.h, t.w, t.c], splitShape([t.n, t.h, t.w], t.d, hiddenParts)];
-      const poison = shapes.flatMap((shape) => Array.from({ length: hiddenParts },
-        () => packedOnGpu(tf.fill(shape as [number, number, number, number], NaN) as tf.Tensor4D)));
+      const used = expandShape(webglBackend(), [t.n, t.h, t.w], t.d);
+      const parts = used.rowHalves * used.channelPairs;
+      const shapes = [[t.n, t.h, t.w, t.c], splitShape([t.n, t.h, t.w], t.d, used.channelPairs, used.rowHalves)];
+      const poison = shapes.flatMap((shape) => Array.from({ length: parts }, () => packedOnGpu(tf.fill(shape, NaN))));
       for (let i = 0; i < 2; i++) {
         for (const p of poison) {
           const copy = tf.add(p, 0);
@@ -133,16 +139,17 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     });
   }
 
-  for (const [targets, t] of TARGET_VARIANTS.flatMap((n) => [ODD_CASES[0], ODD_CASES[3], ODD_CASES[4]].map((c) => [n, c] as const))) {
-    it(`takes 3 draw calls and no pack/unpack passes per block, expand with ${targets} target(s): ${caseName(t)}`, async () => {
-      setExpandTargets(targets);
+  for (const [e, t] of EXPAND_VARIANTS.flatMap((v) => [ODD_CASES[0], ODD_CASES[3], ODD_CASES[4]].map((c) => [v, c] as const))) {
+    it(`takes 3 draw calls and no pack/unpack passes per block, ${expandName(e)}: ${caseName(t)}`, async () => {
+      setExpandShape(e);
       const m = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
       const x = packedOnGpu(m.x);
       const first = m.run(x); // prepares and uploads the weights
       await first.data();
       const { result: y, draws, programs } = recordPasses(() => m.run(first));
-      expect(programs).toEqual(blockPasses(t.d));
-      expect(programs[1]).toBe(targets === 1 || t.d <= 2 ? 'PointwiseProgram' : `MultiTargetPass(${Math.min(targets, Math.ceil(t.d / 2))})`);
+      expect(programs).toEqual(blockPasses(t));
+      const targets = e.rowHalves * Math.min(e.channelPairs, Math.ceil(t.d / 2));
+      expect(programs[1]).toBe(targets === 1 ? 'PointwiseProgram' : `MultiTargetPass(${targets})`);
       expect(draws).toBe(3);
       expect(webglBackend().texData.get(y.dataId).isPacked).toBeTrue();
       // The second block's output is checked too: a chain of fused blocks stays correct.
@@ -186,7 +193,7 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
   }
 
   it('compiles without drawing under ENGINE_COMPILE_ONLY (tfjs parallel-compile warm-up), then runs correctly', async () => {
-    setExpandTargets(4);
+    setExpandShape({ rowHalves: 1, channelPairs: 4 });
     const t = ODD_CASES[2];
     const m = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
     const backend = webglBackend();
@@ -208,7 +215,7 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
   });
 
   it('reports the multi-target draw to tf.time like the other passes', async () => {
-    setExpandTargets(4);
+    setExpandShape({ rowHalves: 1, channelPairs: 4 });
     const m = makeCase(ODD_CASES[0], new Rng(rng.int(1, 2 ** 30)));
     tf.dispose(m.run(m.x)); // weights prepared, programs compiled
     const info = await tf.time(() => tf.dispose(m.run(m.x))) as tf.TimingInfo & { getExtraProfileInfo?: () => string };
@@ -224,14 +231,14 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     tf.dispose(m.run(m.x)); // weights prepared
     const fresh = tf.tensor(m.x.dataSync(), m.x.shape) as tf.Tensor4D;
     const a = recordPasses(() => m.run(fresh));
-    expect(a.programs).toEqual(['EncodeMatrixPackedProgram', ...blockPasses(ODD_CASES[0].d)]);
+    expect(a.programs).toEqual(['EncodeMatrixPackedProgram', ...blockPasses(ODD_CASES[0])]);
     const unpacked = tf.relu(tf.reshape(tf.tensor(m.x.dataSync(), [m.x.size]), m.x.shape)) as tf.Tensor4D;
     unpacked.dataSync();
     const packedFlag = webglBackend().texData.get(unpacked.dataId).isPacked;
     const b = recordPasses(() => m.run(unpacked));
     const packs = b.programs.filter((p) => p === 'PackProgram').length;
     expect(packs).toBe(packedFlag ? 0 : 1);
-    expect(b.programs.filter((p) => p !== 'PackProgram')).toEqual(blockPasses(ODD_CASES[0].d));
+    expect(b.programs.filter((p) => p !== 'PackProgram')).toEqual(blockPasses(ODD_CASES[0]));
     tf.dispose([a.result, b.result, fresh, unpacked, m.x, ...Object.values(m.weights)]);
   });
 
@@ -244,7 +251,7 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     const y0 = m.run(m.x);
     expect(cachedWeightSets(backend)).toBe(setsBefore + 1);
     const again = recordPasses(() => m.run(y0));
-    expect(again.programs).toEqual(blockPasses(ODD_CASES[2].d));
+    expect(again.programs).toEqual(blockPasses(ODD_CASES[2]));
     expect(cachedWeightSets(backend)).toBe(setsBefore + 1);
     await again.result.data();
     tf.dispose([y0, again.result, m.x, ...Object.values(m.weights)]);

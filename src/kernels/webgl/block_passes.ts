@@ -4,9 +4,9 @@
  * block families run through this one plan; what differs is read from the BlockSpec.
  *
  * The hidden tensor never leaves the kernel, so its layout is ours: the expand pass writes it with
- * several render targets (expandTargets(): T output channel pairs per fragment, T textures in the split
- * layout of pointwise_program.ts), which cuts its texel fetches per multiply-add; the project pass, whose
- * output must be tfjs's packed layout (one texture), reads the T textures as its inputs.
+ * several render targets (expandShape(): pixel pairs x channel pairs per fragment, one texture per
+ * target, the split layout of pointwise_program.ts), which cuts its texel fetches per multiply-add; the
+ * project pass, whose output must be tfjs's packed layout (one texture), reads the parts as its inputs.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
@@ -24,27 +24,42 @@ export interface BlockWeights {
 
 type Shape4 = [number, number, number, number];
 
-/** Default render targets of the expand pass (see BENCHMARKS.md, "WebGL fused blocks"). */
-const DEFAULT_EXPAND_TARGETS = 4;
-let expandTargetsOverride: number | null = null;
+/**
+ * The expand pass's fragment: `rowHalves` pixel pairs (1, or 2 from the two halves of the rows) x
+ * `channelPairs` output channel pairs, one render target per texel (see pointwise_program.ts).
+ */
+export interface ExpandShape { rowHalves: 1 | 2; channelPairs: number }
+
+/** Default expand fragment (see BENCHMARKS.md, "WebGL fused blocks"). */
+const DEFAULT_EXPAND_SHAPE: ExpandShape = { rowHalves: 1, channelPairs: 4 };
+let expandShapeOverride: ExpandShape | null = null;
 
 /**
- * Overrides the expand pass's render targets (1 = the single-output pass through runWebGLProgram);
- * null restores the default. For benchmarks and tests.
+ * Overrides the expand pass's fragment shape ({ rowHalves: 1, channelPairs: 1 } = the single-output pass
+ * through runWebGLProgram); null restores the default. For benchmarks and tests.
  */
-export function setExpandTargets(targets: number | null): void {
-  if (targets != null && !(Number.isInteger(targets) && targets >= 1)) {
-    throw new Error(`setExpandTargets: expected a positive integer or null, got ${targets}`);
+export function setExpandShape(shape: ExpandShape | null): void {
+  if (shape != null && !((shape.rowHalves === 1 || shape.rowHalves === 2) && Number.isInteger(shape.channelPairs) &&
+    shape.channelPairs >= 1)) {
+    throw new Error(`setExpandShape: expected { rowHalves: 1 | 2, channelPairs: positive integer } or null, got ${JSON.stringify(shape)}`);
   }
-  expandTargetsOverride = targets;
+  expandShapeOverride = shape;
 }
 
-/** Render targets the expand pass uses for a hidden width of d channels on this backend. */
-export function expandTargets(backend: MathBackendWebGL, d: number): number {
-  const wanted = expandTargetsOverride ?? DEFAULT_EXPAND_TARGETS;
-  // No more targets than channel pairs (they would only write zeros) or than the context allows.
-  return Math.max(1, Math.min(wanted, Math.ceil(d / 2), maxRenderTargets(backend.gpgpu)));
+/** The expand fragment used for a block of NHWC input `shape` and hidden width d on this backend. */
+export function expandShape(backend: MathBackendWebGL, shape: readonly number[], d: number): ExpandShape {
+  const wanted = expandShapeOverride ?? DEFAULT_EXPAND_SHAPE;
+  const maxTargets = maxRenderTargets(backend.gpgpu);
+  // One pixel-pair row has no second half; no more channel pairs than the hidden has (they would only
+  // write zeros) and no more targets than the context allows.
+  const rows = shape[0] * shape[1] * Math.ceil(shape[2] / 2);
+  const rowHalves = rows > 1 && wanted.rowHalves === 2 && maxTargets >= 2 ? 2 : 1;
+  const channelPairs = Math.max(1, Math.min(wanted.channelPairs, Math.ceil(d / 2), Math.floor(maxTargets / rowHalves)));
+  return { rowHalves, channelPairs };
 }
+
+/** The hidden tensor in split layout: its parts and how it is split. */
+export interface Hidden { parts: TensorInfo[]; shape: ExpandShape }
 
 /** The block's packed inputs and weights, converted once per kernel call. */
 export interface PassInputs { x: TensorInfo; wt: BlockWeights; temporaries: TensorInfo[] }
@@ -77,39 +92,44 @@ export function convPass(backend: MathBackendWebGL, spec: BlockSpec, p: PassInpu
   }), [p.x, p.wt.filter, p.wt.convBias]);
 }
 
-/** Pass 2: the hidden tensor [N, H, W, D] as `targets` textures in split layout (1: tfjs's layout). */
+/** Pass 2: the hidden tensor [N, H, W, D] in split layout (one part: tfjs's layout). */
 export function expandPass(backend: MathBackendWebGL, spec: BlockSpec, p: PassInputs, conv: TensorInfo,
-  targets = expandTargets(backend, spec.hidden)): TensorInfo[] {
+  shape = expandShape(backend, p.x.shape, spec.hidden)): Hidden {
   const [n, h, w, c] = p.x.shape as Shape4;
   const d = spec.hidden;
   const layout = (t: TensorInfo) => inputLayout(backend, t);
-  const partShape = splitShape([n, h, w], d, targets);
+  const outShape: Shape4 = [n, h, w, d];
+  const partShape = splitShape(outShape, d, shape.channelPairs, shape.rowHalves);
   const options = {
-    outShape: [n, h, w, d] as Shape4, inChannels: c, targets, inputParts: 1,
+    outShape, inChannels: c, channelPairs: shape.channelPairs, rowHalves: shape.rowHalves,
+    inputParts: 1, inputHalves: 1 as const,
     layerNorm: spec.norm === 'layernorm' ? { epsilon: spec.epsilon } : null,
     activation: spec.activation, residual: false,
     layouts: { A: layout(conv), B: layout(p.wt.w1), Aux: layout(p.wt.aux1), out: outputLayout(partShape) },
   };
-  if (targets === 1) return [run(backend, new PointwiseProgram(options), [conv, p.wt.w1, p.wt.aux1])];
-  const hidden = allocatePackedOutputs(backend, partShape, targets);
+  const targets = shape.channelPairs * shape.rowHalves;
+  if (targets === 1) return { parts: [run(backend, new PointwiseProgram(options), [conv, p.wt.w1, p.wt.aux1])], shape };
+  const parts = allocatePackedOutputs(backend, partShape, targets);
   try {
-    runMultiTargetPass(backend, multiTargetPointwise(options), [conv, p.wt.w1, p.wt.aux1], hidden);
+    runMultiTargetPass(backend, multiTargetPointwise(options), [conv, p.wt.w1, p.wt.aux1], parts);
   } catch (e) {
-    for (const t of hidden) backend.disposeIntermediateTensorInfo(t);
+    for (const t of parts) backend.disposeIntermediateTensorInfo(t);
     throw e;
   }
-  return hidden;
+  return { parts, shape };
 }
 
 /** Pass 3: project + bias (+ residual), the block's output in tfjs's packed layout. */
-export function projectPass(backend: MathBackendWebGL, spec: BlockSpec, p: PassInputs, hidden: TensorInfo[]): TensorInfo {
+export function projectPass(backend: MathBackendWebGL, spec: BlockSpec, p: PassInputs, hidden: Hidden): TensorInfo {
   const shape = p.x.shape as Shape4;
   const layout = (t: TensorInfo) => inputLayout(backend, t);
-  const inputs = [...hidden, p.wt.w2, p.wt.aux2, ...(spec.residual ? [p.x] : [])];
+  const inputs = [...hidden.parts, p.wt.w2, p.wt.aux2, ...(spec.residual ? [p.x] : [])];
   return run(backend, new PointwiseProgram({
     outShape: shape, inChannels: spec.hidden, layerNorm: null, activation: null, residual: spec.residual,
-    targets: 1, inputParts: hidden.length,
-    layouts: { A: layout(hidden[0]), B: layout(p.wt.w2), Aux: layout(p.wt.aux2), R: layout(p.x), out: outputLayout(shape) },
+    channelPairs: 1, rowHalves: 1, inputParts: hidden.shape.channelPairs, inputHalves: hidden.shape.rowHalves,
+    layouts: {
+      A: layout(hidden.parts[0]), B: layout(p.wt.w2), Aux: layout(p.wt.aux2), R: layout(p.x), out: outputLayout(shape),
+    },
   }), inputs);
 }
 
@@ -122,7 +142,7 @@ export function runBlockPasses(backend: MathBackendWebGL, spec: BlockSpec, xInpu
     const conv = convPass(backend, spec, p);
     temporaries.push(conv);
     const hidden = expandPass(backend, spec, p, conv);
-    temporaries.push(...hidden);
+    temporaries.push(...hidden.parts);
     return projectPass(backend, spec, p, hidden);
   } finally {
     for (const t of temporaries) backend.disposeIntermediateTensorInfo(t);

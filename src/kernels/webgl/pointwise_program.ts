@@ -3,15 +3,20 @@
  * tensors (texels of 2 pixels (a W pair) x 2 channels), sampled with texture() at baked reciprocal sizes
  * (see packed_layout.ts). B is stored transposed (W^T [Cout, Cin]), so a B texel is 2 outputs x 2 inputs.
  *
- * A fragment covers one pixel pair and `targets` output channel pairs, writing one texel per render
- * target. Per reduction step it reads one texel of A and `targets` texels of B for 8 * targets
- * multiply-adds: 4 per fetch with one target (tfjs's MatMulPackedProgram's rate, the most a
- * single-output fragment can reach), 6.4 with 4 targets, 7.1 with 8. More than one target needs its own
- * draw path (multi_target_pass.ts), since runWebGLProgram binds one output.
+ * A fragment covers `rowHalves` (1 or 2) pixel pairs and `channelPairs` (T) output channel pairs,
+ * writing one texel per render target (rowHalves * T targets). Per reduction step it reads rowHalves
+ * texels of A and T texels of B for 8 * rowHalves * T multiply-adds: 4 per fetch for a single output
+ * (tfjs's MatMulPackedProgram's rate, the most a single-output fragment can reach), 6.4 for 1 x 4,
+ * 7.1 for 1 x 8, 8 for 2 x 2, 10.7 for 2 x 4. More than one target needs its own draw path
+ * (multi_target_pass.ts), since runWebGLProgram binds one output.
  *
- * Channel pair j of a multi-target output goes to texel column floor(j / T) of target j % T ("split"
- * layout); a pass reading such a tensor takes its T textures as `inputParts` (A0 .. A{T-1}). tfjs's
- * packed layout is the case T = 1.
+ * Split layout of a multi-target output: with M pixel-pair rows and half = ceil(M / 2), channel pair j
+ * of pixel-pair row p is texel (p - h * half, floor(j / T)) of part h * T + j % T, where h = 0 for the
+ * first half of the rows and 1 for the second (rowHalves = 2), h = 0 always otherwise. Two halves rather
+ * than neighbouring rows, so that a reader picks a part by a branch on its row that is uniform across
+ * almost every 2x2 quad of fragments (SwiftShader then runs one side only). A pass reading such a tensor
+ * takes its parts as inputs A0 .. (inputParts channel parts, inputHalves halves). tfjs's packed layout
+ * is the case of one part.
  *
  * Options cover both block families' passes:
  *   expand:  layerNorm (LN folded: per-pixel mean / variance gathered while reading the pixel's channels,
@@ -36,22 +41,41 @@ export interface PointwiseOptions {
   layerNorm: { epsilon: number } | null;
   activation: Activation | null;
   residual: boolean;
-  /** Output channel pairs per fragment = render targets (1: tfjs's packed layout, one output). */
-  targets: number;
-  /** Textures the input's channel pairs are split across (1: one packed A). */
+  /** Output: channel pairs per fragment (T) and pixel-pair halves per fragment (1: one row, 2: split). */
+  channelPairs: number;
+  rowHalves: 1 | 2;
+  /** Input A in split layout: channel parts and halves (1, 1: one packed A). */
   inputParts: number;
-  /** A: the layout of each input part; out: of each target. */
+  inputHalves: 1 | 2;
+  /** A: the layout of each input part; out: of each output part. */
   layouts: { A: PackedLayout; B: PackedLayout; Aux: PackedLayout; R?: PackedLayout; out: PackedLayout };
 }
 
-/** Shape of each of the `parts` textures holding an NHWC tensor of `channels` channels in split layout. */
-export function splitShape([n, h, w]: readonly number[], channels: number, parts: number): [number, number, number, number] {
-  return [n, h, w, 2 * Math.ceil(Math.ceil(channels / 2) / parts)];
+/** Pixel-pair rows (N * H * ceil(W / 2)) and the first row of the second half. */
+function rowSplit([n, h, w]: readonly number[]): { rows: number; half: number } {
+  const rows = n * h * Math.ceil(w / 2);
+  return { rows, half: Math.ceil(rows / 2) };
+}
+
+/**
+ * Shape of each part of an NHWC tensor of `channels` channels in split layout (`channelParts` x
+ * `halves` parts): one row half of its pixel pairs and every channelParts-th channel pair, as a 2-D
+ * packed tensor (rows, columns of texels = [rows / 2, columns / 2]); with one half the NHWC form.
+ */
+export function splitShape(shape: readonly number[], channels: number, channelParts: number, halves = 1): number[] {
+  const cols = Math.ceil(Math.ceil(channels / 2) / channelParts);
+  if (halves === 1) return [shape[0], shape[1], shape[2], 2 * cols];
+  return [2 * rowSplit(shape).half, 2 * cols];
 }
 
 function inputNames(o: PointwiseOptions): string[] {
-  const a = o.inputParts === 1 ? ['A'] : Array.from({ length: o.inputParts }, (_, i) => `A${i}`);
+  const count = o.inputParts * o.inputHalves;
+  const a = count === 1 ? ['A'] : Array.from({ length: count }, (_, i) => `A${i}`);
   return [...a, 'B', 'Aux', ...(o.residual ? ['R'] : [])];
+}
+
+function targetCount(o: PointwiseOptions): number {
+  return o.channelPairs * o.rowHalves;
 }
 
 /** A single-output pass through tfjs's runWebGLProgram. */
@@ -63,14 +87,14 @@ export class PointwiseProgram implements GPGPUProgram {
   userCode: string;
 
   constructor(o: PointwiseOptions) {
-    if (o.targets !== 1) throw new Error('PointwiseProgram writes one target; use multiTargetPointwise');
+    if (targetCount(o) !== 1) throw new Error('PointwiseProgram writes one target; use multiTargetPointwise');
     this.outputShape = o.outShape;
     this.variableNames = inputNames(o);
     this.userCode = pointwiseShader(o);
   }
 }
 
-/** A pass writing `o.targets` textures in one draw (multi_target_pass.ts). */
+/** A pass writing rowHalves * channelPairs textures in one draw (multi_target_pass.ts). */
 export function multiTargetPointwise(o: PointwiseOptions): MultiTargetProgram {
   const names = inputNames(o);
   const source = `#version 300 es
@@ -79,102 +103,123 @@ export function multiTargetPointwise(o: PointwiseOptions): MultiTargetProgram {
     precision highp sampler2D;
     in vec2 resultUV;
     ${names.map((n) => `uniform sampler2D ${n};`).join('\n    ')}
-    ${Array.from({ length: o.targets }, (_, r) => `layout(location = ${r}) out vec4 outTexel${r};`).join('\n    ')}
+    ${Array.from({ length: targetCount(o) }, (_, i) => `layout(location = ${i}) out vec4 outTexel${i};`).join('\n    ')}
     ${pointwiseShader(o)}`;
   return { source, inputNames: names };
 }
 
 function pointwiseShader(o: PointwiseOptions): string {
   const [, , w, cout] = o.outShape;
-  const T = o.targets;
+  const T = o.channelPairs;
+  const H = o.rowHalves;
   const S = o.inputParts;
+  if (H === 2 && o.inputHalves === 2) throw new Error('pointwiseShader: split rows on one side only');
+  const { half } = rowSplit(o.outShape);
   const cin = o.inChannels;
   const fullSteps = Math.floor(cin / 2);
   const halfStep = cin % 2 === 1; // last input texel holds one real channel (lanes x, z)
   const coutPairs = Math.ceil(cout / 2);
   const wPairs = Math.ceil(w / 2);
   const ln = o.layerNorm;
-  const parts = inputNames(o).slice(0, S);
+  const names = inputNames(o);
   const targets = Array.from({ length: T }, (_, r) => r);
-  // All input parts share one layout, hence one texture coordinate walk.
-  const walkA = parts.map((p) => texelWalk(p, o.layouts.A, 'col', 'row', 'uvA'));
+  const halves = Array.from({ length: H }, (_, h) => h);
+  const lit = (v: number) => floatLiteral(v);
+  // The pixel-pair row of half h (the fragment's texel row is in the first half).
+  const pixelRow = (h: number) => h === 0 ? 'row' : `(row + ${half})`;
+  const outPair = (r: number) => T === 1 ? 'col' : `(col * ${T} + ${r})`;
   // B is stored transposed ([Cout, Cin]): each target's walk over the reduction reads one texture row
   // front to back (contiguous memory) instead of striding down a column.
-  const outPair = (r: number) => T === 1 ? 'col' : `(col * ${T} + ${r})`;
   const walkB = targets.map((r) => texelWalk('B', o.layouts.B, 'col', outPair(r), `uvB${r}`));
-  const lit = (v: number) => floatLiteral(v);
-  // One reduction step over input channel pair t (part t % S, column t / S): 2 pixels x 2 channels of A
-  // times, per target, 2 channels x 2 outputs of B (B^T texel: x = (c, j), y = (c+1, j), z = (c, j+1),
-  // w = (c+1, j+1)). LayerNorm moments are gathered lane-wise (s1, s2) and combined after the loop.
-  // `aCol` / `bCol` are [float, int] expressions of the A column and B column (= t).
-  const step = (s: number, aCol: [string, string], bCol: [string, string], half = false) => `{
-          vec4 a = ${walkA[s % S].fetch(...aCol)};
-          ${ln == null ? '' : `a -= shift; ${half ? 'a.yw = vec2(0.0); ' : ''}s1 += a; s2 += a * a;`}
+
+  // The reduction, reading A's channel parts `parts` at texel row `aRow(h)` for each half h.
+  const reduction = (parts: string[], aRow: (h: number) => string): string => {
+    // All parts share one layout, hence one texture coordinate walk per row.
+    const walkA = halves.map((h) => parts.map((p) => texelWalk(p, o.layouts.A, 'col', aRow(h), `uvA${h}`)));
+    // One step over input channel pair t (part t % S, column t / S): per half h, 2 pixels x 2 channels
+    // of A, times per target r 2 channels x 2 outputs of B (B^T texel: x = (c, j), y = (c+1, j),
+    // z = (c, j+1), w = (c+1, j+1)). LayerNorm moments are gathered lane-wise (s1, s2) and combined after
+    // the loop. `aCol` / `bCol` are [float, int] expressions of the A column and B column (= t).
+    const step = (s: number, aCol: [string, string], bCol: [string, string], last = false) => `{
+          ${halves.map((h) => `vec4 a${h} = ${walkA[h][s % S].fetch(...aCol)};
+          ${ln == null ? '' : `a${h} -= shift${h}; ${last ? `a${h}.yw = vec2(0.0); ` : ''}s1_${h} += a${h}; s2_${h} += a${h} * a${h};`}`).join('\n          ')}
           ${targets.map((r) => `{ vec4 b = ${walkB[r].fetch(...bCol)};
-          acc${r} += ${half ? 'a.xxzz * b.xzxz' : 'a.xxzz * b.xzxz + a.yyww * b.ywyw'}; }`).join('\n          ')}
+          ${halves.map((h) => `acc${h}_${r} += ${last ? `a${h}.xxzz * b.xzxz` : `a${h}.xxzz * b.xzxz + a${h}.yyww * b.ywyw`};`).join(' ')} }`).join('\n          ')}
         }`;
-  // The loop body covers L consecutive steps (all S parts once; unrolled by two when S = 1, fewer
-  // loop-counter updates per fetch); steps past the last full body are emitted with constant columns.
-  const L = S === 1 ? 2 : S;
-  const bodies = Math.floor(fullSteps / L);
-  const loopSteps = Array.from({ length: L }, (_, s) => step(s,
-    [`(fi * ${lit(L / S)} + ${lit(Math.floor(s / S))})`, `(i * ${L / S} + ${Math.floor(s / S)})`],
-    [`(fi * ${lit(L)} + ${lit(s)})`, `(i * ${L} + ${s})`]));
-  const tail: string[] = [];
-  for (let t = bodies * L; t < fullSteps + (halfStep ? 1 : 0); t++) {
-    const c = Math.floor(t / S);
-    tail.push(step(t % S, [lit(c), String(c)], [lit(t), String(t)], t === fullSteps));
-  }
-  const write = (v: (r: number) => string) => T === 1 ? `setOutput(${v(0)});` :
-    targets.map((r) => `outTexel${r} = ${v(r)};`).join(' ');
+    // The loop body covers L consecutive steps (all S parts once; unrolled by two when S = 1, fewer
+    // loop-counter updates per fetch); steps past the last full body are emitted with constant columns.
+    const L = S === 1 ? 2 : S;
+    const bodies = Math.floor(fullSteps / L);
+    const loopSteps = Array.from({ length: L }, (_, s) => step(s,
+      [`(fi * ${lit(L / S)} + ${lit(Math.floor(s / S))})`, `(i * ${L / S} + ${Math.floor(s / S)})`],
+      [`(fi * ${lit(L)} + ${lit(s)})`, `(i * ${L} + ${s})`]));
+    const tail: string[] = [];
+    for (let t = bodies * L; t < fullSteps + (halfStep ? 1 : 0); t++) {
+      const c = Math.floor(t / S);
+      tail.push(step(t % S, [lit(c), String(c)], [lit(t), String(t)], t === fullSteps));
+    }
+    return `
+      ${halves.map((h) => walkA[h][0].setup).join('\n      ')}
+      ${ln == null ? '' : halves.map((h) => `
+      // Shift by each pixel's first channel: one-pass moments without catastrophic cancellation.
+      vec4 shift${h} = fetch${parts[0]}(${aRow(h)}, 0).xxzz;`).join('')}
+      float fi = 0.0;
+      for (int i = 0; i < ${bodies}; i++) {
+        ${loopSteps.join('\n        ')}
+        fi += 1.0;
+      }
+      ${tail.join('\n      ')}`;
+  };
+  const partsOf = (g: number) => names.slice(g * S, g * S + S);
+  // Input in two halves: the first half's rows read parts 0.., the second's parts S.. (a branch that is
+  // uniform across all 2x2 quads but the one at the boundary).
+  const body = o.inputHalves === 1 ? reduction(partsOf(0), pixelRow) : `
+      if (row < ${half}) {${reduction(partsOf(0), () => 'row')}
+      } else {${reduction(partsOf(1), () => `(row - ${half})`)}
+      }`;
+
+  const acc = (h: number, r: number) => `acc${h}_${r}`;
+  const write = (v: (h: number, r: number) => string) => H * T === 1 ? `setOutput(${v(0, 0)});` :
+    halves.flatMap((h) => targets.map((r) => `outTexel${h * T + r} = ${v(h, r)};`)).join(' ');
   const epilogue = (r: number) => {
     const j = outPair(r);
     const lines = [`vec4 aux = fetchAux(0, ${j}); // xy: bias; zw: colsum of B (LayerNorm only)`];
-    lines.push(ln == null ? `acc${r} += aux.xyxy;` : `acc${r} = (acc${r} - mean.xxyy * aux.zwzw) * rstd.xxyy + aux.xyxy;`);
-    if (o.activation != null) lines.push(`acc${r} = activation(acc${r});`);
-    if (o.residual) lines.push(`acc${r} += fetchR(row, ${j});`);
-    // Keep padding lanes zero: an odd channel count leaves y / w empty in the last channel pair, and
-    // pairs past the last (a partly used final column of targets) are written as zero.
-    if (cout % 2 === 1 && (T === 1 || (coutPairs - 1) % T === r)) {
-      lines.push(`if (${j} == ${coutPairs - 1}) acc${r}.yw = vec2(0.0);`);
-    }
-    if (T > 1 && coutPairs % T !== 0 && r >= coutPairs % T) {
-      lines.push(`if (${j} >= ${coutPairs}) acc${r} = vec4(0.0);`);
+    for (const h of halves) {
+      const a = acc(h, r);
+      lines.push(ln == null ? `${a} += aux.xyxy;` : `${a} = (${a} - mean${h}.xxyy * aux.zwzw) * rstd${h}.xxyy + aux.xyxy;`);
+      if (o.activation != null) lines.push(`${a} = activation(${a});`);
+      if (o.residual) lines.push(`${a} += fetchR(${pixelRow(h)}, ${j});`);
+      // Keep padding lanes zero: an odd channel count leaves y / w empty in the last channel pair,
+      // pairs past the last (a partly used final column of targets) are written as zero, and an odd
+      // width leaves z / w empty in the last pixel pair of each image row.
+      if (cout % 2 === 1 && (T === 1 || (coutPairs - 1) % T === r)) {
+        lines.push(`if (${j} == ${coutPairs - 1}) ${a}.yw = vec2(0.0);`);
+      }
+      if (T > 1 && coutPairs % T !== 0 && r >= coutPairs % T) lines.push(`if (${j} >= ${coutPairs}) ${a} = vec4(0.0);`);
+      if (w % 2 === 1) lines.push(`if (lastPair${h}) ${a}.zw = vec2(0.0);`);
     }
     return `{ ${lines.join('\n        ')} }`;
   };
   return `
     ${o.activation == null ? '' : `vec4 activation(vec4 v) { return ${ACTIVATION_GLSL[o.activation]('v')}; }`}
-    ${parts.map((p) => fetchSnippet(p, o.layouts.A)).join('\n    ')}
+    ${names.slice(0, S * o.inputHalves).map((p) => fetchSnippet(p, o.layouts.A)).join('\n    ')}
     ${fetchSnippet('B', o.layouts.B)}
     ${fetchSnippet('Aux', o.layouts.Aux)}
     ${o.residual ? fetchSnippet('R', o.layouts.R!) : ''}
 
     void main() {
       ${outputTexelSnippet(o.layouts.out, write(() => 'vec4(0.0)'))}
-      ${targets.map((r) => `vec4 acc${r} = vec4(0.0);`).join(' ')}
-      ${walkA[0].setup}
+      ${halves.flatMap((h) => targets.map((r) => `vec4 ${acc(h, r)} = vec4(0.0);`)).join(' ')}
+      ${ln == null ? '' : halves.map((h) => `vec4 s1_${h} = vec4(0.0); vec4 s2_${h} = vec4(0.0);`).join(' ')}
       ${walkB.map((b) => b.setup).join('\n      ')}
-      ${ln == null ? '' : `
-      // Shift by each pixel's first channel: one-pass moments without catastrophic cancellation.
-      vec4 shift = fetch${parts[0]}(row, 0).xxzz;
-      vec4 s1 = vec4(0.0);
-      vec4 s2 = vec4(0.0);`}
-      float fi = 0.0;
-      for (int i = 0; i < ${bodies}; i++) {
-        ${loopSteps.join('\n        ')}
-        fi += 1.0;
-      }
-      ${tail.join('\n      ')}
-      ${ln == null ? '' : `
-      vec2 mean = (s1.xz + s1.yw) / ${lit(cin)};
-      vec2 variance = max((s2.xz + s2.yw) / ${lit(cin)} - mean * mean, 0.0);
-      vec2 rstd = inversesqrt(variance + ${lit(ln.epsilon)});`}
+      ${body}
+      ${ln == null ? '' : halves.map((h) => `
+      vec2 mean${h} = (s1_${h}.xz + s1_${h}.yw) / ${lit(cin)};
+      vec2 variance${h} = max((s2_${h}.xz + s2_${h}.yw) / ${lit(cin)} - mean${h} * mean${h}, 0.0);
+      vec2 rstd${h} = inversesqrt(variance${h} + ${lit(ln.epsilon)});`).join('')}
+      ${w % 2 === 1 ? halves.map((h) => `bool lastPair${h} = ${pixelRow(h)} - (${pixelRow(h)} / ${wPairs}) * ${wPairs} == ${wPairs - 1};`).join(' ') : ''}
       ${targets.map(epilogue).join('\n      ')}
-      // An odd width leaves z / w empty in the last pixel pair of each image row.
-      ${w % 2 === 1 ? `if (row - (row / ${wPairs}) * ${wPairs} == ${wPairs - 1}) { ${
-        write((r) => `vec4(acc${r}.xy, 0.0, 0.0)`)} return; }` : ''}
-      ${write((r) => `acc${r}`)}
+      ${write(acc)}
     }
   `;
 }
