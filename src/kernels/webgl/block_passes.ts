@@ -31,7 +31,7 @@ type Shape4 = [number, number, number, number];
 export interface ExpandShape { rowHalves: 1 | 2; channelPairs: number }
 
 /** Default expand fragment (see BENCHMARKS.md, "WebGL fused blocks"). */
-const DEFAULT_EXPAND_SHAPE: ExpandShape = { rowHalves: 1, channelPairs: 4 };
+const DEFAULT_EXPAND_SHAPE: ExpandShape = { rowHalves: 2, channelPairs: 4 };
 let expandShapeOverride: ExpandShape | null = null;
 
 /**
