@@ -8,7 +8,7 @@
  * A fragment covers P pixel pairs x QB output-channel pairs and writes P * QB texels, one per target
  * (P = QB = 1 is the single-output pass). `arrayInput` reads A from a 2D-array texture layer instead.
  */
-export interface ProbeArgs { m: number; k: number; n: number; variants: Array<{ p: number; qb: number; arrayInput?: boolean; branch?: boolean }>; reps: number; samples: number }
+export interface ProbeArgs { m: number; k: number; n: number; variants: Array<{ p: number; qb: number; arrayInput?: boolean; branch?: boolean; transposed?: boolean }>; reps: number; samples: number }
 
 const cpuMs = (): Promise<number> =>
   (globalThis as unknown as { __browserCpuMs?: () => Promise<number> }).__browserCpuMs?.() ?? Promise.resolve(NaN);
@@ -47,6 +47,32 @@ void main() {
   vec4 acc = vec4(0.0);
   float ft = 0.0;
   if (py < ${ah / 2}) { ${loop('A', 'py')} } else { ${loop('A2', 'py')} }
+  o0 = acc;
+}`;
+}
+
+/**
+ * Single-output fragment reading A transposed (texel (x = pixel pair, y = channel pair)) and B untransposed
+ * (x = output pair, y = input pair): the 4 lanes of a 2x2 quad then read neighbouring texels.
+ */
+function transposedFragment(kPairs: number, aw: number, ah: number, bw: number, bh: number): string {
+  return `#version 300 es
+precision highp float;
+precision highp int;
+uniform sampler2D A;
+uniform sampler2D B;
+layout(location = 0) out vec4 o0;
+void main() {
+  ivec2 frag = ivec2(gl_FragCoord.xy);
+  int px = frag.x; int py = frag.y;
+  vec4 acc = vec4(0.0);
+  float ft = 0.0;
+  for (int t = 0; t < ${kPairs}; t++) {
+    vec4 a = texture(A, vec2((float(py) + 0.5) * ${lit(1 / ah)}, (ft + 0.5) * ${lit(1 / aw)}));
+    vec4 b = texture(B, vec2((float(px) + 0.5) * ${lit(1 / bh)}, (ft + 0.5) * ${lit(1 / bw)}));
+    acc += a.xxzz * b.xzxz + a.yyww * b.ywyw;
+    ft += 1.0;
+  }
   o0 = acc;
 }`;
 }
@@ -110,6 +136,13 @@ function texture(gl: WebGL2RenderingContext, w: number, h: number, data: Float32
   const aw = kPairs; const ah = m / 2; const bw = kPairs; const bh = n / 2;
   const aVals = rand(aw * ah * 4); const bVals = rand(bw * bh * 4);
   const tA = texture(gl, aw, ah, aVals); const tA3 = texture(gl, aw, ah, aVals, 1); const tB = texture(gl, bw, bh, bVals);
+  // Transposed copies (texel grids swapped, texel contents kept): for the `transposed` variant.
+  const transposeTexels = (v: Float32Array, w: number, h: number) => {
+    const out = new Float32Array(v.length);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out.set(v.subarray((y * w + x) * 4, (y * w + x) * 4 + 4), (x * h + y) * 4);
+    return out;
+  };
+  const tAT = texture(gl, ah, aw, transposeTexels(aVals, aw, ah)); const tBT = texture(gl, bh, bw, transposeTexels(bVals, bw, bh));
   const vs = gl.createShader(gl.VERTEX_SHADER)!; gl.shaderSource(vs, VS); gl.compileShader(vs);
   const vbo = gl.createBuffer(); gl.bindBuffer(gl.ARRAY_BUFFER, vbo);
   gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]), gl.STATIC_DRAW);
@@ -118,7 +151,8 @@ function texture(gl: WebGL2RenderingContext, w: number, h: number, data: Float32
   for (const v of args.variants) {
     const { p, qb } = v;
     const fs = gl.createShader(gl.FRAGMENT_SHADER)!;
-    gl.shaderSource(fs, v.branch ? branchFragment(kPairs, aw, ah, bw, bh) : fragment(p, qb, kPairs, aw, ah, bw, bh, !!v.arrayInput));
+    gl.shaderSource(fs, v.branch ? branchFragment(kPairs, aw, ah, bw, bh) : v.transposed ?
+      transposedFragment(kPairs, aw, ah, bw, bh) : fragment(p, qb, kPairs, aw, ah, bw, bh, !!v.arrayInput));
     gl.compileShader(fs);
     if (!gl.getShaderParameter(fs, gl.COMPILE_STATUS)) throw new Error(gl.getShaderInfoLog(fs) ?? 'compile');
     const prog = gl.createProgram()!; gl.attachShader(prog, vs); gl.attachShader(prog, fs); gl.linkProgram(prog);
@@ -128,7 +162,8 @@ function texture(gl: WebGL2RenderingContext, w: number, h: number, data: Float32
     const ow = bh / qb; const oh = ah / p; // fragments
     const outs = Array.from({ length: p * qb }, () => texture(gl, ow, oh, null));
     gl.activeTexture(gl.TEXTURE0); if (v.arrayInput) gl.bindTexture(gl.TEXTURE_2D_ARRAY, tA3); else gl.bindTexture(gl.TEXTURE_2D, tA);
-    gl.activeTexture(gl.TEXTURE1); gl.bindTexture(gl.TEXTURE_2D, tB);
+    gl.activeTexture(gl.TEXTURE1); gl.bindTexture(gl.TEXTURE_2D, v.transposed ? tBT : tB);
+    if (v.transposed) { gl.activeTexture(gl.TEXTURE0); gl.bindTexture(gl.TEXTURE_2D, tAT); }
     gl.uniform1i(gl.getUniformLocation(prog, 'A'), 0); gl.uniform1i(gl.getUniformLocation(prog, 'B'), 1);
     if (v.branch) {
       gl.activeTexture(gl.TEXTURE2); gl.bindTexture(gl.TEXTURE_2D, tA);
@@ -153,7 +188,7 @@ function texture(gl: WebGL2RenderingContext, w: number, h: number, data: Float32
       wall.push((t1 - t0) / args.reps); cpu.push((c1 - c0) / args.reps);
     }
     const fetchesPerMac = (p + qb) / (8 * p * qb);
-    results.push({ p, qb, targets: p * qb, arrayInput: !!v.arrayInput, branch: !!v.branch, status: status === gl.FRAMEBUFFER_COMPLETE,
+    results.push({ p, qb, targets: p * qb, arrayInput: !!v.arrayInput, branch: !!v.branch, transposed: !!v.transposed, status: status === gl.FRAMEBUFFER_COMPLETE,
       check: [out0[0], ref], macPerFetch: 1 / fetchesPerMac, wallMs: median(wall), cpuMs: median(cpu), cpu });
     console.log(JSON.stringify(results[results.length - 1]));
     outs.forEach((t, i) => { gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + i, gl.TEXTURE_2D, null, 0); gl.deleteTexture(t); });
