@@ -164,6 +164,14 @@ async function runSweep(): Promise<void> {
   const o = (t: Parameters<typeof tuning.setTilingOverride>[0]) => () => tuning.setTilingOverride(t);
   const variants: [string, () => void][] = [
     ['default', () => {}],
+    ['one-dispatch', o({ gemmMlp: false })],
+    ['gemm-mlp', o({ gemmMlp: true })],
+    ['gemm proj 32x64', o({ gemmMlp: true, gemmProject: { bm: 32, bn: 64, bk: 16, tm: 4, tn4: 2 } })],
+    ['gemm proj 64x32', o({ gemmMlp: true, gemmProject: { bm: 64, bn: 32, bk: 16, tm: 4, tn4: 1 } })],
+    ['gemm proj 64x64 8x4', o({ gemmMlp: true, gemmProject: { bm: 64, bn: 64, bk: 16, tm: 8, tn4: 1 } })],
+    ['gemm exp 128x64', o({ gemmMlp: true, gemmExpand: { bm: 128, bn: 64, bk: 8, tm: 8, tn4: 2 } })],
+    ['gemm exp bk16', o({ gemmMlp: true, gemmExpand: { bm: 64, bn: 128, bk: 16, tm: 8, tn4: 2 } })],
+    ['gemm exp 64x64', o({ gemmMlp: true, gemmExpand: { bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2 } })],
     ['conv+norm only', () => tuning.setFusedPhasesForProfiling('conv')],
     ['mlp only', () => tuning.setFusedPhasesForProfiling('mlp')],
     ['conv strip 8', o({ convStrip: 8 })],
@@ -187,7 +195,7 @@ async function runSweep(): Promise<void> {
   // All variants at the large batch; a few also at N=1.
   const only32 = sweepOnly ? sweepOnly.split(',') : null;
   const plan: [number, string[] | null][] = smoke ? [[1, null]] :
-    [[32, only32], [1, ['default', 'no prefetch', 'conv strip 8']]];
+    [[32, only32], [1, ['default', 'one-dispatch', 'gemm-mlp']]];
   for (const [n, only] of plan) {
     for (const op of sweepOps) {
       for (const [h, wd, c] of STAGES) {
@@ -208,7 +216,7 @@ async function runSweep(): Promise<void> {
                 if (round === 0) console.log(`${op} N${n} ${h}x${wd}x${c} ${name}: does not fit: ${decision?.reason}`);
                 continue;
               }
-              tilings.set(name, decision.tiling);
+              tilings.set(name, { variant: decision.variant, ...decision.tiling, gemm: decision.gemm });
               times.set(name, [...(times.get(name) ?? []), await gpuTime(call, GPU_REPEATS)]);
             } finally {
               tuning.setFusedPhasesForProfiling('all');

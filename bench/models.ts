@@ -4,13 +4,15 @@
  * with fused blocks; 224x224, batch 1 and 32. All three are GraphModels written by the converter's writer
  * and loaded with tf.loadGraphModel, as a web app would.
  *
- *   npm run bench:models -- [--json FILE] [--smoke]
+ *   npm run bench:models -- [--json FILE] [--cpu-profile DIR] [--smoke]
  *
  * Per model and batch: GPU time (timestamp queries, tf.time kernelMs; after RAMP_MS of back-to-back
  * inferences so the GPU runs at its working clocks, best of GPU_REPEATS, median also recorded), wall time per inference
  * (input upload + predict + `await data()`, one inference at a time, mean), dispatches per inference,
  * FLOPs (src/analysis countModelCost: multiply-add = 2 FLOPs, fused ops count the layers they replace),
  * achieved TFLOP/s on GPU time and % of the FMA peak measured in the same run (measureDevicePeaks).
+ * Wall phases: upload, predict (CPU side of the executor and kernels), read (`await data()`), and the same loop with
+ * the input uploaded by the package's WebGPUInputUploader. --cpu-profile DIR writes a V8 profile of each tfjs-upload wall loop.
  * --smoke: the atto variant at 32x32, batch 1 and 2, one repeat: a functional check for SwiftShader on
  * a CPU-only machine, not a timing.
  */
@@ -21,6 +23,9 @@ const smoke = args.includes('--smoke');
 const jsonIndex = args.indexOf('--json');
 const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : null;
 if (jsonIndex >= 0 && (jsonFile == null || jsonFile.startsWith('--'))) throw new Error('--json needs a file name');
+const profileIndex = args.indexOf('--cpu-profile');
+const profileDir = profileIndex >= 0 ? args[profileIndex + 1] : null;
+if (profileIndex >= 0 && (profileDir == null || profileDir.startsWith('--'))) throw new Error('--cpu-profile needs a directory');
 
 // Dawn must provide navigator.gpu before tfjs-backend-webgpu is evaluated (it registers itself on import);
 // with no Vulkan driver named, Chromium's SwiftShader is used where this machine has it (a CPU-only machine).
@@ -34,6 +39,9 @@ const { buildModel } = await import('../models/index.js');
 const { toModelArtifacts } = await import('../src/converter/graphmodel_writer.js');
 const { countModelCost } = await import('../src/analysis/cost_model.js');
 const { countDispatches, describeDevice, measureBenchPeaks } = await import('./support/webgpu_bench.js');
+const { meanPhases, withCpuProfile } = await import('./support/wall_phases.js');
+type Phases = import('./support/wall_phases.js').Phases;
+const { WebGPUInputUploader } = await import('../src/runtime/webgpu_input_uploader.js');
 
 type Tensor = InstanceType<typeof tf.Tensor>;
 
@@ -55,7 +63,12 @@ const SEED = 1;
 
 interface Row {
   model: string; family: string; variant: string; fused: boolean; n: number; inputSize: number; params: number;
-  flops: number; gpuMs: number; gpuMedianMs: number; wallMs: number; wallMinMs: number; dispatches: number; tflops: number;
+  flops: number; gpuMs: number; gpuMedianMs: number; wallMs: number; wallMinMs: number;
+  /** Mean time per phase of the wall loop (tfjs's own upload of a CPU tensor). */
+  wallPhases: Phases;
+  /** The same loop with the input uploaded by WebGPUInputUploader (persistent mapped staging buffers). */
+  stagedWallMs: number; stagedWallMinMs: number; stagedWallPhases: Phases;
+  dispatches: number; tflops: number;
   pctPeak: number; gpuSpeedupVsStock: number; wallSpeedupVsStock: number; maxAbsDiffVsStock: number | null;
 }
 
@@ -69,13 +82,14 @@ console.log(describeDevice(backend, `; WEBGPU_CPU_FORWARD ${tf.env().getBool('WE
   '(the default a web app runs with)'));
 const peaks = await measureBenchPeaks(device, smoke);
 const dispatchCounter = countDispatches(backend);
+const uploader = new WebGPUInputUploader(backend);
 
 function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
-function images(n: number, seed: number): Float32Array {
+function images(n: number, seed: number): Float32Array<ArrayBuffer> {
   // A fixed pseudo-random image batch (values in [-2, 2)), uploaded afresh for every inference.
   const out = new Float32Array(n * SIZE * SIZE * 3);
   let s = seed >>> 0;
@@ -85,16 +99,39 @@ function images(n: number, seed: number): Float32Array {
 
 type Model = Awaited<ReturnType<typeof loadGraphModel>>;
 
-/** One inference as a web app runs it: upload, predict, read back. */
-async function infer(model: Model, input: Float32Array, n: number): Promise<Float32Array> {
-  const x = tf.tensor4d(input, [n, SIZE, SIZE, 3]);
+/** One inference as a web app runs it: upload, predict, read back; timed by phase. */
+async function infer(model: Model, input: Float32Array<ArrayBuffer>, n: number, upload: 'tfjs' | 'staged' = 'tfjs'):
+  Promise<{ data: Float32Array; phases: Phases }> {
+  const t0 = performance.now();
+  let x: Tensor;
+  if (upload === 'staged') {
+    x = uploader.upload(input, [n, SIZE, SIZE, 3]);
+  } else {
+    x = tf.tensor4d(input, [n, SIZE, SIZE, 3]);
+    backend.uploadToGPU(x.dataId); // what the first kernel would do; done here so the phase is timed apart
+  }
+  const t1 = performance.now();
   const y = model.predict(x) as Tensor;
+  const t2 = performance.now();
   const data = await y.data() as Float32Array;
+  const t3 = performance.now();
   tf.dispose([x, y]);
-  return data;
+  return { data, phases: { uploadMs: t1 - t0, predictMs: t2 - t1, readMs: t3 - t2 } };
 }
 
-async function measure(model: Model, n: number) {
+async function wallLoop(model: Model, input: Float32Array<ArrayBuffer>, n: number, upload: 'tfjs' | 'staged') {
+  const wall: number[] = [];
+  const phases: Phases[] = [];
+  for (let i = 0; i < WALL_REPEATS; i++) {
+    const t0 = performance.now();
+    const r = await infer(model, input, n, upload);
+    wall.push(performance.now() - t0);
+    phases.push(r.phases);
+  }
+  return { mean: wall.reduce((a, b) => a + b, 0) / wall.length, min: Math.min(...wall), phases: meanPhases(phases) };
+}
+
+async function measure(model: Model, n: number, profileName: string) {
   const input = images(n, 1234 + n);
   for (let i = 0; i < WARMUP; i++) await infer(model, input, n);
   const x = tf.tensor4d(input, [n, SIZE, SIZE, 3]);
@@ -118,14 +155,16 @@ async function measure(model: Model, n: number) {
     gpu.push(info.kernelMs as number);
   }
   x.dispose();
-  const wall: number[] = [];
-  for (let i = 0; i < WALL_REPEATS; i++) {
-    const t0 = performance.now();
-    await infer(model, input, n);
-    wall.push(performance.now() - t0);
+  const wall = await withCpuProfile(profileDir, profileName, () => wallLoop(model, input, n, 'tfjs'));
+  for (let i = 0; i < 3; i++) {
+    const { data } = await infer(model, input, n, 'staged');
+    // Same inputs, same kernels: the uploader's path must give the logits of tfjs's own upload.
+    const diff = data.reduce((m, v, j) => Math.max(m, Math.abs(v - logits[j])), 0);
+    if (!(diff <= 1e-5)) throw new Error(`WebGPUInputUploader path differs from tfjs's upload by ${diff}`);
   }
-  return { gpuMs: Math.min(...gpu), gpuMedianMs: median(gpu), wallMs: wall.reduce((a, b) => a + b, 0) / wall.length,
-    wallMinMs: Math.min(...wall),
+  const staged = await wallLoop(model, input, n, 'staged');
+  return { gpuMs: Math.min(...gpu), gpuMedianMs: median(gpu), wallMs: wall.mean, wallMinMs: wall.min,
+    phases: wall.phases, stagedWallMs: staged.mean, stagedWallMinMs: staged.min, stagedPhases: staged.phases,
     dispatches, logits, input };
 }
 
@@ -139,7 +178,7 @@ for (const cfg of CONFIGS) {
   const model = await loadGraphModel(tf.io.fromMemory(toModelArtifacts(built.files)));
   for (const n of BATCHES) {
     const cost = await countModelCost(model, [n, SIZE, SIZE, 3]);
-    const m = await measure(model, n);
+    const m = await measure(model, n, `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}-n${n}`);
     const tflops = cost.flops / (m.gpuMs * 1e-3) / 1e12;
     const stock = stockRef.get(n);
     let maxAbsDiff: number | null = null;
@@ -152,6 +191,7 @@ for (const cfg of CONFIGS) {
     const row: Row = {
       model: `${cfg.label}`, family: cfg.family, variant: VARIANT, fused: cfg.fused, n, inputSize: SIZE,
       params: cost.params, flops: cost.flops, gpuMs: m.gpuMs, gpuMedianMs: m.gpuMedianMs, wallMs: m.wallMs, wallMinMs: m.wallMinMs,
+      wallPhases: m.phases, stagedWallMs: m.stagedWallMs, stagedWallMinMs: m.stagedWallMinMs, stagedWallPhases: m.stagedPhases,
       dispatches: m.dispatches, tflops, pctPeak: 100 * tflops / peaks.fmaTflops,
       gpuSpeedupVsStock: base ? base.gpuMs / m.gpuMs : NaN, wallSpeedupVsStock: base ? base.wallMs / m.wallMs : NaN,
       maxAbsDiffVsStock: maxAbsDiff,
@@ -161,6 +201,9 @@ for (const cfg of CONFIGS) {
       `${fmt(row.flops / 1e9)} ${fmt(row.gpuMs, 3)} ${fmt(row.wallMs, 3)} ${fmt(row.wallMinMs, 1)} ` +
       `${String(row.dispatches).padStart(5)} ${fmt(row.tflops, 3)} ${fmt(row.pctPeak, 1)} ` +
       `${fmt(row.gpuSpeedupVsStock)} ${fmt(row.wallSpeedupVsStock)}  ${maxAbsDiff == null ? '-' : maxAbsDiff.toExponential(2)}`);
+    const ph = (p: Phases) => `upload ${p.uploadMs.toFixed(2)} + predict ${p.predictMs.toFixed(2)} + read ${p.readMs.toFixed(2)} ms`;
+    console.log(`    wall phases (tfjs upload): ${ph(row.wallPhases)}; WebGPUInputUploader: wall ${row.stagedWallMs.toFixed(2)} ` +
+      `(min ${row.stagedWallMinMs.toFixed(2)}) = ${ph(row.stagedWallPhases)}`);
   }
   model.dispose();
 }

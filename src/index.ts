@@ -28,6 +28,7 @@ export { convfirstBlockReference, convnextBlockReference, groupedConv2d } from '
 export { clearWebGPUWeightCache, DATACENTER_LIMITS, explainKernel, lastKernelDecision, setWebGPUTilingLimits,
   SWIFTSHADER_LIMITS, webgpuWeightCacheStats } from './kernels/webgpu/index.js';
 export type { KernelExplanation, TilingLimits } from './kernels/webgpu/index.js';
+export { WebGPUInputUploader } from './runtime/webgpu_input_uploader.js';
 
 registerBlockKernels();
 registerFusedGraphOps();

@@ -7,8 +7,24 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgl';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { convfirstBlock, convfirstBlockReference, convnextBlock, convnextBlockReference } from '../../src/index.js';
+import { type BlockWeights, convPass, type ExpandShape, expandPass, packInputs, projectPass, setExpandShape } from '../../src/kernels/webgl/block_passes.js';
+import { prepareConvFirst, prepareConvNeXt } from '../../src/kernels/webgl/block_weights.js';
+import { type BlockSpec, convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
 
-export interface BenchArgs { shapes: Array<[number, number]>; chain: number; samples: number; kinds: string[] }
+export interface BenchArgs {
+  shapes: Array<[number, number]>; chain: number; samples: number; kinds: string[];
+  /**
+   * Expand-pass fragment shapes to time the fused block with, side by side: 'PxQ' = P pixel-pair row
+   * halves x Q channel pairs (P * Q render targets; 1x1 = single output).
+   */
+  expand: string[];
+  /** Also time each pass alone (conv, expand and project per target count). */
+  passes: boolean;
+}
+/** One fused variant: the block with the expand pass forced to fragment shape `expand` ('PxQ'). */
+export interface VariantRow { expand: string; wallMs: number; cpuMs: number; cpuSamples: number[] }
+/** One pass alone: median wall / CPU ms per run. */
+export interface PassRow { pass: string; expand: string; wallMs: number; cpuMs: number }
 export interface BenchRow {
   kind: string; h: number; w: number; c: number; d: number;
   /** Median wall ms per block. */
@@ -23,6 +39,15 @@ export interface BenchRow {
    */
   matmulFloorMs: number; matmulFloorCpuMs: number;
   stockSamples: number[]; fusedSamples: number[]; stockCpuSamples: number[]; fusedCpuSamples: number[];
+  variants: VariantRow[];
+  passRows: PassRow[];
+}
+
+/** 'PxQ' -> { rowHalves: P, channelPairs: Q }. */
+function parseExpand(e: string): ExpandShape {
+  const [rowHalves, channelPairs] = e.split('x').map(Number);
+  if (!(rowHalves === 1 || rowHalves === 2) || !(channelPairs >= 1)) throw new Error(`expand shape ${e}: want 1xQ or 2xQ`);
+  return { rowHalves, channelPairs };
 }
 
 const cpuMs = (): Promise<number> =>
@@ -91,12 +116,17 @@ async function benchShape(kind: string, h: number, c: number, args: BenchArgs): 
     stock = (xi) => tf.tidy(() => convfirstBlockReference({ x: xi, ...wt } as never, { activation: 'silu', residual: true }));
     fused = (xi) => convfirstBlock(xi, wt, { activation: 'silu' });
   }
+  const withShape = (e: string) => (xi: tf.Tensor4D) => {
+    setExpandShape(parseExpand(e));
+    try { return fused(xi); } finally { setExpandShape(null); }
+  };
+  const variantFns = args.expand.map(withShape);
   const rows = rand([h * h, c], 1) as tf.Tensor2D;
   const w1 = common.w1 as tf.Tensor2D;
   const w2 = common.w2 as tf.Tensor2D;
   const matmuls = () => tf.tidy(() => tf.matMul(tf.matMul(rows, w1), w2));
   // Warm up: compile every program, upload and prepare weights.
-  for (const f of [stock, fused]) { const y = f(x); await y.data(); y.dispose(); }
+  for (const f of [stock, fused, ...variantFns]) { const y = f(x); await y.data(); y.dispose(); }
   { const y = matmuls(); await y.data(); y.dispose(); }
   const stockDraws = countDraws(() => stock(x));
   const fusedDraws = countDraws(() => fused(x));
@@ -106,13 +136,21 @@ async function benchShape(kind: string, h: number, c: number, args: BenchArgs): 
   const fusedCpuSamples: number[] = [];
   const floorSamples: number[] = [];
   const floorCpuSamples: number[] = [];
-  for (let s = 0; s < args.samples; s++) { // interleaved, so drift hits both alike
+  const variantSamples = args.expand.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
+  for (let s = 0; s < args.samples; s++) { // interleaved, so drift hits all alike
     const [sw, sc] = await timeChain(stock, x, args.chain);
     const [fw, fc] = await timeChain(fused, x, args.chain);
     const [mw, mc] = await timeChain((xi) => { tf.dispose(matmuls()); return tf.clone(xi); }, x, args.chain);
     stockSamples.push(sw); stockCpuSamples.push(sc); fusedSamples.push(fw); fusedCpuSamples.push(fc);
     floorSamples.push(mw); floorCpuSamples.push(mc);
+    for (let v = 0; v < variantFns.length; v++) {
+      const [vw, vc] = await timeChain(variantFns[v], x, args.chain);
+      variantSamples[v].wall.push(vw); variantSamples[v].cpu.push(vc);
+    }
   }
+  const variants = args.expand.map((expand, v) => ({ expand, wallMs: median(variantSamples[v].wall),
+    cpuMs: median(variantSamples[v].cpu), cpuSamples: variantSamples[v].cpu }));
+  const passRows = args.passes ? await timePasses(kind, x, weights, args) : [];
   tf.dispose([x, rows, ...weights]);
   const stockMs = median(stockSamples);
   const fusedMs = median(fusedSamples);
@@ -121,7 +159,69 @@ async function benchShape(kind: string, h: number, c: number, args: BenchArgs): 
   return { kind, h, w: h, c, d, stockMs, fusedMs, speedup: stockMs / fusedMs, stockCpuMs, fusedCpuMs,
     cpuSpeedup: stockCpuMs / fusedCpuMs, stockDraws, fusedDraws, matmulFloorMs: median(floorSamples),
     matmulFloorCpuMs: median(floorCpuSamples), stockSamples, fusedSamples, stockCpuSamples,
-    fusedCpuSamples };
+    fusedCpuSamples, variants, passRows };
+}
+
+/** [wall, cpu] ms of one run of `f` (median over samples of `reps` runs, each sample ended by a fence). */
+async function timeRuns(f: () => void, reps: number, samples: number): Promise<[number, number]> {
+  const fence = () => (tf.backend() as MathBackendWebGL).gpgpu.createAndWaitForFence();
+  f(); await fence();
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    await fence();
+    const c0 = await cpuMs();
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) f();
+    await fence();
+    wall.push((performance.now() - t0) / reps);
+    cpu.push(((await cpuMs()) - c0) / reps);
+  }
+  return [median(wall), median(cpu)];
+}
+
+/**
+ * Each pass of the fused block alone, on its own prepared weights (block_weights.ts, as the kernel
+ * prepares them): conv; expand and project for every fragment shape in args.expand.
+ */
+async function timePasses(kind: string, x: tf.Tensor4D, weights: tf.Tensor[], args: BenchArgs): Promise<PassRow[]> {
+  const backend = tf.backend() as MathBackendWebGL;
+  const values = await Promise.all(weights.map((w) => w.data() as Promise<Float32Array>));
+  const [, h, , c] = x.shape;
+  const d = 4 * c;
+  let spec: BlockSpec;
+  let prepared: Record<string, { shape: number[]; values: Float32Array }>;
+  if (kind === 'convnext') {
+    spec = convnextSpec(x.shape, [c, d], weights[0].shape, { epsilon: 1e-6, activation: 'gelu' }, true);
+    prepared = prepareConvNeXt(spec.k, c, d, values);
+  } else {
+    spec = convfirstSpec(x.shape, [c, d], weights[0].shape, { activation: 'silu', residual: true });
+    prepared = prepareConvFirst(spec.k, spec.groupWidth, c, d, values);
+  }
+  const wt = Object.fromEntries(Object.entries(prepared).map(([n, t]) =>
+    [n, backend.makeTensorInfo(t.shape, 'float32', t.values)])) as unknown as BlockWeights;
+  const p = packInputs(backend, x, wt);
+  const rows: PassRow[] = [];
+  const reps = Math.max(2, args.chain);
+  const record = async (pass: string, expand: string, f: () => tf.TensorInfo[]) => {
+    const [wallMs, cpu] = await timeRuns(() => { for (const t of f()) backend.disposeIntermediateTensorInfo(t); },
+      reps, args.samples);
+    rows.push({ pass, expand, wallMs, cpuMs: cpu });
+    console.log(`  ${kind} ${h}x${h}x${c} pass ${pass}${pass === 'conv' ? '' : ` (expand ${expand})`}: ` +
+      `wall ${wallMs.toFixed(1)} ms, cpu ${cpu.toFixed(0)} ms`);
+  };
+  await record('conv', '-', () => [convPass(backend, spec, p)]);
+  const conv = convPass(backend, spec, p);
+  for (const e of args.expand) {
+    const shape = parseExpand(e);
+    await record('expand', e, () => expandPass(backend, spec, p, conv, shape).parts);
+    const hidden = expandPass(backend, spec, p, conv, shape);
+    await record('project', e, () => [projectPass(backend, spec, p, hidden)]);
+    for (const hp of hidden.parts) backend.disposeIntermediateTensorInfo(hp);
+  }
+  for (const t of [conv, ...p.temporaries]) backend.disposeIntermediateTensorInfo(t);
+  for (const t of Object.values(wt) as tf.TensorInfo[]) backend.disposeData(t.dataId);
+  return rows;
 }
 
 (globalThis as unknown as { __run: (a: BenchArgs) => Promise<unknown> }).__run = async (args: BenchArgs) => {
@@ -138,7 +238,8 @@ async function benchShape(kind: string, h: number, c: number, args: BenchArgs): 
       console.log(`${kind} ${h}x${h}x${c}: wall ${row.stockMs.toFixed(1)} -> ${row.fusedMs.toFixed(1)} ms ` +
         `(x${row.speedup.toFixed(2)}), cpu ${row.stockCpuMs.toFixed(0)} -> ${row.fusedCpuMs.toFixed(0)} ms ` +
         `(x${row.cpuSpeedup.toFixed(2)}), draws ${row.stockDraws} -> ${row.fusedDraws}, ` +
-        `1x1 matmul floor ${row.matmulFloorMs.toFixed(0)} ms / cpu ${row.matmulFloorCpuMs.toFixed(0)} ms`);
+        `1x1 matmul floor ${row.matmulFloorMs.toFixed(0)} ms / cpu ${row.matmulFloorCpuMs.toFixed(0)} ms; ` +
+        row.variants.map((v) => `${v.expand}: cpu ${v.cpuMs.toFixed(0)} ms (x${(row.stockCpuMs / v.cpuMs).toFixed(2)})`).join(', '));
       rows.push(row);
     }
   }

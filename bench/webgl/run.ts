@@ -1,7 +1,10 @@
 /**
  * `npm run bench:webgl [-- --shapes 56x96,28x192,14x384,7x768] [--kinds convnext,convfirst] [--chain 3]
- * [--samples 5] [--json FILE]`: stock vs fused blocks on WebGL in headless Chromium (SwiftShader here),
- * one table, N = 1, shapes given as HxC (W = H, hidden = 4C).
+ * [--samples 5] [--expand 1x1,1x4,1x8,2x2,2x4] [--passes] [--json FILE]`: stock vs fused blocks on WebGL in
+ * headless Chromium (SwiftShader here), one table, N = 1, shapes given as HxC (W = H, hidden = 4C).
+ * `--expand` adds fused variants with the expand pass forced to a fragment shape PxQ (P pixel-pair row
+ * halves x Q channel pairs = P * Q render targets; 1x1 = the single-output pass), timed in the same
+ * interleaved loop); `--passes` also times each pass alone.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
@@ -21,6 +24,8 @@ const args: BenchArgs = {
   kinds: option('kinds', 'convnext,convfirst').split(','),
   chain: Number(option('chain', '3')),
   samples: Number(option('samples', '5')),
+  expand: option('expand', '1x1,1x4,1x8,2x2,2x4').split(',').filter((t) => t !== ''),
+  passes: process.argv.includes('--passes'),
 };
 for (const [h, c] of args.shapes) {
   if (!(h > 0 && c > 0)) throw new Error(`--shapes: expected HxC pairs like 56x96, got ${option('shapes', '')}`);
@@ -44,6 +49,28 @@ for (const r of result.rows) {
   console.log(`| ${r.kind} | ${r.h}x${r.w}x${r.c}, ${r.d} | ${r.stockMs.toFixed(1)} | ${r.fusedMs.toFixed(1)} | ` +
     `${r.speedup.toFixed(2)}x | ${r.stockCpuMs.toFixed(0)} | ${r.fusedCpuMs.toFixed(0)} | ${r.cpuSpeedup.toFixed(2)}x | ` +
     `${r.matmulFloorCpuMs.toFixed(0)} | ${(r.stockCpuMs / r.matmulFloorCpuMs).toFixed(2)}x | ${r.stockDraws} | ${r.fusedDraws} |`);
+}
+if (args.expand.length > 0) {
+  console.log('');
+  console.log('fused variants by expand fragment PxQ (P row halves x Q channel pairs; browser CPU ms per block, speedup = stock CPU / variant CPU)');
+  console.log(`| block | shape (HxWxC, D) | stock CPU ms | ${args.expand.map((e) => `${e} CPU ms | ${e} speedup`).join(' | ')} |`);
+  console.log(`| --- | --- | ---: | ${args.expand.map(() => '---: | ---:').join(' | ')} |`);
+  for (const r of result.rows) {
+    console.log(`| ${r.kind} | ${r.h}x${r.w}x${r.c}, ${r.d} | ${r.stockCpuMs.toFixed(0)} | ` +
+      `${r.variants.map((v) => `${v.cpuMs.toFixed(0)} | ${(r.stockCpuMs / v.cpuMs).toFixed(2)}x`).join(' | ')} |`);
+  }
+}
+if (args.passes) {
+  console.log('');
+  console.log('each pass alone (browser CPU ms / wall ms per run)');
+  console.log('| block | shape | pass | expand | CPU ms | wall ms |');
+  console.log('| --- | --- | --- | ---: | ---: | ---: |');
+  for (const r of result.rows) {
+    for (const p of r.passRows) {
+      console.log(`| ${r.kind} | ${r.h}x${r.w}x${r.c} | ${p.pass} | ${p.expand} | ` +
+        `${p.cpuMs.toFixed(0)} | ${p.wallMs.toFixed(1)} |`);
+    }
+  }
 }
 const jsonPath = option('json', '');
 if (jsonPath) {

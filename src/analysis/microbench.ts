@@ -61,7 +61,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
 
 /** Runs one dispatch `repeats` times and returns the best time in ms. */
-async function timeDispatch(device: GPUDevice, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup,
+export async function timeDispatch(device: GPUDevice, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup,
   workgroups: number, repeats: number): Promise<{ ms: number; timing: 'timestamp' | 'wall' }> {
   const useTimestamps = device.features.has('timestamp-query');
   let best = Infinity;

@@ -4,10 +4,14 @@
  * 3, no hidden pack / unpack / reshape passes), the weight cache's lifetime, and the WebGL 1 error.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { convfirstBlock, convnextBlock } from '../../src/index.js';
+import { type ExpandShape, expandShape, setExpandShape } from '../../src/kernels/webgl/block_passes.js';
 import { cachedWeightSets, requireWebGL2 } from '../../src/kernels/webgl/index.js';
+import { maxRenderTargets } from '../../src/kernels/webgl/multi_target_pass.js';
 import { isNatural, outputLayout } from '../../src/kernels/webgl/packed_layout.js';
+import { splitShape } from '../../src/kernels/webgl/pointwise_program.js';
 import { type BlockCase, caseName, compare, prepareCase, runBlockCase } from '../support/block_cases.js';
 import { useBackend } from '../support/browser_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
@@ -34,8 +38,8 @@ function makeCase(t: BlockCase, rng: Rng): Made {
 }
 
 /** A packed, GPU-resident copy of x, as the previous block's output would be. */
-function packedOnGpu(x: tf.Tensor4D): tf.Tensor4D {
-  const y = tf.add(x, tf.zerosLike(x)) as tf.Tensor4D;
+function packedOnGpu<T extends tf.Tensor>(x: T): T {
+  const y = tf.add(x, tf.zerosLike(x)) as T;
   const texData = webglBackend().texData.get(y.dataId);
   expect(texData.isPacked).withContext('packed binary op output').toBeTrue();
   return y;
@@ -50,44 +54,78 @@ const ODD_CASES: BlockCase[] = [
   { kind: 'convfirst', n: 1, h: 4, w: 4, c: 9, d: 18, k: 3, g: 3, act: 'silu', residual: true },
 ];
 
+/** The passes a block runs: the expand pass is a multi-target draw unless it has one target. */
+function blockPasses(t: { n: number; h: number; w: number; d: number }): string[] {
+  const e = expandShape(webglBackend(), [t.n, t.h, t.w], t.d);
+  const targets = e.rowHalves * e.channelPairs;
+  return ['SpatialConvProgram', targets > 1 ? `MultiTargetPass(${targets})` : 'PointwiseProgram', 'PointwiseProgram'];
+}
+
+// Expand fragments: single output (through runWebGLProgram), 1 x 4 and 1 x 8 channel pairs, and both
+// row halves x 2 / 4 channel pairs.
+const EXPAND_VARIANTS: ExpandShape[] = [
+  { rowHalves: 1, channelPairs: 1 }, { rowHalves: 1, channelPairs: 4 }, { rowHalves: 1, channelPairs: 8 },
+  { rowHalves: 2, channelPairs: 2 }, { rowHalves: 2, channelPairs: 4 },
+];
+const expandName = (e: ExpandShape) => `expand ${e.rowHalves}x${e.channelPairs}`;
+
 describe(`webgl fused blocks (seed ${seed})`, () => {
   const rng = new Rng(seed);
   beforeEach(async () => { await useBackend('webgl'); });
+  afterEach(() => { setExpandShape(null); });
 
   it('runs on WebGL 2', () => {
     expect(tf.env().getNumber('WEBGL_VERSION')).toBe(2);
   });
 
-  for (const t of ODD_CASES) {
-    it(`matches float64: ${caseName(t)}`, async () => { await runBlockCase(t, rng.int(1, 2 ** 30)); });
+  it('offers at least 8 render targets (SwiftShader)', () => {
+    expect(maxRenderTargets(webglBackend().gpgpu)).toBeGreaterThanOrEqual(8);
+  });
+
+  for (const e of EXPAND_VARIANTS) {
+    for (const t of ODD_CASES) {
+      it(`matches float64, ${expandName(e)}: ${caseName(t)}`, async () => {
+        setExpandShape(e);
+        await runBlockCase(t, rng.int(1, 2 ** 30));
+      });
+    }
   }
 
   const TALL_CASES: BlockCase[] = [
     { kind: 'convnext', n: 2, h: 17, w: 9, c: 12, d: 48, k: 5, act: 'gelu', layerScale: true },
     { kind: 'convfirst', n: 2, h: 17, w: 9, c: 16, d: 64, k: 3, g: 8, act: 'silu', residual: true },
   ];
-  for (const t of TALL_CASES) {
-    it(`matches float64 with squarified (non-row-aligned) textures: ${caseName(t)}`, async () => {
-      // A small max texture size makes tfjs wrap texel rows across texture rows: the shaders' generic
-      // addressing path.
-      const saved = tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE');
-      tf.env().set('WEBGL_MAX_TEXTURE_SIZE', 128);
-      try {
-        expect(isNatural(outputLayout([t.n, t.h, t.w, t.c]))).withContext('block output squarified').toBeFalse();
-        expect(isNatural(outputLayout([t.n, t.h, t.w, t.d]))).withContext('hidden squarified').toBeFalse();
-        await runBlockCase(t, rng.int(1, 2 ** 30));
-      } finally {
-        tf.env().set('WEBGL_MAX_TEXTURE_SIZE', saved);
-      }
-    });
+  for (const e of EXPAND_VARIANTS) {
+    for (const t of TALL_CASES) {
+      it(`matches float64 with squarified (non-row-aligned) textures, ${expandName(e)}: ${caseName(t)}`, async () => {
+        // A small max texture size makes tfjs wrap texel rows across texture rows: the shaders' generic
+        // addressing path.
+        const saved = tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE');
+        tf.env().set('WEBGL_MAX_TEXTURE_SIZE', e.rowHalves === 2 ? 64 : 128); // small enough to squarify every part
+        setExpandShape(e);
+        try {
+          expect(isNatural(outputLayout([t.n, t.h, t.w, t.c]))).withContext('block output squarified').toBeFalse();
+          expect(isNatural(outputLayout(splitShape([t.n, t.h, t.w], t.d, e.channelPairs, e.rowHalves))))
+            .withContext('hidden squarified').toBeFalse();
+          await runBlockCase(t, rng.int(1, 2 ** 30));
+        } finally {
+          tf.env().set('WEBGL_MAX_TEXTURE_SIZE', saved);
+        }
+      });
+    }
   }
 
-  for (const t of ODD_CASES.slice(0, 4)) {
-    it(`writes every element (poisoned recycled textures): ${caseName(t)}`, async () => {
+  for (const [e, t] of EXPAND_VARIANTS.flatMap((v) => ODD_CASES.slice(0, 4).map((c) => [v, c] as const))) {
+    it(`writes every element (poisoned recycled textures), ${expandName(e)}: ${caseName(t)}`, async () => {
+      setExpandShape(e);
       const m = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
-      // Packed NaN textures of every shape the passes write, released so the texture manager hands them
-      // out again; an element the passes forget to write then reads NaN and fails the comparison.
-      const poison = [t.c, t.d].map((ch) => packedOnGpu(tf.fill([t.n, t.h, t.w, ch], NaN) as tf.Tensor4D));
+      // Packed NaN textures of every shape the passes write (block output, conv, hidden parts), released
+      // so the texture manager hands them out again; an element the passes forget to write then reads
+      // NaN and fails the comparison.
+      const used = expandShape(webglBackend(), [t.n, t.h, t.w], t.d);
+      const parts = used.rowHalves * used.channelPairs;
+      const shapes = [[t.n, t.h, t.w, t.c], splitShape([t.n, t.h, t.w], t.d, used.channelPairs, used.rowHalves)];
+      const poison = shapes.flatMap((shape) => Array.from({ length: parts }, () => packedOnGpu(tf.fill(shape, NaN))));
       for (let i = 0; i < 2; i++) {
         for (const p of poison) {
           const copy = tf.add(p, 0);
@@ -101,14 +139,17 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     });
   }
 
-  for (const t of [ODD_CASES[0], ODD_CASES[3], ODD_CASES[4]]) {
-    it(`takes 3 draw calls and no pack/unpack passes per block: ${caseName(t)}`, async () => {
+  for (const [e, t] of EXPAND_VARIANTS.flatMap((v) => [ODD_CASES[0], ODD_CASES[3], ODD_CASES[4]].map((c) => [v, c] as const))) {
+    it(`takes 3 draw calls and no pack/unpack passes per block, ${expandName(e)}: ${caseName(t)}`, async () => {
+      setExpandShape(e);
       const m = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
       const x = packedOnGpu(m.x);
       const first = m.run(x); // prepares and uploads the weights
       await first.data();
       const { result: y, draws, programs } = recordPasses(() => m.run(first));
-      expect(programs).toEqual(['SpatialConvProgram', 'PointwiseProgram', 'PointwiseProgram']);
+      expect(programs).toEqual(blockPasses(t));
+      const targets = e.rowHalves * Math.min(e.channelPairs, Math.ceil(t.d / 2));
+      expect(programs[1]).toBe(targets === 1 ? 'PointwiseProgram' : `MultiTargetPass(${targets})`);
       expect(draws).toBe(3);
       expect(webglBackend().texData.get(y.dataId).isPacked).toBeTrue();
       // The second block's output is checked too: a chain of fused blocks stays correct.
@@ -118,21 +159,86 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     });
   }
 
+  for (const t of [ODD_CASES[0], ODD_CASES[3]]) {
+    it(`leaves the GL state tfjs relies on: stock ops right after a fused block match cpu: ${caseName(t)}`, async () => {
+      const r = new Rng(rng.int(1, 2 ** 30));
+      const values = (n: number) => Float32Array.from({ length: n }, () => r.normal());
+      const a = values(5 * 7);
+      const b = values(7 * 3);
+      const img = values(1 * 6 * 5 * 3);
+      const filter = values(3 * 3 * 3 * 4);
+      const stockOps = () => [
+        tf.matMul(tf.tensor2d(a, [5, 7]), tf.tensor2d(b, [7, 3])),
+        tf.conv2d(tf.tensor4d(img, [1, 6, 5, 3]), tf.tensor4d(filter, [3, 3, 3, 4]), 1, 'same'),
+        tf.relu(tf.add(tf.tensor2d(a, [5, 7]), 1)),
+      ];
+      if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend unavailable');
+      const expected = tf.tidy(() => stockOps().map((y) => y.dataSync().slice()));
+      await useBackend('webgl');
+      const m = makeCase(t, r);
+      const x = packedOnGpu(m.x);
+      const y = m.run(x); // the fused block; the stock ops run right after it, before any readback
+      const got = tf.tidy(() => stockOps().map((o) => tf.keep(o)));
+      for (let i = 0; i < got.length; i++) {
+        const g = await got[i].data();
+        expect(g.length).toBe(expected[i].length);
+        for (let j = 0; j < g.length; j++) {
+          expect(Math.abs(g[j] - expected[i][j])).withContext(`stock op ${i} element ${j}`)
+            .toBeLessThan(1e-4 * (1 + Math.abs(expected[i][j])));
+        }
+      }
+      compare(await y.data(), m.expected, m.depth, caseName(t));
+      tf.dispose([...got, x, y, m.x, ...Object.values(m.weights)]);
+    });
+  }
+
+  it('compiles without drawing under ENGINE_COMPILE_ONLY (tfjs parallel-compile warm-up), then runs correctly', async () => {
+    setExpandShape({ rowHalves: 1, channelPairs: 4 });
+    const t = ODD_CASES[2];
+    const m = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
+    const backend = webglBackend();
+    tf.env().set('ENGINE_COMPILE_ONLY', true);
+    let draws = 0;
+    try {
+      const rec = recordPasses(() => m.run(m.x));
+      draws = rec.draws;
+      rec.result.dispose();
+    } finally {
+      tf.env().set('ENGINE_COMPILE_ONLY', false);
+    }
+    expect(draws).withContext('draws while compiling only').toBe(0);
+    backend.checkCompileCompletion();
+    backend.getUniformLocations();
+    const y = m.run(m.x);
+    compare(await y.data(), m.expected, m.depth, caseName(t));
+    tf.dispose([y, m.x, ...Object.values(m.weights)]);
+  });
+
+  it('reports the multi-target draw to tf.time like the other passes', async () => {
+    setExpandShape({ rowHalves: 1, channelPairs: 4 });
+    const m = makeCase(ODD_CASES[0], new Rng(rng.int(1, 2 ** 30)));
+    tf.dispose(m.run(m.x)); // weights prepared, programs compiled
+    const info = await tf.time(() => tf.dispose(m.run(m.x))) as tf.TimingInfo & { getExtraProfileInfo?: () => string };
+    const names = info.getExtraProfileInfo?.() ?? '';
+    for (const pass of ['SpatialConvProgram', 'MultiTargetPass', 'PointwiseProgram']) {
+      expect(names).withContext(names).toContain(`${pass}: `);
+    }
+    tf.dispose([m.x, ...Object.values(m.weights)]);
+  });
+
   it('uploads a CPU-resident input packed in one pass, and packs an unpacked GPU input once', () => {
     const m = makeCase(ODD_CASES[0], new Rng(rng.int(1, 2 ** 30)));
     tf.dispose(m.run(m.x)); // weights prepared
     const fresh = tf.tensor(m.x.dataSync(), m.x.shape) as tf.Tensor4D;
     const a = recordPasses(() => m.run(fresh));
-    expect(a.programs).toEqual(['EncodeMatrixPackedProgram', 'SpatialConvProgram', 'PointwiseProgram',
-      'PointwiseProgram']);
+    expect(a.programs).toEqual(['EncodeMatrixPackedProgram', ...blockPasses(ODD_CASES[0])]);
     const unpacked = tf.relu(tf.reshape(tf.tensor(m.x.dataSync(), [m.x.size]), m.x.shape)) as tf.Tensor4D;
     unpacked.dataSync();
     const packedFlag = webglBackend().texData.get(unpacked.dataId).isPacked;
     const b = recordPasses(() => m.run(unpacked));
     const packs = b.programs.filter((p) => p === 'PackProgram').length;
     expect(packs).toBe(packedFlag ? 0 : 1);
-    expect(b.programs.filter((p) => p !== 'PackProgram')).toEqual(['SpatialConvProgram', 'PointwiseProgram',
-      'PointwiseProgram']);
+    expect(b.programs.filter((p) => p !== 'PackProgram')).toEqual(blockPasses(ODD_CASES[0]));
     tf.dispose([a.result, b.result, fresh, unpacked, m.x, ...Object.values(m.weights)]);
   });
 
@@ -145,7 +251,7 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     const y0 = m.run(m.x);
     expect(cachedWeightSets(backend)).toBe(setsBefore + 1);
     const again = recordPasses(() => m.run(y0));
-    expect(again.programs).toEqual(['SpatialConvProgram', 'PointwiseProgram', 'PointwiseProgram']);
+    expect(again.programs).toEqual(blockPasses(ODD_CASES[2]));
     expect(cachedWeightSets(backend)).toBe(setsBefore + 1);
     await again.result.data();
     tf.dispose([y0, again.result, m.x, ...Object.values(m.weights)]);

@@ -6,8 +6,8 @@ import '../../src/index.js';
 import { blockMatrix, type BlockCase, caseName, runBlockCase } from '../support/block_cases.js';
 import { useBackend } from '../support/browser_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
-import { checkDispatchesAndCache, checkFallbackOnTinyLimits, checkSplitDispatches, DATACENTER_LIMITS, FALLBACK_CASE, FORCED_TILINGS,
-  runForced, runWithProfile, setPoisonFusedOutputs, SWIFTSHADER_LIMITS, wideCases } from '../support/webgpu_fused.js';
+import { checkDispatchesAndCache, checkFallbackOnTinyLimits, checkGemmMlp, checkSplitDispatches, DATACENTER_LIMITS,
+  FALLBACK_CASE, FORCED_TILINGS, GEMM_MLP_CASES, runForced, runWithProfile, setPoisonFusedOutputs, SWIFTSHADER_LIMITS, wideCases } from '../support/webgpu_fused.js';
 import { lastKernelDecision } from '../../src/index.js';
 
 const seed = freshSeed();
@@ -30,6 +30,15 @@ describe(`fused webgpu block kernels vs float64 (seed ${seed})`, () => {
       await runBlockCase(t, rng.int(1, 2 ** 30));
       expectFused();
     });
+  }
+
+  // The gemm-mlp variant (conv + norm, then two GEMMs through device memory), forced on small shapes.
+  for (const [name, profile] of [['swiftshader', SWIFTSHADER_LIMITS], ['datacenter', DATACENTER_LIMITS]] as const) {
+    for (const t of GEMM_MLP_CASES) {
+      it(`${caseName(t)} as gemm-mlp with the ${name} profile (3 dispatches, poisoned outputs)`, async () => {
+        await checkGemmMlp(t, profile, rng.int(1, 2 ** 30));
+      });
+    }
   }
 
   // Both limit profiles: the exact tiling each selects; a 48 KiB tiling that cannot fit this adapter must

@@ -9,7 +9,8 @@ import { ACTIVATIONS } from '../../src/spec/activations.js';
 import { convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
 import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
-import { checkDispatchesAndCache, checkFallbackOnTinyLimits, checkSplitDispatches, FORCED_TILINGS, runForced,
+import { checkDispatchesAndCache, checkFallbackOnTinyLimits, checkGemmMlp, checkSplitDispatches, FORCED_TILINGS,
+  GEMM_MLP_CASES, runForced,
   runWithProfile, wideCases } from '../support/webgpu_fused.js';
 
 const STAGES = [[56, 96], [28, 192], [14, 384], [7, 768]];
@@ -84,13 +85,30 @@ describe('explainKernel', () => {
       `${e.workgroups} workgroups`);
     assert.match(e.reason, /^fused split-hidden: 13 tiles would launch fewer than \d+ workgroups/);
   });
-  it('keeps the plain one-dispatch kernel when there is a tile per SM', () => {
-    for (const x of [[32, 28, 28, 192], [1, 56, 56, 96], [32, 7, 7, 768]]) {
+  it('keeps the plain one-dispatch kernel when there is a tile per SM and the block is narrow or small', () => {
+    for (const x of [[32, 56, 56, 96], [1, 56, 56, 96], [1, 28, 28, 192]]) {
       const c = x[3];
       const e = explainKernel(FUSED_CONVFIRST_BLOCK, { x, filter: [3, 3, 8, c], w1: [c, 4 * c] }, {}, DATACENTER_LIMITS);
       assert.equal(e.variant, 'plain', e.reason);
       assert.equal(e.dispatches, 1);
       assert.ok(e.workgroups! >= SPLIT_BELOW_TILES);
+    }
+  });
+  it('picks gemm-mlp for wide blocks whose expand GEMM fills the GPU (ConvNeXt-T stages 2-4 at N=32)', () => {
+    for (const x of [[32, 28, 28, 192], [32, 14, 14, 384], [32, 7, 7, 768], [16, 14, 14, 384]]) {
+      const c = x[3];
+      const e = explainKernel(FUSED_CONVNEXT_BLOCK, { x, filter: [7, 7, c, 1], w1: [c, 4 * c], layerScale: true }, {},
+        DATACENTER_LIMITS);
+      assert.equal(e.variant, 'gemm-mlp', e.reason);
+      assert.equal(e.dispatches, 3);
+      assert.match(e.reason, /^fused gemm-mlp: C = \d+ > 128 and \d+ pixels give the expand GEMM \d+ workgroups/);
+      assert.ok(e.gemm != null && (4 * c) % e.gemm.expand.bn === 0 && c % e.gemm.project.bn === 0);
+    }
+    for (const x of [[1, 28, 28, 192], [1, 14, 14, 384], [1, 7, 7, 768], [32, 56, 56, 96]]) {
+      const c = x[3];
+      const e = explainKernel(FUSED_CONVNEXT_BLOCK, { x, filter: [7, 7, c, 1], w1: [c, 4 * c], layerScale: true }, {},
+        DATACENTER_LIMITS);
+      assert.notEqual(e.variant, 'gemm-mlp', `[${x}]: ${e.reason}`);
     }
   });
   it('explains a fallback for channels that are not a multiple of 4', () => {
@@ -191,6 +209,20 @@ describe(`fused webgpu kernels through Dawn (seed ${seed})`, { skip: webgpuUnava
         setPoisonFusedOutputs(false);
       }
     });
+  for (const [name, limits] of PROFILES) {
+    it(`gemm-mlp variant (forced) with the ${name} profile: 3 dispatches, poisoned outputs, float64, no leaks`,
+      async () => {
+        await useBackend('webgpu');
+        for (const t of GEMM_MLP_CASES) await checkGemmMlp(t, limits, rng.int(1, 2 ** 30));
+      });
+  }
+  it('gemm-mlp with forced GEMM tiles (32 x 64 project, 128 x 64 expand, 8 x 4 per thread)', async () => {
+    await useBackend('webgpu');
+    await checkGemmMlp(GEMM_MLP_CASES[0], DATACENTER_LIMITS, rng.int(1, 2 ** 30),
+      { gemmExpand: { bm: 128, bn: 64, bk: 8, tm: 8, tn4: 2 }, gemmProject: { bm: 32, bn: 64, bk: 16, tm: 4, tn4: 2 } });
+    await checkGemmMlp(GEMM_MLP_CASES[2], SWIFTSHADER_LIMITS, rng.int(1, 2 ** 30),
+      { gemmProject: { bm: 64, bn: 64, bk: 16, tm: 8, tn4: 1 } });
+  });
   it('falls back with a reason when no tile fits', async () => {
     await useBackend('webgpu');
     await checkFallbackOnTinyLimits(rng.int(1, 2 ** 30));

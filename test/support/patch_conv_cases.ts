@@ -208,16 +208,17 @@ export async function checkPatchConvDispatches(seed: number): Promise<void> {
     const gamma2 = tf.add(gamma, 1);
     const again = await programsPerCall(programs, () => patchConv(x, filter, bias, { preNorm: { gamma: gamma2, beta } }), 2);
     if (again.join() !== '2,1') throw new Error(`new gamma: programs per call ${again} (want 2, 1)`);
+    // Disposing the weights frees their two cached folds; a new weight set adds one.
+    const entries = webgpuWeightCacheStats().entries;
     tf.dispose([x, filter, bias, gamma, beta, gamma2]);
-    // Disposing the weights frees their cached folds on the next call.
     const probe = tf.zeros([1, 2, 2, 1]);
     const [f1, g1, b1] = [tf.zeros([2, 2, 1, 4]), tf.ones([1]), tf.zeros([1])];
-    const entries = webgpuWeightCacheStats().entries;
     tf.dispose(patchConv(probe, f1, null, { preNorm: { gamma: g1, beta: b1 } }));
     if (webgpuWeightCacheStats().entries !== entries - 2 + 1) {
       throw new Error(`cache entries ${webgpuWeightCacheStats().entries}, want ${entries - 1} (two freed, one added)`);
     }
     tf.dispose([probe, f1, g1, b1]);
+    if (webgpuWeightCacheStats().entries !== entries - 2) throw new Error('the last fold was not freed with its weights');
   } finally {
     programs.restore();
   }

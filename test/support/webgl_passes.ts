@@ -2,13 +2,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 
-/** Runs `f` on the active webgl backend and returns its result with the draw calls and programs it issued. */
+/**
+ * Runs `f` on the active webgl backend and returns its result with the draw calls and programs it issued:
+ * tfjs program class names, and `MultiTargetPass(T)` for a draw that writes T > 1 render targets (those
+ * bypass runWebGLProgram; see src/kernels/webgl/multi_target_pass.ts).
+ */
 export function recordPasses<T>(f: () => T): { result: T; draws: number; programs: string[] } {
   const backend = tf.backend() as MathBackendWebGL;
   const gl = backend.gpgpu.gl;
   const programs: string[] = [];
   let draws = 0;
   const drawElements = gl.drawElements;
+  const gl2 = gl as WebGL2RenderingContext;
+  const drawBuffers = gl2.drawBuffers;
+  gl2.drawBuffers = function (buffers: GLenum[]) {
+    if (buffers.length > 1) programs.push(`MultiTargetPass(${buffers.length})`);
+    return drawBuffers.call(this, buffers);
+  };
   const runWebGLProgram = backend.runWebGLProgram;
   gl.drawElements = function (...args: Parameters<typeof drawElements>) {
     draws++;
@@ -22,6 +32,7 @@ export function recordPasses<T>(f: () => T): { result: T; draws: number; program
     return { result: f(), draws, programs };
   } finally {
     gl.drawElements = drawElements;
+    gl2.drawBuffers = drawBuffers;
     backend.runWebGLProgram = runWebGLProgram;
   }
 }

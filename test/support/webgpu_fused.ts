@@ -234,3 +234,47 @@ export async function checkFallbackOnTinyLimits(seed: number): Promise<void> {
 }
 
 export { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, DATACENTER_LIMITS, SWIFTSHADER_LIMITS, setPoisonFusedOutputs };
+
+/**
+ * Cases for the 'gemm-mlp' variant (forced): row counts that leave a partial last GEMM tile, C = 32 (the
+ * 32 x 32 project tile), ConvFirst without residual, odd spatial sizes.
+ */
+export const GEMM_MLP_CASES: BlockCase[] = [
+  { kind: 'convnext', n: 2, h: 5, w: 7, c: 64, d: 256, k: 7, act: 'gelu', layerScale: true },
+  { kind: 'convfirst', n: 1, h: 9, w: 11, c: 32, d: 128, k: 3, g: 8, act: 'silu', residual: false },
+  { kind: 'convfirst', n: 3, h: 3, w: 5, c: 128, d: 512, k: 3, g: 8, act: 'gelu', residual: true },
+];
+
+/**
+ * Forces the 'gemm-mlp' variant for `t` under `limits`: the decision says so, after the weight fold every call
+ * runs exactly 3 programs (conv + norm, expand, project), outputs (intermediates too) are poisoned first,
+ * the result matches float64, and neither tensors nor backend data ids leak.
+ */
+export async function checkGemmMlp(t: BlockCase, limits: TilingLimits, seed: number,
+  tiles: Pick<TilingOverride, 'gemmExpand' | 'gemmProject'> = {}): Promise<void> {
+  const backend = tf.backend() as WebGPUBackend;
+  clearWebGPUWeightCache();
+  setWebGPUTilingLimits(limits);
+  setTilingOverride({ gemmMlp: true, ...tiles });
+  setPoisonFusedOutputs(true);
+  const dataIdsBefore = backend.numDataIds();
+  const programs = countPrograms(backend);
+  try {
+    await runBlockCase(t, seed);
+    const d = lastKernelDecision();
+    if (d?.variant !== 'gemm-mlp' || d.dispatches !== 3 || d.gemm == null ||
+        (tiles.gemmExpand != null && d.gemm.expand !== tiles.gemmExpand) ||
+        (tiles.gemmProject != null && d.gemm.project !== tiles.gemmProject)) {
+      throw new Error(`${caseName(t)}: expected the gemm-mlp variant, got ${JSON.stringify(d?.reason)}`);
+    }
+    // The weight fold, then conv + norm, expand, project.
+    if (programs.count !== 4) throw new Error(`${caseName(t)}: ${programs.count} programs, want fold + 3`);
+  } finally {
+    programs.restore();
+    setPoisonFusedOutputs(false);
+    setTilingOverride(null);
+    setWebGPUTilingLimits(null);
+    clearWebGPUWeightCache();
+  }
+  await expectNoLeakedDataIds(backend, dataIdsBefore);
+}

@@ -2,9 +2,10 @@
  * Where a packed tensor's texels are. tfjs's packed layout stores 2x2 blocks of the last two dims in one
  * RGBA texel (x = (r, c), y = (r, c+1), z = (r+1, c), w = (r+1, c+1)), texels in row-major order of
  * (outer dims, row pair, column pair), wrapped onto a texture whose width is usually the texels per row
- * ("natural") but may be squarified for big tensors. The generated shaders fetch texels with texelFetch
- * from integer coordinates instead of tfjs's normalized-uv samplers: no per-fetch index division in the
- * natural case, which is what makes the inner loops cheap on SwiftShader.
+ * ("natural") but may be squarified for big tensors. The generated shaders address texels by (texel row,
+ * texel column) and sample them with texture() at baked reciprocal sizes instead of tfjs's generic
+ * samplers: no per-fetch index division in the natural case, which is what makes the inner loops cheap on
+ * SwiftShader (texelFetch measured slower there per fetch).
  */
 import { type TensorInfo, util } from '@tensorflow/tfjs-core';
 import { type MathBackendWebGL, webgl_util } from '@tensorflow/tfjs-backend-webgl';
@@ -60,7 +61,8 @@ export function fetchSnippet(name: string, l: PackedLayout): string {
  * multiply-add on a float counter (exact for integers, so no drift over long loops); otherwise it falls
  * back to fetch<Name>.
  */
-export function texelWalk(name: string, l: PackedLayout, along: 'col' | 'row', fixed: string): {
+export function texelWalk(name: string, l: PackedLayout, along: 'col' | 'row', fixed: string,
+  uv = `uv${name}`): {
   setup: string; fetch: (stepFloat: string, stepInt: string) => string;
 } {
   if (!isNatural(l)) {
@@ -68,7 +70,6 @@ export function texelWalk(name: string, l: PackedLayout, along: 'col' | 'row', f
   }
   const sx = floatLiteral(1 / l.texWidth);
   const sy = floatLiteral(1 / l.texHeight);
-  const uv = `uv${name}`;
   if (along === 'col') {
     return { setup: `vec2 ${uv} = vec2(0.5 * ${sx}, (float(${fixed}) + 0.5) * ${sy});`,
       fetch: (f) => `texture(${name}, vec2(${uv}.x + ${f} * ${sx}, ${uv}.y))` };
@@ -79,13 +80,13 @@ export function texelWalk(name: string, l: PackedLayout, along: 'col' | 'row', f
 
 /**
  * GLSL that sets `int row, col` (texel row / column of the output's logical matrix) for this fragment
- * and returns early from main() for texels past the end of a squarified texture.
+ * and returns early from main() (after `writeZero`) for texels past the end of a squarified texture.
  */
-export function outputTexelSnippet(l: PackedLayout): string {
+export function outputTexelSnippet(l: PackedLayout, writeZero = 'setOutput(vec4(0.0));'): string {
   if (isNatural(l)) return 'ivec2 frag = ivec2(gl_FragCoord.xy); int row = frag.y; int col = frag.x;';
   return `ivec2 frag = ivec2(gl_FragCoord.xy);
     int texel = frag.y * ${l.texWidth} + frag.x;
-    if (texel >= ${l.rows * l.cols}) { setOutput(vec4(0.0)); return; }
+    if (texel >= ${l.rows * l.cols}) { ${writeZero} return; }
     int row = texel / ${l.cols}; int col = texel - row * ${l.cols};`;
 }
 

@@ -8,9 +8,11 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
   convfirstSpec, convnextSpec } from '../../spec/block_spec.js';
 import { convfirstReferenceKernel, convnextReferenceKernel } from '../reference/reference_kernels.js';
-import { FusedBlockProgram, SplitSumProgram } from './block_program.js';
+import { FusedBlockProgram, MlpGemmProgram, SplitSumProgram } from './block_program.js';
 import type { BlockPhases } from './block_wgsl.js';
-import { effectiveLimits, planBlock, recordDecision } from './plan.js';
+import type { GemmTile } from './mlp_gemm_wgsl.js';
+import type { BlockTiling } from './tiling.js';
+import { effectiveLimits, planBlockCached, recordDecision } from './plan.js';
 import { type MlpWeightInputs, packedMlpWeights } from './weight_cache.js';
 
 type Inputs = Record<string, tf.TensorInfo>;
@@ -32,12 +34,15 @@ export function poisonedOutput(backend: WebGPUBackend, shape: number[]): tf.Tens
 
 function runFused(backend: WebGPUBackend, spec: BlockSpec, kernel: string, x: tf.TensorInfo, filter: tf.TensorInfo,
   bias: tf.TensorInfo, mlp: MlpWeightInputs, fallback: () => tf.TensorInfo): tf.TensorInfo {
-  const plan = planBlock(kernel, spec, x.shape, effectiveLimits(backend.device));
+  const plan = planBlockCached(kernel, spec, x.shape, effectiveLimits(backend.device));
   recordDecision(plan);
   if (!plan.fused || plan.tiling == null) return fallback();
   // The per-phase profiling kernels exist for the one-dispatch form only.
   const tiling = phases === 'all' ? plan.tiling : { ...plan.tiling, hiddenSplits: 1 };
   const packed = packedMlpWeights(backend, mlp);
+  if (plan.variant === 'gemm-mlp' && plan.gemm != null && phases === 'all') {
+    return runGemmMlp(backend, spec, x, filter, bias, packed, tiling, plan.gemm);
+  }
   const program = new FusedBlockProgram(spec, tiling, x.shape, phases);
   const first = backend.runWebGPUProgram(program, [x, filter, bias, packed], 'float32', undefined,
     poisonedOutput(backend, program.outputShape));
@@ -52,6 +57,31 @@ function runFused(backend: WebGPUBackend, spec: BlockSpec, kernel: string, x: tf
   backend.disposeData(first.dataId);
   backend.disposeData(packed.dataId);
   return result;
+}
+
+/** The 'gemm-mlp' variant: conv + norm to [P, C], expand GEMM to [P, D], project GEMM to the output. */
+function runGemmMlp(backend: WebGPUBackend, spec: BlockSpec, x: tf.TensorInfo, filter: tf.TensorInfo,
+  bias: tf.TensorInfo, packed: tf.TensorInfo, tiling: BlockTiling, gemm: { expand: GemmTile; project: GemmTile }):
+  tf.TensorInfo {
+  const rows = x.shape[0] * x.shape[1] * x.shape[2];
+  const uniforms = [{ type: 'int32', data: [rows] }];
+  const temporaries: tf.TensorInfo[] = [packed];
+  try {
+    const convProgram = new FusedBlockProgram(spec, tiling, x.shape, 'conv');
+    const conv = backend.runWebGPUProgram(convProgram, [x, filter, bias, packed], 'float32', undefined,
+      poisonedOutput(backend, convProgram.outputShape));
+    temporaries.push(conv);
+    const a = { ...conv, shape: [rows, spec.channels] };
+    const expand = new MlpGemmProgram('expand', spec, gemm.expand, x.shape);
+    const hidden = backend.runWebGPUProgram(expand, [a, packed], 'float32', uniforms,
+      poisonedOutput(backend, expand.outputShape));
+    temporaries.push(hidden);
+    const project = new MlpGemmProgram('project', spec, gemm.project, x.shape);
+    return backend.runWebGPUProgram(project, spec.residual ? [hidden, packed, x] : [hidden, packed], 'float32',
+      uniforms, poisonedOutput(backend, project.outputShape));
+  } finally {
+    for (const t of temporaries) backend.disposeData(t.dataId);
+  }
 }
 
 export function convnextWebGPUKernel(args: KernelArgs): tf.TensorInfo {

@@ -8,6 +8,8 @@ import type { BlockSpec } from '../../spec/block_spec.js';
 import { type BlockPhases, blockShaderKey, blockShaderSource, splitSumShaderKey, splitSumShaderSource }
   from './block_wgsl.js';
 import type { BlockTiling } from './tiling.js';
+import { type GemmStage, type GemmTile, gemmShaderKey, gemmShaderSource, gemmThreads, gemmWorkgroups }
+  from './mlp_gemm_wgsl.js';
 
 export class FusedBlockProgram implements WebGPUProgram {
   outputShape: number[];
@@ -58,5 +60,38 @@ export class SplitSumProgram implements WebGPUProgram {
 
   getUserCode(): string {
     return splitSumShaderSource(this.spec, this.splits, SUM_WORKGROUP);
+  }
+}
+
+/**
+ * One GEMM of the 'gemm-mlp' variant (mlp_gemm_wgsl.ts): expand reads the conv + norm output [P, C] and writes
+ * the activated hidden [P, D]; project reads it and writes the block output (bias, residual) in x's shape.
+ * The row count is a uniform, so one pipeline serves every batch size.
+ */
+export class MlpGemmProgram implements WebGPUProgram {
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [0, 1] };
+  dispatch: [number, number, number];
+  variableNames: string[];
+  variableComponents: number[];
+  outputComponent = 4;
+  workgroupSize: [number, number, number];
+  uniforms = 'rows : i32,';
+
+  constructor(private readonly stage: GemmStage, private readonly spec: BlockSpec, private readonly tile: GemmTile,
+    xShape: readonly number[]) {
+    const rows = xShape[0] * xShape[1] * xShape[2];
+    this.outputShape = stage === 'expand' ? [rows, spec.hidden] : [...xShape];
+    if (stage === 'project') this.dispatchLayout = { x: [0, 1, 2, 3] };
+    this.variableNames = stage === 'project' && spec.residual ? ['a', 'mlp', 'x'] : ['a', 'mlp'];
+    this.variableComponents = this.variableNames.map(() => 4);
+    this.dispatch = [gemmWorkgroups(stage, spec, tile, rows), 1, 1];
+    this.workgroupSize = [gemmThreads(tile), 1, 1];
+    this.shaderKey = gemmShaderKey(stage, spec, tile);
+  }
+
+  getUserCode(): string {
+    return gemmShaderSource(this.stage, this.spec, this.tile);
   }
 }

@@ -25,8 +25,9 @@ import type { BlockSpec } from '../../spec/block_spec.js';
 import { type BlockTiling, type RegisterTile, rowStride4 } from './tiling.js';
 
 /**
- * 'all' is the block. 'conv' (conv + norm, written out) and 'mlp' (x loaded as the conv output, then the
- * MLP) are partial kernels with wrong results, only for the benchmark's per-phase time breakdown.
+ * 'all' is the block. 'conv' (conv + norm, written out) is dispatch 1 of the gemm-mlp variant (and a phase of
+ * the benchmark's time breakdown); 'mlp' (x loaded as the conv output, then the MLP) is a partial kernel with
+ * wrong results, only for that breakdown.
  */
 export type BlockPhases = 'all' | 'conv' | 'mlp';
 

@@ -4,9 +4,10 @@
  */
 import type { Activation } from '../../spec/activations.js';
 import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
-  convfirstSpec, convnextSpec } from '../../spec/block_spec.js';
-import { type BlockTiling, chooseHiddenSplits, chooseTiling, MIN_SLICE_HIDDEN, SPLIT_BELOW_TILES, TARGET_WORKGROUPS,
-  type TilingLimits } from './tiling.js';
+  convfirstSpec, convnextSpec, specKey } from '../../spec/block_spec.js';
+import { type BlockTiling, chooseHiddenSplits, chooseTiling, gemmMlpOverride, MIN_SLICE_HIDDEN, SPLIT_BELOW_TILES,
+  STAGED_MAX_CHANNELS, TARGET_WORKGROUPS, type TilingLimits, tilingOverrideVersion } from './tiling.js';
+import { chooseGemmTile, type GemmTile, gemmWorkgroups } from './mlp_gemm_wgsl.js';
 
 export interface KernelExplanation {
   kernel: string;
@@ -19,9 +20,13 @@ export interface KernelExplanation {
   tiling?: BlockTiling;
   /**
    * Fused only: 'plain' = one dispatch; 'split-hidden' = the hidden dimension split over S workgroups per
-   * tile (tiling.hiddenSplits) when the plain kernel would launch too few workgroups, plus a summing dispatch.
+   * tile (tiling.hiddenSplits) when the plain kernel would launch too few workgroups, plus a summing dispatch;
+   * 'gemm-mlp' = conv + norm written out (the plain kernel's first phases), then the MLP as two GEMMs with the
+   * hidden tensor in device memory (wide blocks at large batch: mlp_gemm_wgsl.ts says why).
    */
-  variant?: 'plain' | 'split-hidden';
+  variant?: 'plain' | 'split-hidden' | 'gemm-mlp';
+  /** 'gemm-mlp' only: the tiles of the expand and project GEMMs. */
+  gemm?: { expand: GemmTile; project: GemmTile };
   /** GPU dispatches per block call (plain 1, split-hidden 2; after the one-time weight fold per weight set). */
   dispatches?: number;
   /** Workgroups of the (first) dispatch. */
@@ -51,6 +56,26 @@ export function effectiveLimits(device: { limits: TilingLimits }): TilingLimits 
   };
 }
 
+/**
+ * Plans are pure functions of these arguments and the tiling override, and a network calls the same few
+ * shapes every inference: cached, so the kernel's CPU side costs a map lookup instead of a tiling search.
+ */
+const planCache = new Map<string, KernelExplanation>();
+const PLAN_CACHE_LIMIT = 1024;
+
+export function planBlockCached(kernel: string, spec: BlockSpec, xShape: readonly number[],
+  limits: TilingLimits): KernelExplanation {
+  const key = `${kernel}|${specKey(spec)}|${xShape.join(',')}|${limits.maxComputeWorkgroupStorageSize},` +
+    `${limits.maxComputeInvocationsPerWorkgroup}|${tilingOverrideVersion()}`;
+  let plan = planCache.get(key);
+  if (plan == null) {
+    if (planCache.size >= PLAN_CACHE_LIMIT) planCache.clear();
+    plan = planBlock(kernel, spec, xShape, limits);
+    planCache.set(key, plan);
+  }
+  return plan;
+}
+
 export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly number[],
   limits: TilingLimits): KernelExplanation {
   const base = { kernel, backend: 'webgpu' as const, spec, limits };
@@ -61,9 +86,19 @@ export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly numb
   const choice = chooseTiling(spec, xShape, limits);
   if (!choice.ok) return { ...base, fused: false, reason: choice.reason };
   const t = choice.tiling;
-  const tiles = Math.ceil(xShape[0] * xShape[1] * xShape[2] / t.tilePixels);
+  const pixels = xShape[0] * xShape[1] * xShape[2];
+  const tiles = Math.ceil(pixels / t.tilePixels);
   const layout = `${t.tilePixels}-pixel tiles, ${t.workgroupSize} threads, hidden chunks of ${t.hiddenChunk}, ` +
     `${t.storageBytes} of ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`;
+  const gemm = gemmMlpChoice(spec, pixels, limits);
+  if (gemm != null) {
+    const tile = (g: GemmTile) => `${g.bm}x${g.bn}`;
+    return { ...base, fused: true, variant: 'gemm-mlp', tiling: { ...t, hiddenSplits: 1 }, gemm, dispatches: 3,
+      workgroups: tiles, reason: `fused gemm-mlp: C = ${spec.channels} > ${STAGED_MAX_CHANNELS} and ${pixels} pixels ` +
+        `give the expand GEMM ${gemmWorkgroups('expand', spec, gemm.expand, pixels)} workgroups (>= ` +
+        `${TARGET_WORKGROUPS}): conv + norm dispatch (${layout}), then expand (${tile(gemm.expand)} tiles) and ` +
+        `project (${tile(gemm.project)} tiles) GEMMs with the hidden tensor in device memory` };
+  }
   if (t.hiddenSplits === 1) {
     return { ...base, fused: true, variant: 'plain', tiling: t, dispatches: 1, workgroups: tiles,
       reason: `fused: ${layout}; ${tiles} workgroups` + (tiles >= SPLIT_BELOW_TILES ? '' :
@@ -76,6 +111,22 @@ export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly numb
       `${spec.hidden} is split into ${t.hiddenSplits} slices of ${spec.hidden / t.hiddenSplits} ` +
       `(${tiles * t.hiddenSplits} workgroups, target ${TARGET_WORKGROUPS}) plus a dispatch summing the partials; ` +
       layout };
+}
+
+/**
+ * The 'gemm-mlp' tiles when that variant runs: wide blocks (C > STAGED_MAX_CHANNELS, where the one-dispatch
+ * kernel's pixel tiles are smallest) whose expand GEMM fills the GPU (>= TARGET_WORKGROUPS workgroups), e.g.
+ * ConvNeXt-T stages 2-4 at N=32 but none at N=1; or as forced by the tiling override.
+ */
+function gemmMlpChoice(spec: BlockSpec, pixels: number, limits: TilingLimits): { expand: GemmTile; project: GemmTile } | null {
+  const { gemmMlp: forced, gemmExpand, gemmProject } = gemmMlpOverride();
+  if (forced === false) return null;
+  const expand = chooseGemmTile('expand', spec, limits.maxComputeInvocationsPerWorkgroup, gemmExpand);
+  const project = chooseGemmTile('project', spec, limits.maxComputeInvocationsPerWorkgroup, gemmProject);
+  if (expand == null || project == null) return null;
+  if (forced === true) return { expand, project };
+  return spec.channels > STAGED_MAX_CHANNELS && gemmWorkgroups('expand', spec, expand, pixels) >= TARGET_WORKGROUPS ?
+    { expand, project } : null;
 }
 
 export interface ExplainShapes {

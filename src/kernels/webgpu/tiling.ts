@@ -7,6 +7,7 @@
  * walk over D. Both matmuls are register tiled: each thread owns `rows` pixels x `cols4` vec4 channels.
  */
 import type { BlockSpec } from '../../spec/block_spec.js';
+import type { GemmTile } from './mlp_gemm_wgsl.js';
 
 /** The adapter limits the tiling depends on (a subset of GPUSupportedLimits). */
 export interface TilingLimits {
@@ -100,7 +101,7 @@ const TILE_PIXELS = [64, 32, 16, 8, 4, 2, 1];
 const MAX_HIDDEN_CHUNK = 128;
 /** Smaller chunks mean more barriers per weight loaded; prefer a smaller pixel tile over them. */
 const MIN_HIDDEN_CHUNK = 32;
-const STAGED_MAX_CHANNELS = 128;
+export const STAGED_MAX_CHANNELS = 128;
 
 function divisors(n: number, max: number): number[] {
   const out: number[] = [];
@@ -240,11 +241,23 @@ export interface TilingOverride {
   unroll?: number;
   prefetch?: boolean;
   convStrip?: number;
+  /** Force the 'gemm-mlp' variant on (true) or off (false); absent = the automatic rule (plan.ts). */
+  gemmMlp?: boolean;
+  /** gemm-mlp GEMM tiles to use instead of the preferred ones (must divide the shape; mlp_gemm_wgsl.ts). */
+  gemmExpand?: GemmTile;
+  gemmProject?: GemmTile;
 }
 
 let override: TilingOverride | null = null;
+let overrideVersion = 0;
 /** Forces tiling knobs for subsequent calls (benchmark sweeps); null restores the automatic choice. */
-export function setTilingOverride(o: TilingOverride | null): void { override = o; }
+export function setTilingOverride(o: TilingOverride | null): void { override = o; overrideVersion++; }
+/** The forced 'gemm-mlp' choice and tiles, if any. */
+export function gemmMlpOverride(): Pick<TilingOverride, 'gemmMlp' | 'gemmExpand' | 'gemmProject'> {
+  return { gemmMlp: override?.gemmMlp, gemmExpand: override?.gemmExpand, gemmProject: override?.gemmProject };
+}
+/** Changes whenever the override does (plan caches key on it). */
+export function tilingOverrideVersion(): number { return overrideVersion; }
 
 function applyOverride(spec: BlockSpec, base: BlockTiling, o: TilingOverride, limits: TilingLimits): TilingChoice {
   const threads = o.workgroupSize ?? base.workgroupSize;

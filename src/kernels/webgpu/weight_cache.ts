@@ -2,8 +2,9 @@
  * Per-weight-set preprocessing for the fused kernels, done once and cached against the weight tensors'
  * dataIds: for the blocks, LayerNorm gamma/beta folded into W1/b1, layer scale into W2/b2, all four packed
  * into one GPU buffer (FoldWeightsProgram); for the patch conv, its pre-LayerNorm folded into the filter
- * and bias (PatchConvFoldProgram). Entries are freed when any source tensor is disposed (checked on
- * every kernel call: the backend no longer knows the dataId) or by `clearWebGPUWeightCache()`.
+ * and bias (PatchConvFoldProgram). Entries are freed when any source tensor is disposed (the backend's
+ * disposeData is wrapped once per backend to hear about it, so a cache hit costs no scan of the cache) or by
+ * `clearWebGPUWeightCache()`.
  *
  * The packed buffers are owned by the cache, not registered as tfjs tensors, so they do not show up in
  * tf.memory() and do not trip the engine's per-kernel leak check; each call binds them through a
@@ -37,19 +38,33 @@ function idOf(dataId: DataId): number {
 }
 
 const entries = new Map<string, Entry>();
+/** Cache keys by source dataId, so a disposal finds its entries without scanning the cache. */
+const bySource = new Map<DataId, Set<string>>();
+const hooked = new WeakSet<WebGPUBackend>();
 let folds = 0;
 
 function release(key: string, entry: Entry): void {
   entries.delete(key);
+  for (const id of entry.sources) {
+    const keys = bySource.get(id);
+    keys?.delete(key);
+    if (keys?.size === 0) bySource.delete(id);
+  }
   // Back to the backend's pool: reuse is ordered after any already-recorded use of this buffer.
   entry.backend.bufferManager.releaseBuffer(entry.buffer);
 }
 
-/** Frees entries whose source weights were disposed. */
-export function sweepWeightCache(): void {
-  for (const [key, entry] of entries) {
-    if (entry.sources.some((id) => !entry.backend.tensorMap.has(id))) release(key, entry);
-  }
+/** Wraps the backend's disposeData once: when a source weight's last reference goes, its entries go too. */
+function hearDisposals(backend: WebGPUBackend): void {
+  if (hooked.has(backend)) return;
+  hooked.add(backend);
+  const disposeData = backend.disposeData.bind(backend);
+  backend.disposeData = (dataId: DataId, force?: boolean): boolean => {
+    const released = disposeData(dataId as never, force);
+    const keys = released ? bySource.get(dataId) : undefined;
+    if (keys != null) for (const key of [...keys]) release(key, entries.get(key)!);
+    return released;
+  };
 }
 
 /** Frees every cached packed weight set (e.g. after swapping models). */
@@ -77,7 +92,7 @@ function externalInfo(backend: WebGPUBackend, buffer: GPUBuffer, length: number)
  */
 export function cachedWeights(backend: WebGPUBackend, kind: string, sources: (tf.TensorInfo | undefined)[],
   length: number, fold: (out: tf.TensorInfo) => void): tf.TensorInfo {
-  sweepWeightCache();
+  hearDisposals(backend);
   const key = `${kind}:${sources.map((t) => (t == null ? '-' : idOf(t.dataId))).join(',')}`;
   let entry = entries.get(key);
   if (entry == null) {
@@ -89,6 +104,10 @@ export function cachedWeights(backend: WebGPUBackend, kind: string, sources: (tf
     folds++;
     entry = { backend, sources: sources.filter((t) => t != null).map((t) => t!.dataId), buffer, length };
     entries.set(key, entry);
+    for (const id of entry.sources) {
+      if (!bySource.has(id)) bySource.set(id, new Set());
+      bySource.get(id)!.add(key);
+    }
   }
   return externalInfo(backend, entry.buffer, entry.length);
 }
