@@ -35,8 +35,9 @@ const tf = await import('@tensorflow/tfjs-core');
 const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
 const { loadGraphModel } = await import('@tensorflow/tfjs-converter');
 await import('../src/index.js');
-const { buildModel } = await import('../models/index.js');
-const { toModelArtifacts } = await import('../src/converter/graphmodel_writer.js');
+const { buildModel, buildModelGraph } = await import('../models/index.js');
+const { toModelArtifacts, writeGraphModel } = await import('../src/converter/graphmodel_writer.js');
+const { fuseBlocks } = await import('../src/converter/fusion.js');
 const { countModelCost } = await import('../src/analysis/cost_model.js');
 const { countDispatches, describeDevice, measureBenchPeaks } = await import('./support/webgpu_bench.js');
 const { meanPhases, withCpuProfile } = await import('./support/wall_phases.js');
@@ -45,10 +46,12 @@ const { WebGPUInputUploader } = await import('../src/runtime/webgpu_input_upload
 
 type Tensor = InstanceType<typeof tf.Tensor>;
 
-interface Config { label: string; family: 'convnext' | 'convfirst'; fused: boolean }
+/** `patchConvs: false`: fused blocks and LayerNorms but the stem / downsample convs left as stock Conv2D. */
+interface Config { label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false }
 const CONFIGS: Config[] = [
   { label: 'ConvNeXt stock ops', family: 'convnext', fused: false },
   { label: 'ConvNeXt fused', family: 'convnext', fused: true },
+  { label: 'ConvNeXt fused, Conv2D', family: 'convnext', fused: true, patchConvs: false },
   { label: 'ConvFirstNet fused', family: 'convfirst', fused: true },
 ];
 const VARIANT = smoke ? 'atto' : 'tiny';
@@ -174,11 +177,15 @@ const fmt = (v: number, p = 2) => v.toFixed(p).padStart(8);
 console.log(`\n${VARIANT} ${SIZE}x${SIZE}, timestamps ${hasTimestamps ? 'on' : 'OFF (gpu ms unavailable)'}`);
 console.log('model                 N    params  GFLOPs   gpu ms  wall ms  (min)  disp  TFLOP/s  %peak  x gpu  x wall  max|d| vs stock');
 for (const cfg of CONFIGS) {
-  const built = buildModel(cfg.family, VARIANT, { fused: cfg.fused, seed: SEED, inputSize: SIZE });
-  const model = await loadGraphModel(tf.io.fromMemory(toModelArtifacts(built.files)));
+  const files = cfg.patchConvs === false ?
+    // The converter's passes on the stock graph, patch convs off: what the fused model was before FusedPatchConv.
+    writeGraphModel(fuseBlocks(buildModelGraph(cfg.family, VARIANT, { fused: false, seed: SEED, inputSize: SIZE }),
+      { patchConvs: false }).graph) :
+    buildModel(cfg.family, VARIANT, { fused: cfg.fused, seed: SEED, inputSize: SIZE }).files;
+  const model = await loadGraphModel(tf.io.fromMemory(toModelArtifacts(files)));
   for (const n of BATCHES) {
     const cost = await countModelCost(model, [n, SIZE, SIZE, 3]);
-    const m = await measure(model, n, `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}-n${n}`);
+    const m = await measure(model, n, `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}-n${n}`);
     const tflops = cost.flops / (m.gpuMs * 1e-3) / 1e12;
     const stock = stockRef.get(n);
     let maxAbsDiff: number | null = null;
@@ -187,6 +194,9 @@ for (const cfg of CONFIGS) {
       for (let i = 0; i < m.logits.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(m.logits[i] - stock.logits[i]));
     }
     if (cfg.family === 'convnext' && !cfg.fused) stockRef.set(n, m);
+    if (cfg.patchConvs === false && maxAbsDiff != null && maxAbsDiff > 1e-3) {
+      throw new Error(`${cfg.label} N=${n}: logits differ from stock by ${maxAbsDiff}`);
+    }
     const base = stockRef.get(n);
     const row: Row = {
       model: `${cfg.label}`, family: cfg.family, variant: VARIANT, fused: cfg.fused, n, inputSize: SIZE,

@@ -67,6 +67,8 @@ const TARGET_WORKGROUPS = 264;
 /** Widest output tile, in floats: 128 channels x 4 pixels x 4 rows keeps 32 accumulators per thread. */
 const MAX_TILE_N = 128;
 const K_SLICES = [32, 24, 16, 8, 4];
+const SMALL_K_SLICE = 8;
+const SMALL_SLICE_MIN_ROWS = 1024;
 
 /** Workgroup memory: A slice, B slice, per-pixel LayerNorm statistics and their reduction buffer. */
 export function patchConvStorageBytes(s: PatchConvShape, components: number, tileM: number, tileNV: number,
@@ -119,8 +121,13 @@ export function planPatchConv(s: PatchConvShape, limits: TilingLimits): PatchCon
   const workgroupSize = threadRows * threadCols;
   const storage = (v: number) => patchConvStorageBytes(s, components, tileM, tileNV, v, workgroupSize);
   const roundUp = Math.ceil(depth / xComponents) * xComponents;
+  // Downsample layers (pre-norm) with many output rows: 8-step slices measured fastest on the H200 at N=32
+  // (down1 0.38 vs 0.46 ms, down2 0.33 vs 0.41 ms) and slower at N=1 (down1 0.22 vs 0.14 ms); BENCHMARKS.md
+  // "FusedPatchConv". The stem and small batches keep the largest slice dividing the depth.
+  const preferred = s.preNorm && m >= SMALL_SLICE_MIN_ROWS ?
+    [SMALL_K_SLICE, ...K_SLICES.filter((v) => v !== SMALL_K_SLICE)] : K_SLICES;
   const candidates = o.kSlice != null ? [o.kSlice, ...K_SLICES.filter((v) => v < o.kSlice!)] :
-    [...K_SLICES.filter((v) => depth % v === 0), ...K_SLICES];
+    [...preferred.filter((v) => depth % v === 0), ...preferred];
   const slices = [...candidates.map((v) => Math.min(v, roundUp)), 2, 1].filter((v) => v % xComponents === 0);
   const kSlice = slices.find((v) => storage(v) <= limits.maxComputeWorkgroupStorageSize);
   if (kSlice == null) {
