@@ -176,14 +176,20 @@ const stockRef = new Map<number, { gpuMs: number; wallMs: number; logits: Float3
 const fmt = (v: number, p = 2) => v.toFixed(p).padStart(8);
 console.log(`\n${VARIANT} ${SIZE}x${SIZE}, timestamps ${hasTimestamps ? 'on' : 'OFF (gpu ms unavailable)'}`);
 console.log('model                 N    params  GFLOPs   gpu ms  wall ms  (min)  disp  TFLOP/s  %peak  x gpu  x wall  max|d| vs stock');
+// Every model loaded first, then batch by batch: each batch's rows run back to back, stock first (the
+// fused N=1 row used to follow the stock N=32 one and read up to 1.8x slow in some runs).
+const models: Model[] = [];
 for (const cfg of CONFIGS) {
   const files = cfg.patchConvs === false ?
     // The converter's passes on the stock graph, patch convs off: what the fused model was before FusedPatchConv.
     writeGraphModel(fuseBlocks(buildModelGraph(cfg.family, VARIANT, { fused: false, seed: SEED, inputSize: SIZE }),
       { patchConvs: false }).graph) :
     buildModel(cfg.family, VARIANT, { fused: cfg.fused, seed: SEED, inputSize: SIZE }).files;
-  const model = await loadGraphModel(tf.io.fromMemory(toModelArtifacts(files)));
-  for (const n of BATCHES) {
+  models.push(await loadGraphModel(tf.io.fromMemory(toModelArtifacts(files))));
+}
+for (const n of BATCHES) {
+  for (const [ci, cfg] of CONFIGS.entries()) {
+    const model = models[ci];
     const cost = await countModelCost(model, [n, SIZE, SIZE, 3]);
     const m = await measure(model, n, `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}-n${n}`);
     const tflops = cost.flops / (m.gpuMs * 1e-3) / 1e12;
@@ -215,8 +221,8 @@ for (const cfg of CONFIGS) {
     console.log(`    wall phases (tfjs upload): ${ph(row.wallPhases)}; WebGPUInputUploader: wall ${row.stagedWallMs.toFixed(2)} ` +
       `(min ${row.stagedWallMinMs.toFixed(2)}) = ${ph(row.stagedWallPhases)}`);
   }
-  model.dispose();
 }
+for (const model of models) model.dispose();
 
 const leaked = tf.memory().numTensors;
 console.log(`\ntensors alive at the end: ${leaked}`);
