@@ -38,7 +38,6 @@ await import('../src/index.js');
 const { buildModel, buildModelGraph } = await import('../models/index.js');
 const { toModelArtifacts, writeGraphModel } = await import('../src/converter/graphmodel_writer.js');
 const { fuseBlocks } = await import('../src/converter/fusion.js');
-const { DEFAULT_EARLY_SUBMIT_FLOPS, setEarlySubmitFlops } = await import('../src/kernels/webgpu/index.js');
 const { countModelCost } = await import('../src/analysis/cost_model.js');
 const { countDispatches, describeDevice, measureBenchPeaks } = await import('./support/webgpu_bench.js');
 const { meanPhases, withCpuProfile } = await import('./support/wall_phases.js');
@@ -48,14 +47,11 @@ const { WebGPUInputUploader } = await import('../src/runtime/webgpu_input_upload
 type Tensor = InstanceType<typeof tf.Tensor>;
 
 /** `patchConvs: false`: fused blocks and LayerNorms but the stem / downsample convs left as stock Conv2D. */
-interface Config { label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false;
-  /** false: blocks leave submitting to tfjs's batches of 15 programs (setEarlySubmitFlops(Infinity)). */
-  earlySubmit?: false }
+interface Config { label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false }
 const CONFIGS: Config[] = [
   { label: 'ConvNeXt stock ops', family: 'convnext', fused: false },
   { label: 'ConvNeXt fused', family: 'convnext', fused: true },
   { label: 'ConvNeXt fused, Conv2D', family: 'convnext', fused: true, patchConvs: false },
-  { label: 'ConvNeXt fused, batched', family: 'convnext', fused: true, earlySubmit: false },
   { label: 'ConvFirstNet fused', family: 'convfirst', fused: true },
 ];
 const VARIANT = smoke ? 'atto' : 'tiny';
@@ -194,10 +190,8 @@ for (const cfg of CONFIGS) {
 for (const n of BATCHES) {
   for (const [ci, cfg] of CONFIGS.entries()) {
     const model = models[ci];
-    setEarlySubmitFlops(cfg.earlySubmit === false ? Infinity : DEFAULT_EARLY_SUBMIT_FLOPS);
     const cost = await countModelCost(model, [n, SIZE, SIZE, 3]);
-    const m = await measure(model, n, `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}` +
-      `${cfg.earlySubmit === false ? '-batched' : ''}-n${n}`);
+    const m = await measure(model, n, `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}-n${n}`);
     const tflops = cost.flops / (m.gpuMs * 1e-3) / 1e12;
     const stock = stockRef.get(n);
     let maxAbsDiff: number | null = null;

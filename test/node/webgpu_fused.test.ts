@@ -9,7 +9,7 @@ import { ACTIVATIONS } from '../../src/spec/activations.js';
 import { convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
 import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
-import { checkDispatchesAndCache, checkEarlySubmit, checkFallbackOnTinyLimits, checkGemmMlp, checkSplitDispatches, FORCED_TILINGS,
+import { checkDispatchesAndCache, checkFallbackOnTinyLimits, checkGemmMlp, checkSplitDispatches, FORCED_TILINGS,
   GEMM_MLP_CASES, runForced,
   runWithProfile, wideCases } from '../support/webgpu_fused.js';
 
@@ -223,13 +223,6 @@ describe(`fused webgpu kernels through Dawn (seed ${seed})`, { skip: webgpuUnava
     await checkGemmMlp(GEMM_MLP_CASES[2], SWIFTSHADER_LIMITS, rng.int(1, 2 ** 30),
       { gemmProject: { bm: 64, bn: 64, bk: 16, tm: 8, tn4: 1 } });
   });
-  it('large blocks submit their own dispatches (early submit), small ones leave it to tfjs; results unchanged',
-    async () => {
-      await useBackend('webgpu');
-      await checkEarlySubmit(GEMM_MLP_CASES[0], rng.int(1, 2 ** 30));
-      await checkEarlySubmit({ kind: 'convfirst', n: 2, h: 5, w: 6, c: 32, d: 128, k: 3, g: 8, act: 'silu',
-        residual: true }, rng.int(1, 2 ** 30));
-    });
   it('falls back with a reason when no tile fits', async () => {
     await useBackend('webgpu');
     await checkFallbackOnTinyLimits(rng.int(1, 2 ** 30));

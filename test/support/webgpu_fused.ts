@@ -6,9 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { convnextBlock, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, lastKernelDecision } from '../../src/index.js';
-import { chooseTiling, clearWebGPUWeightCache, DATACENTER_LIMITS, DEFAULT_EARLY_SUBMIT_FLOPS, setEarlySubmitFlops,
-  setPoisonFusedOutputs,
-  setTilingOverride,
+import { chooseTiling, clearWebGPUWeightCache, DATACENTER_LIMITS, setPoisonFusedOutputs, setTilingOverride,
   setWebGPUTilingLimits, SWIFTSHADER_LIMITS, type TilingLimits, type TilingOverride, webgpuWeightCacheStats }
   from '../../src/kernels/webgpu/index.js';
 import { convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
@@ -279,32 +277,4 @@ export async function checkGemmMlp(t: BlockCase, limits: TilingLimits, seed: num
     clearWebGPUWeightCache();
   }
   await expectNoLeakedDataIds(backend, dataIdsBefore);
-}
-
-/**
- * Blocks above the early-submit threshold submit their own dispatches (the GPU starts before tfjs's batch of
- * 15 programs fills): with the threshold at 0, every block call submits while it runs, results still match
- * float64; with it at Infinity (and the default, for these small shapes) the calls leave the submit to tfjs.
- */
-export async function checkEarlySubmit(t: BlockCase, seed: number): Promise<void> {
-  const backend = tf.backend() as WebGPUBackend;
-  const queue = backend.device.queue;
-  const submit = queue.submit.bind(queue);
-  let submits = 0;
-  queue.submit = (buffers: Iterable<GPUCommandBuffer>) => { submits++; submit(buffers); };
-  const count = async (flops: number) => {
-    setEarlySubmitFlops(flops);
-    submits = 0;
-    // runBlockCase reads the output (one more submit for the read-back) after the block ran.
-    await runBlockCase(t, seed);
-    return submits;
-  };
-  try {
-    const early = await count(0);
-    const batched = await count(Infinity);
-    if (!(early > batched)) throw new Error(`early submits: ${early} submits with threshold 0, ${batched} without`);
-  } finally {
-    setEarlySubmitFlops(DEFAULT_EARLY_SUBMIT_FLOPS);
-    queue.submit = submit;
-  }
 }

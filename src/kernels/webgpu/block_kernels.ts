@@ -37,41 +37,11 @@ function runFused(backend: WebGPUBackend, spec: BlockSpec, kernel: string, x: tf
   const plan = planBlockCached(kernel, spec, x.shape, effectiveLimits(backend.device));
   recordDecision(plan);
   if (!plan.fused || plan.tiling == null) return fallback();
-  const y = dispatchPlan(backend, spec, plan.tiling, plan.gemm, x, filter, bias, mlp);
-  submitIfLarge(backend, spec, x.shape);
-  return y;
-}
-
-/**
- * Blocks of at least this many FLOPs submit their dispatches at once instead of waiting for tfjs's batch of
- * WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (15) programs: the GPU starts on an inference's first blocks while the CPU
- * still encodes the rest. A ConvNeXt-T block is ~15 GFLOP at N=32 (submit) and ~0.46 at N=1 (batched as usual).
- */
-export const DEFAULT_EARLY_SUBMIT_FLOPS = 2e9;
-let earlySubmitFlops = DEFAULT_EARLY_SUBMIT_FLOPS;
-/** Test hook: the FLOP threshold for early submits (Infinity turns them off). */
-export function setEarlySubmitFlops(flops: number): void { earlySubmitFlops = flops; }
-
-function submitIfLarge(backend: WebGPUBackend, spec: BlockSpec, xShape: readonly number[]): void {
-  const pixels = xShape[0] * xShape[1] * xShape[2];
-  const flops = pixels * (2 * spec.k * spec.k * spec.groupWidth * spec.channels + 4 * spec.channels * spec.hidden);
-  if (flops < earlySubmitFlops) return;
-  // tfjs keeps these private; it ends the pass and submits the same way every 15 programs. While profiling,
-  // each timed program has been submitted already (no open encoder), so this does nothing.
-  const b = backend as unknown as { commandEncoder: GPUCommandEncoder | null; endComputePassEncoder(): void };
-  if (b.commandEncoder == null) return;
-  b.endComputePassEncoder();
-  backend.submitQueue();
-}
-
-function dispatchPlan(backend: WebGPUBackend, spec: BlockSpec, planTiling: BlockTiling,
-  gemmTiles: { expand: GemmTile; project: GemmTile } | undefined, x: tf.TensorInfo, filter: tf.TensorInfo,
-  bias: tf.TensorInfo, mlp: MlpWeightInputs): tf.TensorInfo {
   // The per-phase profiling kernels exist for the one-dispatch form only.
-  const tiling = phases === 'all' ? planTiling : { ...planTiling, hiddenSplits: 1 };
+  const tiling = phases === 'all' ? plan.tiling : { ...plan.tiling, hiddenSplits: 1 };
   const packed = packedMlpWeights(backend, mlp);
-  if (gemmTiles != null && phases === 'all') {
-    return runGemmMlp(backend, spec, x, filter, bias, packed, tiling, gemmTiles);
+  if (plan.variant === 'gemm-mlp' && plan.gemm != null && phases === 'all') {
+    return runGemmMlp(backend, spec, x, filter, bias, packed, tiling, plan.gemm);
   }
   const program = new FusedBlockProgram(spec, tiling, x.shape, phases);
   const first = backend.runWebGPUProgram(program, [x, filter, bias, packed], 'float32', undefined,

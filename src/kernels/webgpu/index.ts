@@ -6,8 +6,7 @@ import { webgpuPatchConvKernelConfig } from './patch_conv_kernel.js';
 
 addFusedKernels('webgpu', [...webgpuKernelConfigs, webgpuLayerNormKernelConfig, webgpuPatchConvKernelConfig]);
 
-export { DEFAULT_EARLY_SUBMIT_FLOPS, setEarlySubmitFlops, setFusedPhasesForProfiling, setPoisonFusedOutputs } from
-  './block_kernels.js';
+export { setFusedPhasesForProfiling, setPoisonFusedOutputs } from './block_kernels.js';
 export { layerNormPlan } from './layer_norm_wgsl.js';
 export type { LayerNormPlan } from './layer_norm_wgsl.js';
 export { lastPatchConvDecision, patchConvStorageBytes, planPatchConv, setPatchConvOverride } from './patch_conv_plan.js';
