@@ -34,7 +34,8 @@ const lib = await import('../src/index.js');
 // Benchmark-only knobs (tiling sweeps, per-phase partial kernels); not part of the package API.
 const tuning = await import('../src/kernels/webgpu/index.js');
 const { convnextBlockReference, convfirstBlockReference } = await import('../src/kernels/reference/block_reference.js');
-const { countDispatches, describeDevice, measureBenchPeaks } = await import('./support/webgpu_bench.js');
+const { countDispatches, describeDevice, GPU_TIMING, measureBenchPeaks, SMOKE_GPU_TIMING, steadyGpuTime } =
+  await import('./support/webgpu_bench.js');
 
 type Tensor = InstanceType<typeof tf.Tensor>;
 type Op = 'convnext' | 'convfirst';
@@ -54,27 +55,9 @@ const splitSweep: SplitSweepRow[] = [];
 const sweepRows: { op: Op; n: number; h: number; w: number; c: number; variant: string; gpuMs: number;
   medianMs: number; tflops: number; tiling: unknown }[] = [];
 
-/**
- * GPU time per call in steady state: clocks ramped by WARM_MS of back-to-back calls, then `repeats` rounds
- * of BATCH calls queued back to back inside one tf.time (each program still gets its own timestamped pass),
- * kernel time / BATCH, the best round. Timing isolated calls with idle gaps between them let the GPU drop
- * clocks and gave 2-4x spreads between identical runs; with a 100 ms ramp, a fused kernel timed right after
- * the stock composition (many small programs) still read up to 2.6x its steady-state time (H200), which is
- * why the ramp is longer and the best round is kept.
- */
-async function gpuTime(f: () => Tensor, repeats: number): Promise<number> {
-  const t0 = performance.now();
-  while (performance.now() - t0 < WARM_MS) {
-    const ys = Array.from({ length: 4 }, () => f());
-    await ys[ys.length - 1].data();
-    tf.dispose(ys);
-  }
-  const gpu: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const info = await tf.time(() => { for (let b = 0; b < BATCH; b++) f().dispose(); });
-    gpu.push((info.kernelMs as number) / BATCH);
-  }
-  return Math.min(...gpu);
+/** GPU time per call in steady state (bench/support/webgpu_bench.ts steadyGpuTime). */
+function gpuTime(f: () => Tensor, repeats: number): Promise<number> {
+  return steadyGpuTime(f, { ...(smoke ? SMOKE_GPU_TIMING : GPU_TIMING), repeats });
 }
 
 if (!(await tf.setBackend('webgpu'))) throw new Error('webgpu backend failed to start (no adapter?)');
@@ -90,9 +73,7 @@ const dispatchCounter = countDispatches(backend);
 
 const STAGES = smoke ? [[8, 8, 16], [5, 5, 32], [3, 3, 64]] : [[56, 56, 96], [28, 28, 192], [14, 14, 384], [7, 7, 768]];
 const BATCHES = smoke ? [1, 2] : [1, 32];
-const GPU_REPEATS = smoke ? 2 : 7;
-const WARM_MS = smoke ? 20 : 400;
-const BATCH = smoke ? 2 : 10;
+const GPU_REPEATS = (smoke ? SMOKE_GPU_TIMING : GPU_TIMING).repeats;
 const WALL_REPEATS = smoke ? 2 : 20;
 
 function weights(op: Op, c: number, d: number): Record<string, Tensor> {

@@ -25,7 +25,8 @@ const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
 const lib = await import('../src/index.js');
 const tuning = await import('../src/kernels/webgpu/index.js');
 const { layerNormReference } = await import('../src/kernels/reference/layer_norm_reference.js');
-const { countDispatches, describeDevice, measureBenchPeaks } = await import('./support/webgpu_bench.js');
+const { countDispatches, describeDevice, GPU_TIMING, measureBenchPeaks, SMOKE_GPU_TIMING, steadyGpuTime } =
+  await import('./support/webgpu_bench.js');
 
 type Tensor = InstanceType<typeof tf.Tensor>;
 type Impl = 'stock' | 'stock+fusedLN' | 'fused';
@@ -49,25 +50,11 @@ const SHAPES: Shape[] = smoke ?
     { name: 'down2', h: 28, cin: 192, cout: 384, k: 2, preNorm: true },
     { name: 'down3', h: 14, cin: 384, cout: 768, k: 2, preNorm: true }];
 const BATCHES = smoke ? [1, 2] : [1, 32];
-const GPU_REPEATS = smoke ? 2 : 7;
-const WARM_MS = smoke ? 20 : 400;
-const BATCH = smoke ? 2 : 10;
 const WALL_REPEATS = smoke ? 2 : 50;
 
-/** GPU time per call in steady state (as bench/gpu.ts): clocks ramped, best of `repeats` rounds of BATCH calls. */
-async function gpuTime(f: () => Tensor, repeats = GPU_REPEATS): Promise<number> {
-  const t0 = performance.now();
-  while (performance.now() - t0 < WARM_MS) {
-    const ys = Array.from({ length: 4 }, () => f());
-    await ys[ys.length - 1].data();
-    tf.dispose(ys);
-  }
-  const gpu: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const info = await tf.time(() => { for (let b = 0; b < BATCH; b++) f().dispose(); });
-    gpu.push((info.kernelMs as number) / BATCH);
-  }
-  return Math.min(...gpu);
+/** GPU time per call in steady state (bench/support/webgpu_bench.ts steadyGpuTime). */
+function gpuTime(f: () => Tensor): Promise<number> {
+  return steadyGpuTime(f, smoke ? SMOKE_GPU_TIMING : GPU_TIMING);
 }
 
 async function measure(f: () => Tensor): Promise<{ gpuMs: number; wallMs: number; dispatches: number }> {

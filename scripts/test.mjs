@@ -71,6 +71,8 @@ if (want('smoke')) {
     ['bench:webgl (small shapes)', ['run', 'bench:webgl', '--', '--shapes', '8x16,5x32', '--samples', '1', '--chain', '1',
       '--json', join(tmp, 'bench-webgl-smoke.json')]],
     ['analyze:models (--smoke)', ['run', 'analyze:models', '--', '--smoke', '--out', join(tmp, 'analysis-smoke')]],
+    ['bench:patch-conv (--smoke)', ['run', 'bench:patch-conv', '--', '--smoke', '--json', join(tmp, 'patch-conv-smoke.json')]],
+    ['bench:gemm-probe (--smoke)', ['run', 'bench:gemm-probe', '--', '--smoke', '--json', join(tmp, 'gemm-probe-smoke.json')]],
   ];
   for (const [name, args] of smokes) {
     const { code, out } = await run('npm', args, { capture: true });

@@ -3,6 +3,7 @@
  * and count dispatches (every GPU program tfjs's webgpu backend runs goes through runWebGPUProgram).
  * Call after setupNodeWebGPU() and tf.setBackend('webgpu').
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { type DevicePeaks, measureDevicePeaks } from '../../src/analysis/microbench.js';
 
@@ -29,4 +30,33 @@ export function countDispatches(backend: WebGPUBackend): { count: number; reset(
   const run = backend.runWebGPUProgram.bind(backend);
   backend.runWebGPUProgram = ((...a: Parameters<typeof run>) => { counter.count++; return run(...a); }) as typeof run;
   return counter;
+}
+
+/** Steady-state GPU timing knobs: clock ramp, timed rounds, calls queued per round. */
+export interface GpuTiming { warmMs: number; repeats: number; batch: number }
+
+export const GPU_TIMING: GpuTiming = { warmMs: 400, repeats: 7, batch: 10 };
+export const SMOKE_GPU_TIMING: GpuTiming = { warmMs: 20, repeats: 2, batch: 2 };
+
+/**
+ * GPU time per call in steady state: clocks ramped by `warmMs` of back-to-back calls, then `repeats` rounds
+ * of `batch` calls queued back to back inside one tf.time (each program still gets its own timestamped pass),
+ * kernel time / batch, the best round. Timing isolated calls with idle gaps between them let the GPU drop
+ * clocks and gave 2-4x spreads between identical runs; with a 100 ms ramp, a fused kernel timed right after
+ * the stock composition (many small programs) still read up to 2.6x its steady-state time (H200), which is
+ * why the ramp is longer and the best round is kept.
+ */
+export async function steadyGpuTime(f: () => tf.Tensor, t: GpuTiming): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < t.warmMs) {
+    const ys = Array.from({ length: 4 }, () => f());
+    await ys[ys.length - 1].data();
+    tf.dispose(ys);
+  }
+  const gpu: number[] = [];
+  for (let i = 0; i < t.repeats; i++) {
+    const info = await tf.time(() => { for (let b = 0; b < t.batch; b++) f().dispose(); });
+    gpu.push((info.kernelMs as number) / t.batch);
+  }
+  return Math.min(...gpu);
 }
