@@ -3,15 +3,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import '../../src/index.js';
 import { fuseBlocks } from '../../src/converter/fusion.js';
-import { toModelArtifacts, writeGraphModel } from '../../src/converter/graphmodel_writer.js';
 import { attr, type Graph } from '../../src/converter/ir.js';
 import { GraphBuilder } from '../../src/converter/ir_builder.js';
 import type { Activation } from '../../src/spec/activations.js';
 import { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK } from '../../src/spec/block_spec.js';
-import { addConvNeXtBlock, convfirstWeights, convnextWeights } from '../support/converter_blocks.js';
+import { addConvNeXtBlock, convfirstWeights, convnextWeights, runGraph } from '../support/converter_blocks.js';
 import { useBackend } from '../support/node_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
 import { convfirst64, convnext64, type ConvNeXtWeights64 } from '../support/reference64.js';
@@ -21,13 +19,12 @@ const seed = freshSeed();
 const [N, H, W] = [2, 5, 6];
 
 async function run(g: Graph, x: Float32Array, shape: number[]): Promise<Float32Array> {
-  const model = await loadGraphModel(tf.io.fromMemory(toModelArtifacts(writeGraphModel(g))));
   const t = tf.tensor(x, shape);
-  const y = model.execute(t) as tf.Tensor;
-  const out = Float32Array.from(await y.data());
-  tf.dispose([t, y]);
-  model.dispose();
-  return out;
+  try {
+    return await runGraph(g, t);
+  } finally {
+    t.dispose();
+  }
 }
 
 /** Fuses g, checks the fused-node count and that fused and unfused outputs both match the oracle. */

@@ -1,27 +1,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import '../../src/index.js';
 import { GraphBuilder } from '../../src/converter/ir_builder.js';
-import { toModelArtifacts, writeGraphModel } from '../../src/converter/graphmodel_writer.js';
+import { writeGraphModel } from '../../src/converter/graphmodel_writer.js';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../../src/converter/float16.js';
 import { Graph } from '../../src/converter/ir.js';
 import { useBackend } from '../support/node_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
 import { convfirst64, convnext64 } from '../support/reference64.js';
-import { addConvFirstBlock, addConvNeXtBlock, convfirstWeights, convnextWeights } from '../support/converter_blocks.js';
+import { addConvFirstBlock, addConvNeXtBlock, convfirstWeights, convnextWeights, runGraph } from '../support/converter_blocks.js';
 
 const seed = freshSeed();
-
-async function runGraph(g: Graph, x: tf.Tensor, quantize?: 'float16' | 'uint8'): Promise<Float32Array> {
-  const model = await loadGraphModel(tf.io.fromMemory(toModelArtifacts(writeGraphModel(g, { quantize }))));
-  const y = model.execute(x) as tf.Tensor;
-  const out = (await y.data()) as Float32Array;
-  y.dispose();
-  model.dispose();
-  return out;
-}
 
 function relL2(got: ArrayLike<number>, want: ArrayLike<number>): number {
   let num = 0;
@@ -83,10 +73,10 @@ describe(`converter IR + GraphBuilder + writer (seed ${seed})`, () => {
     assert.equal(files.shards[0].path, 'group1-shard1of3.bin');
     const x = tf.ones([3000]);
     assert.deepEqual(await runGraph(b.graph, x), values);
-    const f16 = await runGraph(b.graph, x, 'float16');
+    const f16 = await runGraph(b.graph, x, { quantize: 'float16' });
     for (let i = 0; i < values.length; i++) assert.equal(f16[i], float16BitsToFloat32(float32ToFloat16Bits(values[i])));
     assert.equal(writeGraphModel(b.graph, { quantize: 'float16' }).shards[0].data.byteLength, 6000);
-    const u8 = await runGraph(b.graph, x, 'uint8');
+    const u8 = await runGraph(b.graph, x, { quantize: 'uint8' });
     const range = Math.max(...values) - Math.min(...values);
     for (let i = 0; i < values.length; i++) assert.ok(Math.abs(u8[i] - values[i]) <= range / 255, `uint8 value ${i}`);
     x.dispose();

@@ -4,11 +4,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadGraphModel } from '@tensorflow/tfjs-converter';
-import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import '../../src/index.js';
 import { fuseBlocks } from '../../src/converter/fusion.js';
-import { toModelArtifacts, writeGraphModel } from '../../src/converter/graphmodel_writer.js';
 import type { Graph } from '../../src/converter/ir.js';
 import { GraphBuilder } from '../../src/converter/ir_builder.js';
 import { DATACENTER_LIMITS, layerNormPlan, setPoisonFusedOutputs, SWIFTSHADER_LIMITS } from '../../src/kernels/webgpu/index.js';
@@ -18,6 +16,8 @@ import { relL2 } from '../support/converter_fixtures.js';
 import { checkBadLayerNormInputs, checkLayerNormDispatches, layerNorm64, layerNormShapes, runLayerNormCase }
   from '../support/layer_norm_cases.js';
 import { compareLogits, seededImages, SMALL } from '../support/model_cases.js';
+import { runGraph } from '../support/converter_blocks.js';
+import { countPrograms } from '../support/webgpu_fused.js';
 import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
 
@@ -69,15 +69,6 @@ describe(`webgpu FusedLayerNorm dispatches (seed ${seed})`, { skip: webgpuUnavai
     await checkLayerNormDispatches(seed);
   });
 });
-
-async function runGraph(g: Graph, x: tf.Tensor): Promise<Float32Array> {
-  const model = await loadGraphModel(tf.io.fromMemory(toModelArtifacts(writeGraphModel(g))));
-  const y = model.execute(x) as tf.Tensor;
-  const out = Float32Array.from(await y.data());
-  y.dispose();
-  model.dispose();
-  return out;
-}
 
 describe(`converter LayerNorm pass (seed ${seed})`, () => {
   const rng = new Rng(seed);
@@ -137,13 +128,8 @@ describe(`built ConvNeXt on webgpu: FusedLayerNorm vs stock LayerNorms (seed ${s
       const blocksOnly = fuseBlocks(unfused, { layerNorms: false, patchConvs: false });
       const layerNorms = 1 + (STAGES[SMALL.variant].depths.length - 1) + 1;
       assert.equal(fused.counts.layerNorm, layerNorms);
-      const backend = tf.backend() as WebGPUBackend;
-      const run = backend.runWebGPUProgram;
-      const keys: string[] = [];
-      backend.runWebGPUProgram = function (this: WebGPUBackend, ...args: Parameters<typeof run>) {
-        keys.push((args[0] as WebGPUProgram).shaderKey);
-        return run.apply(this, args);
-      } as typeof run;
+      const recorder = countPrograms(tf.backend() as WebGPUBackend);
+      const keys = recorder.keys;
       const x = seededImages(seed + 1);
       const before = tf.memory().numTensors;
       let yf: Float32Array;
@@ -156,7 +142,7 @@ describe(`built ConvNeXt on webgpu: FusedLayerNorm vs stock LayerNorms (seed ${s
         yb = await runGraph(blocksOnly.graph, x);
         programs = [fusedKeys.length, keys.length];
       } finally {
-        backend.runWebGPUProgram = run;
+        recorder.restore();
       }
       console.log(`  programs per run: ${programs[0]} with FusedLayerNorm, ${programs[1]} with stock LayerNorms`);
       assert.ok(programs[0] < programs[1] - layerNorms, 'each LayerNorm composite is several programs, the fused one');

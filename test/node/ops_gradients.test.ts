@@ -24,6 +24,27 @@ function loss64(t: BlockCase, inputs: Record<string, Float64Array>, r: Float32Ar
   return sum;
 }
 
+/**
+ * Compares autodiff gradients with central finite differences of a float64 loss: at `samples(length)` random
+ * entries of each input, perturbed in place by +-h and restored.
+ */
+function expectFiniteDifferences(o: { analytic: ArrayLike<number>[]; inputs: Float64Array[]; names: string[];
+  loss: () => number; h: number; samples: (length: number) => number; tol: number; rng: Rng }): void {
+  o.inputs.forEach((v, ni) => {
+    for (let s = 0; s < o.samples(v.length); s++) {
+      const i = o.rng.int(0, v.length - 1);
+      const keep = v[i];
+      v[i] = keep + o.h; const up = o.loss();
+      v[i] = keep - o.h; const down = o.loss();
+      v[i] = keep;
+      const fd = (up - down) / (2 * o.h);
+      const got = o.analytic[ni][i];
+      assert.ok(Math.abs(got - fd) <= o.tol * (1 + Math.abs(fd)),
+        `d loss / d ${o.names[ni]}[${i}]: autodiff ${got} vs finite difference ${fd}`);
+    }
+  });
+}
+
 const CASES: BlockCase[] = [
   { kind: 'convnext', n: 2, h: 3, w: 4, c: 4, d: 8, k: 3, act: 'gelu', layerScale: true },
   { kind: 'convnext', n: 1, h: 2, w: 3, c: 4, d: 4, k: 5, act: 'gelu_tanh', layerScale: false },
@@ -53,21 +74,8 @@ describe(`op gradients vs float64 finite differences (seed ${seed})`, () => {
       });
       assert.equal(tf.memory().numTensors, before, 'gradient computation leaked tensors');
       const base = Object.fromEntries(names.map((n) => [n, Float64Array.from(p.inputs[n])]));
-      const h = 1e-4;
-      names.forEach((name, ni) => {
-        const v = base[name];
-        for (let s = 0; s < Math.min(6, v.length); s++) {
-          const i = rng.int(0, v.length - 1);
-          const keep = v[i];
-          v[i] = keep + h; const up = loss64(t, base, r);
-          v[i] = keep - h; const down = loss64(t, base, r);
-          v[i] = keep;
-          const fd = (up - down) / (2 * h);
-          const got = analytic[ni][i];
-          assert.ok(Math.abs(got - fd) <= 2e-3 * (1 + Math.abs(fd)),
-            `d loss / d ${name}[${i}]: autodiff ${got} vs finite difference ${fd}`);
-        }
-      });
+      expectFiniteDifferences({ analytic, inputs: names.map((n) => base[n]), names, loss: () => loss64(t, base, r),
+        h: 1e-4, samples: (length) => Math.min(6, length), tol: 2e-3, rng });
     });
   }
 });
@@ -94,19 +102,9 @@ describe(`layerNorm gradient vs float64 finite differences (seed ${seed})`, () =
       const y = layerNorm64(Float32Array.from(base[0]), c, Float32Array.from(base[1]), Float32Array.from(base[2]), eps);
       return y.reduce((s, v, i) => s + v * r[i], 0);
     };
-    const h = 1e-2; // the oracle takes float32 inputs: steps well above their rounding
-    base.forEach((v, ni) => {
-      for (let s = 0; s < 5; s++) {
-        const i = rng.int(0, v.length - 1);
-        const keep = v[i];
-        v[i] = keep + h; const up = loss();
-        v[i] = keep - h; const down = loss();
-        v[i] = keep;
-        const fd = (up - down) / (2 * h);
-        assert.ok(Math.abs(analytic[ni][i] - fd) <= 5e-3 * (1 + Math.abs(fd)),
-          `d loss / d input ${ni}[${i}]: autodiff ${analytic[ni][i]} vs finite difference ${fd}`);
-      }
-    });
+    // The oracle takes float32 inputs: steps well above their rounding.
+    expectFiniteDifferences({ analytic, inputs: base, names: base.map((_, i) => `input ${i}`), loss, h: 1e-2,
+      samples: () => 5, tol: 5e-3, rng });
   });
 });
 
@@ -135,18 +133,7 @@ describe(`patchConv gradient vs float64 finite differences (seed ${seed})`, () =
       const y = patchConv64(x, c, w, b, { gamma: g, beta: be, epsilon: eps });
       return y.reduce((s, v, i) => s + v * r[i], 0);
     };
-    const h = 1e-2;
-    base.forEach((v, ni) => {
-      for (let s = 0; s < 4; s++) {
-        const i = rng.int(0, v.length - 1);
-        const keep = v[i];
-        v[i] = keep + h; const up = loss();
-        v[i] = keep - h; const down = loss();
-        v[i] = keep;
-        const fd = (up - down) / (2 * h);
-        assert.ok(Math.abs(analytic[ni][i] - fd) <= 5e-3 * (1 + Math.abs(fd)),
-          `d loss / d input ${ni}[${i}]: autodiff ${analytic[ni][i]} vs finite difference ${fd}`);
-      }
-    });
+    expectFiniteDifferences({ analytic, inputs: base, names: base.map((_, i) => `input ${i}`), loss, h: 1e-2,
+      samples: () => 4, tol: 5e-3, rng });
   });
 });

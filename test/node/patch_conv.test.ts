@@ -4,11 +4,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadGraphModel } from '@tensorflow/tfjs-converter';
-import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import '../../src/index.js';
 import { fuseBlocks } from '../../src/converter/fusion.js';
-import { toModelArtifacts, writeGraphModel } from '../../src/converter/graphmodel_writer.js';
 import type { Graph } from '../../src/converter/ir.js';
 import { GraphBuilder } from '../../src/converter/ir_builder.js';
 import { DATACENTER_LIMITS, planPatchConv, setPoisonFusedOutputs, SWIFTSHADER_LIMITS }
@@ -20,6 +18,8 @@ import { relL2 } from '../support/converter_fixtures.js';
 import { checkBadPatchConvInputs, checkPatchConvDispatches, patchCaseName, patchConv64, patchConvCases,
   runPatchConvCase, runPatchConvProfile } from '../support/patch_conv_cases.js';
 import { compareLogits, seededImages, SMALL } from '../support/model_cases.js';
+import { runGraph } from '../support/converter_blocks.js';
+import { countPrograms } from '../support/webgpu_fused.js';
 import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
 
@@ -88,15 +88,6 @@ describe(`webgpu FusedPatchConv kernel (seed ${seed})`, { skip: webgpuSkip }, ()
   });
 });
 
-async function runGraph(g: Graph, x: tf.Tensor): Promise<Float32Array> {
-  const model = await loadGraphModel(tf.io.fromMemory(toModelArtifacts(writeGraphModel(g))));
-  const y = model.execute(x) as tf.Tensor;
-  const out = Float32Array.from(await y.data());
-  y.dispose();
-  model.dispose();
-  return out;
-}
-
 describe(`converter patch conv pass (seed ${seed})`, () => {
   const rng = new Rng(seed);
   const [cin, cout, eps] = [6, 10, 1e-6];
@@ -164,13 +155,8 @@ describe(`built ConvNeXt on webgpu: FusedPatchConv vs stock convs (seed ${seed})
     const without = fuseBlocks(unfused, { patchConvs: false });
     const patchConvs = STAGES[SMALL.variant].depths.length;
     assert.equal(fused.counts.patchConv, patchConvs);
-    const backend = tf.backend() as WebGPUBackend;
-    const run = backend.runWebGPUProgram;
-    const keys: string[] = [];
-    backend.runWebGPUProgram = function (this: WebGPUBackend, ...args: Parameters<typeof run>) {
-      keys.push((args[0] as WebGPUProgram).shaderKey);
-      return run.apply(this, args);
-    } as typeof run;
+    const recorder = countPrograms(tf.backend() as WebGPUBackend);
+    const keys = recorder.keys;
     const x = seededImages(seed + 1);
     const before = tf.memory().numTensors;
     let yf: Float32Array;
@@ -183,7 +169,7 @@ describe(`built ConvNeXt on webgpu: FusedPatchConv vs stock convs (seed ${seed})
       console.log(`  programs per run: ${fusedKeys.length} with FusedPatchConv, ${keys.length} without`);
       assert.ok(fusedKeys.length < keys.length, 'fewer programs with the patch convs');
     } finally {
-      backend.runWebGPUProgram = run;
+      recorder.restore();
     }
     assert.equal(tf.memory().numTensors, before, 'no tensors leaked');
     x.dispose();

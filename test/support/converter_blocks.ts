@@ -1,8 +1,22 @@
 /** Small ConvNeXt / ConvFirst graphs built with the converter's GraphBuilder, shared by converter tests. */
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import { toModelArtifacts, type WriteOptions, writeGraphModel } from '../../src/converter/graphmodel_writer.js';
+import type { Graph } from '../../src/converter/ir.js';
 import { GraphBuilder } from '../../src/converter/ir_builder.js';
 import type { Activation } from '../../src/spec/activations.js';
 import type { ConvFirstWeights64, ConvNeXtWeights64 } from './reference64.js';
 import type { Rng } from './random.js';
+
+/** Writes `g` as a GraphModel, loads it from memory and runs it on `x`: the path an app takes. */
+export async function runGraph(g: Graph, x: tf.Tensor, options: WriteOptions = {}): Promise<Float32Array> {
+  const model = await loadGraphModel(tf.io.fromMemory(toModelArtifacts(writeGraphModel(g, options))));
+  const y = model.execute(x) as tf.Tensor;
+  const out = Float32Array.from(await y.data());
+  y.dispose();
+  model.dispose();
+  return out;
+}
 
 export function convnextWeights(rng: Rng, c: number, d: number, k: number, layerScale = true): ConvNeXtWeights64 {
   return {

@@ -4,6 +4,7 @@
  * one dispatch per call with a poisoned output.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { type BadInput, checkBadInputs } from './bad_inputs.js';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { layerNorm } from '../../src/index.js';
 import { setPoisonFusedOutputs } from '../../src/kernels/webgpu/index.js';
@@ -63,7 +64,7 @@ export async function runLayerNormCase(shape: number[], seed: number, epsilon = 
 }
 
 /** Bad inputs: [what, call, expected message]. The checks run before any kernel, on any backend. */
-export function badLayerNormInputs(): Array<[string, () => unknown, RegExp]> {
+export function badLayerNormInputs(): BadInput[] {
   const x = () => tf.zeros([2, 3, 8]);
   const ones = (n: number) => tf.ones([n]);
   return [
@@ -84,16 +85,7 @@ export function badLayerNormInputs(): Array<[string, () => unknown, RegExp]> {
 
 /** Each bad input throws its message, and nothing the op made survives (inputs are made inside tidy). */
 export function checkBadLayerNormInputs(): void {
-  for (const [what, call, message] of badLayerNormInputs()) {
-    const before = tf.memory().numTensors;
-    let error: unknown;
-    tf.tidy(() => {
-      try { call(); } catch (e) { error = e; }
-    });
-    if (!(error instanceof Error)) throw new Error(`${what}: no Error thrown`);
-    if (!message.test(error.message)) throw new Error(`${what}: message "${error.message}" does not match ${message}`);
-    if (tf.memory().numTensors !== before) throw new Error(`${what}: leaked ${tf.memory().numTensors - before} tensors`);
-  }
+  checkBadInputs(badLayerNormInputs());
 }
 
 /**

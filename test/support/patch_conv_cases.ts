@@ -4,6 +4,7 @@
  * both limit profiles, forced tilings, dispatch counts and the cached weight fold.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { type BadInput, checkBadInputs } from './bad_inputs.js';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { patchConv } from '../../src/index.js';
 import { clearWebGPUWeightCache, lastPatchConvDecision, setPatchConvOverride, setPoisonFusedOutputs,
@@ -106,7 +107,7 @@ export async function runPatchConvCase(c: PatchConvCase, seed: number, epsilon =
 }
 
 /** Bad inputs: [what, call, expected message]. The checks run before any kernel, on any backend. */
-export function badPatchConvInputs(): Array<[string, () => unknown, RegExp]> {
+export function badPatchConvInputs(): BadInput[] {
   const x = () => tf.zeros([1, 8, 8, 4]);
   const f = (k = 2, cin = 4, cout = 6) => tf.zeros([k, k, cin, cout]);
   const ones = (n: number) => tf.ones([n]);
@@ -131,16 +132,7 @@ export function badPatchConvInputs(): Array<[string, () => unknown, RegExp]> {
 
 /** Each bad input throws its message, and nothing the op made survives (inputs are made inside tidy). */
 export function checkBadPatchConvInputs(): void {
-  for (const [what, call, message] of badPatchConvInputs()) {
-    const before = tf.memory().numTensors;
-    let error: unknown;
-    tf.tidy(() => {
-      try { call(); } catch (e) { error = e; }
-    });
-    if (!(error instanceof Error)) throw new Error(`${what}: no Error thrown`);
-    if (!message.test(error.message)) throw new Error(`${what}: message "${error.message}" does not match ${message}`);
-    if (tf.memory().numTensors !== before) throw new Error(`${what}: leaked ${tf.memory().numTensors - before} tensors`);
-  }
+  checkBadInputs(badPatchConvInputs());
 }
 
 /**

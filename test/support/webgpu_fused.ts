@@ -109,12 +109,13 @@ function convnextWeights(c: number, d: number, rng: Rng): Record<string, tf.Tens
     w1: r([c, d], 0.2), b1: r([d], 0.1), w2: r([d, c], 0.1), b2: r([c], 0.1), layerScale: r([c], 0.5) };
 }
 
-/** Counts the programs (one per dispatch) the backend runs until restore(). */
-export function countPrograms(backend: WebGPUBackend): { count: number; restore(): void } {
+/** Counts the programs (one per dispatch) the backend runs until restore(), and records their shader keys. */
+export function countPrograms(backend: WebGPUBackend): { count: number; keys: string[]; restore(): void } {
   const run = backend.runWebGPUProgram;
-  const counter = { count: 0, restore: () => { backend.runWebGPUProgram = run; } };
+  const counter = { count: 0, keys: [] as string[], restore: () => { backend.runWebGPUProgram = run; } };
   backend.runWebGPUProgram = function (this: WebGPUBackend, ...args: Parameters<typeof run>) {
     counter.count++;
+    counter.keys.push(args[0].shaderKey);
     return run.apply(this, args);
   } as typeof run;
   return counter;
