@@ -103,6 +103,11 @@ describe('explainKernel', () => {
       assert.equal(e.dispatches, 3);
       assert.match(e.reason, /^fused gemm-mlp: C = \d+ > 128 and \d+ pixels give the expand GEMM \d+ workgroups/);
       assert.ok(e.gemm != null && (4 * c) % e.gemm.expand.bn === 0 && c % e.gemm.project.bn === 0);
+      // Its conv + norm dispatch: 7-pixel strips (rows of 28, 14, 7), whole strips per tile, within the limits.
+      const conv = e.gemm.conv;
+      assert.equal(conv.convStrip, 7);
+      assert.ok(conv.tilePixels % 7 === 0 && conv.storageBytes <= DATACENTER_LIMITS.maxComputeWorkgroupStorageSize &&
+        conv.workgroupSize <= DATACENTER_LIMITS.maxComputeInvocationsPerWorkgroup, JSON.stringify(conv));
     }
     for (const x of [[1, 28, 28, 192], [1, 14, 14, 384], [1, 7, 7, 768], [32, 56, 56, 96]]) {
       const c = x[3];
@@ -222,6 +227,15 @@ describe(`fused webgpu kernels through Dawn (seed ${seed})`, { skip: webgpuUnava
       { gemmExpand: { bm: 128, bn: 64, bk: 8, tm: 8, tn4: 2 }, gemmProject: { bm: 32, bn: 64, bk: 16, tm: 4, tn4: 2 } });
     await checkGemmMlp(GEMM_MLP_CASES[2], SWIFTSHADER_LIMITS, rng.int(1, 2 ** 30),
       { gemmProject: { bm: 64, bn: 64, bk: 16, tm: 8, tn4: 1 } });
+    // Consecutive rows per thread, read as vec4s from workgroup memory.
+    await checkGemmMlp(GEMM_MLP_CASES[3], SWIFTSHADER_LIMITS, rng.int(1, 2 ** 30),
+      { gemmExpand: { bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2, rowVec4: true },
+        gemmProject: { bm: 64, bn: 64, bk: 8, tm: 8, tn4: 1, rowVec4: true } });
+  });
+  it('gemm-mlp conv + norm dispatch with forced tiles: 64 threads, a tile not a multiple of the strip', async () => {
+    await useBackend('webgpu');
+    await checkGemmMlp(GEMM_MLP_CASES[3], DATACENTER_LIMITS, rng.int(1, 2 ** 30), { convWorkgroupSize: 64 });
+    await checkGemmMlp(GEMM_MLP_CASES[4], SWIFTSHADER_LIMITS, rng.int(1, 2 ** 30), { convTilePixels: 10 });
   });
   it('falls back with a reason when no tile fits', async () => {
     await useBackend('webgpu');

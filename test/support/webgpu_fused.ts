@@ -244,6 +244,9 @@ export const GEMM_MLP_CASES: BlockCase[] = [
   { kind: 'convnext', n: 2, h: 5, w: 7, c: 64, d: 256, k: 7, act: 'gelu', layerScale: true },
   { kind: 'convfirst', n: 1, h: 9, w: 11, c: 32, d: 128, k: 3, g: 8, act: 'silu', residual: false },
   { kind: 'convfirst', n: 3, h: 3, w: 5, c: 128, d: 512, k: 3, g: 8, act: 'gelu', residual: true },
+  // Rows of 14 and 7: the conv + norm dispatch's 7-pixel strips, a partly filled last tile.
+  { kind: 'convnext', n: 2, h: 3, w: 14, c: 64, d: 256, k: 7, act: 'gelu', layerScale: true },
+  { kind: 'convnext', n: 3, h: 2, w: 7, c: 128, d: 512, k: 7, act: 'gelu_tanh', layerScale: false },
 ];
 
 /**
@@ -252,7 +255,7 @@ export const GEMM_MLP_CASES: BlockCase[] = [
  * the result matches float64, and neither tensors nor backend data ids leak.
  */
 export async function checkGemmMlp(t: BlockCase, limits: TilingLimits, seed: number,
-  tiles: Pick<TilingOverride, 'gemmExpand' | 'gemmProject'> = {}): Promise<void> {
+  tiles: Pick<TilingOverride, 'gemmExpand' | 'gemmProject' | 'convTilePixels' | 'convWorkgroupSize'> = {}): Promise<void> {
   const backend = tf.backend() as WebGPUBackend;
   clearWebGPUWeightCache();
   setWebGPUTilingLimits(limits);
@@ -265,7 +268,9 @@ export async function checkGemmMlp(t: BlockCase, limits: TilingLimits, seed: num
     const d = lastKernelDecision();
     if (d?.variant !== 'gemm-mlp' || d.dispatches !== 3 || d.gemm == null ||
         (tiles.gemmExpand != null && d.gemm.expand !== tiles.gemmExpand) ||
-        (tiles.gemmProject != null && d.gemm.project !== tiles.gemmProject)) {
+        (tiles.gemmProject != null && d.gemm.project !== tiles.gemmProject) ||
+        (tiles.convTilePixels != null && d.gemm.conv.tilePixels !== tiles.convTilePixels) ||
+        (tiles.convWorkgroupSize != null && d.gemm.conv.workgroupSize !== tiles.convWorkgroupSize)) {
       throw new Error(`${caseName(t)}: expected the gemm-mlp variant, got ${JSON.stringify(d?.reason)}`);
     }
     // The weight fold, then conv + norm, expand, project.

@@ -10,9 +10,7 @@ import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRS
 import { convfirstReferenceKernel, convnextReferenceKernel } from '../reference/reference_kernels.js';
 import { FusedBlockProgram, MlpGemmProgram, SplitSumProgram } from './block_program.js';
 import type { BlockPhases } from './block_wgsl.js';
-import type { GemmTile } from './mlp_gemm_wgsl.js';
-import type { BlockTiling } from './tiling.js';
-import { effectiveLimits, planBlockCached, recordDecision } from './plan.js';
+import { effectiveLimits, type GemmMlpTiles, planBlockCached, recordDecision } from './plan.js';
 import { type MlpWeightInputs, packedMlpWeights } from './weight_cache.js';
 
 type Inputs = Record<string, tf.TensorInfo>;
@@ -37,11 +35,12 @@ function runFused(backend: WebGPUBackend, spec: BlockSpec, kernel: string, x: tf
   const plan = planBlockCached(kernel, spec, x.shape, effectiveLimits(backend.device));
   recordDecision(plan);
   if (!plan.fused || plan.tiling == null) return fallback();
-  // The per-phase profiling kernels exist for the one-dispatch form only.
-  const tiling = phases === 'all' ? plan.tiling : { ...plan.tiling, hiddenSplits: 1 };
+  // The per-phase profiling kernels exist for the one-dispatch form only; 'conv' under gemm-mlp is its dispatch 1.
+  const tiling = phases === 'all' ? plan.tiling : phases === 'conv' && plan.gemm != null ? plan.gemm.conv :
+    { ...plan.tiling, hiddenSplits: 1 };
   const packed = packedMlpWeights(backend, mlp);
   if (plan.variant === 'gemm-mlp' && plan.gemm != null && phases === 'all') {
-    return runGemmMlp(backend, spec, x, filter, bias, packed, tiling, plan.gemm);
+    return runGemmMlp(backend, spec, x, filter, bias, packed, plan.gemm);
   }
   const program = new FusedBlockProgram(spec, tiling, x.shape, phases);
   const first = backend.runWebGPUProgram(program, [x, filter, bias, packed], 'float32', undefined,
@@ -61,13 +60,12 @@ function runFused(backend: WebGPUBackend, spec: BlockSpec, kernel: string, x: tf
 
 /** The 'gemm-mlp' variant: conv + norm to [P, C], expand GEMM to [P, D], project GEMM to the output. */
 function runGemmMlp(backend: WebGPUBackend, spec: BlockSpec, x: tf.TensorInfo, filter: tf.TensorInfo,
-  bias: tf.TensorInfo, packed: tf.TensorInfo, tiling: BlockTiling, gemm: { expand: GemmTile; project: GemmTile }):
-  tf.TensorInfo {
+  bias: tf.TensorInfo, packed: tf.TensorInfo, gemm: GemmMlpTiles): tf.TensorInfo {
   const rows = x.shape[0] * x.shape[1] * x.shape[2];
   const uniforms = [{ type: 'int32', data: [rows] }];
   const temporaries: tf.TensorInfo[] = [packed];
   try {
-    const convProgram = new FusedBlockProgram(spec, tiling, x.shape, 'conv');
+    const convProgram = new FusedBlockProgram(spec, gemm.conv, x.shape, 'conv');
     const conv = backend.runWebGPUProgram(convProgram, [x, filter, bias, packed], 'float32', undefined,
       poisonedOutput(backend, convProgram.outputShape));
     temporaries.push(conv);

@@ -413,8 +413,8 @@ fn convAt(pix: i32, cv: i32, height: i32, width: i32) -> vec4<f32> {
   }`;
   return `
 var<workgroup> tileA: array<vec4<f32>, ${tp * as4}>;
-var<workgroup> tileH: array<vec4<f32>, ${tp * hs4}>;
-${Math.max(tiling.expandSlice * dc4, tiling.projectSlice * c4) > 0 ?
+${phases === 'conv' ? '' : `var<workgroup> tileH: array<vec4<f32>, ${tp * hs4}>;`}
+${phases !== 'conv' && Math.max(tiling.expandSlice * dc4, tiling.projectSlice * c4) > 0 ?
     `var<workgroup> tileW: array<vec4<f32>, ${Math.max(tiling.expandSlice * dc4, tiling.projectSlice * c4)}>;` : ''}
 ${hasNorm ? `var<workgroup> rowStats: array<vec2<f32>, ${tp}>;` : ''}
 

@@ -22,19 +22,27 @@ import { packedOffsets } from './block_wgsl.js';
 
 export type GemmStage = 'expand' | 'project';
 
-export interface GemmTile { bm: number; bn: number; bk: number; tm: number; tn4: number }
+export interface GemmTile {
+  bm: number; bn: number; bk: number; tm: number; tn4: number;
+  /**
+   * A thread's tm rows are consecutive (ty * tm + i) instead of strided (ty + i * bm / tm), so its A values of
+   * one k are tm / 4 vec4 loads from workgroup memory instead of tm scalar ones (tm a multiple of 4).
+   */
+  rowVec4?: boolean;
+}
 
 /**
- * Tile per stage, from the in-kernel sweep on an H200 (bench --sweep, BENCHMARKS.md "gemm-mlp variant"): both
- * GEMMs fastest with 64 x 64 tiles, bk 16, 4 x 8 outputs per thread, 128 threads, 8 KiB of workgroup memory
- * (expand 64 x 64 beat the probe's best 64 x 128 by 3-6% once the activation epilogue was in). The others
- * cover shapes those do not divide.
+ * Tile per stage, from in-kernel sweeps (bench --sweep, BENCHMARKS.md "gemm-mlp variant"): on an H200 both GEMMs
+ * ran fastest with 64 x 64 tiles, bk 16, 4 x 8 outputs per thread, 128 threads (expand 64 x 64 beat the probe's
+ * best 64 x 128 by 3-6% once the activation epilogue was in); on an H100, rowVec4 took the wide blocks 10-14%
+ * lower, and a 64 x 128 expand tile with the same 4 x 8 per thread (256 threads) about 1% lower again, on all six
+ * wide shapes of both families. The others cover shapes those do not divide.
  */
 const PREFERRED: Record<GemmStage, GemmTile[]> = {
-  expand: [{ bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2 }, { bm: 64, bn: 128, bk: 8, tm: 8, tn4: 2 },
-    { bm: 32, bn: 32, bk: 8, tm: 4, tn4: 1 }],
-  project: [{ bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2 }, { bm: 64, bn: 128, bk: 8, tm: 8, tn4: 2 },
-    { bm: 32, bn: 32, bk: 8, tm: 4, tn4: 1 }],
+  expand: [{ bm: 64, bn: 128, bk: 16, tm: 4, tn4: 2, rowVec4: true }, { bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2, rowVec4: true }, { bm: 64, bn: 128, bk: 8, tm: 8, tn4: 2, rowVec4: true },
+    { bm: 32, bn: 32, bk: 8, tm: 4, tn4: 1, rowVec4: true }],
+  project: [{ bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2, rowVec4: true }, { bm: 64, bn: 128, bk: 8, tm: 8, tn4: 2, rowVec4: true },
+    { bm: 32, bn: 32, bk: 8, tm: 4, tn4: 1, rowVec4: true }],
 };
 
 export function gemmThreads(t: GemmTile): number {
@@ -53,6 +61,7 @@ export function gemmTileFits(t: GemmTile, stage: GemmStage, spec: BlockSpec, max
   const k = stage === 'expand' ? spec.channels : spec.hidden;
   const l = loadsPerThread(t);
   return n % t.bn === 0 && k % t.bk === 0 && t.bm % t.tm === 0 && t.bn % (4 * t.tn4) === 0 &&
+    (!t.rowVec4 || t.tm % 4 === 0) &&
     gemmThreads(t) <= maxThreads && Number.isInteger(l.a) && Number.isInteger(l.b) && l.a >= 1 && l.b >= 1;
 }
 
@@ -65,7 +74,7 @@ export function chooseGemmTile(stage: GemmStage, spec: BlockSpec, maxThreads: nu
 export function gemmShaderKey(stage: GemmStage, spec: BlockSpec, t: GemmTile): string {
   return `blockGemm_${stage}_c${spec.channels}_d${spec.hidden}` +
     (stage === 'expand' ? `_${spec.activation}` : `_r${+spec.residual}`) +
-    `_bm${t.bm}_bn${t.bn}_bk${t.bk}_tm${t.tm}_tn${t.tn4}`;
+    `_bm${t.bm}_bn${t.bn}_bk${t.bk}_tm${t.tm}_tn${t.tn4}${t.rowVec4 ? '_rv' : ''}`;
 }
 
 /**
@@ -93,17 +102,25 @@ export function gemmShaderSource(stage: GemmStage, spec: BlockSpec, t: GemmTile)
   const loadA = range(loads.a).map((l) => `{
       let e = lid + ${l * threads}u; let r = e / ${t.bk / 4}u; let q = e % ${t.bk / 4}u;
       ra${l} = select(vec4<f32>(0.0), a[(m0 + r) * ${k4}u + k0 / 4u + q], m0 + r < rows); }`).join('');
-  // Transposed into As[k][m]: a thread's tm row values of one k are then one load each.
+  // Transposed into As[k][m]: a thread's tm row values of one k are then one load each (rowVec4: As holds
+  // vec4s of 4 consecutive rows, and a thread's tm consecutive rows are tm / 4 loads).
+  const bm4 = t.bm / 4;
+  const aElement = (kIndex: string, r: string) => t.rowVec4 ? `As[(${kIndex}) * ${bm4}u + ${r} / 4u][${r} % 4u]` :
+    `As[(${kIndex}) * ${t.bm}u + ${r}]`;
   const storeA = range(loads.a).map((l) => `{
       let e = lid + ${l * threads}u; let r = e / ${t.bk / 4}u; let q = e % ${t.bk / 4}u;
-      As[(4u * q) * ${t.bm}u + r] = ra${l}.x; As[(4u * q + 1u) * ${t.bm}u + r] = ra${l}.y;
-      As[(4u * q + 2u) * ${t.bm}u + r] = ra${l}.z; As[(4u * q + 3u) * ${t.bm}u + r] = ra${l}.w; }`).join('');
+      ${['x', 'y', 'z', 'w'].map((c, i) => `${aElement(`4u * q + ${i}u`, 'r')} = ra${l}.${c};`).join(' ')} }`).join('');
+  const rowOf = (i: number) => t.rowVec4 ? `ty * ${t.tm}u + ${i}u` : `ty + ${i * ty}u`;
+  const aLoads = t.rowVec4 ?
+    range(t.tm / 4).map((v) => `let avv${v} = As[kk * ${bm4}u + ty * ${t.tm / 4}u + ${v}u];`).concat(
+      range(t.tm).map((i) => `let av${i} = avv${Math.floor(i / 4)}.${['x', 'y', 'z', 'w'][i % 4]};`)) :
+    range(t.tm).map((i) => `let av${i} = As[kk * ${t.bm}u + ty + ${i * ty}u];`);
   const loadB = range(loads.b).map((l) => `{
       let e = lid + ${l * threads}u; let r = e / ${t.bn / 4}u; let q = e % ${t.bn / 4}u;
       rb${l} = mlp[${wOff}u + (k0 + r) * ${n4}u + n0 + q]; }`).join('');
   const storeB = range(loads.b).map((l) => `Bs[lid + ${l * threads}u] = rb${l};`).join(' ');
   const fmas = [
-    ...range(t.tm).map((i) => `let av${i} = As[kk * ${t.bm}u + ty + ${i * ty}u];`),
+    ...aLoads,
     ...range(t.tn4).map((j) => `let bv${j} = Bs[kk * ${t.bn / 4}u + tx + ${j * tx}u];`),
     ...range(t.tm).flatMap((i) => range(t.tn4).map((j) => `${acc(i, j)} = fma(vec4<f32>(av${i}), bv${j}, ${acc(i, j)});`)),
   ].join('\n        ');
@@ -111,7 +128,7 @@ export function gemmShaderSource(stage: GemmStage, spec: BlockSpec, t: GemmTile)
     `activation(${v} + mlp[${bOff}u + ${col}])` :
     `${v} + mlp[${bOff}u + ${col}]${spec.residual ? ` + x[${row} * ${c4}u + ${col}]` : ''}`;
   const stores = range(t.tm).map((i) => `{
-    let row = m0 + ty + ${i * ty}u;
+    let row = m0 + ${rowOf(i)};
     if (row < rows) {
       ${range(t.tn4).map((j) => `{ let col = n0 + tx + ${j * tx}u;
         result[row * ${n4}u + col] = ${epilogue(acc(i, j), 'row', 'col')}; }`).join('\n      ')}
@@ -119,7 +136,7 @@ export function gemmShaderSource(stage: GemmStage, spec: BlockSpec, t: GemmTile)
   }`).join('');
 
   return `
-var<workgroup> As: array<f32, ${t.bk * t.bm}>;
+var<workgroup> As: array<${t.rowVec4 ? 'vec4<f32>' : 'f32'}, ${t.rowVec4 ? t.bk * bm4 : t.bk * t.bm}>;
 var<workgroup> Bs: array<vec4<f32>, ${t.bk * t.bn / 4}>;
 ${stage === 'expand' ? wgslActivationFunction(spec.activation) : ''}
 

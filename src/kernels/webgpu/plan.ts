@@ -5,9 +5,11 @@
 import type { Activation } from '../../spec/activations.js';
 import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
   convfirstSpec, convnextSpec, specKey } from '../../spec/block_spec.js';
-import { type BlockTiling, chooseHiddenSplits, chooseTiling, gemmMlpOverride, MIN_SLICE_HIDDEN, SPLIT_BELOW_TILES,
+import { type BlockTiling, chooseConvTiling, chooseHiddenSplits, chooseTiling, gemmMlpOverride, MIN_SLICE_HIDDEN, SPLIT_BELOW_TILES,
   STAGED_MAX_CHANNELS, TARGET_WORKGROUPS, type TilingLimits, tilingOverrideVersion } from './tiling.js';
 import { chooseGemmTile, type GemmTile, gemmWorkgroups } from './mlp_gemm_wgsl.js';
+
+export interface GemmMlpTiles { expand: GemmTile; project: GemmTile; conv: BlockTiling }
 
 export interface KernelExplanation {
   kernel: string;
@@ -25,8 +27,8 @@ export interface KernelExplanation {
    * hidden tensor in device memory (wide blocks at large batch: mlp_gemm_wgsl.ts says why).
    */
   variant?: 'plain' | 'split-hidden' | 'gemm-mlp';
-  /** 'gemm-mlp' only: the tiles of the expand and project GEMMs. */
-  gemm?: { expand: GemmTile; project: GemmTile };
+  /** 'gemm-mlp' only: the tiles of the expand and project GEMMs and the conv + norm dispatch's tiling. */
+  gemm?: GemmMlpTiles;
   /** GPU dispatches per block call (plain 1, split-hidden 2; after the one-time weight fold per weight set). */
   dispatches?: number;
   /** Workgroups of the (first) dispatch. */
@@ -90,13 +92,15 @@ export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly numb
   const tiles = Math.ceil(pixels / t.tilePixels);
   const layout = `${t.tilePixels}-pixel tiles, ${t.workgroupSize} threads, hidden chunks of ${t.hiddenChunk}, ` +
     `${t.storageBytes} of ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`;
-  const gemm = gemmMlpChoice(spec, pixels, limits);
-  if (gemm != null) {
+  const gemmTiles = gemmMlpChoice(spec, pixels, limits);
+  if (gemmTiles != null) {
+    const gemm = { ...gemmTiles, conv: chooseConvTiling(spec, xShape, t, limits) };
     const tile = (g: GemmTile) => `${g.bm}x${g.bn}`;
     return { ...base, fused: true, variant: 'gemm-mlp', tiling: { ...t, hiddenSplits: 1 }, gemm, dispatches: 3,
       workgroups: tiles, reason: `fused gemm-mlp: C = ${spec.channels} > ${STAGED_MAX_CHANNELS} and ${pixels} pixels ` +
         `give the expand GEMM ${gemmWorkgroups('expand', spec, gemm.expand, pixels)} workgroups (>= ` +
-        `${TARGET_WORKGROUPS}): conv + norm dispatch (${layout}), then expand (${tile(gemm.expand)} tiles) and ` +
+        `${TARGET_WORKGROUPS}): conv + norm dispatch (${gemm.conv.tilePixels}-pixel tiles, ${gemm.conv.workgroupSize} ` +
+        `threads, ${gemm.conv.convStrip}-pixel conv strips), then expand (${tile(gemm.expand)} tiles) and ` +
         `project (${tile(gemm.project)} tiles) GEMMs with the hidden tensor in device memory` };
   }
   if (t.hiddenSplits === 1) {

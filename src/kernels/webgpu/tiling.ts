@@ -246,6 +246,9 @@ export interface TilingOverride {
   /** gemm-mlp GEMM tiles to use instead of the preferred ones (must divide the shape; mlp_gemm_wgsl.ts). */
   gemmExpand?: GemmTile;
   gemmProject?: GemmTile;
+  /** gemm-mlp's conv + norm dispatch: workgroup size and pixels per tile. */
+  convWorkgroupSize?: number;
+  convTilePixels?: number;
 }
 
 let override: TilingOverride | null = null;
@@ -258,6 +261,32 @@ export function gemmMlpOverride(): Pick<TilingOverride, 'gemmMlp' | 'gemmExpand'
 }
 /** Changes whenever the override does (plan caches key on it). */
 export function tilingOverrideVersion(): number { return overrideVersion; }
+
+/** gemm-mlp's conv + norm dispatch: threads per workgroup (a whole strip of vec4 channels per thread). */
+const CONV_WORKGROUP = 256;
+/** Strips the depthwise conv prefers when they divide the row (so no strip crosses a row end). */
+const CONV_STRIPS_BY_ROW = [7, 4];
+
+/**
+ * The tiling of dispatch 1 of 'gemm-mlp' (conv + norm written to [P, C]). It holds no MLP accumulators, so
+ * its tile is not the one-dispatch kernel's (4-16 pixels for C > 128, 128 threads): a strip of `convStrip` pixels
+ * that divides the row (7 for ConvNeXt-T's 56/28/14/7, so no strip falls back to the per-pixel path at a row
+ * end), and about one strip of one vec4 channel per thread. Measured (H100 sweep, BENCHMARKS.md): the conv +
+ * norm dispatch at N=32 0.078 -> 0.072 ms (28x28x192), 0.067 -> 0.033 (14x14x384), 0.060 -> 0.022 (7x7x768).
+ */
+export function chooseConvTiling(spec: BlockSpec, xShape: readonly number[], base: BlockTiling,
+  limits: TilingLimits): BlockTiling {
+  const o = override;
+  const c4 = spec.channels / 4;
+  const threads = Math.min(o?.convWorkgroupSize ?? CONV_WORKGROUP, limits.maxComputeInvocationsPerWorkgroup);
+  const width = xShape[2];
+  // Grouped convs use a fixed strip in block_wgsl.ts (GROUPED_STRIP = 4); the tile must be a multiple of it.
+  const strip = spec.groupWidth === 1 ? (o?.convStrip ?? CONV_STRIPS_BY_ROW.find((s) => width % s === 0) ?? CONV_STRIP) : 4;
+  const bytes = (tp: number) => tp * rowStride4(c4) * 16 + (spec.norm === 'layernorm' ? tp * 8 : 0);
+  let tilePixels = o?.convTilePixels ?? strip * Math.max(1, Math.floor(threads / c4));
+  while (tilePixels > strip && bytes(tilePixels) > limits.maxComputeWorkgroupStorageSize) tilePixels -= strip;
+  return { ...base, workgroupSize: threads, tilePixels, convStrip: strip, hiddenSplits: 1, storageBytes: bytes(tilePixels) };
+}
 
 function applyOverride(spec: BlockSpec, base: BlockTiling, o: TilingOverride, limits: TilingLimits): TilingChoice {
   const threads = o.workgroupSize ?? base.workgroupSize;
