@@ -6,9 +6,10 @@
  *
  *   npm run bench:models -- [--json FILE] [--cpu-profile DIR] [--smoke]
  *
- * Per model and batch: GPU time (timestamp queries, tf.time kernelMs; after RAMP_MS of back-to-back
- * inferences so the GPU runs at its working clocks, best of GPU_REPEATS, median also recorded), wall time per inference
- * (input upload + predict + `await data()`, one inference at a time, mean), dispatches per inference,
+ * Per model and batch, the models of a batch interleaved in ROUNDS rounds: GPU time (timestamp queries, tf.time
+ * kernelMs; each round after RAMP_MS of back-to-back inferences so the GPU runs at its working clocks; best over
+ * all rounds, median also recorded), wall time per inference (input upload + predict + `await data()`, one
+ * inference at a time, mean over all rounds), dispatches per inference,
  * FLOPs (src/analysis countModelCost: multiply-add = 2 FLOPs, fused ops count the layers they replace),
  * achieved TFLOP/s on GPU time and % of the FMA peak measured in the same run (measureDevicePeaks).
  * Wall phases: upload, predict (CPU side of the executor and kernels), read (`await data()`), and the same loop with
@@ -58,10 +59,19 @@ const VARIANT = smoke ? 'atto' : 'tiny';
 const SIZE = smoke ? 32 : 224;
 const BATCHES = smoke ? [1, 2] : [1, 32];
 const WARMUP = smoke ? 0 : 10;
+/**
+ * Rounds over the models of one batch size, interleaved (round 1: every model, round 2: every model, ...): a
+ * model's row is its best GPU reading and its mean wall time over all rounds, so a slow spell of the host or of
+ * the GPU's clocks falls on every model instead of on whichever ran during it (single-pass runs read the fused
+ * N=1 rows 1.4-2.1x slow in some runs).
+ */
+const ROUNDS = smoke ? 1 : 3;
+/** Per round. */
 const GPU_REPEATS = smoke ? 1 : 10;
 /** Back-to-back inferences before GPU timing: single N=1 inferences with idle gaps read up to 1.8x slower. */
 const RAMP_MS = smoke ? 0 : 400;
-const WALL_REPEATS = smoke ? 1 : 30;
+/** Per round. */
+const WALL_REPEATS = smoke ? 1 : 10;
 const SEED = 1;
 
 interface Row {
@@ -122,19 +132,21 @@ async function infer(model: Model, input: Float32Array<ArrayBuffer>, n: number, 
   return { data, phases: { uploadMs: t1 - t0, predictMs: t2 - t1, readMs: t3 - t2 } };
 }
 
-async function wallLoop(model: Model, input: Float32Array<ArrayBuffer>, n: number, upload: 'tfjs' | 'staged') {
+/** `reps` inferences one at a time; every wall time and phase split. */
+async function wallLoop(model: Model, input: Float32Array<ArrayBuffer>, n: number, upload: 'tfjs' | 'staged', reps: number) {
   const wall: number[] = [];
   const phases: Phases[] = [];
-  for (let i = 0; i < WALL_REPEATS; i++) {
+  for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
     const r = await infer(model, input, n, upload);
     wall.push(performance.now() - t0);
     phases.push(r.phases);
   }
-  return { mean: wall.reduce((a, b) => a + b, 0) / wall.length, min: Math.min(...wall), phases: meanPhases(phases) };
+  return { wall, phases };
 }
 
-async function measure(model: Model, n: number, profileName: string) {
+/** Warm-up, dispatch count, reference logits, and the uploader path checked against tfjs's upload. */
+async function prepare(model: Model, n: number) {
   const input = images(n, 1234 + n);
   for (let i = 0; i < WARMUP; i++) await infer(model, input, n);
   const x = tf.tensor4d(input, [n, SIZE, SIZE, 3]);
@@ -143,6 +155,17 @@ async function measure(model: Model, n: number, profileName: string) {
   const dispatches = dispatchCounter.count;
   const logits = await y0.data() as Float32Array;
   y0.dispose();
+  for (let i = 0; i < 3; i++) {
+    const { data } = await infer(model, input, n, 'staged');
+    // Same inputs, same kernels: the uploader's path must give the logits of tfjs's own upload.
+    const diff = data.reduce((m, v, j) => Math.max(m, Math.abs(v - logits[j])), 0);
+    if (!(diff <= 1e-5)) throw new Error(`WebGPUInputUploader path differs from tfjs's upload by ${diff}`);
+  }
+  return { input, x, dispatches, logits };
+}
+
+/** One round of GPU timing: RAMP_MS of back-to-back inferences, then GPU_REPEATS timed ones (timestamp sums). */
+async function gpuRound(model: Model, x: Tensor): Promise<number[]> {
   const t0 = performance.now();
   while (performance.now() - t0 < RAMP_MS) {
     const ys = [model.predict(x) as Tensor, model.predict(x) as Tensor];
@@ -157,18 +180,40 @@ async function measure(model: Model, n: number, profileName: string) {
     (y as Tensor | null)?.dispose();
     gpu.push(info.kernelMs as number);
   }
-  x.dispose();
-  const wall = await withCpuProfile(profileDir, profileName, () => wallLoop(model, input, n, 'tfjs'));
-  for (let i = 0; i < 3; i++) {
-    const { data } = await infer(model, input, n, 'staged');
-    // Same inputs, same kernels: the uploader's path must give the logits of tfjs's own upload.
-    const diff = data.reduce((m, v, j) => Math.max(m, Math.abs(v - logits[j])), 0);
-    if (!(diff <= 1e-5)) throw new Error(`WebGPUInputUploader path differs from tfjs's upload by ${diff}`);
+  return gpu;
+}
+
+/** Every model of one batch size, GPU time and wall time each in ROUNDS interleaved rounds. */
+async function measureBatch(n: number) {
+  const prepared: Awaited<ReturnType<typeof prepare>>[] = [];
+  for (const model of models) prepared.push(await prepare(model, n));
+  const gpu = models.map(() => [] as number[]);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [i, model] of models.entries()) gpu[i].push(...await gpuRound(model, prepared[i].x));
   }
-  const staged = await wallLoop(model, input, n, 'staged');
-  return { gpuMs: Math.min(...gpu), gpuMedianMs: median(gpu), wallMs: wall.mean, wallMinMs: wall.min,
-    phases: wall.phases, stagedWallMs: staged.mean, stagedWallMinMs: staged.min, stagedPhases: staged.phases,
-    dispatches, logits, input };
+  const wall = models.map(() => ({ wall: [] as number[], phases: [] as Phases[] }));
+  const staged = models.map(() => ({ wall: [] as number[], phases: [] as Phases[] }));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [i, model] of models.entries()) {
+      const { input } = prepared[i];
+      const cfg = CONFIGS[i];
+      // --cpu-profile: the first round's tfjs-upload loop of each model.
+      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}-n${n}`;
+      const w = await withCpuProfile(r === 0 ? profileDir : null, name,
+        () => wallLoop(model, input, n, 'tfjs', WALL_REPEATS));
+      wall[i].wall.push(...w.wall); wall[i].phases.push(...w.phases);
+      const st = await wallLoop(model, input, n, 'staged', WALL_REPEATS);
+      staged[i].wall.push(...st.wall); staged[i].phases.push(...st.phases);
+    }
+  }
+  for (const p of prepared) p.x.dispose();
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  return models.map((_, i) => ({
+    gpuMs: Math.min(...gpu[i]), gpuMedianMs: median(gpu[i]),
+    wallMs: mean(wall[i].wall), wallMinMs: Math.min(...wall[i].wall), phases: meanPhases(wall[i].phases),
+    stagedWallMs: mean(staged[i].wall), stagedWallMinMs: Math.min(...staged[i].wall),
+    stagedPhases: meanPhases(staged[i].phases), dispatches: prepared[i].dispatches, logits: prepared[i].logits,
+  }));
 }
 
 const rows: Row[] = [];
@@ -188,10 +233,11 @@ for (const cfg of CONFIGS) {
   models.push(await loadGraphModel(tf.io.fromMemory(toModelArtifacts(files))));
 }
 for (const n of BATCHES) {
+  const measured = await measureBatch(n);
   for (const [ci, cfg] of CONFIGS.entries()) {
     const model = models[ci];
     const cost = await countModelCost(model, [n, SIZE, SIZE, 3]);
-    const m = await measure(model, n, `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}-n${n}`);
+    const m = measured[ci];
     const tflops = cost.flops / (m.gpuMs * 1e-3) / 1e12;
     const stock = stockRef.get(n);
     let maxAbsDiff: number | null = null;
@@ -229,6 +275,6 @@ console.log(`\ntensors alive at the end: ${leaked}`);
 if (jsonFile) {
   writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), smoke, adapter: adapterInfo,
     timestampQuery: hasTimestamps, cpuForward: tf.env().getBool('WEBGPU_CPU_FORWARD'), peaks,
-    repeats: { warmup: WARMUP, gpu: GPU_REPEATS, wall: WALL_REPEATS }, rows }, null, 1));
+    repeats: { warmup: WARMUP, rounds: ROUNDS, gpuPerRound: GPU_REPEATS, wallPerRound: WALL_REPEATS }, rows }, null, 1));
   console.log(`wrote ${jsonFile}`);
 }
