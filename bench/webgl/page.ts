@@ -7,8 +7,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgl';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { convfirstBlock, convfirstBlockReference, convnextBlock, convnextBlockReference } from '../../src/index.js';
-import { type BlockWeights, convPass, expandPass, type FragmentShape, packInputs, projectPass, setExpandShape,
-  setProjectShape } from '../../src/kernels/webgl/block_passes.js';
+import { type BlockWeights, convPass, expandPass, type FragmentShape, packInputs, projectPass, projectShape,
+  setExpandShape, setProjectShape } from '../../src/kernels/webgl/block_passes.js';
+import { allocatePackedOutputs, copyTexelRects } from '../../src/kernels/webgl/multi_target_pass.js';
+import { blockSplitRects, splitShape } from '../../src/kernels/webgl/pointwise_program.js';
 import { prepareConvFirst, prepareConvNeXt } from '../../src/kernels/webgl/block_weights.js';
 import { type BlockSpec, convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
 
@@ -204,7 +206,7 @@ async function timeRuns(f: () => void, reps: number, samples: number): Promise<[
 /**
  * Each pass of the fused block alone, on its own prepared weights (block_weights.ts, as the kernel
  * prepares them): conv; expand for every fragment shape in args.expand, and after each, project for every
- * fragment shape in args.project.
+ * fragment shape in args.project, and that project pass's blits alone (copying parts into an output).
  */
 async function timePasses(kind: string, x: tf.Tensor4D, weights: tf.Tensor[], args: BenchArgs): Promise<PassRow[]> {
   const backend = tf.backend() as MathBackendWebGL;
@@ -242,6 +244,17 @@ async function timePasses(kind: string, x: tf.Tensor4D, weights: tf.Tensor[], ar
       setProjectShape(parseShape(pr));
       try {
         await record('project', e, pr, () => [projectPass(backend, spec, p, hidden)]);
+        const s = projectShape(backend, x.shape, c);
+        if (s.rowHalves * s.channelPairs > 1 && e === args.expand[0]) {
+          // The copies alone, same rectangles, from parts of the right shape into a block-sized output.
+          const [out] = allocatePackedOutputs(backend, x.shape, 1);
+          const parts = allocatePackedOutputs(backend, splitShape(x.shape, c, s.channelPairs, s.rowHalves),
+            s.rowHalves * s.channelPairs);
+          const copies = blockSplitRects(x.shape, c, s.channelPairs, s.rowHalves).map((r) =>
+            ({ source: parts[r.part], x: r.x, y: r.y, width: r.width, height: r.height }));
+          await record('blits', '-', pr, () => { copyTexelRects(backend, out, copies); return []; });
+          for (const t of [out, ...parts]) backend.disposeIntermediateTensorInfo(t);
+        }
       } finally {
         setProjectShape(null);
       }
