@@ -155,7 +155,7 @@ function pointwiseShader(o: PointwiseOptions): string {
   const S = o.inputParts;
   const { half } = rowSplit(o.outShape);
   const blocks = o.outputSplit === 'blocks';
-  const Q = Math.ceil(Math.ceil(o.outShape[3] / 2) / T);
+  const Q = splitColumns(o.outShape[3], T); // channel pairs per part in block split layout
   const cin = o.inChannels;
   const fullSteps = Math.floor(cin / 2);
   const halfStep = cin % 2 === 1; // last input texel holds one real channel (lanes x, z)
