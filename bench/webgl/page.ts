@@ -7,7 +7,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgl';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { convfirstBlock, convfirstBlockReference, convnextBlock, convnextBlockReference } from '../../src/index.js';
-import { type BlockWeights, convPass, type ExpandShape, expandPass, packInputs, projectPass, setExpandShape } from '../../src/kernels/webgl/block_passes.js';
+import { type BlockWeights, convPass, expandPass, type FragmentShape, packInputs, projectPass, projectShape,
+  setExpandShape, setProjectShape } from '../../src/kernels/webgl/block_passes.js';
+import { allocatePackedOutputs, copyTexelRects } from '../../src/kernels/webgl/multi_target_pass.js';
+import { blockSplitRects, splitShape } from '../../src/kernels/webgl/pointwise_program.js';
 import { prepareConvFirst, prepareConvNeXt } from '../../src/kernels/webgl/block_weights.js';
 import { type BlockSpec, convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
 
@@ -18,13 +21,23 @@ export interface BenchArgs {
    * halves x Q channel pairs (P * Q render targets; 1x1 = single output).
    */
   expand: string[];
+  /**
+   * Project-pass fragment shapes, crossed with `expand`: 1x1 = the single-output pass writing tfjs's
+   * texture directly; more = parts in block split layout blitted into it.
+   */
+  project: string[];
   /** Also time each pass alone (conv, expand and project per target count). */
   passes: boolean;
 }
-/** One fused variant: the block with the expand pass forced to fragment shape `expand` ('PxQ'). */
-export interface VariantRow { expand: string; wallMs: number; cpuMs: number; cpuSamples: number[] }
-/** One pass alone: median wall / CPU ms per run. */
-export interface PassRow { pass: string; expand: string; wallMs: number; cpuMs: number }
+/**
+ * One fused variant: the block with the expand and project passes forced to fragment shapes `expand`
+ * and `project` ('PxQ'); draw calls and blits per block.
+ */
+export interface VariantRow {
+  expand: string; project: string; wallMs: number; cpuMs: number; cpuSamples: number[]; draws: number; blits: number;
+}
+/** One pass alone: median wall / CPU ms per run (project: the fragment of a project pass, else '-'). */
+export interface PassRow { pass: string; expand: string; project: string; wallMs: number; cpuMs: number }
 export interface BenchRow {
   kind: string; h: number; w: number; c: number; d: number;
   /** Median wall ms per block. */
@@ -32,6 +45,8 @@ export interface BenchRow {
   /** Median browser CPU ms per block (GPU process = SwiftShader included): steadier on a shared machine. */
   stockCpuMs: number; fusedCpuMs: number; cpuSpeedup: number;
   stockDraws: number; fusedDraws: number;
+  /** Framebuffer blits per block (texture copies, not draws; only the multi-target project pass makes them). */
+  stockBlits: number; fusedBlits: number;
   /**
    * The floor for any WebGL block: tfjs's own packed matMul for the two 1x1 layers alone (2 texel fetches
    * per 8 multiply-adds, the best a 4-output fragment can do; sampling bounds it on SwiftShader). Median
@@ -44,9 +59,9 @@ export interface BenchRow {
 }
 
 /** 'PxQ' -> { rowHalves: P, channelPairs: Q }. */
-function parseExpand(e: string): ExpandShape {
+function parseShape(e: string): FragmentShape {
   const [rowHalves, channelPairs] = e.split('x').map(Number);
-  if (!(rowHalves === 1 || rowHalves === 2) || !(channelPairs >= 1)) throw new Error(`expand shape ${e}: want 1xQ or 2xQ`);
+  if (!(rowHalves === 1 || rowHalves === 2) || !(channelPairs >= 1)) throw new Error(`fragment shape ${e}: want 1xQ or 2xQ`);
   return { rowHalves, channelPairs };
 }
 
@@ -58,13 +73,17 @@ function median(v: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-function countDraws(f: () => tf.Tensor): number {
-  const gl = (tf.backend() as MathBackendWebGL).gpgpu.gl;
+/** [draw calls, framebuffer blits] that `f` makes. */
+function countDraws(f: () => tf.Tensor): [number, number] {
+  const gl = (tf.backend() as MathBackendWebGL).gpgpu.gl as WebGL2RenderingContext;
   const draw = gl.drawElements;
+  const blit = gl.blitFramebuffer;
   let n = 0;
+  let b = 0;
   gl.drawElements = function (...a: Parameters<typeof draw>) { n++; return draw.apply(this, a); };
-  try { tf.dispose(f()); } finally { gl.drawElements = draw; }
-  return n;
+  gl.blitFramebuffer = function (...a: Parameters<typeof blit>) { b++; return blit.apply(this, a); };
+  try { tf.dispose(f()); } finally { gl.drawElements = draw; gl.blitFramebuffer = blit; }
+  return [n, b];
 }
 
 /**
@@ -116,11 +135,13 @@ async function benchShape(kind: string, h: number, c: number, args: BenchArgs): 
     stock = (xi) => tf.tidy(() => convfirstBlockReference({ x: xi, ...wt } as never, { activation: 'silu', residual: true }));
     fused = (xi) => convfirstBlock(xi, wt, { activation: 'silu' });
   }
-  const withShape = (e: string) => (xi: tf.Tensor4D) => {
-    setExpandShape(parseExpand(e));
-    try { return fused(xi); } finally { setExpandShape(null); }
+  const withShapes = (e: string, pr: string) => (xi: tf.Tensor4D) => {
+    setExpandShape(parseShape(e));
+    setProjectShape(parseShape(pr));
+    try { return fused(xi); } finally { setExpandShape(null); setProjectShape(null); }
   };
-  const variantFns = args.expand.map(withShape);
+  const variantShapes = args.expand.flatMap((e) => args.project.map((pr) => [e, pr] as const));
+  const variantFns = variantShapes.map(([e, pr]) => withShapes(e, pr));
   const rows = rand([h * h, c], 1) as tf.Tensor2D;
   const w1 = common.w1 as tf.Tensor2D;
   const w2 = common.w2 as tf.Tensor2D;
@@ -128,15 +149,16 @@ async function benchShape(kind: string, h: number, c: number, args: BenchArgs): 
   // Warm up: compile every program, upload and prepare weights.
   for (const f of [stock, fused, ...variantFns]) { const y = f(x); await y.data(); y.dispose(); }
   { const y = matmuls(); await y.data(); y.dispose(); }
-  const stockDraws = countDraws(() => stock(x));
-  const fusedDraws = countDraws(() => fused(x));
+  const [stockDraws, stockBlits] = countDraws(() => stock(x));
+  const [fusedDraws, fusedBlits] = countDraws(() => fused(x));
+  const variantCounts = variantFns.map((f) => countDraws(() => f(x)));
   const stockSamples: number[] = [];
   const fusedSamples: number[] = [];
   const stockCpuSamples: number[] = [];
   const fusedCpuSamples: number[] = [];
   const floorSamples: number[] = [];
   const floorCpuSamples: number[] = [];
-  const variantSamples = args.expand.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
+  const variantSamples = variantFns.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
   for (let s = 0; s < args.samples; s++) { // interleaved, so drift hits all alike
     const [sw, sc] = await timeChain(stock, x, args.chain);
     const [fw, fc] = await timeChain(fused, x, args.chain);
@@ -148,8 +170,9 @@ async function benchShape(kind: string, h: number, c: number, args: BenchArgs): 
       variantSamples[v].wall.push(vw); variantSamples[v].cpu.push(vc);
     }
   }
-  const variants = args.expand.map((expand, v) => ({ expand, wallMs: median(variantSamples[v].wall),
-    cpuMs: median(variantSamples[v].cpu), cpuSamples: variantSamples[v].cpu }));
+  const variants = variantShapes.map(([expand, project], v) => ({ expand, project,
+    wallMs: median(variantSamples[v].wall), cpuMs: median(variantSamples[v].cpu), cpuSamples: variantSamples[v].cpu,
+    draws: variantCounts[v][0], blits: variantCounts[v][1] }));
   const passRows = args.passes ? await timePasses(kind, x, weights, args) : [];
   tf.dispose([x, rows, ...weights]);
   const stockMs = median(stockSamples);
@@ -157,7 +180,7 @@ async function benchShape(kind: string, h: number, c: number, args: BenchArgs): 
   const stockCpuMs = median(stockCpuSamples);
   const fusedCpuMs = median(fusedCpuSamples);
   return { kind, h, w: h, c, d, stockMs, fusedMs, speedup: stockMs / fusedMs, stockCpuMs, fusedCpuMs,
-    cpuSpeedup: stockCpuMs / fusedCpuMs, stockDraws, fusedDraws, matmulFloorMs: median(floorSamples),
+    cpuSpeedup: stockCpuMs / fusedCpuMs, stockDraws, fusedDraws, stockBlits, fusedBlits, matmulFloorMs: median(floorSamples),
     matmulFloorCpuMs: median(floorCpuSamples), stockSamples, fusedSamples, stockCpuSamples,
     fusedCpuSamples, variants, passRows };
 }
@@ -182,7 +205,8 @@ async function timeRuns(f: () => void, reps: number, samples: number): Promise<[
 
 /**
  * Each pass of the fused block alone, on its own prepared weights (block_weights.ts, as the kernel
- * prepares them): conv; expand and project for every fragment shape in args.expand.
+ * prepares them): conv; expand for every fragment shape in args.expand, and after each, project for every
+ * fragment shape in args.project, and that project pass's blits alone (copying parts into an output).
  */
 async function timePasses(kind: string, x: tf.Tensor4D, weights: tf.Tensor[], args: BenchArgs): Promise<PassRow[]> {
   const backend = tf.backend() as MathBackendWebGL;
@@ -203,20 +227,38 @@ async function timePasses(kind: string, x: tf.Tensor4D, weights: tf.Tensor[], ar
   const p = packInputs(backend, x, wt);
   const rows: PassRow[] = [];
   const reps = Math.max(2, args.chain);
-  const record = async (pass: string, expand: string, f: () => tf.TensorInfo[]) => {
+  const record = async (pass: string, expand: string, project: string, f: () => tf.TensorInfo[]) => {
     const [wallMs, cpu] = await timeRuns(() => { for (const t of f()) backend.disposeIntermediateTensorInfo(t); },
       reps, args.samples);
-    rows.push({ pass, expand, wallMs, cpuMs: cpu });
-    console.log(`  ${kind} ${h}x${h}x${c} pass ${pass}${pass === 'conv' ? '' : ` (expand ${expand})`}: ` +
-      `wall ${wallMs.toFixed(1)} ms, cpu ${cpu.toFixed(0)} ms`);
+    rows.push({ pass, expand, project, wallMs, cpuMs: cpu });
+    console.log(`  ${kind} ${h}x${h}x${c} pass ${pass}${pass === 'conv' ? '' : ` (expand ${expand}` +
+      `${pass === 'project' ? `, project ${project}` : ''})`}: wall ${wallMs.toFixed(1)} ms, cpu ${cpu.toFixed(0)} ms`);
   };
-  await record('conv', '-', () => [convPass(backend, spec, p)]);
+  await record('conv', '-', '-', () => [convPass(backend, spec, p)]);
   const conv = convPass(backend, spec, p);
   for (const e of args.expand) {
-    const shape = parseExpand(e);
-    await record('expand', e, () => expandPass(backend, spec, p, conv, shape).parts);
+    const shape = parseShape(e);
+    await record('expand', e, '-', () => expandPass(backend, spec, p, conv, shape).parts);
     const hidden = expandPass(backend, spec, p, conv, shape);
-    await record('project', e, () => [projectPass(backend, spec, p, hidden)]);
+    for (const pr of args.project) {
+      setProjectShape(parseShape(pr));
+      try {
+        await record('project', e, pr, () => [projectPass(backend, spec, p, hidden)]);
+        const s = projectShape(backend, x.shape, c);
+        if (s.rowHalves * s.channelPairs > 1 && e === args.expand[0]) {
+          // The copies alone, same rectangles, from parts of the right shape into a block-sized output.
+          const [out] = allocatePackedOutputs(backend, x.shape, 1);
+          const parts = allocatePackedOutputs(backend, splitShape(x.shape, c, s.channelPairs, s.rowHalves),
+            s.rowHalves * s.channelPairs);
+          const copies = blockSplitRects(x.shape, c, s.channelPairs, s.rowHalves).map((r) =>
+            ({ source: parts[r.part], x: r.x, y: r.y, width: r.width, height: r.height }));
+          await record('blits', '-', pr, () => { copyTexelRects(backend, out, copies); return []; });
+          for (const t of [out, ...parts]) backend.disposeIntermediateTensorInfo(t);
+        }
+      } finally {
+        setProjectShape(null);
+      }
+    }
     for (const hp of hidden.parts) backend.disposeIntermediateTensorInfo(hp);
   }
   for (const t of [conv, ...p.temporaries]) backend.disposeIntermediateTensorInfo(t);
@@ -237,9 +279,10 @@ async function timePasses(kind: string, x: tf.Tensor4D, weights: tf.Tensor[], ar
       const row = await benchShape(kind, h, c, args);
       console.log(`${kind} ${h}x${h}x${c}: wall ${row.stockMs.toFixed(1)} -> ${row.fusedMs.toFixed(1)} ms ` +
         `(x${row.speedup.toFixed(2)}), cpu ${row.stockCpuMs.toFixed(0)} -> ${row.fusedCpuMs.toFixed(0)} ms ` +
-        `(x${row.cpuSpeedup.toFixed(2)}), draws ${row.stockDraws} -> ${row.fusedDraws}, ` +
+        `(x${row.cpuSpeedup.toFixed(2)}), draws ${row.stockDraws} -> ${row.fusedDraws} + ${row.fusedBlits} blits, ` +
         `1x1 matmul floor ${row.matmulFloorMs.toFixed(0)} ms / cpu ${row.matmulFloorCpuMs.toFixed(0)} ms; ` +
-        row.variants.map((v) => `${v.expand}: cpu ${v.cpuMs.toFixed(0)} ms (x${(row.stockCpuMs / v.cpuMs).toFixed(2)})`).join(', '));
+        row.variants.map((v) => `${v.expand}/${v.project}: cpu ${v.cpuMs.toFixed(0)} ms ` +
+          `(x${(row.stockCpuMs / v.cpuMs).toFixed(2)})`).join(', '));
       rows.push(row);
     }
   }

@@ -1,13 +1,15 @@
 /**
  * WebGL fused block kernels: float64 agreement on extra odd shapes (the foundation matrix itself runs in
  * ops_reference.spec.ts through the same ops), unwritten-texel poisoning, draw calls per block (at most
- * 3, no hidden pack / unpack / reshape passes), the weight cache's lifetime, and the WebGL 1 error.
+ * 3, no hidden pack / unpack / reshape passes) and blits (the multi-target project pass's part copies),
+ * both project paths, the weight cache's lifetime, and the WebGL 1 error.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { convfirstBlock, convnextBlock } from '../../src/index.js';
-import { type ExpandShape, expandShape, setExpandShape } from '../../src/kernels/webgl/block_passes.js';
+import { type ExpandShape, expandShape, type ProjectShape, projectShape, setExpandShape, setProjectShape }
+  from '../../src/kernels/webgl/block_passes.js';
 import { cachedWeightSets, requireWebGL2 } from '../../src/kernels/webgl/index.js';
 import { maxRenderTargets } from '../../src/kernels/webgl/multi_target_pass.js';
 import { isNatural, outputLayout } from '../../src/kernels/webgl/packed_layout.js';
@@ -52,13 +54,34 @@ const ODD_CASES: BlockCase[] = [
   { kind: 'convfirst', n: 2, h: 11, w: 3, c: 24, d: 96, k: 3, g: 8, act: 'relu6', residual: true },
   { kind: 'convfirst', n: 1, h: 6, w: 5, c: 7, d: 9, k: 5, g: 1, act: 'gelu', residual: false },
   { kind: 'convfirst', n: 1, h: 4, w: 4, c: 9, d: 18, k: 3, g: 3, act: 'silu', residual: true },
+  { kind: 'convfirst', n: 1, h: 3, w: 5, c: 10, d: 20, k: 3, g: 2, act: 'relu', residual: true },
 ];
 
-/** The passes a block runs: the expand pass is a multi-target draw unless it has one target. */
-function blockPasses(t: { n: number; h: number; w: number; d: number }): string[] {
+type Dims = { n: number; h: number; w: number; c: number; d: number };
+const pass = (targets: number) => targets > 1 ? `MultiTargetPass(${targets})` : 'PointwiseProgram';
+
+/**
+ * The passes a block runs (a 1x1 pass is a multi-target draw unless it has one target), assuming plain
+ * (unsquarified) textures.
+ */
+function blockPasses(t: Dims): string[] {
   const e = expandShape(webglBackend(), [t.n, t.h, t.w], t.d);
-  const targets = e.rowHalves * e.channelPairs;
-  return ['SpatialConvProgram', targets > 1 ? `MultiTargetPass(${targets})` : 'PointwiseProgram', 'PointwiseProgram'];
+  const p = projectShape(webglBackend(), [t.n, t.h, t.w], t.c);
+  return ['SpatialConvProgram', pass(e.rowHalves * e.channelPairs), pass(p.rowHalves * p.channelPairs)];
+}
+
+/**
+ * Blits a block's multi-target project pass makes, counted here from the shape, not by the kernel's own
+ * rectangle code: one per non-empty part, i.e. per row half (2 unless there is one pixel-pair row) and per
+ * block of Q = ceil(pairs / T) channel pairs, T = min(wanted, pairs, 8 / halves); none for one target.
+ */
+function expectedBlits(t: Dims, wanted: ProjectShape): number {
+  const rows = t.n * t.h * Math.ceil(t.w / 2);
+  const pairs = Math.ceil(t.c / 2);
+  const halves = rows > 1 ? wanted.rowHalves : 1;
+  const q = Math.ceil(pairs / Math.min(wanted.channelPairs, pairs, 8 / halves));
+  const parts = halves * Math.ceil(pairs / q);
+  return parts > 1 ? parts : 0;
 }
 
 // Expand fragments: single output (through runWebGLProgram), 1 x 4 and 1 x 8 channel pairs, and both
@@ -67,12 +90,49 @@ const EXPAND_VARIANTS: ExpandShape[] = [
   { rowHalves: 1, channelPairs: 1 }, { rowHalves: 1, channelPairs: 4 }, { rowHalves: 1, channelPairs: 8 },
   { rowHalves: 2, channelPairs: 2 }, { rowHalves: 2, channelPairs: 4 },
 ];
-const expandName = (e: ExpandShape) => `expand ${e.rowHalves}x${e.channelPairs}`;
+const MULTI_PROJECT: ProjectShape = { rowHalves: 2, channelPairs: 4 };
+const SINGLE_PROJECT: ProjectShape = { rowHalves: 1, channelPairs: 1 };
+const DEFAULT_EXPAND: ExpandShape = { rowHalves: 2, channelPairs: 4 };
+
+/**
+ * Both fragments, forced: every expand fragment with the multi-target project (2 x 4 parts + blits);
+ * the single-output project (the previous path) after a single, a 1 x 4 and the 2 x 4 expand; other
+ * project fragments after the 2 x 4 expand (1 x 4, 1 x 8: one row half; 2 x 2).
+ */
+interface Variant { expand: ExpandShape; project: ProjectShape }
+const VARIANTS: Variant[] = [
+  ...EXPAND_VARIANTS.map((expand) => ({ expand, project: MULTI_PROJECT })),
+  ...[EXPAND_VARIANTS[0], EXPAND_VARIANTS[1], DEFAULT_EXPAND].map((expand) => ({ expand, project: SINGLE_PROJECT })),
+  ...[{ rowHalves: 1, channelPairs: 4 }, { rowHalves: 1, channelPairs: 8 }, { rowHalves: 2, channelPairs: 2 }]
+    .map((project) => ({ expand: DEFAULT_EXPAND, project: project as ProjectShape })),
+];
+const variantName = (v: Variant) =>
+  `expand ${v.expand.rowHalves}x${v.expand.channelPairs}, project ${v.project.rowHalves}x${v.project.channelPairs}`;
+const useVariant = (v: Variant) => { setExpandShape(v.expand); setProjectShape(v.project); };
+
+/**
+ * The GL state a fused block must leave as the previous tfjs pass left it (viewport and program are
+ * tfjs's own business per draw, but the block puts them back too).
+ */
+function glState(): unknown[] {
+  const gpgpu = webglBackend().gpgpu;
+  const gl = gpgpu.gl as WebGL2RenderingContext;
+  const onTfjsFramebuffer = gl.getParameter(gl.DRAW_FRAMEBUFFER_BINDING) === gpgpu.framebuffer;
+  const attachment = (i: number) => onTfjsFramebuffer ? gl.getFramebufferAttachmentParameter(gl.DRAW_FRAMEBUFFER,
+    gl.COLOR_ATTACHMENT0 + i, gl.FRAMEBUFFER_ATTACHMENT_OBJECT_NAME) : 'not bound';
+  return [gl.getParameter(gl.READ_FRAMEBUFFER_BINDING) === gpgpu.framebuffer,
+    gl.getParameter(gl.DRAW_FRAMEBUFFER_BINDING) === gpgpu.framebuffer, gl.getParameter(gl.READ_BUFFER),
+    gl.getParameter(gl.DRAW_BUFFER0), gl.getParameter(gl.DRAW_BUFFER1), attachment(0) === gpgpu.outputTexture,
+    attachment(1), Array.from(gl.getParameter(gl.VIEWPORT) as Int32Array),
+    Array.from(gl.getParameter(gl.SCISSOR_BOX) as Int32Array), gl.isEnabled(gl.SCISSOR_TEST),
+    gl.getParameter(gl.CURRENT_PROGRAM) === gpgpu.program,
+    gl.getParameter(gl.VERTEX_ARRAY_BINDING) === (gpgpu.program as unknown as { vao: unknown } | null)?.vao];
+}
 
 describe(`webgl fused blocks (seed ${seed})`, () => {
   const rng = new Rng(seed);
   beforeEach(async () => { await useBackend('webgl'); });
-  afterEach(() => { setExpandShape(null); });
+  afterEach(() => { setExpandShape(null); setProjectShape(null); });
 
   it('runs on WebGL 2', () => {
     expect(tf.env().getNumber('WEBGL_VERSION')).toBe(2);
@@ -82,10 +142,10 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     expect(maxRenderTargets(webglBackend().gpgpu)).toBeGreaterThanOrEqual(8);
   });
 
-  for (const e of EXPAND_VARIANTS) {
+  for (const v of VARIANTS) {
     for (const t of ODD_CASES) {
-      it(`matches float64, ${expandName(e)}: ${caseName(t)}`, async () => {
-        setExpandShape(e);
+      it(`matches float64, ${variantName(v)}: ${caseName(t)}`, async () => {
+        useVariant(v);
         await runBlockCase(t, rng.int(1, 2 ** 30));
       });
     }
@@ -97,12 +157,13 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
   ];
   for (const e of EXPAND_VARIANTS) {
     for (const t of TALL_CASES) {
-      it(`matches float64 with squarified (non-row-aligned) textures, ${expandName(e)}: ${caseName(t)}`, async () => {
+      it(`matches float64 with squarified (non-row-aligned) textures, expand ${e.rowHalves}x${e.channelPairs}: ${caseName(t)}`, async () => {
         // A small max texture size makes tfjs wrap texel rows across texture rows: the shaders' generic
         // addressing path.
         const saved = tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE');
         tf.env().set('WEBGL_MAX_TEXTURE_SIZE', e.rowHalves === 2 ? 64 : 128); // small enough to squarify every part
         setExpandShape(e);
+        setProjectShape(MULTI_PROJECT);
         try {
           expect(isNatural(outputLayout([t.n, t.h, t.w, t.c]))).withContext('block output squarified').toBeFalse();
           expect(isNatural(outputLayout(splitShape([t.n, t.h, t.w], t.d, e.channelPairs, e.rowHalves))))
@@ -115,16 +176,40 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     }
   }
 
-  for (const [e, t] of EXPAND_VARIANTS.flatMap((v) => ODD_CASES.slice(0, 4).map((c) => [v, c] as const))) {
-    it(`writes every element (poisoned recycled textures), ${expandName(e)}: ${caseName(t)}`, async () => {
-      setExpandShape(e);
+  it('falls back to the single-output project pass (no blits) when the output texture is squarified', async () => {
+    const t = TALL_CASES[0];
+    const saved = tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE');
+    tf.env().set('WEBGL_MAX_TEXTURE_SIZE', 64);
+    setProjectShape(MULTI_PROJECT);
+    try {
       const m = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
-      // Packed NaN textures of every shape the passes write (block output, conv, hidden parts), released
-      // so the texture manager hands them out again; an element the passes forget to write then reads
-      // NaN and fails the comparison.
+      const x = packedOnGpu(m.x);
+      tf.dispose(m.run(x)); // weights prepared
+      const rec = recordPasses(() => m.run(x));
+      expect(rec.programs[2]).toBe('PointwiseProgram');
+      expect(rec.blits).toBe(0);
+      expect(rec.draws).toBe(3);
+      compare(await rec.result.data(), m.expected, m.depth, caseName(t));
+      tf.dispose([rec.result, x, m.x, ...Object.values(m.weights)]);
+    } finally {
+      tf.env().set('WEBGL_MAX_TEXTURE_SIZE', saved);
+    }
+  });
+
+  const POISON_VARIANTS = [...EXPAND_VARIANTS.map((expand) => ({ expand, project: MULTI_PROJECT })),
+    { expand: DEFAULT_EXPAND, project: SINGLE_PROJECT }];
+  for (const [v, t] of POISON_VARIANTS.flatMap((v) => [...ODD_CASES.slice(0, 4), ODD_CASES[6]].map((c) => [v, c] as const))) {
+    it(`writes every element (poisoned recycled textures), ${variantName(v)}: ${caseName(t)}`, async () => {
+      useVariant(v);
+      const m = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
+      // Packed NaN textures of every shape the passes write (block output, conv, hidden parts, output
+      // parts), released so the texture manager hands them out again; an element the passes forget to
+      // write (or a blit rectangle that misses) then reads NaN and fails the comparison.
       const used = expandShape(webglBackend(), [t.n, t.h, t.w], t.d);
-      const parts = used.rowHalves * used.channelPairs;
-      const shapes = [[t.n, t.h, t.w, t.c], splitShape([t.n, t.h, t.w], t.d, used.channelPairs, used.rowHalves)];
+      const out = projectShape(webglBackend(), [t.n, t.h, t.w], t.c);
+      const parts = Math.max(used.rowHalves * used.channelPairs, out.rowHalves * out.channelPairs);
+      const shapes = [[t.n, t.h, t.w, t.c], splitShape([t.n, t.h, t.w], t.d, used.channelPairs, used.rowHalves),
+        splitShape([t.n, t.h, t.w], t.c, out.channelPairs, out.rowHalves)];
       const poison = shapes.flatMap((shape) => Array.from({ length: parts }, () => packedOnGpu(tf.fill(shape, NaN))));
       for (let i = 0; i < 2; i++) {
         for (const p of poison) {
@@ -139,17 +224,23 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     });
   }
 
-  for (const [e, t] of EXPAND_VARIANTS.flatMap((v) => [ODD_CASES[0], ODD_CASES[3], ODD_CASES[4]].map((c) => [v, c] as const))) {
-    it(`takes 3 draw calls and no pack/unpack passes per block, ${expandName(e)}: ${caseName(t)}`, async () => {
-      setExpandShape(e);
+  const DRAW_CASES = [ODD_CASES[0], ODD_CASES[1], ODD_CASES[2], ODD_CASES[3], ODD_CASES[4], ODD_CASES[6]];
+  for (const [v, t] of VARIANTS.flatMap((v) => DRAW_CASES.map((c) => [v, c] as const))) {
+    it(`takes 3 draw calls, the expected blits and no pack/unpack passes per block, ${variantName(v)}: ${caseName(t)}`, async () => {
+      useVariant(v);
       const m = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
       const x = packedOnGpu(m.x);
       const first = m.run(x); // prepares and uploads the weights
       await first.data();
-      const { result: y, draws, programs } = recordPasses(() => m.run(first));
+      const { result: y, draws, blits, programs } = recordPasses(() => m.run(first));
       expect(programs).toEqual(blockPasses(t));
-      const targets = e.rowHalves * Math.min(e.channelPairs, Math.ceil(t.d / 2));
+      const e = v.expand;
+      const halves = t.n * t.h * Math.ceil(t.w / 2) > 1 ? e.rowHalves : 1;
+      const targets = halves * Math.min(e.channelPairs, Math.ceil(t.d / 2));
       expect(programs[1]).toBe(targets === 1 ? 'PointwiseProgram' : `MultiTargetPass(${targets})`);
+      const copies = expectedBlits(t, v.project);
+      expect(programs[2]).toBe(copies === 0 ? 'PointwiseProgram' : `MultiTargetPass(${copies})`); // one target per part
+      expect(blits).withContext('blits').toBe(copies);
       expect(draws).toBe(3);
       expect(webglBackend().texData.get(y.dataId).isPacked).toBeTrue();
       // The second block's output is checked too: a chain of fused blocks stays correct.
@@ -159,8 +250,9 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     });
   }
 
-  for (const t of [ODD_CASES[0], ODD_CASES[3]]) {
-    it(`leaves the GL state tfjs relies on: stock ops right after a fused block match cpu: ${caseName(t)}`, async () => {
+  for (const [project, t] of [SINGLE_PROJECT, MULTI_PROJECT].flatMap((p) => [ODD_CASES[0], ODD_CASES[3]].map((c) => [p, c] as const))) {
+    it(`leaves the GL state tfjs relies on: stock ops right after a fused block match cpu, project ${project.rowHalves}x${project.channelPairs}: ${caseName(t)}`, async () => {
+      setProjectShape(project);
       const r = new Rng(rng.int(1, 2 ** 30));
       const values = (n: number) => Float32Array.from({ length: n }, () => r.normal());
       const a = values(5 * 7);
@@ -177,7 +269,11 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
       await useBackend('webgl');
       const m = makeCase(t, r);
       const x = packedOnGpu(m.x);
+      tf.dispose(m.run(x)); // weights prepared, so the next call is only the block's passes
+      tf.dispose(tf.add(x, 1)); // a stock op of the same shape last: the state tfjs left
+      const before = glState();
       const y = m.run(x); // the fused block; the stock ops run right after it, before any readback
+      expect(glState()).withContext('GL state after a fused block').toEqual(before);
       const got = tf.tidy(() => stockOps().map((o) => tf.keep(o)));
       for (let i = 0; i < got.length; i++) {
         const g = await got[i].data();
@@ -192,21 +288,25 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     });
   }
 
-  it('compiles without drawing under ENGINE_COMPILE_ONLY (tfjs parallel-compile warm-up), then runs correctly', async () => {
+  it('compiles without drawing or blitting under ENGINE_COMPILE_ONLY (tfjs parallel-compile warm-up), then runs correctly', async () => {
     setExpandShape({ rowHalves: 1, channelPairs: 4 });
+    setProjectShape(MULTI_PROJECT);
     const t = ODD_CASES[2];
     const m = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
     const backend = webglBackend();
     tf.env().set('ENGINE_COMPILE_ONLY', true);
     let draws = 0;
+    let blits = 0;
     try {
       const rec = recordPasses(() => m.run(m.x));
       draws = rec.draws;
+      blits = rec.blits;
       rec.result.dispose();
     } finally {
       tf.env().set('ENGINE_COMPILE_ONLY', false);
     }
     expect(draws).withContext('draws while compiling only').toBe(0);
+    expect(blits).withContext('blits while compiling only').toBe(0);
     backend.checkCompileCompletion();
     backend.getUniformLocations();
     const y = m.run(m.x);
@@ -214,8 +314,9 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     tf.dispose([y, m.x, ...Object.values(m.weights)]);
   });
 
-  it('reports the multi-target draw to tf.time like the other passes', async () => {
+  it('reports the multi-target draws and the blits to tf.time like the other passes', async () => {
     setExpandShape({ rowHalves: 1, channelPairs: 4 });
+    setProjectShape(SINGLE_PROJECT);
     const m = makeCase(ODD_CASES[0], new Rng(rng.int(1, 2 ** 30)));
     tf.dispose(m.run(m.x)); // weights prepared, programs compiled
     const info = await tf.time(() => tf.dispose(m.run(m.x))) as tf.TimingInfo & { getExtraProfileInfo?: () => string };
@@ -223,6 +324,11 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     for (const pass of ['SpatialConvProgram', 'MultiTargetPass', 'PointwiseProgram']) {
       expect(names).withContext(names).toContain(`${pass}: `);
     }
+    setProjectShape(MULTI_PROJECT);
+    const multi = await tf.time(() => tf.dispose(m.run(m.x))) as tf.TimingInfo & { getExtraProfileInfo?: () => string };
+    const multiNames = multi.getExtraProfileInfo?.() ?? '';
+    expect(multiNames.match(/MultiTargetPass: /g)?.length).withContext(multiNames).toBe(2);
+    expect(multiNames).withContext(multiNames).toContain('TexelBlits: ');
     tf.dispose([m.x, ...Object.values(m.weights)]);
   });
 

@@ -81,11 +81,16 @@ interface Timers {
  */
 export function runMultiTargetPass(backend: MathBackendWebGL, p: MultiTargetProgram, inputs: TensorInfo[],
   outputs: TensorInfo[]): void {
+  timed(backend, 'MultiTargetPass', () => draw(backend, p, inputs, outputs));
+}
+
+/** Runs `f`, timed under `name` when the backend's kernel timers are active (tf.time / tf.profile). */
+function timed(backend: MathBackendWebGL, name: string, f: () => void): void {
   const timers = backend as unknown as Timers;
-  if (timers.activeTimers == null) { draw(backend, p, inputs, outputs); return; }
+  if (timers.activeTimers == null) { f(); return; }
   const query = timers.startTimer();
-  draw(backend, p, inputs, outputs);
-  timers.activeTimers.push({ name: 'MultiTargetPass', query: timers.getQueryTime(timers.endTimer(query)) });
+  f();
+  timers.activeTimers.push({ name, query: timers.getQueryTime(timers.endTimer(query)) });
 }
 
 function draw(backend: MathBackendWebGL, p: MultiTargetProgram, inputs: TensorInfo[], outputs: TensorInfo[]): void {
@@ -142,5 +147,66 @@ function draw(backend: MathBackendWebGL, p: MultiTargetProgram, inputs: TensorIn
     gl.scissor(scissor[0], scissor[1], scissor[2], scissor[3]);
     gpgpu.bindVertexArray(previousVao);
     if (previousProgram != null) gpgpu.setProgram(previousProgram);
+  }
+}
+
+/** A texel rectangle of `source`'s texture copied to (x, y) of the destination's texture. */
+export interface TexelCopy { source: TensorInfo; x: number; y: number; width: number; height: number }
+
+// A framebuffer of our own to read copy sources from, per GPGPU context: tfjs's framebuffer stays the
+// draw side, so its read buffer is never touched.
+const readFramebuffers = new WeakMap<GPGPUContext, WebGLFramebuffer>();
+
+/**
+ * Copies texel rectangles of several textures into `dest`'s texture with gl.blitFramebuffer (a
+ * framebuffer copy, no draw call; NEAREST, same internal format on both sides since all are tfjs
+ * textures of one type). Each source rectangle starts at its texture's origin. Timed like a program under
+ * tf.time; nothing is copied under ENGINE_COMPILE_ONLY (nothing was drawn either). Afterwards tfjs's
+ * framebuffer has its own output texture as attachment 0 again, and the read / draw framebuffer bindings
+ * and the scissor box (the scissor test, which tfjs keeps on, applies to blits too) are as before.
+ */
+export function copyTexelRects(backend: MathBackendWebGL, dest: TensorInfo, copies: TexelCopy[]): void {
+  if (env().getBool('ENGINE_COMPILE_ONLY')) return;
+  timed(backend, 'TexelBlits', () => blit(backend, dest, copies));
+}
+
+function blit(backend: MathBackendWebGL, dest: TensorInfo, copies: TexelCopy[]): void {
+  const gpgpu = backend.gpgpu;
+  const gl = gpgpu.gl as WebGL2RenderingContext;
+  const texture = (t: TensorInfo): WebGLTexture => {
+    const tex = backend.texData.get(t.dataId).texture;
+    if (tex == null) throw new Error(`copyTexelRects: tensor of shape [${t.shape}] has no texture`);
+    return tex.texture;
+  };
+  let readFramebuffer = readFramebuffers.get(gpgpu);
+  if (readFramebuffer == null) {
+    readFramebuffer = gl.createFramebuffer()!;
+    readFramebuffers.set(gpgpu, readFramebuffer);
+  }
+  // Client-side state in Chromium: no GPU round trip.
+  const scissor = gl.getParameter(gl.SCISSOR_BOX) as Int32Array;
+  const previousRead = gl.getParameter(gl.READ_FRAMEBUFFER_BINDING) as WebGLFramebuffer | null;
+  const previousDraw = gl.getParameter(gl.DRAW_FRAMEBUFFER_BINDING) as WebGLFramebuffer | null;
+  const texShape = backend.texData.get(dest.dataId).texShape;
+  if (texShape == null) throw new Error(`copyTexelRects: destination of shape [${dest.shape}] has no texture`);
+  const [rows, cols] = texShape;
+  gl.bindFramebuffer(gl.DRAW_FRAMEBUFFER, gpgpu.framebuffer);
+  gl.framebufferTexture2D(gl.DRAW_FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, texture(dest), 0);
+  gl.bindFramebuffer(gl.READ_FRAMEBUFFER, readFramebuffer);
+  gl.scissor(0, 0, Math.ceil(cols / 2), Math.ceil(rows / 2));
+  try {
+    for (const c of copies) {
+      gl.framebufferTexture2D(gl.READ_FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, texture(c.source), 0);
+      gl.blitFramebuffer(0, 0, c.width, c.height, c.x, c.y, c.x + c.width, c.y + c.height, gl.COLOR_BUFFER_BIT,
+        gl.NEAREST);
+    }
+  } finally {
+    // Our framebuffer keeps no recycled texture attached; tfjs's gets its own output back as attachment 0;
+    // then the read and draw bindings and the scissor box as they were.
+    gl.framebufferTexture2D(gl.READ_FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, null, 0);
+    gl.framebufferTexture2D(gl.DRAW_FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, gpgpu.outputTexture, 0);
+    gl.bindFramebuffer(gl.READ_FRAMEBUFFER, previousRead);
+    gl.bindFramebuffer(gl.DRAW_FRAMEBUFFER, previousDraw);
+    gl.scissor(scissor[0], scissor[1], scissor[2], scissor[3]);
   }
 }

@@ -16,7 +16,14 @@
  * than neighbouring rows, so that a reader picks a part by a branch on its row that is uniform across
  * almost every 2x2 quad of fragments (SwiftShader then runs one side only). A pass reading such a tensor
  * takes its parts as inputs A0 .. (inputParts channel parts, inputHalves halves). tfjs's packed layout
- * is the case of one part.
+ * is the case of one part. A reader whose own fragment covers both halves (rowHalves = 2) reads half h's
+ * parts at its own texel row, with no branch.
+ *
+ * Block split layout (`outputSplit: 'blocks'`, the project pass): the same part shapes, but part h * T + t
+ * holds the contiguous channel pairs [t * Q, (t + 1) * Q), Q = ceil(ceil(Cout / 2) / T), so each part is a
+ * rectangle of tfjs's packed texture of the whole tensor (texel rows [h * half, ...), columns [t * Q, ...))
+ * and can be copied there with a framebuffer blit (block_passes.ts). The interleaved layout is not
+ * rectangular; it is kept for the hidden tensor, whose reader walks all parts per column in turn.
  *
  * Options cover both block families' passes:
  *   expand:  layerNorm (LN folded: per-pixel mean / variance gathered while reading the pixel's channels,
@@ -44,6 +51,11 @@ export interface PointwiseOptions {
   /** Output: channel pairs per fragment (T) and pixel-pair halves per fragment (1: one row, 2: split). */
   channelPairs: number;
   rowHalves: 1 | 2;
+  /**
+   * How output channel pairs are spread over the T channel parts: 'interleaved' (pair j in part j % T,
+   * column j / T; default) or 'blocks' (pair j in part j / Q, column j % Q: rectangles of the whole).
+   */
+  outputSplit?: 'interleaved' | 'blocks';
   /** Input A in split layout: channel parts and halves (1, 1: one packed A). */
   inputParts: number;
   inputHalves: 1 | 2;
@@ -63,9 +75,37 @@ function rowSplit([n, h, w]: readonly number[]): { rows: number; half: number } 
  * packed tensor (rows, columns of texels = [rows / 2, columns / 2]); with one half the NHWC form.
  */
 export function splitShape(shape: readonly number[], channels: number, channelParts: number, halves = 1): number[] {
-  const cols = Math.ceil(Math.ceil(channels / 2) / channelParts);
+  const cols = splitColumns(channels, channelParts);
   if (halves === 1) return [shape[0], shape[1], shape[2], 2 * cols];
   return [2 * rowSplit(shape).half, 2 * cols];
+}
+
+/** Texel columns of each part (Q): channel pairs per channel part. */
+export function splitColumns(channels: number, channelParts: number): number {
+  return Math.ceil(Math.ceil(channels / 2) / channelParts);
+}
+
+/**
+ * Where part (h, t) of a tensor in block split layout lies in tfjs's packed texture of the whole tensor:
+ * texel rectangle (x = first texel column, y = first texel row, width, height), clipped at the tensor's
+ * last channel pair and last pixel-pair row (the part's remaining texels are padding). Parts that would be
+ * empty are left out.
+ */
+export function blockSplitRects(shape: readonly number[], channels: number, channelParts: number, halves: 1 | 2):
+  Array<{ part: number; x: number; y: number; width: number; height: number }> {
+  const { rows, half } = rowSplit(shape);
+  const pairs = Math.ceil(channels / 2);
+  const q = splitColumns(channels, channelParts);
+  const rects = [];
+  for (let h = 0; h < halves; h++) {
+    const y = h * half;
+    const height = halves === 1 ? rows : h === 0 ? half : rows - half;
+    for (let t = 0; t < channelParts; t++) {
+      const width = Math.min(q, pairs - t * q);
+      if (width > 0 && height > 0) rects.push({ part: h * channelParts + t, x: t * q, y, width, height });
+    }
+  }
+  return rects;
 }
 
 function inputNames(o: PointwiseOptions): string[] {
@@ -113,8 +153,9 @@ function pointwiseShader(o: PointwiseOptions): string {
   const T = o.channelPairs;
   const H = o.rowHalves;
   const S = o.inputParts;
-  if (H === 2 && o.inputHalves === 2) throw new Error('pointwiseShader: split rows on one side only');
   const { half } = rowSplit(o.outShape);
+  const blocks = o.outputSplit === 'blocks';
+  const Q = splitColumns(o.outShape[3], T); // channel pairs per part in block split layout
   const cin = o.inChannels;
   const fullSteps = Math.floor(cin / 2);
   const halfStep = cin % 2 === 1; // last input texel holds one real channel (lanes x, z)
@@ -127,15 +168,15 @@ function pointwiseShader(o: PointwiseOptions): string {
   const lit = (v: number) => floatLiteral(v);
   // The pixel-pair row of half h (the fragment's texel row is in the first half).
   const pixelRow = (h: number) => h === 0 ? 'row' : `(row + ${half})`;
-  const outPair = (r: number) => T === 1 ? 'col' : `(col * ${T} + ${r})`;
+  const outPair = (r: number) => T === 1 ? 'col' : blocks ? `(col + ${r * Q})` : `(col * ${T} + ${r})`;
   // B is stored transposed ([Cout, Cin]): each target's walk over the reduction reads one texture row
   // front to back (contiguous memory) instead of striding down a column.
   const walkB = targets.map((r) => texelWalk('B', o.layouts.B, 'col', outPair(r), `uvB${r}`));
 
-  // The reduction, reading A's channel parts `parts` at texel row `aRow(h)` for each half h.
-  const reduction = (parts: string[], aRow: (h: number) => string): string => {
+  // The reduction, reading A's channel parts `parts(h)` at texel row `aRow(h)` for each half h.
+  const reduction = (parts: (h: number) => string[], aRow: (h: number) => string): string => {
     // All parts share one layout, hence one texture coordinate walk per row.
-    const walkA = halves.map((h) => parts.map((p) => texelWalk(p, o.layouts.A, 'col', aRow(h), `uvA${h}`)));
+    const walkA = halves.map((h) => parts(h).map((p) => texelWalk(p, o.layouts.A, 'col', aRow(h), `uvA${h}`)));
     // One step over input channel pair t (part t % S, column t / S): per half h, 2 pixels x 2 channels
     // of A, times per target r 2 channels x 2 outputs of B (B^T texel: x = (c, j), y = (c+1, j),
     // z = (c, j+1), w = (c+1, j+1)). LayerNorm moments are gathered lane-wise (s1, s2) and combined after
@@ -162,7 +203,7 @@ function pointwiseShader(o: PointwiseOptions): string {
       ${halves.map((h) => walkA[h][0].setup).join('\n      ')}
       ${ln == null ? '' : halves.map((h) => `
       // Shift by each pixel's first channel: one-pass moments without catastrophic cancellation.
-      vec4 shift${h} = fetch${parts[0]}(${aRow(h)}, 0).xxzz;`).join('')}
+      vec4 shift${h} = fetch${parts(h)[0]}(${aRow(h)}, 0).xxzz;`).join('')}
       float fi = 0.0;
       for (int i = 0; i < ${bodies}; i++) {
         ${loopSteps.join('\n        ')}
@@ -171,11 +212,13 @@ function pointwiseShader(o: PointwiseOptions): string {
       ${tail.join('\n      ')}`;
   };
   const partsOf = (g: number) => names.slice(g * S, g * S + S);
-  // Input in two halves: the first half's rows read parts 0.., the second's parts S.. (a branch that is
+  // Input in two halves: a fragment over both halves (H = 2) reads half h's parts at its own row; one
+  // over one row reads parts 0.. in the first half of the rows, parts S.. in the second (a branch that is
   // uniform across all 2x2 quads but the one at the boundary).
-  const body = o.inputHalves === 1 ? reduction(partsOf(0), pixelRow) : `
-      if (row < ${half}) {${reduction(partsOf(0), () => 'row')}
-      } else {${reduction(partsOf(1), () => `(row - ${half})`)}
+  const body = o.inputHalves === 1 ? reduction(() => partsOf(0), pixelRow) :
+    H === 2 ? reduction(partsOf, () => 'row') : `
+      if (row < ${half}) {${reduction(() => partsOf(0), () => 'row')}
+      } else {${reduction(() => partsOf(1), () => `(row - ${half})`)}
       }`;
 
   const acc = (h: number, r: number) => `acc${h}_${r}`;
@@ -192,10 +235,10 @@ function pointwiseShader(o: PointwiseOptions): string {
       // Keep padding lanes zero: an odd channel count leaves y / w empty in the last channel pair,
       // pairs past the last (a partly used final column of targets) are written as zero, and an odd
       // width leaves z / w empty in the last pixel pair of each image row.
-      if (cout % 2 === 1 && (T === 1 || (coutPairs - 1) % T === r)) {
-        lines.push(`if (${j} == ${coutPairs - 1}) ${a}.yw = vec2(0.0);`);
-      }
-      if (T > 1 && coutPairs % T !== 0 && r >= coutPairs % T) lines.push(`if (${j} >= ${coutPairs}) ${a} = vec4(0.0);`);
+      const holdsLastPair = T === 1 || (blocks ? Math.floor((coutPairs - 1) / Q) === r : (coutPairs - 1) % T === r);
+      if (cout % 2 === 1 && holdsLastPair) lines.push(`if (${j} == ${coutPairs - 1}) ${a}.yw = vec2(0.0);`);
+      const pastLast = blocks ? (r + 1) * Q > coutPairs : coutPairs % T !== 0 && r >= coutPairs % T;
+      if (T > 1 && pastLast) lines.push(`if (${j} >= ${coutPairs}) ${a} = vec4(0.0);`);
       if (w % 2 === 1) lines.push(`if (lastPair${h}) ${a}.zw = vec2(0.0);`);
     }
     return `{ ${lines.join('\n        ')} }`;
