@@ -2,7 +2,7 @@
  * `npm run bench`: fused WebGPU block kernels vs the stock TF.js op composition, side by side in one run,
  * in Node on Dawn (the `webgpu` package). Also measures the device's WGSL FMA peak and copy bandwidth.
  *
- *   npm run bench -- [--json FILE] [--smoke] [--split] [--sweep [--sweep-ops convnext] [--sweep-only a,b]]
+ *   npm run bench -- [--json FILE] [--smoke] [--split] [--sweep [--sweep-ops convnext] [--sweep-only a,b] [--sweep-batch N]]
  *
  * --smoke: small shapes and few iterations (for SwiftShader on a CPU-only machine; not a timing).
  * --split: where the automatic plan picks the split-hidden variant, also time the plain one-dispatch kernel
@@ -21,6 +21,8 @@ const splitMode = args.includes('--split');
 const argValue = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const sweepOps = (argValue('--sweep-ops') ?? 'convnext,convfirst').split(',') as ('convnext' | 'convfirst')[];
 const sweepOnly = argValue('--sweep-only');
+/** `--sweep-batch N`: the --sweep-only variants at batch N only (default: N=32, plus three variants at N=1). */
+const sweepBatch = argValue('--sweep-batch') != null ? Number(argValue('--sweep-batch')) : null;
 const jsonIndex = args.indexOf('--json');
 const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : null;
 
@@ -169,6 +171,12 @@ async function runSweep(): Promise<void> {
     ['gemm exp 64x64 rv', o({ gemmMlp: true, gemmExpand: { bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2, rowVec4: true } })],
     ['gemm-mlp proj 64x96', o({ gemmMlp: true, gemmProject: { bm: 64, bn: 96, bk: 16, tm: 4, tn4: 3, rowVec4: true } })],
     ['gemm-mlp proj 32x96', o({ gemmMlp: true, gemmProject: { bm: 32, bn: 96, bk: 16, tm: 4, tn4: 3, rowVec4: true } })],
+    ['gemm proj 64x64 rv', o({ gemmMlp: true, gemmProject: { bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2, rowVec4: true } })],
+    ['split 2', o({ hiddenSplits: 2 })],
+    ['split 3', o({ hiddenSplits: 3 })],
+    ['split 4', o({ hiddenSplits: 4 })],
+    ['split 6', o({ hiddenSplits: 6 })],
+    ['split 12', o({ hiddenSplits: 12 })],
     ['gemm strided rows', o({ gemmMlp: true, gemmExpand: { bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2 },
       gemmProject: { bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2 } })],
     ['gemm rv bk32', o({ gemmMlp: true, gemmExpand: { bm: 64, bn: 64, bk: 32, tm: 4, tn4: 2, rowVec4: true },
@@ -202,7 +210,7 @@ async function runSweep(): Promise<void> {
   const ROUNDS = smoke ? 1 : 3;
   // All variants at the large batch; a few also at N=1.
   const only32 = sweepOnly ? sweepOnly.split(',') : null;
-  const plan: [number, string[] | null][] = smoke ? [[1, null]] :
+  const plan: [number, string[] | null][] = smoke ? [[1, null]] : sweepBatch != null ? [[sweepBatch, only32]] :
     [[32, only32], [1, ['default', 'one-dispatch', 'gemm-mlp']]];
   for (const [n, only] of plan) {
     for (const op of sweepOps) {

@@ -66,7 +66,7 @@ describe('webgpu tiling from adapter limits', () => {
 
 describe('explainKernel', () => {
   it('reports the fused tiling for a ConvNeXt-T stage', () => {
-    const e = explainKernel(FUSED_CONVNEXT_BLOCK, { x: [32, 56, 56, 96], filter: [7, 7, 96, 1], w1: [96, 384],
+    const e = explainKernel(FUSED_CONVNEXT_BLOCK, { x: [2, 56, 56, 96], filter: [7, 7, 96, 1], w1: [96, 384],
       layerScale: true }, {}, DATACENTER_LIMITS);
     assert.equal(e.fused, true);
     assert.equal(e.dispatches, 1);
@@ -86,7 +86,7 @@ describe('explainKernel', () => {
     assert.match(e.reason, /^fused split-hidden: 13 tiles would launch fewer than \d+ workgroups/);
   });
   it('keeps the plain one-dispatch kernel when there is a tile per SM and the block is narrow or small', () => {
-    for (const x of [[32, 56, 56, 96], [1, 56, 56, 96], [1, 28, 28, 192]]) {
+    for (const x of [[2, 56, 56, 96], [1, 56, 56, 96], [1, 28, 28, 192]]) {
       const c = x[3];
       const e = explainKernel(FUSED_CONVFIRST_BLOCK, { x, filter: [3, 3, 8, c], w1: [c, 4 * c] }, {}, DATACENTER_LIMITS);
       assert.equal(e.variant, 'plain', e.reason);
@@ -94,14 +94,14 @@ describe('explainKernel', () => {
       assert.ok(e.workgroups! >= SPLIT_BELOW_TILES);
     }
   });
-  it('picks gemm-mlp for wide blocks whose expand GEMM fills the GPU (ConvNeXt-T stages 2-4 at N=32)', () => {
-    for (const x of [[32, 28, 28, 192], [32, 14, 14, 384], [32, 7, 7, 768], [16, 14, 14, 384]]) {
+  it('picks gemm-mlp for blocks whose expand GEMM fills the GPU (every ConvNeXt-T stage at N=32)', () => {
+    for (const x of [[32, 56, 56, 96], [32, 28, 28, 192], [32, 14, 14, 384], [32, 7, 7, 768], [16, 14, 14, 384]]) {
       const c = x[3];
       const e = explainKernel(FUSED_CONVNEXT_BLOCK, { x, filter: [7, 7, c, 1], w1: [c, 4 * c], layerScale: true }, {},
         DATACENTER_LIMITS);
       assert.equal(e.variant, 'gemm-mlp', e.reason);
       assert.equal(e.dispatches, 3);
-      assert.match(e.reason, /^fused gemm-mlp: C = \d+ > 128 and \d+ pixels give the expand GEMM \d+ workgroups/);
+      assert.match(e.reason, /^fused gemm-mlp: \d+ pixels give the expand GEMM \d+ workgroups/);
       assert.ok(e.gemm != null && (4 * c) % e.gemm.expand.bn === 0 && c % e.gemm.project.bn === 0);
       // Its conv + norm dispatch: 7-pixel strips (rows of 28, 14, 7), whole strips per tile, within the limits.
       const conv = e.gemm.conv;
@@ -109,7 +109,7 @@ describe('explainKernel', () => {
       assert.ok(conv.tilePixels % 7 === 0 && conv.storageBytes <= DATACENTER_LIMITS.maxComputeWorkgroupStorageSize &&
         conv.workgroupSize <= DATACENTER_LIMITS.maxComputeInvocationsPerWorkgroup, JSON.stringify(conv));
     }
-    for (const x of [[1, 28, 28, 192], [1, 14, 14, 384], [1, 7, 7, 768], [32, 56, 56, 96]]) {
+    for (const x of [[1, 56, 56, 96], [1, 28, 28, 192], [1, 14, 14, 384], [1, 7, 7, 768], [2, 56, 56, 96]]) {
       const c = x[3];
       const e = explainKernel(FUSED_CONVNEXT_BLOCK, { x, filter: [7, 7, c, 1], w1: [c, 4 * c], layerScale: true }, {},
         DATACENTER_LIMITS);
@@ -231,6 +231,16 @@ describe(`fused webgpu kernels through Dawn (seed ${seed})`, { skip: webgpuUnava
     await checkGemmMlp(GEMM_MLP_CASES[3], SWIFTSHADER_LIMITS, rng.int(1, 2 ** 30),
       { gemmExpand: { bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2, rowVec4: true },
         gemmProject: { bm: 64, bn: 64, bk: 8, tm: 8, tn4: 1, rowVec4: true } });
+  });
+  it('gemm-mlp picks the 64 x 128 expand tile and a 96-wide project tile where they divide (C = 96, 192)', async () => {
+    await useBackend('webgpu');
+    for (const [t, projectRows] of [[GEMM_MLP_CASES[5], 64], [GEMM_MLP_CASES[6], 32]] as const) {
+      // The tiles depend on C and D only: the N=32 stage shows them; the small case runs them (forced).
+      const d = explainKernel(FUSED_CONVNEXT_BLOCK, { x: [32, 56, 56, t.c], filter: [7, 7, t.c, 1], w1: [t.c, t.d],
+        layerScale: true }, {}, DATACENTER_LIMITS);
+      assert.deepEqual([d.gemm?.expand.bn, d.gemm?.project.bm, d.gemm?.project.bn], [128, projectRows, 96]);
+      await checkGemmMlp(t, DATACENTER_LIMITS, rng.int(1, 2 ** 30));
+    }
   });
   it('gemm-mlp conv + norm dispatch with forced tiles: 64 threads, a tile not a multiple of the strip', async () => {
     await useBackend('webgpu');

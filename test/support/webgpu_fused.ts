@@ -247,6 +247,10 @@ export const GEMM_MLP_CASES: BlockCase[] = [
   // Rows of 14 and 7: the conv + norm dispatch's 7-pixel strips, a partly filled last tile.
   { kind: 'convnext', n: 2, h: 3, w: 14, c: 64, d: 256, k: 7, act: 'gelu', layerScale: true },
   { kind: 'convnext', n: 3, h: 2, w: 7, c: 128, d: 512, k: 7, act: 'gelu_tanh', layerScale: false },
+  // C = 96: the preferred 64 x 128 expand and 64 x 96 project tiles (rows 9 + 9 + 9: a partial last row tile).
+  { kind: 'convnext', n: 3, h: 3, w: 3, c: 96, d: 384, k: 7, act: 'gelu', layerScale: true },
+  // C = 192: the 32 x 96 project tile.
+  { kind: 'convfirst', n: 1, h: 2, w: 7, c: 192, d: 768, k: 3, g: 8, act: 'silu', residual: true },
 ];
 
 /**

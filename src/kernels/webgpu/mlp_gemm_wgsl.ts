@@ -31,19 +31,26 @@ export interface GemmTile {
   rowVec4?: boolean;
 }
 
+const tile = (bm: number, bn: number, bk: number, tm: number, tn4: number): GemmTile =>
+  ({ bm, bn, bk, tm, tn4, rowVec4: true });
+/** Fallbacks for shapes the measured tiles do not divide. */
+const FALLBACK: GemmTile[] = [tile(64, 64, 16, 4, 2), tile(64, 128, 8, 8, 2), tile(32, 32, 8, 4, 1)];
+
 /**
- * Tile per stage, from in-kernel sweeps (bench --sweep, BENCHMARKS.md "gemm-mlp variant"): on an H200 both GEMMs
+ * Tile per stage, from in-kernel sweeps (bench --sweep, BENCHMARKS.md "gemm-mlp variant"). On an H200 both GEMMs
  * ran fastest with 64 x 64 tiles, bk 16, 4 x 8 outputs per thread, 128 threads (expand 64 x 64 beat the probe's
- * best 64 x 128 by 3-6% once the activation epilogue was in); on an H100, rowVec4 took the wide blocks 10-14%
- * lower, and a 64 x 128 expand tile with the same 4 x 8 per thread (256 threads) about 1% lower again, on all six
- * wide shapes of both families. The others cover shapes those do not divide.
+ * best 64 x 128 by 3-6% once the activation epilogue was in). On an H100 (same-run sweeps, both families):
+ * rowVec4 took the wide blocks 10-14% lower; a 64 x 128 expand tile with the same 4 x 8 per thread (256 threads)
+ * about 1% lower again on all six wide shapes; for the project GEMM (N = C, and 96 divides every ConvNeXt-T
+ * width) 64 x 96 with 4 x 12 per thread at C = 96 (it is what makes the 56x56x96 block faster as gemm-mlp:
+ * 0.61 vs 0.74 ms, the 32 x 96 tile 0.77), 32 x 96 (64 threads) from C = 192 (28x28x192 0.56 vs 0.58-0.62 ms
+ * with 64 x 96; equal at 14x14 and 7x7).
  */
-const PREFERRED: Record<GemmStage, GemmTile[]> = {
-  expand: [{ bm: 64, bn: 128, bk: 16, tm: 4, tn4: 2, rowVec4: true }, { bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2, rowVec4: true }, { bm: 64, bn: 128, bk: 8, tm: 8, tn4: 2, rowVec4: true },
-    { bm: 32, bn: 32, bk: 8, tm: 4, tn4: 1, rowVec4: true }],
-  project: [{ bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2, rowVec4: true }, { bm: 64, bn: 128, bk: 8, tm: 8, tn4: 2, rowVec4: true },
-    { bm: 32, bn: 32, bk: 8, tm: 4, tn4: 1, rowVec4: true }],
-};
+function preferredTiles(stage: GemmStage, spec: BlockSpec): GemmTile[] {
+  if (stage === 'expand') return [tile(64, 128, 16, 4, 2), ...FALLBACK];
+  return spec.channels >= 192 ? [tile(32, 96, 16, 4, 3), tile(64, 96, 16, 4, 3), ...FALLBACK] :
+    [tile(64, 96, 16, 4, 3), ...FALLBACK];
+}
 
 export function gemmThreads(t: GemmTile): number {
   return (t.bn / 4 / t.tn4) * (t.bm / t.tm);
@@ -68,7 +75,7 @@ export function gemmTileFits(t: GemmTile, stage: GemmStage, spec: BlockSpec, max
 /** The tile for one stage of `spec`: `forced` when it fits, else the first preferred tile that fits, else null. */
 export function chooseGemmTile(stage: GemmStage, spec: BlockSpec, maxThreads: number, forced?: GemmTile): GemmTile | null {
   if (forced != null) return gemmTileFits(forced, stage, spec, maxThreads) ? forced : null;
-  return PREFERRED[stage].find((t) => gemmTileFits(t, stage, spec, maxThreads)) ?? null;
+  return preferredTiles(stage, spec).find((t) => gemmTileFits(t, stage, spec, maxThreads)) ?? null;
 }
 
 export function gemmShaderKey(stage: GemmStage, spec: BlockSpec, t: GemmTile): string {
