@@ -8,7 +8,9 @@
  * L2. At large batch the hidden tensor's round trip through device memory is cheap next to the matmuls
  * (77 MB at 14x14x384, N=32: ~20 us at 4 TB/s), and a plain register-tiled GEMM ran these shapes at 35-54% of
  * the FMA peak on an H200 against the fused kernel's 30%
- * (bench/gemm_probe.ts, BENCHMARKS.md "gemm-mlp variant").
+ * (bench/gemm_probe.ts, BENCHMARKS.md "gemm-mlp variant"). With the rowVec4 tiles below it also beats the
+ * one-dispatch kernel on the narrow 56x56x96 block at N=32 (whose 64-pixel tiles stage the weights), where the
+ * hidden round trip is 154 MB.
  *
  * Layout: a workgroup owns a bm x bn output tile; thread (tx, ty) owns rows ty + i * (bm / tm) and vec4
  * columns tx + j * (bn / 4 / tn4) (strided, so a warp's loads of a k row are contiguous). Each step of bk

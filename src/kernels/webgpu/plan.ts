@@ -24,7 +24,7 @@ export interface KernelExplanation {
    * Fused only: 'plain' = one dispatch; 'split-hidden' = the hidden dimension split over S workgroups per
    * tile (tiling.hiddenSplits) when the plain kernel would launch too few workgroups, plus a summing dispatch;
    * 'gemm-mlp' = conv + norm written out (the plain kernel's first phases), then the MLP as two GEMMs with the
-   * hidden tensor in device memory (wide blocks at large batch: mlp_gemm_wgsl.ts says why).
+   * hidden tensor in device memory (large batch: mlp_gemm_wgsl.ts says why).
    */
   variant?: 'plain' | 'split-hidden' | 'gemm-mlp';
   /** 'gemm-mlp' only: the tiles of the expand and project GEMMs and the conv + norm dispatch's tiling. */
