@@ -4,16 +4,27 @@
  * in one run, in Node on Dawn: GPU time (timestamp queries), wall time, dispatches, and the floors.
  *
  *   tsx bench/patch_conv.ts [--json FILE] [--smoke] [--sweep]
+ *   tsx bench/patch_conv.ts --splitk [--splits 1,2,4,8,16] [--rounds 3] [--batches 1,32] [--shapes stem,down1,...]
+ *     [--json FILE] [--smoke]
  *
  * --smoke: small shapes and few iterations (SwiftShader on a CPU-only machine; not a timing).
  * --sweep: also time forced tilings of the fused kernel (rows, cols, threads, K slice, statistics lanes) at N=32.
  * Rows: {shape, impl, n, gpuMs, wallMs, dispatches, tflops, computeFloorMs, memoryFloorMs, maxAbsDiff}.
+ * --splitk (instead of the table above): split-K comparison. Per shape and N: stock, stock+fusedLN (downsamples),
+ *   fused with the automatic split rule, and fused with each forced S of --splits that divides the plan's K slices;
+ *   every (shape, N, variant) measured once per round, --rounds interleaved rounds over all of them (each round's
+ *   variant order rotated), min and median of GPU and wall time over the rounds. Rows: {shape, n, variant,
+ *   kSplits, workgroups, dispatches, gpuMs[], gpuMin, gpuMedian, wallMs[], wallMin, wallMedian,
+ *   speedupVsStock, speedupVsUnsplit (median GPU), maxAbsDiff}.
  */
 import { writeFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
 const sweep = args.includes('--sweep');
+const splitK = args.includes('--splitk');
+const argValue = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : null);
+const numberList = (name: string, fallback: number[]) => argValue(name)?.split(',').map(Number) ?? fallback;
 const jsonIndex = args.indexOf('--json');
 const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : null;
 
@@ -44,12 +55,14 @@ interface Shape { name: string; h: number; cin: number; cout: number; k: number;
 /** ConvNeXt-T 224x224: the stem (no LayerNorm before it) and the three downsample layers (LayerNorm first). */
 const SHAPES: Shape[] = smoke ?
   [{ name: 'stem', h: 16, cin: 3, cout: 12, k: 4, preNorm: false },
-    { name: 'down1', h: 8, cin: 12, cout: 24, k: 2, preNorm: true }] :
+    { name: 'down1', h: 8, cin: 12, cout: 24, k: 2, preNorm: true },
+    // K = 512 in 16 slices: the automatic split-K rule splits it at N=1 and 2 (--splitk).
+    { name: 'down3', h: 4, cin: 128, cout: 32, k: 2, preNorm: true }] :
   [{ name: 'stem', h: 224, cin: 3, cout: 96, k: 4, preNorm: false },
     { name: 'down1', h: 56, cin: 96, cout: 192, k: 2, preNorm: true },
     { name: 'down2', h: 28, cin: 192, cout: 384, k: 2, preNorm: true },
     { name: 'down3', h: 14, cin: 384, cout: 768, k: 2, preNorm: true }];
-const BATCHES = smoke ? [1, 2] : [1, 32];
+const BATCHES = numberList('--batches', smoke ? [1, 2] : [1, 32]);
 const WALL_REPEATS = smoke ? 2 : 50;
 
 /** GPU time per call in steady state (bench/support/webgpu_bench.ts steadyGpuTime). */
@@ -64,17 +77,7 @@ async function measure(f: () => Tensor): Promise<{ gpuMs: number; wallMs: number
   const dispatches = dispatchCounter.count;
   await y0.data();
   y0.dispose();
-  const gpuMs = await gpuTime(f);
-  // Wall time: calls queued back to back, one read-back at the end, per call (CPU encode cost included).
-  const t0 = performance.now();
-  let last: Tensor | null = null;
-  for (let i = 0; i < WALL_REPEATS; i++) { last?.dispose(); last = f(); }
-  const probe = tf.slice(last as Tensor, [0, 0, 0, 0], [1, 1, 1, 1]);
-  await probe.data();
-  const wallMs = (performance.now() - t0) / WALL_REPEATS;
-  probe.dispose();
-  (last as Tensor).dispose();
-  return { gpuMs, wallMs, dispatches };
+  return { ...await measureRound(f), dispatches };
 }
 
 function call(impl: Impl, s: Shape, x: Tensor, w: Record<string, Tensor>): () => Tensor {
@@ -105,77 +108,208 @@ function cost(s: Shape, n: number) {
 const fmt = (v: number, p = 3) => v.toFixed(p).padStart(8);
 const rows: Record<string, unknown>[] = [];
 const sweepRows: Record<string, unknown>[] = [];
-console.log('\nshape  impl            N    gpu ms  wall ms  disp  TFLOP/s floor(c) floor(m)  speedup(gpu, wall)');
-for (const s of SHAPES) {
+function weightsFor(s: Shape): Record<string, Tensor> {
   const rn = (shape: number[], std: number, seed: number) => tf.randomNormal(shape, 0, std, 'float32', seed);
-  const w: Record<string, Tensor> = { filter: rn([s.k, s.k, s.cin, s.cout], 1 / Math.sqrt(s.k * s.k * s.cin), 1),
+  return { filter: rn([s.k, s.k, s.cin, s.cout], 1 / Math.sqrt(s.k * s.k * s.cin), 1),
     bias: rn([s.cout], 0.1, 2), gamma: tf.add(1, rn([s.cin], 0.1, 3)), beta: rn([s.cin], 0.1, 4) };
-  for (const n of BATCHES) {
-    const x = tf.randomNormal([n, s.h, s.h, s.cin], 0, 1, 'float32', 5);
-    const { flops, bytes } = cost(s, n);
-    const computeFloorMs = flops / (peaks.fmaTflops * 1e12) * 1e3;
-    const memoryFloorMs = bytes / (peaks.copyGBps * 1e9) * 1e3;
-    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(call('stock', s, x, w)(), call('fused', s, x, w)()))));
-    const maxAbsDiff = (await diff.data())[0];
-    diff.dispose();
-    const decision = (() => { call('fused', s, x, w)().dispose(); return tuning.lastPatchConvDecision(); })();
-    const impls: Impl[] = s.preNorm ? ['stock', 'stock+fusedLN', 'fused'] : ['stock', 'fused'];
-    const base: Record<string, { gpuMs: number; wallMs: number }> = {};
-    for (const impl of impls) {
-      const m = await measure(call(impl, s, x, w));
-      base[impl] = m;
-      const tflops = flops / (m.gpuMs * 1e-3) / 1e12;
-      const row: Record<string, unknown> = { shape: s.name, h: s.h, cin: s.cin, cout: s.cout, k: s.k, preNorm: s.preNorm,
-        impl, n, ...m, tflops, peakTflops: peaks.fmaTflops, computeFloorMs, memoryFloorMs };
-      let extra = '';
-      if (impl === 'fused') {
-        const best = s.preNorm ? base['stock+fusedLN'] : base.stock;
-        row.speedupVsStock = base.stock.gpuMs / m.gpuMs;
-        row.speedupVsBest = best.gpuMs / m.gpuMs;
-        row.maxAbsDiff = maxAbsDiff;
-        row.tiling = decision?.ok ? decision.plan.tiling : decision;
-        extra = ` ${fmt(base.stock.gpuMs / m.gpuMs, 2)}x ${fmt(base.stock.wallMs / m.wallMs, 2)}x` +
-          (s.preNorm ? ` (vs stock+fusedLN ${(best.gpuMs / m.gpuMs).toFixed(2)}x)` : '') +
-          ` max|fused-stock| ${maxAbsDiff.toExponential(1)} ${JSON.stringify(row.tiling)}`;
-      }
-      rows.push(row);
-      console.log(`${s.name.padEnd(6)} ${impl.padEnd(14)} ${String(n).padStart(3)} ${fmt(m.gpuMs)} ${fmt(m.wallMs)} ` +
-        `${String(m.dispatches).padStart(5)} ${fmt(tflops, 2)} ${fmt(computeFloorMs)} ${fmt(memoryFloorMs)}${extra}`);
-    }
-    if (sweep && n === BATCHES[BATCHES.length - 1]) {
-      const variants: [string, Parameters<typeof tuning.setPatchConvOverride>[0]][] = [
-        ['r4 c2 wg128', { rows: 4, cols: 2, workgroupSize: 128 }],
-        ['r4 c2 wg256', { rows: 4, cols: 2, workgroupSize: 256 }],
-        ['r8 c2 wg128', { rows: 8, cols: 2, workgroupSize: 128 }],
-        ['r4 c4 wg128', { rows: 4, cols: 4, workgroupSize: 128 }],
-        ['r4 c4 wg256', { rows: 4, cols: 4, workgroupSize: 256 }],
-        ['r8 c4 wg256', { rows: 8, cols: 4, workgroupSize: 256 }],
-        ['r4 c2 ks16', { rows: 4, cols: 2, kSlice: 16 }],
-        ['r4 c2 ks8', { rows: 4, cols: 2, kSlice: 8 }],
-        ['r2 c2 wg128', { rows: 2, cols: 2, workgroupSize: 128 }],
-        ['stat lanes 1', { statLanes: 1 }],
-        ['stat lanes 4', { statLanes: 4 }],
-      ];
-      for (const [name, o] of variants) {
-        tuning.setPatchConvOverride(o);
-        try {
-          const f = call('fused', s, x, w);
+}
+
+async function maxAbsDiffFrom(want: () => Tensor, got: () => Tensor): Promise<number> {
+  const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(want(), got()))));
+  const v = (await diff.data())[0];
+  diff.dispose();
+  return v;
+}
+
+/** The fused call with split-K forced to `kSplits` (null: the automatic rule) for the duration of each call. */
+function withSplits(kSplits: number | null, f: () => Tensor): () => Tensor {
+  if (kSplits == null) return f;
+  return () => {
+    tuning.setPatchConvOverride({ kSplits });
+    try { return f(); } finally { tuning.setPatchConvOverride(null); }
+  };
+}
+
+function median(v: number[]): number {
+  const sorted = [...v].sort((a, b) => a - b);
+  const h = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[h] : (sorted[h - 1] + sorted[h]) / 2;
+}
+
+/**
+ * --splitk: per shape and N, stock (+ FusedLayerNorm), fused (automatic S) and fused with each valid forced S,
+ * all measured in every round, rounds interleaved over the whole set, variant order rotated per round.
+ */
+async function splitComparison(): Promise<void> {
+  const splitList = numberList('--splits', smoke ? [1, 2, 4] : [1, 2, 4, 8, 16]);
+  const rounds = Number(argValue('--rounds') ?? 3);
+  const wanted = argValue('--shapes')?.split(',');
+  interface Variant { shape: Shape; n: number; name: string; kSplits: number | null; f: () => Tensor;
+    plan: unknown; dispatches: number; maxAbsDiff: number; gpuMs: number[]; wallMs: number[] }
+  const groups: Variant[][] = [];
+  const tensors: Tensor[] = [];
+  for (const s of SHAPES.filter((sh) => wanted == null || wanted.includes(sh.name))) {
+    const w = weightsFor(s);
+    tensors.push(...Object.values(w));
+    for (const n of BATCHES) {
+      const x = tf.randomNormal([n, s.h, s.h, s.cin], 0, 1, 'float32', 5);
+      tensors.push(x);
+      const stock = call('stock', s, x, w);
+      const group: Variant[] = [];
+      const impls: [string, Impl, number | null][] = [['stock', 'stock', null],
+        ...(s.preNorm ? [['stock+fusedLN', 'stock+fusedLN', null] as [string, Impl, null]] : []), ['fused auto', 'fused', null],
+        ...splitList.map((sp) => [`fused S=${sp}`, 'fused', sp] as [string, Impl, number])];
+      for (const [name, impl, kSplits] of impls) {
+        const f = withSplits(kSplits, call(impl, s, x, w));
+        let plan: unknown = null;
+        if (impl === 'fused') {
           f().dispose();
           const d = tuning.lastPatchConvDecision();
-          const ms = await gpuTime(f);
-          sweepRows.push({ shape: s.name, n, variant: name, gpuMs: ms, tflops: flops / ms / 1e9,
-            tiling: d?.ok ? d.plan.tiling : d });
-          console.log(`  sweep ${s.name} N${n} ${name.padEnd(12)} ${fmt(ms)} ms ${fmt(flops / ms / 1e9, 2)} TFLOP/s ` +
-            JSON.stringify(d?.ok ? d.plan.tiling : d));
-        } finally {
-          tuning.setPatchConvOverride(null);
+          if (d == null || !d.ok) {
+            console.log(`${s.name} N${n} ${name}: skipped (${d?.ok === false ? d.reason : 'no decision'})`);
+            continue;
+          }
+          plan = d.plan;
         }
+        // Warm (compile, fold the weights), then count the dispatches of one call in steady state.
+        for (let i = 0; i < 2; i++) { const y = f(); await y.data(); y.dispose(); }
+        dispatchCounter.reset();
+        const y = f();
+        const dispatches = dispatchCounter.count;
+        await y.data();
+        y.dispose();
+        const maxAbsDiff = impl === 'stock' ? 0 : await maxAbsDiffFrom(stock, f);
+        group.push({ shape: s, n, name, kSplits, f, plan, dispatches, maxAbsDiff, gpuMs: [], wallMs: [] });
+      }
+      groups.push(group);
+    }
+  }
+  const all = groups.flat();
+  for (let r = 0; r < rounds; r++) {
+    for (const group of groups) {
+      // Rotate the order so no variant always runs right after stock's many small programs.
+      const order = group.map((_, i) => group[(i + r) % group.length]);
+      for (const v of order) {
+        const m = await measureRound(v.f);
+        v.gpuMs.push(m.gpuMs);
+        v.wallMs.push(m.wallMs);
       }
     }
-    x.dispose();
+    console.log(`round ${r + 1} of ${rounds} done (${all.length} variants)`);
   }
-  tf.dispose(Object.values(w));
+  console.log(`\nsplit-K comparison, ${rounds} interleaved rounds; GPU = steady-state timestamp time per call, wall = ` +
+    `${WALL_REPEATS} calls queued + one read-back, per call; x stock, x S=1: by median GPU time`);
+  console.log('shape  N   variant          S  wgs  disp  gpu min  gpu med  wall min wall med  x stock     x S=1  max|d|');
+  for (const group of groups) {
+    const stockMedian = median(group[0].gpuMs);
+    const unsplit = group.find((v) => v.kSplits === 1);
+    for (const v of group) {
+      const p = v.plan as { kSplits?: number; workgroups?: number; tiling?: unknown; splitDepth?: number } | null;
+      const row = { shape: v.shape.name, n: v.n, variant: v.name, forcedSplits: v.kSplits, kSplits: p?.kSplits ?? null,
+        workgroups: p?.workgroups ?? null, splitDepth: p?.splitDepth ?? null, dispatches: v.dispatches, gpuMs: v.gpuMs,
+        gpuMin: Math.min(...v.gpuMs), gpuMedian: median(v.gpuMs), wallMs: v.wallMs, wallMin: Math.min(...v.wallMs),
+        wallMedian: median(v.wallMs), speedupVsStock: stockMedian / median(v.gpuMs),
+        speedupVsUnsplit: unsplit == null ? null : median(unsplit.gpuMs) / median(v.gpuMs), maxAbsDiff: v.maxAbsDiff,
+        tiling: p?.tiling ?? null };
+      rows.push(row);
+      console.log(`${row.shape.padEnd(6)} ${String(v.n).padStart(2)}  ${v.name.padEnd(14)} ${String(row.kSplits ?? '-').padStart(3)} ` +
+        `${String(row.workgroups ?? '-').padStart(4)} ${String(v.dispatches).padStart(5)} ${fmt(row.gpuMin)} ${fmt(row.gpuMedian)} ` +
+        `${fmt(row.wallMin)} ${fmt(row.wallMedian)} ${fmt(row.speedupVsStock, 2)}x ` +
+        `${row.speedupVsUnsplit == null ? '       -' : fmt(row.speedupVsUnsplit, 2)}x ${v.maxAbsDiff.toExponential(1)}`);
+    }
+  }
+  tf.dispose(tensors);
 }
+
+/** Steady-state GPU time and wall time per call (one round of a variant). */
+async function measureRound(f: () => Tensor): Promise<{ gpuMs: number; wallMs: number }> {
+  const gpuMs = await gpuTime(f);
+  // Wall time: calls queued back to back, one read-back at the end, per call (CPU encode cost included).
+  const t0 = performance.now();
+  let last: Tensor | null = null;
+  for (let i = 0; i < WALL_REPEATS; i++) { last?.dispose(); last = f(); }
+  const probe = tf.slice(last as Tensor, [0, 0, 0, 0], [1, 1, 1, 1]);
+  await probe.data();
+  const wallMs = (performance.now() - t0) / WALL_REPEATS;
+  probe.dispose();
+  (last as Tensor).dispose();
+  return { gpuMs, wallMs };
+}
+
+/** The default table (stock, stock+fusedLN, fused per shape and N; --sweep: forced tilings at the largest N). */
+async function stockComparison(): Promise<void> {
+  console.log('\nshape  impl            N    gpu ms  wall ms  disp  TFLOP/s floor(c) floor(m)  speedup(gpu, wall)');
+  for (const s of SHAPES) {
+    const w = weightsFor(s);
+    for (const n of BATCHES) {
+      const x = tf.randomNormal([n, s.h, s.h, s.cin], 0, 1, 'float32', 5);
+      const { flops, bytes } = cost(s, n);
+      const computeFloorMs = flops / (peaks.fmaTflops * 1e12) * 1e3;
+      const memoryFloorMs = bytes / (peaks.copyGBps * 1e9) * 1e3;
+      const maxAbsDiff = await maxAbsDiffFrom(call('stock', s, x, w), call('fused', s, x, w));
+      const decision = (() => { call('fused', s, x, w)().dispose(); return tuning.lastPatchConvDecision(); })();
+      const impls: Impl[] = s.preNorm ? ['stock', 'stock+fusedLN', 'fused'] : ['stock', 'fused'];
+      const base: Record<string, { gpuMs: number; wallMs: number }> = {};
+      for (const impl of impls) {
+        const m = await measure(call(impl, s, x, w));
+        base[impl] = m;
+        const tflops = flops / (m.gpuMs * 1e-3) / 1e12;
+        const row: Record<string, unknown> = { shape: s.name, h: s.h, cin: s.cin, cout: s.cout, k: s.k, preNorm: s.preNorm,
+          impl, n, ...m, tflops, peakTflops: peaks.fmaTflops, computeFloorMs, memoryFloorMs };
+        let extra = '';
+        if (impl === 'fused') {
+          const best = s.preNorm ? base['stock+fusedLN'] : base.stock;
+          row.speedupVsStock = base.stock.gpuMs / m.gpuMs;
+          row.speedupVsBest = best.gpuMs / m.gpuMs;
+          row.maxAbsDiff = maxAbsDiff;
+          row.tiling = decision?.ok ? decision.plan.tiling : decision;
+          row.kSplits = decision?.ok ? decision.plan.kSplits : null;
+          extra = ` ${fmt(base.stock.gpuMs / m.gpuMs, 2)}x ${fmt(base.stock.wallMs / m.wallMs, 2)}x` +
+            (s.preNorm ? ` (vs stock+fusedLN ${(best.gpuMs / m.gpuMs).toFixed(2)}x)` : '') +
+            ` max|fused-stock| ${maxAbsDiff.toExponential(1)} split-K S ${row.kSplits} ${JSON.stringify(row.tiling)}`;
+        }
+        rows.push(row);
+        console.log(`${s.name.padEnd(6)} ${impl.padEnd(14)} ${String(n).padStart(3)} ${fmt(m.gpuMs)} ${fmt(m.wallMs)} ` +
+          `${String(m.dispatches).padStart(5)} ${fmt(tflops, 2)} ${fmt(computeFloorMs)} ${fmt(memoryFloorMs)}${extra}`);
+      }
+      if (sweep && n === BATCHES[BATCHES.length - 1]) {
+        const variants: [string, Parameters<typeof tuning.setPatchConvOverride>[0]][] = [
+          ['r4 c2 wg128', { rows: 4, cols: 2, workgroupSize: 128 }],
+          ['r4 c2 wg256', { rows: 4, cols: 2, workgroupSize: 256 }],
+          ['r8 c2 wg128', { rows: 8, cols: 2, workgroupSize: 128 }],
+          ['r4 c4 wg128', { rows: 4, cols: 4, workgroupSize: 128 }],
+          ['r4 c4 wg256', { rows: 4, cols: 4, workgroupSize: 256 }],
+          ['r8 c4 wg256', { rows: 8, cols: 4, workgroupSize: 256 }],
+          ['r4 c2 ks16', { rows: 4, cols: 2, kSlice: 16 }],
+          ['r4 c2 ks8', { rows: 4, cols: 2, kSlice: 8 }],
+          ['r2 c2 wg128', { rows: 2, cols: 2, workgroupSize: 128 }],
+          ['stat lanes 1', { statLanes: 1 }],
+          ['stat lanes 4', { statLanes: 4 }],
+        ];
+        for (const [name, o] of variants) {
+          tuning.setPatchConvOverride(o);
+          try {
+            const f = call('fused', s, x, w);
+            f().dispose();
+            const d = tuning.lastPatchConvDecision();
+            const ms = await gpuTime(f);
+            sweepRows.push({ shape: s.name, n, variant: name, gpuMs: ms, tflops: flops / ms / 1e9,
+              tiling: d?.ok ? d.plan.tiling : d });
+            console.log(`  sweep ${s.name} N${n} ${name.padEnd(12)} ${fmt(ms)} ms ${fmt(flops / ms / 1e9, 2)} TFLOP/s ` +
+              JSON.stringify(d?.ok ? d.plan.tiling : d));
+          } finally {
+            tuning.setPatchConvOverride(null);
+          }
+        }
+      }
+      x.dispose();
+    }
+    tf.dispose(Object.values(w));
+  }
+}
+
+if (splitK) await splitComparison();
+else await stockComparison();
 
 if (jsonFile) {
   writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), adapter: adapterInfo, peaks, rows,

@@ -1,10 +1,10 @@
 /**
  * FusedPatchConv in Chromium: webgl (the reference composition: layerNorm, conv2d, add) and webgpu (the fused
  * kernel, SwiftShader adapter, both limit profiles) against the float64 oracle on odd shapes, bad inputs,
- * tensor accounting, dispatches and the cached weight fold.
+ * tensor accounting, dispatches and the cached weight fold, and the split-K form with forced S.
  */
-import { patchConvCases, patchCaseName, checkBadPatchConvInputs, checkPatchConvDispatches, runPatchConvCase,
-  runPatchConvProfile } from '../support/patch_conv_cases.js';
+import { patchConvCases, patchCaseName, checkBadPatchConvInputs, checkPatchConvDispatches, patchConvSplitCases,
+  runPatchConvCase, runPatchConvProfile, runPatchConvSplits } from '../support/patch_conv_cases.js';
 import { DATACENTER_LIMITS, setPoisonFusedOutputs, SWIFTSHADER_LIMITS } from '../../src/kernels/webgpu/index.js';
 import { GPU_BACKENDS, useBackend } from '../support/browser_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
@@ -43,4 +43,11 @@ describe(`webgpu FusedPatchConv kernel in Chromium (seed ${seed})`, () => {
   it('one dispatch per call, the pre-norm fold once per weight set, nothing leaked', async () => {
     await checkPatchConvDispatches(seed);
   });
+  // Split-K: the odd cases (scalar Cout, straddling splits, K past the last slice) under both profiles, kept to
+  // three cases here (the node suite runs all five).
+  for (const [name, profile] of [['swiftshader', SWIFTSHADER_LIMITS], ['datacenter', DATACENTER_LIMITS]] as const) {
+    it(`${name} limits: split-K with forced S, poisoned partials and output, 2 dispatches, nothing leaked`, async () => {
+      await runPatchConvSplits(patchConvSplitCases().slice(0, 3), profile, seed);
+    });
+  }
 });

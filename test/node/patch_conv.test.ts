@@ -9,14 +9,15 @@ import '../../src/index.js';
 import { fuseBlocks } from '../../src/converter/fusion.js';
 import type { Graph } from '../../src/converter/ir.js';
 import { GraphBuilder } from '../../src/converter/ir_builder.js';
-import { DATACENTER_LIMITS, planPatchConv, setPoisonFusedOutputs, SWIFTSHADER_LIMITS }
+import { choosePatchConvSplits, DATACENTER_LIMITS, MIN_SPLIT_DEPTH, planPatchConv, setPatchConvOverride,
+  setPoisonFusedOutputs, SPLIT_BELOW_WORKGROUPS, SPLIT_TARGET_WORKGROUPS, SWIFTSHADER_LIMITS }
   from '../../src/kernels/webgpu/index.js';
 import { FUSED_LAYER_NORM } from '../../src/spec/block_spec.js';
 import { FUSED_PATCH_CONV } from '../../src/spec/patch_conv.js';
 import { buildModelGraph, STAGES } from '../../models/index.js';
 import { relL2 } from '../support/converter_fixtures.js';
 import { checkBadPatchConvInputs, checkPatchConvDispatches, patchCaseName, patchConv64, patchConvCases,
-  runPatchConvCase, runPatchConvProfile } from '../support/patch_conv_cases.js';
+  patchConvSplitCases, runPatchConvCase, runPatchConvProfile, runPatchConvSplits } from '../support/patch_conv_cases.js';
 import { compareLogits, seededImages, SMALL } from '../support/model_cases.js';
 import { runGraph } from '../support/converter_blocks.js';
 import { countPrograms } from '../support/webgpu_fused.js';
@@ -65,6 +66,59 @@ describe('webgpu patch conv plan', () => {
       }
     }
   });
+  it('split-K: S > 1 for the ConvNeXt-T downsamples at N=1, S = 1 at N=32 and for the stem', () => {
+    // [H, Cin, Cout, k, preNorm]: ConvNeXt-T 224x224 stem and the three downsamples.
+    const layers = [[224, 3, 96, 4, 0], [56, 96, 192, 2, 1], [28, 192, 384, 2, 1], [14, 384, 768, 2, 1]];
+    for (const limits of [SWIFTSHADER_LIMITS, DATACENTER_LIMITS]) {
+      for (const n of [1, 32]) {
+        for (const [h, cin, cout, k, pre] of layers) {
+          const label = `N${n} ${h}x${h}x${cin} -> ${cout}`;
+          const choice = planPatchConv({ n, h, w: h, cin, cout, k, preNorm: pre === 1 }, limits);
+          assert.ok(choice.ok, label);
+          const p = choice.plan;
+          const plain = p.tilesM * p.tilesN;
+          const slices = Math.ceil(p.depth / p.tiling.kSlice);
+          assert.equal(p.workgroups, plain * p.kSplits, label);
+          assert.equal(p.dispatches, p.kSplits > 1 ? 2 : 1, label);
+          assert.equal(slices % p.kSplits, 0, `${label}: S divides the K slices`);
+          assert.equal(p.splitDepth * p.kSplits, slices * p.tiling.kSlice, label);
+          assert.equal(choosePatchConvSplits(plain, slices, p.tiling.kSlice), p.kSplits, label);
+          if (n === 32 || pre === 0) {
+            assert.equal(p.kSplits, 1, `${label}: ${plain} workgroups already fill the GPU`);
+            assert.ok(plain >= SPLIT_BELOW_WORKGROUPS, label);
+            continue;
+          }
+          assert.ok(plain < SPLIT_BELOW_WORKGROUPS, `${label}: ${plain} workgroups`);
+          assert.ok(p.kSplits > 1, `${label}: S ${p.kSplits}`);
+          assert.ok(p.splitDepth >= MIN_SPLIT_DEPTH, `${label}: ${p.splitDepth} K values per split`);
+          // The smallest S reaching the target, or none reaches it and no larger S keeps MIN_SPLIT_DEPTH.
+          const smaller = [...Array(p.kSplits - 1).keys()].map((i) => i + 1).filter((sp) => slices % sp === 0);
+          assert.ok(smaller.every((sp) => plain * sp < SPLIT_TARGET_WORKGROUPS), label);
+          assert.ok(p.workgroups >= SPLIT_TARGET_WORKGROUPS ||
+            (slices / (p.kSplits + 1)) * p.tiling.kSlice < MIN_SPLIT_DEPTH, label);
+          // A split reads ceil(L / Cin) (+1 when its range straddles a pixel) patch positions, not all k k.
+          assert.ok(p.splitPositions <= Math.ceil(p.splitDepth / cin) + 1 && p.splitPositions < k * k, label);
+        }
+      }
+    }
+  });
+  it('split-K override: S forced, or refused with the reason when it does not divide the K slices', () => {
+    const shape = { n: 1, h: 14, w: 14, cin: 384, cout: 768, k: 2, preNorm: true };
+    try {
+      setPatchConvOverride({ kSplits: 16 });
+      const forced = planPatchConv(shape, DATACENTER_LIMITS);
+      assert.ok(forced.ok && forced.plan.kSplits === 16 && forced.plan.splitDepth === 96 && forced.plan.dispatches === 2);
+      setPatchConvOverride({ kSplits: 1 });
+      const one = planPatchConv(shape, DATACENTER_LIMITS);
+      assert.ok(one.ok && one.plan.kSplits === 1 && one.plan.dispatches === 1 && one.plan.splitPositions === 4);
+      setPatchConvOverride({ kSplits: 5 });
+      const bad = planPatchConv(shape, DATACENTER_LIMITS);
+      assert.equal(bad.ok, false);
+      assert.match(!bad.ok ? bad.reason : '', /override kSplits 5 does not divide the 48 K slices of 32 \(K = 1536\)/);
+    } finally {
+      setPatchConvOverride(null);
+    }
+  });
   it('says why when no slice fits the workgroup memory', () => {
     const choice = planPatchConv({ n: 1, h: 8, w: 8, cin: 8, cout: 8, k: 2, preNorm: true },
       { maxComputeWorkgroupStorageSize: 256, maxComputeInvocationsPerWorkgroup: 256 });
@@ -86,6 +140,12 @@ describe(`webgpu FusedPatchConv kernel (seed ${seed})`, { skip: webgpuSkip }, ()
     await useBackend('webgpu');
     await checkPatchConvDispatches(seed);
   });
+  for (const [name, profile] of [['swiftshader', SWIFTSHADER_LIMITS], ['datacenter', DATACENTER_LIMITS]] as const) {
+    it(`${name} limits: split-K with forced S, poisoned partials and output, 2 dispatches, nothing leaked`, async () => {
+      await useBackend('webgpu');
+      await runPatchConvSplits(patchConvSplitCases(), profile, seed);
+    });
+  }
 });
 
 describe(`converter patch conv pass (seed ${seed})`, () => {
@@ -148,7 +208,7 @@ describe(`converter patch conv pass (seed ${seed})`, () => {
 });
 
 describe(`built ConvNeXt on webgpu: FusedPatchConv vs stock convs (seed ${seed})`, { skip: webgpuSkip }, () => {
-  it(`convnext-${SMALL.variant} ${SMALL.inputSize}x${SMALL.inputSize}: logits agree, one program per patch conv`, async () => {
+  it(`convnext-${SMALL.variant} ${SMALL.inputSize}x${SMALL.inputSize}: logits agree, one GEMM program per patch conv`, async () => {
     await useBackend('webgpu');
     const unfused = buildModelGraph('convnext', SMALL.variant, { seed, inputSize: SMALL.inputSize, fused: false });
     const fused = fuseBlocks(unfused);
@@ -164,7 +224,8 @@ describe(`built ConvNeXt on webgpu: FusedPatchConv vs stock convs (seed ${seed})
     try {
       yf = await runGraph(fused.graph, x);
       const fusedKeys = keys.splice(0);
-      assert.equal(fusedKeys.filter((k) => k.startsWith('fusedPatchConv')).length, patchConvs);
+      // One GEMM program per patch conv (a split-K one adds its sum, 'fusedPatchConvSplitSum_...').
+      assert.equal(fusedKeys.filter((k) => k.startsWith('fusedPatchConv_')).length, patchConvs);
       yb = await runGraph(without.graph, x);
       console.log(`  programs per run: ${fusedKeys.length} with FusedPatchConv, ${keys.length} without`);
       assert.ok(fusedKeys.length < keys.length, 'fewer programs with the patch convs');

@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type BadInput, checkBadInputs } from './bad_inputs.js';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { patchConv } from '../../src/index.js';
-import { clearWebGPUWeightCache, lastPatchConvDecision, setPatchConvOverride, setPoisonFusedOutputs,
-  setWebGPUTilingLimits, type PatchConvOverride, type TilingLimits, webgpuWeightCacheStats }
+import { clearWebGPUWeightCache, lastPatchConvDecision, planPatchConv, setPatchConvOverride, setPoisonFusedOutputs,
+  setWebGPUTilingLimits, type PatchConvOverride, type PatchConvPlan, type TilingLimits, webgpuWeightCacheStats }
   from '../../src/kernels/webgpu/index.js';
 import { compare, type CaseResult } from './block_cases.js';
 import { Rng } from './random.js';
@@ -217,4 +217,107 @@ export async function checkPatchConvDispatches(seed: number): Promise<void> {
   clearWebGPUWeightCache();
   if (tf.memory().numTensors !== before) throw new Error(`leaked ${tf.memory().numTensors - before} tensors`);
   await expectNoLeakedDataIds(backend, dataIdsBefore);
+}
+
+/**
+ * Split-K cases: K = k k Cin split so that split boundaries fall inside a pixel's channels (statistics of 2-3
+ * patch positions per split) or exactly on them, a last slice past K (k 3, Cin 5: K = 45 in 4-step slices),
+ * scalar output vectors (Cout 5, 7), stem-like without LayerNorm, with and without bias, N > 1.
+ */
+export function patchConvSplitCases(): PatchConvCase[] {
+  return [
+    { n: 2, h: 9, w: 11, cin: 12, cout: 5, k: 2, preNorm: true, bias: true },
+    { n: 1, h: 6, w: 7, cin: 5, cout: 9, k: 3, preNorm: true, bias: false },
+    { n: 3, h: 10, w: 6, cin: 16, cout: 24, k: 2, preNorm: true, bias: true },
+    { n: 2, h: 9, w: 8, cin: 3, cout: 7, k: 4, preNorm: false, bias: false },
+    { n: 1, h: 8, w: 12, cin: 4, cout: 12, k: 2, preNorm: false, bias: true },
+  ];
+}
+
+/** K slices forced for the split cases: 4 steps, so small K still has several whole slices to split. */
+const SPLIT_K_SLICE = 4;
+
+/** The forced split factors tried on a plan with `slices` K slices: 2, 3 (where they divide) and every slice its own split. */
+export function forcedSplitsFor(slices: number): number[] {
+  return [...new Set([2, 3, slices].filter((sp) => sp > 1 && slices % sp === 0))];
+}
+
+/**
+ * webgpu, under `profile`: each split case with forced S (2, 3, all slices), NaN-poisoned partials and output,
+ * against float64; the plan must report S, 2 dispatches and tilesM tilesN S workgroups, every call must run
+ * exactly 2 programs (the weight fold cached before counting), nothing leaked (tensors and data ids). Then the
+ * automatic rule on a deep N=1 conv (K = 512) must split too, and a kSplits that does not divide the slices is
+ * refused with the reason (the reference runs).
+ */
+export async function runPatchConvSplits(cases: PatchConvCase[], profile: TilingLimits, seed: number): Promise<void> {
+  const backend = tf.backend() as WebGPUBackend;
+  setWebGPUTilingLimits(profile);
+  setPoisonFusedOutputs(true);
+  const programs = countPrograms(backend);
+  const dataIdsBefore = backend.numDataIds();
+  const before = tf.memory().numTensors;
+  try {
+    for (const c of cases) {
+      setPatchConvOverride({ kSlice: SPLIT_K_SLICE });
+      const base = planPatchConvFor(c, profile);
+      const slices = Math.ceil(base.depth / base.tiling.kSlice);
+      const splits = forcedSplitsFor(slices);
+      if (splits.length === 0) throw new Error(`${patchCaseName(c)}: ${slices} K slices leave nothing to split`);
+      for (const sp of splits) {
+        setPatchConvOverride({ kSlice: SPLIT_K_SLICE, kSplits: sp });
+        const label = `${patchCaseName(c)} S ${sp}`;
+        programs.count = 0;
+        await runPatchConvCase(c, seed);
+        const d = lastPatchConvDecision();
+        if (d == null || !d.ok) throw new Error(`${label}: did not run fused: ${JSON.stringify(d)}`);
+        const p = d.plan;
+        if (p.kSplits !== sp || p.dispatches !== 2 || p.workgroups !== p.tilesM * p.tilesN * sp) {
+          throw new Error(`${label}: plan reports S ${p.kSplits}, ${p.dispatches} dispatches, ${p.workgroups} workgroups`);
+        }
+        if (p.tiling.storageBytes > profile.maxComputeWorkgroupStorageSize) throw new Error(`${label}: ${p.tiling.storageBytes} bytes`);
+        // The first call on new weights also folds the LayerNorm (one more program); the weights are fresh per case.
+        const want = 2 + (c.preNorm ? 1 : 0);
+        if (programs.count !== want) throw new Error(`${label}: ${programs.count} programs, want ${want}`);
+      }
+    }
+    await runAutomaticSplit(programs, seed);
+    setPatchConvOverride({ kSplits: 5 });
+    await runPatchConvCase(patchConvSplitCases()[2], seed);
+    const refused = lastPatchConvDecision();
+    if (refused == null || refused.ok || !/override kSplits 5 does not divide the 2 K slices of 32 \(K = 64\)/.test(refused.reason)) {
+      throw new Error(`kSplits 5 on 2 slices: ${JSON.stringify(refused)}`);
+    }
+  } finally {
+    programs.restore();
+    setPatchConvOverride(null);
+    setPoisonFusedOutputs(false);
+    setWebGPUTilingLimits(null);
+  }
+  clearWebGPUWeightCache();
+  if (tf.memory().numTensors !== before) throw new Error(`split-K: leaked ${tf.memory().numTensors - before} tensors`);
+  await expectNoLeakedDataIds(backend, dataIdsBefore);
+}
+
+function planPatchConvFor(c: PatchConvCase, limits: TilingLimits): PatchConvPlan {
+  const choice = planPatchConv({ n: c.n, h: c.h, w: c.w, cin: c.cin, cout: c.cout, k: c.k, preNorm: c.preNorm }, limits);
+  if (!choice.ok) throw new Error(`${patchCaseName(c)}: ${choice.reason}`);
+  return choice.plan;
+}
+
+/** N=1, K = 2 x 2 x 128: few workgroups and 16 slices, so the automatic rule splits; the second call is 2 programs. */
+async function runAutomaticSplit(programs: { count: number }, seed: number): Promise<void> {
+  setPatchConvOverride(null);
+  const c: PatchConvCase = { n: 1, h: 4, w: 6, cin: 128, cout: 12, k: 2, preNorm: true, bias: true };
+  await runPatchConvCase(c, seed);
+  const d = lastPatchConvDecision();
+  if (d == null || !d.ok || d.plan.kSplits < 2 || d.plan.dispatches !== 2) {
+    throw new Error(`${patchCaseName(c)}: the automatic rule did not split: ${JSON.stringify(d)}`);
+  }
+  const rng = new Rng(seed);
+  const x = tf.tensor4d(rng.normals(4 * 6 * 128), [1, 4, 6, 128]);
+  const filter = tf.tensor4d(rng.normals(2 * 2 * 128 * 12), [2, 2, 128, 12]);
+  const [bias, gamma, beta] = [tf.tensor1d(rng.normals(12)), tf.tensor1d(rng.normals(128)), tf.tensor1d(rng.normals(128))];
+  const counts = await programsPerCall(programs, () => patchConv(x, filter, bias, { preNorm: { gamma, beta } }), 2);
+  tf.dispose([x, filter, bias, gamma, beta]);
+  if (counts.join() !== '3,2') throw new Error(`automatic split: programs per call ${counts} (want 3, 2: fold once)`);
 }

@@ -7,6 +7,7 @@ import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import type { BlockSpec } from '../../spec/block_spec.js';
 import { type BlockPhases, blockShaderKey, blockShaderSource, splitSumShaderKey, splitSumShaderSource }
   from './block_wgsl.js';
+import { SPLIT_SUM_WORKGROUP } from './split_sum_wgsl.js';
 import type { BlockTiling } from './tiling.js';
 import { type GemmStage, type GemmTile, gemmShaderKey, gemmShaderSource, gemmThreads, gemmWorkgroups }
   from './mlp_gemm_wgsl.js';
@@ -37,8 +38,6 @@ export class FusedBlockProgram implements WebGPUProgram {
   }
 }
 
-const SUM_WORKGROUP = 64;
-
 export class SplitSumProgram implements WebGPUProgram {
   outputShape: number[];
   shaderKey: string;
@@ -47,19 +46,19 @@ export class SplitSumProgram implements WebGPUProgram {
   variableNames: string[];
   variableComponents: number[];
   outputComponent = 4;
-  workgroupSize: [number, number, number] = [SUM_WORKGROUP, 1, 1];
+  workgroupSize: [number, number, number] = [SPLIT_SUM_WORKGROUP, 1, 1];
 
   constructor(private readonly spec: BlockSpec, private readonly splits: number, xShape: readonly number[]) {
     this.outputShape = [...xShape];
     this.variableNames = spec.residual ? ['partials', 'mlp', 'x'] : ['partials', 'mlp'];
     this.variableComponents = this.variableNames.map(() => 4);
     const vec4s = (xShape[0] * xShape[1] * xShape[2] * spec.channels) / 4;
-    this.dispatch = [Math.ceil(vec4s / SUM_WORKGROUP), 1, 1];
-    this.shaderKey = splitSumShaderKey(spec, splits, SUM_WORKGROUP);
+    this.dispatch = [Math.ceil(vec4s / SPLIT_SUM_WORKGROUP), 1, 1];
+    this.shaderKey = splitSumShaderKey(spec, splits, SPLIT_SUM_WORKGROUP);
   }
 
   getUserCode(): string {
-    return splitSumShaderSource(this.spec, this.splits, SUM_WORKGROUP);
+    return splitSumShaderSource(this.spec, this.splits, SPLIT_SUM_WORKGROUP);
   }
 }
 

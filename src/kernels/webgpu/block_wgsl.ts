@@ -23,6 +23,7 @@
 import { floatLiteral, wgslActivationFunction } from '../../spec/activations.js';
 import type { BlockSpec } from '../../spec/block_spec.js';
 import { type BlockTiling, type RegisterTile, rowStride4 } from './tiling.js';
+import { splitSumSource } from './split_sum_wgsl.js';
 
 /**
  * 'all' is the block. 'conv' (conv + norm, written out) is dispatch 1 of the gemm-mlp variant (and a phase of
@@ -66,25 +67,12 @@ export function splitSumShaderKey(spec: BlockSpec, splits: number, workgroupSize
 }
 
 /**
- * Dispatch 2 of the split-hidden variant: one thread per output vec4 sums the S partials [S, P, C] in a
- * fixed order (deterministic), then the same epilogue as the one-dispatch kernel. Inputs: partials, mlp
- * (for b2'), and x only with a residual.
+ * Dispatch 2 of the split-hidden variant (split_sum_wgsl.ts): one thread per output vec4 sums the S partials
+ * [S, P, C] in a fixed order (deterministic), then the same epilogue as the one-dispatch kernel. Inputs:
+ * partials, mlp (for b2'), and x only with a residual.
  */
 export function splitSumShaderSource(spec: BlockSpec, splits: number, workgroupSize: number): string {
-  const c4 = spec.channels / 4;
-  return `
-fn main(index: i32) {
-  let wg = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
-  let e = wg * ${workgroupSize} + i32(localIndex);
-  let numPixels = uniforms.outShape.x * uniforms.outShape.y * uniforms.outShape.z;
-  if (e >= numPixels * ${c4}) { return; }
-  let pix = e / ${c4};
-  let cv = e % ${c4};
-  var sum = partials[e];
-  for (var s = 1; s < ${splits}; s++) { sum += partials[s * numPixels * ${c4} + e]; }
-  result[e] = ${epilogue(spec, 'sum')};
-}
-`;
+  return splitSumSource({ splits, workgroupSize, rowVectors: spec.channels / 4, epilogue: (sum) => epilogue(spec, sum) });
 }
 
 /** The conv taps at one (ky, kx): accumulate `acc` for output vec4 `cv` from input pixel base `xBase`. */

@@ -9,7 +9,8 @@ addFusedKernels('webgpu', [...webgpuKernelConfigs, webgpuLayerNormKernelConfig, 
 export { setFusedPhasesForProfiling, setPoisonFusedOutputs } from './block_kernels.js';
 export { layerNormPlan } from './layer_norm_wgsl.js';
 export type { LayerNormPlan } from './layer_norm_wgsl.js';
-export { lastPatchConvDecision, patchConvStorageBytes, planPatchConv, setPatchConvOverride } from './patch_conv_plan.js';
+export { choosePatchConvSplits, lastPatchConvDecision, MIN_SPLIT_DEPTH, patchConvStorageBytes, planPatchConv,
+  setPatchConvOverride, SPLIT_BELOW_WORKGROUPS, SPLIT_TARGET_WORKGROUPS } from './patch_conv_plan.js';
 export type { PatchConvChoice, PatchConvOverride, PatchConvPlan, PatchConvShape, PatchConvTiling } from './patch_conv_plan.js';
 export { explainKernel, lastKernelDecision, setWebGPUTilingLimits } from './plan.js';
 export type { ExplainShapes, KernelExplanation } from './plan.js';

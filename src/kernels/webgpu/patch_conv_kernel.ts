@@ -1,6 +1,7 @@
 /**
  * FusedPatchConv on webgpu: plan, fold the pre-LayerNorm into the weights (cached per weight set), one
- * dispatch of PatchConvProgram; the reference composition when no tiling fits the adapter's limits.
+ * dispatch of PatchConvProgram (two with split-K: partials, then PatchConvSplitSumProgram); the reference
+ * composition when no tiling fits the adapter's limits.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
@@ -9,7 +10,7 @@ import { patchConvReferenceKernel } from '../reference/reference_kernels.js';
 import { poisonedOutput } from './block_kernels.js';
 import { effectiveLimits } from './plan.js';
 import { planPatchConv, recordPatchConvDecision } from './patch_conv_plan.js';
-import { PatchConvFoldProgram, PatchConvProgram } from './patch_conv_program.js';
+import { PatchConvFoldProgram, PatchConvProgram, PatchConvSplitSumProgram } from './patch_conv_program.js';
 import { cachedWeights } from './weight_cache.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
@@ -32,9 +33,19 @@ export function patchConvWebGPUKernel(args: KernelArgs): tf.TensorInfo {
         out);
     }) : null;
   const program = new PatchConvProgram(plan, attrs.epsilon, attrs.hasBias);
-  const inputs = folded ? [x!, folded] : [x!, filter!, ...(attrs.hasBias ? [bias!] : [])];
-  const result = backend.runWebGPUProgram(program, inputs, 'float32', undefined,
+  const weights = folded ?? filter!;
+  const split = plan.kSplits > 1;
+  const inputs = [x!, weights, ...(attrs.hasBias && !attrs.preNorm && !split ? [bias!] : [])];
+  const first = backend.runWebGPUProgram(program, inputs, 'float32', undefined,
     poisonedOutput(backend, program.outputShape));
+  let result = first;
+  if (split) {
+    // Split-K: `first` holds the partials; sum them with the bias (b' inside the folded weights with preNorm).
+    const sum = new PatchConvSplitSumProgram(plan, attrs.hasBias);
+    const sumInputs = [first, ...(attrs.preNorm ? [weights] : attrs.hasBias ? [bias!] : [])];
+    result = backend.runWebGPUProgram(sum, sumInputs, 'float32', undefined, poisonedOutput(backend, sum.outputShape));
+    backend.disposeData(first.dataId);
+  }
   if (folded) backend.disposeData(folded.dataId);
   return result;
 }

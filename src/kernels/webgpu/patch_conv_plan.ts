@@ -5,8 +5,12 @@
  * strided by threadRows and the vectors by threadCols (conflict-free workgroup-memory reads, coalesced
  * stores). The reduction walks K in slices of kSlice: the A slice [kSlice x tileM] and B slice
  * [kSlice x tileN] are staged in workgroup memory, plus (preNorm) each input pixel's mean and rstd.
+ *
+ * Split-K (kSplits S > 1, small batches whose plain plan launches too few workgroups): dispatch 1 runs S
+ * workgroups per output tile, split s reducing the whole K slices [s L, (s + 1) L) (L = slices / S) into a
+ * partial [S, M, Cout]; dispatch 2 sums the S partials in a fixed order and adds the bias (patch_conv_program.ts).
  */
-import type { TilingLimits } from './tiling.js';
+import { TARGET_WORKGROUPS as BLOCK_SPLIT_TARGET, type TilingLimits } from './tiling.js';
 
 export interface PatchConvShape {
   n: number; h: number; w: number; cin: number; cout: number; k: number; preNorm: boolean;
@@ -47,6 +51,19 @@ export interface PatchConvPlan extends PatchConvShape {
   tiling: PatchConvTiling;
   tilesM: number;
   tilesN: number;
+  /** Split-K factor S: 1 = one dispatch; S > 1 = S workgroups per tile into partials, then the sum dispatch. */
+  kSplits: number;
+  /** K values each split reduces (whole slices): ceil(depth / kSlice) / S x kSlice, the last split clamped to depth. */
+  splitDepth: number;
+  /**
+   * preNorm: the most patch positions (dy, dx) one split's K range touches, i.e. the pixels per output row
+   * whose statistics a split computes (k k without a split).
+   */
+  splitPositions: number;
+  /** Workgroups of the GEMM dispatch: tilesM tilesN S. */
+  workgroups: number;
+  /** Programs per call once the weights are folded: 1, or 2 with a split (GEMM into partials, then the sum). */
+  dispatches: number;
 }
 
 export type PatchConvChoice = { ok: true; plan: PatchConvPlan } | { ok: false; reason: string };
@@ -54,6 +71,8 @@ export type PatchConvChoice = { ok: true; plan: PatchConvPlan } | { ok: false; r
 /** Knobs a benchmark sweep or test may force; the plan still shrinks kSlice to fit the limits. */
 export interface PatchConvOverride {
   rows?: number; cols?: number; threadCols?: number; workgroupSize?: number; kSlice?: number; statLanes?: number;
+  /** Split-K factor S; must divide the plan's number of K slices (else the plan says why, not ok). */
+  kSplits?: number;
 }
 
 let override: PatchConvOverride | null = null;
@@ -70,10 +89,53 @@ const K_SLICES = [32, 24, 16, 8, 4];
 const SMALL_K_SLICE = 8;
 const SMALL_SLICE_MIN_ROWS = 1024;
 
-/** Workgroup memory: A slice, B slice, per-pixel LayerNorm statistics and their reduction buffer. */
+/**
+ * Workgroup memory: A slice, B slice, per-pixel LayerNorm statistics (of `positions` patch positions per
+ * output row; all k k without a split) and their reduction buffer.
+ */
 export function patchConvStorageBytes(s: PatchConvShape, components: number, tileM: number, tileNV: number,
-  kSlice: number, workgroupSize: number): number {
-  return 4 * (kSlice * tileM + kSlice * tileNV * components + (s.preNorm ? 2 * tileM * s.k * s.k + workgroupSize : 0));
+  kSlice: number, workgroupSize: number, positions = s.k * s.k): number {
+  return 4 * (kSlice * tileM + kSlice * tileNV * components + (s.preNorm ? 2 * tileM * positions + workgroupSize : 0));
+}
+
+/**
+ * Split-K rule, written for the large GPUs we measure (tiling.ts NOMINAL_SMS = 132): split only when the plain
+ * plan launches fewer than TARGET_WORKGROUPS (2 per SM, the count below which its tiles already shrank to one
+ * row per thread), aiming at the block split's target (tiling.ts TARGET_WORKGROUPS, 4 per SM). At N=1 the
+ * downsamples launch 42-158 workgroups, each walking 12-48 K slices one after another (a serial chain of
+ * load / barrier / FMA steps); ConvNeXt-T at N=32 launches 294-588 and never splits.
+ */
+export const SPLIT_BELOW_WORKGROUPS = TARGET_WORKGROUPS;
+export const SPLIT_TARGET_WORKGROUPS = BLOCK_SPLIT_TARGET;
+/**
+ * Fewest K values per split: each split pays a fixed prologue (its pixels' statistics), writes a partial tile and
+ * has it read back by the sum; 128 = 4 slices of 32 keeps those small next to the split's own GEMM.
+ */
+export const MIN_SPLIT_DEPTH = 128;
+
+/**
+ * The split-K factor for a plan launching `workgroups` workgroups over `slices` K slices of `kSlice`: 1 when
+ * that reaches SPLIT_BELOW_WORKGROUPS; else the smallest S dividing `slices` with workgroups x S >=
+ * SPLIT_TARGET_WORKGROUPS (or the largest allowed), keeping at least MIN_SPLIT_DEPTH K values per split.
+ */
+export function choosePatchConvSplits(workgroups: number, slices: number, kSlice: number): number {
+  if (workgroups >= SPLIT_BELOW_WORKGROUPS) return 1;
+  const allowed: number[] = [];
+  for (let sp = 1; sp <= slices; sp++) {
+    if (slices % sp === 0 && (sp === 1 || (slices / sp) * kSlice >= MIN_SPLIT_DEPTH)) allowed.push(sp);
+  }
+  return allowed.find((sp) => workgroups * sp >= SPLIT_TARGET_WORKGROUPS) ?? allowed[allowed.length - 1];
+}
+
+/** The most patch positions (K / Cin runs) any split's K range [s L, min((s + 1) L, depth)) touches. */
+export function splitPositions(s: PatchConvShape, depth: number, splitDepth: number, kSplits: number): number {
+  let most = 0;
+  for (let sp = 0; sp < kSplits; sp++) {
+    const begin = sp * splitDepth;
+    const end = Math.min(depth, begin + splitDepth);
+    if (end > begin) most = Math.max(most, Math.floor((end - 1) / s.cin) - Math.floor(begin / s.cin) + 1);
+  }
+  return most;
 }
 
 /** Lanes per pixel for the statistics: up to 8 (8 x 16 B = one 128-byte line), no more than the pixel's vectors. */
@@ -129,6 +191,7 @@ export function planPatchConv(s: PatchConvShape, limits: TilingLimits): PatchCon
   const candidates = o.kSlice != null ? [o.kSlice, ...K_SLICES.filter((v) => v < o.kSlice!)] :
     [...preferred.filter((v) => depth % v === 0), ...preferred];
   const slices = [...candidates.map((v) => Math.min(v, roundUp)), 2, 1].filter((v) => v % xComponents === 0);
+  // Sized with statistics for all k k positions, the most any split needs: a slice that fits fits every split.
   const kSlice = slices.find((v) => storage(v) <= limits.maxComputeWorkgroupStorageSize);
   if (kSlice == null) {
     return { ok: false, reason: `${tileM} x ${tileNV * components} output tiles need ` +
@@ -139,10 +202,23 @@ export function planPatchConv(s: PatchConvShape, limits: TilingLimits): PatchCon
   // Without preNorm there are no statistics: 1, so the shader key does not vary with it.
   const statLanes = !s.preNorm ? 1 : Math.min(o.statLanes ?? statLanesFor(s.cin / xComponents, workgroupSize),
     statLanesFor(Infinity, workgroupSize));
+  const tilesM = Math.ceil(m / tileM);
+  const kSlices = Math.ceil(depth / kSlice);
+  let kSplits = choosePatchConvSplits(tilesM * tilesN, kSlices, kSlice);
+  if (o.kSplits != null) {
+    if (!Number.isInteger(o.kSplits) || o.kSplits < 1 || kSlices % o.kSplits !== 0) {
+      return { ok: false, reason: `patch conv override kSplits ${o.kSplits} does not divide the ${kSlices} K slices ` +
+        `of ${kSlice} (K = ${depth})` };
+    }
+    kSplits = o.kSplits;
+  }
+  const splitDepth = (kSlices / kSplits) * kSlice;
+  // A split normalizes only the patch positions its K range reads: its statistics cost shrinks with its share of K.
+  const positions = s.preNorm ? splitPositions(s, depth, splitDepth, kSplits) : s.k * s.k;
   const tiling: PatchConvTiling = { rows, cols, threadRows, threadCols, workgroupSize, tileM, tileNV, kSlice,
-    statLanes, storageBytes: storage(kSlice) };
-  return { ok: true, plan: { ...s, ho, wo, m, depth, xComponents, components, tiling, tilesM: Math.ceil(m / tileM),
-    tilesN } };
+    statLanes, storageBytes: patchConvStorageBytes(s, components, tileM, tileNV, kSlice, workgroupSize, positions) };
+  return { ok: true, plan: { ...s, ho, wo, m, depth, xComponents, components, tiling, tilesM, tilesN, kSplits,
+    splitDepth, splitPositions: positions, workgroups: tilesM * tilesN * kSplits, dispatches: kSplits > 1 ? 2 : 1 } };
 }
 
 let last: PatchConvChoice | null = null;

@@ -1,11 +1,15 @@
 /**
  * FusedPatchConv as tfjs-backend-webgpu programs. PatchConvProgram: inputs x, w (the filter, or with
- * preNorm the folded [W' | b']) and bias (without preNorm, when present); one workgroup per output tile.
+ * preNorm the folded [W' | b']) and bias (without preNorm, when present); one workgroup per output tile, or
+ * with split-K (plan.kSplits S > 1) S per tile writing partials [S N, Ho, Wo, Cout] (no bias input), which
+ * PatchConvSplitSumProgram (inputs partials, then w with preNorm or bias) sums with the bias.
  * PatchConvFoldProgram (inputs convWeights, as 'filter' is a WGSL reserved word, bias?, gamma, beta): the once-per-weight-set fold of the pre-LayerNorm into the weights (weight_cache.ts).
  */
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import type { PatchConvPlan } from './patch_conv_plan.js';
-import { patchConvFoldSource, patchConvShaderKey, patchConvShaderSource } from './patch_conv_wgsl.js';
+import { patchConvFoldSource, patchConvShaderKey, patchConvShaderSource, patchConvSplitSumKey,
+  patchConvSplitSumSource } from './patch_conv_wgsl.js';
+import { SPLIT_SUM_WORKGROUP } from './split_sum_wgsl.js';
 
 export class PatchConvProgram implements WebGPUProgram {
   outputShape: number[];
@@ -21,17 +25,44 @@ export class PatchConvProgram implements WebGPUProgram {
 
   constructor(private readonly plan: PatchConvPlan, private readonly epsilon: number,
     private readonly hasBias: boolean) {
-    this.outputShape = [plan.n, plan.ho, plan.wo, plan.cout];
-    this.variableNames = ['x', 'w', ...(hasBias && !plan.preNorm ? ['bias'] : [])];
-    this.variableComponents = [plan.xComponents, plan.components, ...(hasBias && !plan.preNorm ? [plan.components] : [])];
+    const split = plan.kSplits > 1;
+    // Split-K: the S partial slabs stacked along the batch, so uniforms.size / S is still rows x vectors.
+    this.outputShape = [plan.kSplits * plan.n, plan.ho, plan.wo, plan.cout];
+    const biasInput = hasBias && !plan.preNorm && !split;
+    this.variableNames = ['x', 'w', ...(biasInput ? ['bias'] : [])];
+    this.variableComponents = [plan.xComponents, plan.components, ...(biasInput ? [plan.components] : [])];
     this.outputComponent = plan.components;
     this.workgroupSize = [plan.tiling.workgroupSize, 1, 1];
-    this.dispatch = [plan.tilesM * plan.tilesN, 1, 1];
+    this.dispatch = [plan.workgroups, 1, 1];
     this.shaderKey = patchConvShaderKey(plan, epsilon, hasBias);
   }
 
   getUserCode(): string {
     return patchConvShaderSource(this.plan, this.epsilon, this.hasBias);
+  }
+}
+
+export class PatchConvSplitSumProgram implements WebGPUProgram {
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [0, 1, 2, 3] };
+  dispatch: [number, number, number];
+  variableNames: string[];
+  variableComponents: number[];
+  outputComponent: number;
+  workgroupSize: [number, number, number] = [SPLIT_SUM_WORKGROUP, 1, 1];
+
+  constructor(private readonly plan: PatchConvPlan, private readonly hasBias: boolean) {
+    this.outputShape = [plan.n, plan.ho, plan.wo, plan.cout];
+    this.variableNames = ['partials', ...(plan.preNorm ? ['w'] : hasBias ? ['bias'] : [])];
+    this.variableComponents = this.variableNames.map(() => plan.components);
+    this.outputComponent = plan.components;
+    this.dispatch = [Math.ceil((plan.m * plan.cout) / plan.components / SPLIT_SUM_WORKGROUP), 1, 1];
+    this.shaderKey = patchConvSplitSumKey(plan, hasBias, SPLIT_SUM_WORKGROUP);
+  }
+
+  getUserCode(): string {
+    return patchConvSplitSumSource(this.plan, this.hasBias, SPLIT_SUM_WORKGROUP);
   }
 }
 

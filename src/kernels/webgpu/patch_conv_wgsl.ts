@@ -6,14 +6,42 @@
  * once per workgroup (two passes over its Cin values, as FusedLayerNorm, statLanes threads per pixel), and A
  * is staged normalized;
  * gamma and beta live in the folded weights (PatchConvFoldProgram).
+ *
+ * Split-K (plan.kSplits S > 1): workgroup `group` is split `group % S` of tile `group / S`; it walks its K range
+ * [s L, min((s + 1) L, depth)) (L = splitDepth), computes the statistics of only the splitPositions patch positions that range
+ * reads, and writes its partial sums (no bias) to slab s of [S, M, Cout]; `patchConvSplitSumSource` adds them.
  */
 import { floatLiteral } from '../../spec/activations.js';
 import type { PatchConvPlan } from './patch_conv_plan.js';
+import { splitSumSource } from './split_sum_wgsl.js';
 
 export function patchConvShaderKey(p: PatchConvPlan, epsilon: number, hasBias: boolean): string {
   const t = p.tiling;
   return `fusedPatchConv_k${p.k}_h${p.h}_w${p.w}_ci${p.cin}_co${p.cout}_n${+p.preNorm}_e${p.preNorm ? epsilon : 0}` +
-    `_b${+hasBias}_r${t.rows}_c${t.cols}_tr${t.threadRows}_tc${t.threadCols}_ks${t.kSlice}_sl${t.statLanes}`;
+    `_b${+hasBias}_r${t.rows}_c${t.cols}_tr${t.threadRows}_tc${t.threadCols}_ks${t.kSlice}_sl${t.statLanes}` +
+    // splitDepth and splitPositions follow from k, Cin, kSlice and S.
+    (p.kSplits > 1 ? `_s${p.kSplits}` : '');
+}
+
+/** Output vector `idx`'s bias: its own input; with preNorm the folded b' after W' in `w`; none: zero. */
+function patchConvBias(p: PatchConvPlan, hasBias: boolean, idx: string): string {
+  const coutV = p.cout / p.components;
+  if (p.preNorm) return `w[${p.depth * coutV} + ${idx}]`;
+  return hasBias ? `bias[${idx}]` : `${p.components === 4 ? 'vec4<f32>' : 'f32'}(0.0)`;
+}
+
+/** Dispatch 2 of the split-K form: every value baked into patchConvSplitSumSource. */
+export function patchConvSplitSumKey(p: PatchConvPlan, hasBias: boolean, workgroupSize: number): string {
+  return `fusedPatchConvSplitSum_co${p.cout}_d${p.depth}_n${+p.preNorm}_b${+hasBias}_s${p.kSplits}_wg${workgroupSize}`;
+}
+
+/**
+ * Dispatch 2 of the split-K form (split_sum_wgsl.ts, shared with the block's split-hidden variant): the S
+ * partials summed in a fixed order, plus the bias. Inputs: partials, then w (preNorm: b' is in it) or bias.
+ */
+export function patchConvSplitSumSource(p: PatchConvPlan, hasBias: boolean, workgroupSize: number): string {
+  return splitSumSource({ splits: p.kSplits, workgroupSize, rowVectors: p.cout / p.components,
+    epilogue: (sum) => (p.preNorm || hasBias ? `${sum} + ${patchConvBias(p, hasBias, 'cv')}` : sum) });
 }
 
 export function patchConvShaderSource(p: PatchConvPlan, epsilon: number, hasBias: boolean): string {
@@ -24,13 +52,16 @@ export function patchConvShaderSource(p: PatchConvPlan, epsilon: number, hasBias
   const xvec = xc === 4 ? 'vec4<f32>' : 'f32';
   const xTotal = (v: string) => (xc === 4 ? `dot(${v}, vec4<f32>(1.0))` : v);
   const kk2 = k * k;
-  // Bias: its own input; with preNorm the folded b' after W' in the packed weights.
-  const bias = p.preNorm ? `w[${depth * coutV} + col]` : hasBias ? 'bias[col]' : `${vec}(0.0)`;
+  const splits = p.kSplits;
+  // Bias: its own input; with preNorm the folded b' after W' in the packed weights; with a split, in the sum.
+  const bias = splits > 1 ? '' : ` + ${patchConvBias(p, hasBias, 'col')}`;
+  // Patch positions with statistics per output row: all k k, or (split) those of the split's K range from q0.
+  const positions = p.splitPositions;
   // Statistics: T lanes per input pixel, P = floor(wg / T) pixels per round; each lane sums every T-th vector of
   // its pixel, the lanes' sums meet in statSum by a tree reduction (barriers in uniform control flow).
   const lanes = p.tiling.statLanes;
   const perRound = Math.floor(wg / lanes);
-  const pixels = tileM * kk2;
+  const pixels = tileM * positions;
   const strides: number[] = [];
   for (let st = lanes / 2; st >= 1; st /= 2) strides.push(st);
   const laneSum = (v: string) => `statSum[lid] = ${v};
@@ -40,13 +71,13 @@ ${strides.map((st) => `      if (lane < ${st}${wg % lanes === 0 ? '' : ` && lid 
       let total_${v} = statSum[lid - lane];
       workgroupBarrier();`;
   const stats = p.preNorm ? `
-  // Mean and rstd of each of the tile's ${tileM} x ${kk2} input pixels (zeros past the last row).
+  // Mean and rstd of the tile's ${tileM} x ${positions} input pixels${splits > 1 ? ' at the positions this split reads' : ''} (zeros past the last row).
   for (var s0 = 0; s0 < ${pixels}; s0 += ${perRound}) {
     let lane = lid % ${lanes};
     let s = s0 + lid / ${lanes};
-    let m = m0 + s / ${kk2};
-    let q = s % ${kk2};
-    let ok = lid < ${perRound * lanes} && s < ${pixels} && m < rows;
+    let m = m0 + s / ${positions};
+    let q = ${splits > 1 ? 'q0 + ' : ''}s % ${positions};
+    let ok = lid < ${perRound * lanes} && s < ${pixels} && m < rows${splits > 1 ? ` && q < ${kk2}` : ''};
     var base = 0;
     if (ok) { base = (rowBase(m) + (q / ${k}) * ${w * cin} + (q % ${k}) * ${cin}) / ${xc}; }
     var sum = 0.0;
@@ -72,7 +103,7 @@ ${strides.map((st) => `      if (lane < ${st}${wg % lanes === 0 ? '' : ` && lid 
   }
   workgroupBarrier();` : '';
   const normalize = p.preNorm ? `
-        let slot = ml * ${kk2} + dy * ${k} + r / ${cin};
+        let slot = ml * ${positions} + dy * ${k} + r / ${cin}${splits > 1 ? ' - q0' : ''};
         v = (v - pixMean[slot]) * pixRstd[slot];` : '';
   const storeA = xc === 4 ?
     [0, 1, 2, 3].map((j) => `As[(kq * 4 + ${j}) * ${tileM} + ml] = v[${j}];`).join('\n      ') :
@@ -87,15 +118,15 @@ ${strides.map((st) => `      if (lane < ${st}${wg % lanes === 0 ? '' : ` && lid 
       stores.push(`{
     let m = m0 + ty + ${r * tr};
     let col = n0 + tx + ${c * tc};
-    if (m < rows && col < ${coutV}) { result[m * ${coutV} + col] = acc[${r * cols + c}] + ${bias}; }
+    if (m < rows && col < ${coutV}) { result[${splits > 1 ? 'split * rows * ' + coutV + ' + ' : ''}m * ${coutV} + col] = acc[${r * cols + c}]${bias}; }
   }`);
     }
   }
   return `
 var<workgroup> As: array<f32, ${ks * tileM}>;
 var<workgroup> Bs: array<${vec}, ${ks * tileNV}>;
-${p.preNorm ? `var<workgroup> pixMean: array<f32, ${tileM * kk2}>;
-var<workgroup> pixRstd: array<f32, ${tileM * kk2}>;
+${p.preNorm ? `var<workgroup> pixMean: array<f32, ${pixels}>;
+var<workgroup> pixRstd: array<f32, ${pixels}>;
 var<workgroup> statSum: array<f32, ${wg}>;` : ''}
 
 // Index (in floats) of x[n, i k, j k, 0], the first value of output pixel m's patch.
@@ -111,15 +142,23 @@ fn main(index: i32) {
   let lid = i32(localIndex);
   // The backend may reshape a long 1-D dispatch into 2-D/3-D: linearize the workgroup id.
   let group = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
-  let rows = uniforms.size / ${coutV};
-  // No early return for workgroups past the end: every thread reaches every barrier.
-  let m0 = (group / ${p.tilesN}) * ${tileM};
-  let n0 = (group % ${p.tilesN}) * ${tileNV};
+  // GEMM rows (the output, or with a split the S partial slabs, is uniforms.size vectors).
+  let rows = uniforms.size / ${splits * coutV};
+${splits > 1 ? `  let split = group % ${splits};
+  let tile = group / ${splits};
+  let kBegin = split * ${p.splitDepth};
+  let q0 = kBegin / ${cin};
+` : `  let tile = group;
+`}  // No early return for workgroups past the end: every thread reaches every barrier.
+  let m0 = (tile / ${p.tilesN}) * ${tileM};
+  let n0 = (tile % ${p.tilesN}) * ${tileNV};
   let tx = lid % ${tc};
   let ty = lid / ${tc};
 ${stats}
   var acc: array<${vec}, ${rows * cols}>;
-  for (var k0 = 0; k0 < ${depth}; k0 += ${ks}) {
+${splits > 1 ? `  // A constant trip count (barriers need uniform control flow); only the last split's last slice passes K.
+  for (var step = 0; step < ${p.splitDepth / ks}; step++) {
+    let k0 = kBegin + step * ${ks};` : `  for (var k0 = 0; k0 < ${depth}; k0 += ${ks}) {`}
     // A slice: ${tileM} patches x ${ks} values, ${xc === 4 ? 'vec4' : 'scalar'} loads along kk.
     for (var e = lid; e < ${tileM * (ks / xc)}; e += ${wg}) {
       let ml = e / ${ks / xc};
