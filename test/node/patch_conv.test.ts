@@ -66,7 +66,8 @@ describe('webgpu patch conv plan', () => {
       }
     }
   });
-  it('split-K: S > 1 for the ConvNeXt-T downsamples at N=1, S = 1 at N=32 and for the stem', () => {
+  it('split-K: S > 1 for the ConvNeXt-T downsamples at N=1 and for down2 / down3 at N=32; S = 1 for down1 at N=32 ' +
+    'and for the stem', () => {
     // [H, Cin, Cout, k, preNorm]: ConvNeXt-T 224x224 stem and the three downsamples.
     const layers = [[224, 3, 96, 4, 0], [56, 96, 192, 2, 1], [28, 192, 384, 2, 1], [14, 384, 768, 2, 1]];
     for (const limits of [SWIFTSHADER_LIMITS, DATACENTER_LIMITS]) {
@@ -83,9 +84,10 @@ describe('webgpu patch conv plan', () => {
           assert.equal(slices % p.kSplits, 0, `${label}: S divides the K slices`);
           assert.equal(p.splitDepth * p.kSplits, slices * p.tiling.kSlice, label);
           assert.equal(choosePatchConvSplits(plain, slices, p.tiling.kSlice), p.kSplits, label);
-          if (n === 32 || pre === 0) {
-            assert.equal(p.kSplits, 1, `${label}: ${plain} workgroups already fill the GPU`);
-            assert.ok(plain >= SPLIT_BELOW_WORKGROUPS, label);
+          if (pre === 0 || (n === 32 && h === 56)) {
+            assert.equal(p.kSplits, 1, label);
+            // down1 at N=32: enough workgroups already; the stem: K = 48 has no split of >= MIN_SPLIT_DEPTH.
+            assert.ok(plain >= SPLIT_BELOW_WORKGROUPS || p.depth < 2 * MIN_SPLIT_DEPTH, `${label}: ${plain} workgroups`);
             continue;
           }
           assert.ok(plain < SPLIT_BELOW_WORKGROUPS, `${label}: ${plain} workgroups`);

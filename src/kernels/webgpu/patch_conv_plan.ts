@@ -10,7 +10,7 @@
  * workgroups per output tile, split s reducing the whole K slices [s L, (s + 1) L) (L = slices / S) into a
  * partial [S, M, Cout]; dispatch 2 sums the S partials in a fixed order and adds the bias (patch_conv_program.ts).
  */
-import { TARGET_WORKGROUPS as BLOCK_SPLIT_TARGET, type TilingLimits } from './tiling.js';
+import type { TilingLimits } from './tiling.js';
 
 export interface PatchConvShape {
   n: number; h: number; w: number; cin: number; cout: number; k: number; preNorm: boolean;
@@ -99,14 +99,16 @@ export function patchConvStorageBytes(s: PatchConvShape, components: number, til
 }
 
 /**
- * Split-K rule, written for the large GPUs we measure (tiling.ts NOMINAL_SMS = 132): split only when the plain
- * plan launches fewer than TARGET_WORKGROUPS (2 per SM, the count below which its tiles already shrank to one
- * row per thread), aiming at the block split's target (tiling.ts TARGET_WORKGROUPS, 4 per SM). At N=1 the
- * downsamples launch 42-158 workgroups, each walking 12-48 K slices one after another (a serial chain of
- * load / barrier / FMA steps); ConvNeXt-T at N=32 launches 294-588 and never splits.
+ * Split-K rule, written for the large GPUs we measure (tiling.ts NOMINAL_SMS = 132): split when the plain plan
+ * launches fewer than SPLIT_BELOW_WORKGROUPS (~8 per SM), aiming at SPLIT_TARGET_WORKGROUPS (~16 per SM).
+ * Measured on an H100 (bench:patch-conv --splitk, 3 interleaved rounds; BENCHMARKS.md "FusedPatchConv"): at N=1
+ * the downsamples launch 42-158 workgroups, each walking 12-48 K slices one after another, and split they take
+ * 0.061 instead of 0.196 ms (down3, S = 12) and 0.053 instead of 0.110 ms (down2, S = 6); at N=32 down3 (294
+ * workgroups) 0.265 instead of 0.376 ms with S = 8 and down2 (588) 0.298 instead of 0.349 with S = 4, while down1
+ * (1256) and the stem (2509) gain nothing.
  */
-export const SPLIT_BELOW_WORKGROUPS = TARGET_WORKGROUPS;
-export const SPLIT_TARGET_WORKGROUPS = BLOCK_SPLIT_TARGET;
+export const SPLIT_BELOW_WORKGROUPS = 1024;
+export const SPLIT_TARGET_WORKGROUPS = 2048;
 /**
  * Fewest K values per split: each split pays a fixed prologue (its pixels' statistics), writes a partial tile and
  * has it read back by the sum; 128 = 4 slices of 32 keeps those small next to the split's own GEMM.
