@@ -44,14 +44,21 @@ const { countDispatches, describeDevice, measureBenchPeaks } = await import('./s
 const { meanPhases, withCpuProfile } = await import('./support/wall_phases.js');
 type Phases = import('./support/wall_phases.js').Phases;
 const { WebGPUInputUploader } = await import('../src/runtime/webgpu_input_uploader.js');
+// Benchmark-only knob (the patch convs' split-K forced off for one configuration); not part of the package API.
+const { setPatchConvOverride } = await import('../src/kernels/webgpu/index.js');
 
 type Tensor = InstanceType<typeof tf.Tensor>;
 
-/** `patchConvs: false`: fused blocks and LayerNorms but the stem / downsample convs left as stock Conv2D. */
-interface Config { label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false }
+/**
+ * `patchConvs: false`: fused blocks and LayerNorms but the stem / downsample convs left as stock Conv2D.
+ * `unsplitPatchConvs`: the fused model with the patch convs' split-K forced off (one dispatch each), to weigh its
+ * GPU-time gain against the CPU cost of its extra dispatches in the same run.
+ */
+interface Config { label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false; unsplitPatchConvs?: true }
 const CONFIGS: Config[] = [
   { label: 'ConvNeXt stock ops', family: 'convnext', fused: false },
   { label: 'ConvNeXt fused', family: 'convnext', fused: true },
+  { label: 'ConvNeXt fused, unsplit', family: 'convnext', fused: true, unsplitPatchConvs: true },
   { label: 'ConvNeXt fused, Conv2D', family: 'convnext', fused: true, patchConvs: false },
   { label: 'ConvFirstNet fused', family: 'convfirst', fused: true },
 ];
@@ -183,13 +190,19 @@ async function gpuRound(model: Model, x: Tensor): Promise<number[]> {
   return gpu;
 }
 
+/** Runs `work` as configuration `i` runs (its kernel overrides on, then off again). */
+async function as<T>(i: number, work: () => Promise<T>): Promise<T> {
+  if (CONFIGS[i].unsplitPatchConvs) setPatchConvOverride({ kSplits: 1 });
+  try { return await work(); } finally { setPatchConvOverride(null); }
+}
+
 /** Every model of one batch size, GPU time and wall time each in ROUNDS interleaved rounds. */
 async function measureBatch(n: number) {
   const prepared: Awaited<ReturnType<typeof prepare>>[] = [];
-  for (const model of models) prepared.push(await prepare(model, n));
+  for (const [i, model] of models.entries()) prepared.push(await as(i, () => prepare(model, n)));
   const gpu = models.map(() => [] as number[]);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [i, model] of models.entries()) gpu[i].push(...await gpuRound(model, prepared[i].x));
+    for (const [i, model] of models.entries()) gpu[i].push(...await as(i, () => gpuRound(model, prepared[i].x)));
   }
   const wall = models.map(() => ({ wall: [] as number[], phases: [] as Phases[] }));
   const staged = models.map(() => ({ wall: [] as number[], phases: [] as Phases[] }));
@@ -198,11 +211,11 @@ async function measureBatch(n: number) {
       const { input } = prepared[i];
       const cfg = CONFIGS[i];
       // --cpu-profile: the first round's tfjs-upload loop of each model.
-      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}-n${n}`;
-      const w = await withCpuProfile(r === 0 ? profileDir : null, name,
-        () => wallLoop(model, input, n, 'tfjs', WALL_REPEATS));
+      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.unsplitPatchConvs ? '-unsplit' : ''}-n${n}`;
+      const w = await as(i, () => withCpuProfile(r === 0 ? profileDir : null, name,
+        () => wallLoop(model, input, n, 'tfjs', WALL_REPEATS)));
       wall[i].wall.push(...w.wall); wall[i].phases.push(...w.phases);
-      const st = await wallLoop(model, input, n, 'staged', WALL_REPEATS);
+      const st = await as(i, () => wallLoop(model, input, n, 'staged', WALL_REPEATS));
       staged[i].wall.push(...st.wall); staged[i].phases.push(...st.phases);
     }
   }
