@@ -93,6 +93,15 @@ const WIDE_UNROLL = 4;
 const NARROW_PREFETCH = true;
 /** Depthwise conv pixels per thread (4-pixel strips: 0.51 -> 0.14 ms for the 7x7 at N=32 56x56x96). */
 const CONV_STRIP = 4;
+/**
+ * The depthwise strip for a tile: the largest of 4, 2, 1 dividing both the row width and the tile, so that no
+ * strip crosses a row end (a crossing strip falls back to computing its pixels one by one). Measured (H200 N=1
+ * sweep, BENCHMARKS.md "Third tuning pass"): the conv + norm phase of 4-pixel tiles at W = 14 took 0.056 ms with
+ * 4-pixel strips and 0.032 with 2, at W = 7 0.060 with 4 and 0.040 with 1.
+ */
+function rowStrip(width: number, tilePixels: number): number {
+  return [CONV_STRIP, 2, 1].find((s) => width % s === 0 && tilePixels % s === 0) ?? 1;
+}
 /** Upper bound on accumulator vec4s per thread for the projection (32 floats, live across the D walk). */
 const MAX_PROJECT_VEC4 = 8;
 /** Upper bound on accumulator vec4s per thread for one expand chunk. */
@@ -342,7 +351,7 @@ function chooseDefaultTiling(spec: BlockSpec, xShape: readonly number[], limits:
       return { ok: true, tiling: { workgroupSize: threads, tilePixels, hiddenChunk, expand, project, expandSlice,
         projectSlice, storageBytes: storageBytes(spec, tilePixels, hiddenChunk, expandSlice, projectSlice),
         hiddenSplits: 1, unroll: staged ? NARROW_UNROLL : WIDE_UNROLL, prefetch: NARROW_PREFETCH,
-        convStrip: CONV_STRIP } };
+        convStrip: rowStrip(xShape[2], tilePixels) } };
     }
   }
   if (smallestNeed === Infinity) {
