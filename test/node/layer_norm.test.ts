@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import '../../src/index.js';
 import { fuseBlocks } from '../../src/converter/fusion.js';
 import type { Graph } from '../../src/converter/ir.js';
@@ -15,9 +14,9 @@ import { buildModelGraph, STAGES } from '../../models/index.js';
 import { relL2 } from '../support/converter_fixtures.js';
 import { checkBadLayerNormInputs, checkLayerNormDispatches, layerNorm64, layerNormShapes, runLayerNormCase }
   from '../support/layer_norm_cases.js';
-import { compareLogits, seededImages, SMALL } from '../support/model_cases.js';
+import { SMALL } from '../support/model_cases.js';
 import { runGraph } from '../support/converter_blocks.js';
-import { countPrograms } from '../support/webgpu_fused.js';
+import { compareGraphsOnWebGPU } from '../support/webgpu_fused.js';
 import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
 
@@ -128,26 +127,11 @@ describe(`built ConvNeXt on webgpu: FusedLayerNorm vs stock LayerNorms (seed ${s
       const blocksOnly = fuseBlocks(unfused, { layerNorms: false, patchConvs: false });
       const layerNorms = 1 + (STAGES[SMALL.variant].depths.length - 1) + 1;
       assert.equal(fused.counts.layerNorm, layerNorms);
-      const recorder = countPrograms(tf.backend() as WebGPUBackend);
-      const keys = recorder.keys;
-      const x = seededImages(seed + 1);
-      const before = tf.memory().numTensors;
-      let yf: Float32Array;
-      let yb: Float32Array;
-      let programs: number[];
-      try {
-        yf = await runGraph(fused.graph, x);
-        const fusedKeys = keys.splice(0);
-        assert.equal(fusedKeys.filter((k) => k.startsWith('fusedLayerNorm')).length, layerNorms);
-        yb = await runGraph(blocksOnly.graph, x);
-        programs = [fusedKeys.length, keys.length];
-      } finally {
-        recorder.restore();
-      }
-      console.log(`  programs per run: ${programs[0]} with FusedLayerNorm, ${programs[1]} with stock LayerNorms`);
-      assert.ok(programs[0] < programs[1] - layerNorms, 'each LayerNorm composite is several programs, the fused one');
-      assert.equal(tf.memory().numTensors, before, 'no tensors leaked');
-      x.dispose();
-      assert.equal(compareLogits(yf, yb), null);
+      const programs = await compareGraphsOnWebGPU(fused.graph, blocksOnly.graph, seed);
+      assert.equal(programs.fused.filter((k) => k.startsWith('fusedLayerNorm')).length, layerNorms);
+      console.log(`  programs per run: ${programs.fused.length} with FusedLayerNorm, ${programs.baseline.length} with ` +
+        'stock LayerNorms');
+      assert.ok(programs.fused.length < programs.baseline.length - layerNorms,
+        'each LayerNorm composite is several programs, the fused one');
     });
   });

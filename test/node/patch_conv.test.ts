@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import '../../src/index.js';
 import { fuseBlocks } from '../../src/converter/fusion.js';
 import type { Graph } from '../../src/converter/ir.js';
@@ -18,9 +17,9 @@ import { buildModelGraph, STAGES } from '../../models/index.js';
 import { relL2 } from '../support/converter_fixtures.js';
 import { checkBadPatchConvInputs, checkPatchConvDispatches, patchCaseName, patchConv64, patchConvCases,
   patchConvSplitCases, runPatchConvCase, runPatchConvProfile, runPatchConvSplits } from '../support/patch_conv_cases.js';
-import { compareLogits, seededImages, SMALL } from '../support/model_cases.js';
+import { SMALL } from '../support/model_cases.js';
 import { runGraph } from '../support/converter_blocks.js';
-import { countPrograms } from '../support/webgpu_fused.js';
+import { compareGraphsOnWebGPU } from '../support/webgpu_fused.js';
 import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
 
@@ -217,25 +216,10 @@ describe(`built ConvNeXt on webgpu: FusedPatchConv vs stock convs (seed ${seed})
     const without = fuseBlocks(unfused, { patchConvs: false });
     const patchConvs = STAGES[SMALL.variant].depths.length;
     assert.equal(fused.counts.patchConv, patchConvs);
-    const recorder = countPrograms(tf.backend() as WebGPUBackend);
-    const keys = recorder.keys;
-    const x = seededImages(seed + 1);
-    const before = tf.memory().numTensors;
-    let yf: Float32Array;
-    let yb: Float32Array;
-    try {
-      yf = await runGraph(fused.graph, x);
-      const fusedKeys = keys.splice(0);
-      // One GEMM program per patch conv (a split-K one adds its sum, 'fusedPatchConvSplitSum_...').
-      assert.equal(fusedKeys.filter((k) => k.startsWith('fusedPatchConv_')).length, patchConvs);
-      yb = await runGraph(without.graph, x);
-      console.log(`  programs per run: ${fusedKeys.length} with FusedPatchConv, ${keys.length} without`);
-      assert.ok(fusedKeys.length < keys.length, 'fewer programs with the patch convs');
-    } finally {
-      recorder.restore();
-    }
-    assert.equal(tf.memory().numTensors, before, 'no tensors leaked');
-    x.dispose();
-    assert.equal(compareLogits(yf, yb), null);
+    const programs = await compareGraphsOnWebGPU(fused.graph, without.graph, seed);
+    // One GEMM program per patch conv (a split-K one adds its sum, 'fusedPatchConvSplitSum_...').
+    assert.equal(programs.fused.filter((k) => k.startsWith('fusedPatchConv_')).length, patchConvs);
+    console.log(`  programs per run: ${programs.fused.length} with FusedPatchConv, ${programs.baseline.length} without`);
+    assert.ok(programs.fused.length < programs.baseline.length, 'fewer programs with the patch convs');
   });
 });

@@ -10,7 +10,10 @@ import { chooseTiling, clearWebGPUWeightCache, DATACENTER_LIMITS, setPoisonFused
   setWebGPUTilingLimits, SWIFTSHADER_LIMITS, type TilingLimits, type TilingOverride, webgpuWeightCacheStats }
   from '../../src/kernels/webgpu/index.js';
 import { convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
+import type { Graph } from '../../src/converter/ir.js';
 import { type BlockCase, caseName, runBlockCase } from './block_cases.js';
+import { runGraph } from './converter_blocks.js';
+import { compareLogits, seededImages } from './model_cases.js';
 import { Rng } from './random.js';
 
 /** Wide blocks (C up to 384, D = 4C) and odd shapes on small spatial sizes (the float64 oracle is slow). */
@@ -119,6 +122,33 @@ export function countPrograms(backend: WebGPUBackend): { count: number; keys: st
     return run.apply(this, args);
   } as typeof run;
   return counter;
+}
+
+/**
+ * Runs GraphModels `fused` and `baseline` on the current (webgpu) backend with the same seeded images and returns
+ * the shader keys of the programs each ran; throws if either leaks tensors or their logits disagree.
+ */
+export async function compareGraphsOnWebGPU(fused: Graph, baseline: Graph, seed: number):
+  Promise<{ fused: string[]; baseline: string[] }> {
+  const recorder = countPrograms(tf.backend() as WebGPUBackend);
+  const x = seededImages(seed + 1);
+  const before = tf.memory().numTensors;
+  let yf: Float32Array;
+  let yb: Float32Array;
+  let fusedKeys: string[];
+  try {
+    yf = await runGraph(fused, x);
+    fusedKeys = recorder.keys.splice(0);
+    yb = await runGraph(baseline, x);
+  } finally {
+    recorder.restore();
+  }
+  const leaked = tf.memory().numTensors - before;
+  x.dispose();
+  if (leaked !== 0) throw new Error(`${leaked} tensors leaked running the two graphs`);
+  const mismatch = compareLogits(yf, yb);
+  if (mismatch != null) throw new Error(`fused and baseline logits differ: ${mismatch}`);
+  return { fused: fusedKeys, baseline: recorder.keys };
 }
 
 /** Runs `call` `times` times and returns how many programs each call launched. */
