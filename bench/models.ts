@@ -13,7 +13,8 @@
  * FLOPs (src/analysis countModelCost: multiply-add = 2 FLOPs, fused ops count the layers they replace),
  * achieved TFLOP/s on GPU time and % of the FMA peak measured in the same run (measureDevicePeaks).
  * Wall phases: upload, predict (CPU side of the executor and kernels), read (`await data()`), and the same loop with
- * the input uploaded by the package's WebGPUInputUploader. --cpu-profile DIR writes a V8 profile of each tfjs-upload wall loop.
+ * the input uploaded by the package's WebGPUInputUploader. --cpu-profile DIR writes a V8 profile of each model's first-round
+ * tfjs-upload wall loop.
  * --smoke: the atto variant at 32x32, batch 1 and 2, one repeat: a functional check for SwiftShader on
  * a CPU-only machine, not a timing.
  */
@@ -234,8 +235,7 @@ const stockRef = new Map<number, { gpuMs: number; wallMs: number; logits: Float3
 const fmt = (v: number, p = 2) => v.toFixed(p).padStart(8);
 console.log(`\n${VARIANT} ${SIZE}x${SIZE}, timestamps ${hasTimestamps ? 'on' : 'OFF (gpu ms unavailable)'}`);
 console.log('model                 N    params  GFLOPs   gpu ms  wall ms  (min)  disp  TFLOP/s  %peak  x gpu  x wall  max|d| vs stock');
-// Every model loaded first, then batch by batch: each batch's rows run back to back, stock first (the
-// fused N=1 row used to follow the stock N=32 one and read up to 1.8x slow in some runs).
+// Every model loaded first, then batch by batch, each batch's models interleaved in ROUNDS rounds (measureBatch).
 const models: Model[] = [];
 for (const cfg of CONFIGS) {
   const files = cfg.patchConvs === false ?

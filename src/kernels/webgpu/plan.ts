@@ -29,7 +29,7 @@ export interface KernelExplanation {
   variant?: 'plain' | 'split-hidden' | 'gemm-mlp';
   /** 'gemm-mlp' only: the tiles of the expand and project GEMMs and the conv + norm dispatch's tiling. */
   gemm?: GemmMlpTiles;
-  /** GPU dispatches per block call (plain 1, split-hidden 2; after the one-time weight fold per weight set). */
+  /** GPU dispatches per block call (plain 1, split-hidden 2, gemm-mlp 3; after the one-time weight fold per weight set). */
   dispatches?: number;
   /** Workgroups of the (first) dispatch. */
   workgroups?: number;

@@ -110,7 +110,7 @@ const TILE_PIXELS = [64, 32, 16, 8, 4, 2, 1];
 const MAX_HIDDEN_CHUNK = 128;
 /** Smaller chunks mean more barriers per weight loaded; prefer a smaller pixel tile over them. */
 const MIN_HIDDEN_CHUNK = 32;
-export const STAGED_MAX_CHANNELS = 128;
+const STAGED_MAX_CHANNELS = 128;
 
 function divisors(n: number, max: number): number[] {
   const out: number[] = [];
