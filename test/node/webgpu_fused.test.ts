@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { explainKernel, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK } from '../../src/index.js';
 import { blockShaderKey, blockShaderSource, splitSumShaderKey, splitSumShaderSource }
   from '../../src/kernels/webgpu/block_wgsl.js';
-import { chooseTiling, DATACENTER_LIMITS, MIN_SLICE_HIDDEN, setPoisonFusedOutputs, SPLIT_BELOW_TILES,
+import { chooseTiling, DATACENTER_LIMITS, MIN_SLICE_HIDDEN, setPoisonFusedOutputs, setTilingOverride, SPLIT_BELOW_TILES,
   SWIFTSHADER_LIMITS, TARGET_WORKGROUPS, type TilingLimits } from '../../src/kernels/webgpu/index.js';
 import { ACTIVATIONS } from '../../src/spec/activations.js';
 import { convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
@@ -100,7 +100,10 @@ describe('explainKernel', () => {
       const e = explainKernel(FUSED_CONVNEXT_BLOCK, { x, filter: [7, 7, c, 1], w1: [c, 4 * c], layerScale: true }, {},
         DATACENTER_LIMITS);
       assert.equal(e.variant, 'gemm-mlp', e.reason);
-      assert.equal(e.dispatches, 3);
+      // 7x7x768 at N=32 and 14x14x384 at N=16: the project GEMM has 392 workgroups, so split-K and its summing dispatch.
+      const split = x[1] * x[0] === 7 * 32 || x[1] * x[0] === 14 * 16;
+      assert.equal(e.gemm?.projectSplits, split ? 2 : 1);
+      assert.equal(e.dispatches, split ? 4 : 3);
       assert.match(e.reason, /^fused gemm-mlp: \d+ pixels give the expand GEMM \d+ workgroups/);
       assert.ok(e.gemm != null && (4 * c) % e.gemm.expand.bn === 0 && c % e.gemm.project.bn === 0);
       // Its conv + norm dispatch: 7-pixel strips (rows of 28, 14, 7), whole strips per tile, within the limits.
@@ -241,6 +244,40 @@ describe(`fused webgpu kernels through Dawn (seed ${seed})`, { skip: webgpuUnava
       assert.deepEqual([d.gemm?.expand.bn, d.gemm?.project.bm, d.gemm?.project.bn], [128, projectRows, 96]);
       await checkGemmMlp(t, DATACENTER_LIMITS, rng.int(1, 2 ** 30));
     }
+  });
+  it('gemm-mlp with split-K project GEMMs (2, 3, 4 splits, a partial row tile, forced tiles)', async () => {
+    await useBackend('webgpu');
+    const rv = { bk: 16, tm: 4, rowVec4: true };
+    // D = 256 in 2 and 4 parts of 16-deep steps; D = 768 in 3 (32 x 96 tiles, 64 threads); D = 384 in 4 with rows
+    // 9 + 9 + 9 of 64 (a partial tile in every split).
+    await checkGemmMlp(GEMM_MLP_CASES[0], DATACENTER_LIMITS, rng.int(1, 2 ** 30), { gemmProjectSplits: 2 });
+    await checkGemmMlp(GEMM_MLP_CASES[3], SWIFTSHADER_LIMITS, rng.int(1, 2 ** 30), { gemmProjectSplits: 4 });
+    await checkGemmMlp(GEMM_MLP_CASES[6], DATACENTER_LIMITS, rng.int(1, 2 ** 30), { gemmProjectSplits: 3 });
+    await checkGemmMlp(GEMM_MLP_CASES[5], SWIFTSHADER_LIMITS, rng.int(1, 2 ** 30), { gemmProjectSplits: 4,
+      gemmExpand: { bm: 64, bn: 128, tn4: 2, ...rv }, gemmProject: { bm: 64, bn: 96, tn4: 3, ...rv } });
+    // Strided rows (no rowVec4).
+    await checkGemmMlp(GEMM_MLP_CASES[2], SWIFTSHADER_LIMITS, rng.int(1, 2 ** 30), { gemmProjectSplits: 2,
+      gemmProject: { bm: 32, bn: 64, bk: 16, tm: 4, tn4: 2 } });
+  });
+  it('gemm-mlp split-K: a split that does not divide D into whole steps is refused (the project runs unsplit)', () => {
+    const explain = () => explainKernel(FUSED_CONVNEXT_BLOCK, { x: [32, 14, 14, 384], filter: [7, 7, 384, 1],
+      w1: [384, 1536], layerScale: true }, {}, DATACENTER_LIMITS);
+    try {
+      for (const [forced, want] of [[5, 1], [7, 1], [0, 1], [4, 4], [2, 2]]) {
+        setTilingOverride({ gemmMlp: true, gemmProjectSplits: forced });
+        const d = explain();
+        assert.equal(d.gemm?.projectSplits, want, `forced ${forced}`);
+        assert.equal(d.dispatches, want > 1 ? 4 : 3);
+        if (want > 1) assert.match(d.reason, new RegExp(`split ${want} ways`));
+      }
+    } finally {
+      setTilingOverride(null);
+    }
+    // The rule: split only a project GEMM below the workgroup target (7x7x768 at N=32: 392 workgroups -> 2 splits).
+    const rule = (hw: number, c: number) => explainKernel(FUSED_CONVNEXT_BLOCK, { x: [32, hw, hw, c],
+      filter: [7, 7, c, 1], w1: [c, 4 * c], layerScale: true }, {}, DATACENTER_LIMITS);
+    assert.deepEqual([56, 28, 14, 7].map((hw, i) => rule(hw, 96 * 2 ** i).gemm?.projectSplits), [1, 1, 1, 2]);
+    assert.equal(rule(7, 768).dispatches, 4);
   });
   it('gemm-mlp conv + norm dispatch with forced tiles: 64 threads, a tile not a multiple of the strip', async () => {
     await useBackend('webgpu');

@@ -16,9 +16,14 @@ import { type MlpWeightInputs, packedMlpWeights } from './weight_cache.js';
 type Inputs = Record<string, tf.TensorInfo>;
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-let phases: BlockPhases = 'all';
-/** Benchmark only: run a partial kernel ('conv' or 'mlp', wrong results) to split the time by phase. */
-export function setFusedPhasesForProfiling(p: BlockPhases): void { phases = p; }
+/**
+ * 'conv+expand': gemm-mlp's first two dispatches only (the project GEMM's time is the rest); 'conv-nonorm': the
+ * conv dispatch without its LayerNorm (the norm's share of it).
+ */
+type ProfilingPhases = BlockPhases | 'conv+expand' | 'conv-nonorm';
+let phases: ProfilingPhases = 'all';
+/** Benchmark only: run a partial kernel ('conv', 'mlp', 'conv+expand'; wrong results) to split the time by phase. */
+export function setFusedPhasesForProfiling(p: ProfilingPhases): void { phases = p; }
 
 let poisonOutputs = false;
 /** Test mode: fill every fused output with NaN before the dispatch, so unwritten elements show up. */
@@ -36,13 +41,16 @@ function runFused(backend: WebGPUBackend, spec: BlockSpec, kernel: string, x: tf
   recordDecision(plan);
   if (!plan.fused || plan.tiling == null) return fallback();
   // The per-phase profiling kernels exist for the one-dispatch form only; 'conv' under gemm-mlp is its dispatch 1.
-  const tiling = phases === 'all' ? plan.tiling : phases === 'conv' && plan.gemm != null ? plan.gemm.conv :
+  if (phases === 'conv-nonorm') spec = { ...spec, norm: 'none' };
+  const convOnly = phases === 'conv' || phases === 'conv-nonorm';
+  const tiling = phases === 'all' ? plan.tiling : convOnly && plan.gemm != null ? plan.gemm.conv :
     { ...plan.tiling, hiddenSplits: 1 };
   const packed = packedMlpWeights(backend, mlp);
-  if (plan.variant === 'gemm-mlp' && plan.gemm != null && phases === 'all') {
-    return runGemmMlp(backend, spec, x, filter, bias, packed, plan.gemm);
+  if (plan.variant === 'gemm-mlp' && plan.gemm != null && (phases === 'all' || phases === 'conv+expand')) {
+    return runGemmMlp(backend, spec, x, filter, bias, packed, plan.gemm, phases === 'conv+expand');
   }
-  const program = new FusedBlockProgram(spec, tiling, x.shape, phases);
+  const program = new FusedBlockProgram(spec, tiling, x.shape,
+    phases === 'conv+expand' || phases === 'conv-nonorm' ? 'conv' : phases);
   const first = backend.runWebGPUProgram(program, [x, filter, bias, packed], 'float32', undefined,
     poisonedOutput(backend, program.outputShape));
   if (tiling.hiddenSplits === 1) {
@@ -58,9 +66,12 @@ function runFused(backend: WebGPUBackend, spec: BlockSpec, kernel: string, x: tf
   return result;
 }
 
-/** The 'gemm-mlp' variant: conv + norm to [P, C], expand GEMM to [P, D], project GEMM to the output. */
+/**
+ * The 'gemm-mlp' variant: conv + norm to [P, C], expand GEMM to [P, D], project GEMM to the output (or, split-K,
+ * to partials that a fourth dispatch sums).
+ */
 function runGemmMlp(backend: WebGPUBackend, spec: BlockSpec, x: tf.TensorInfo, filter: tf.TensorInfo,
-  bias: tf.TensorInfo, packed: tf.TensorInfo, gemm: GemmMlpTiles): tf.TensorInfo {
+  bias: tf.TensorInfo, packed: tf.TensorInfo, gemm: GemmMlpTiles, stopAfterExpand = false): tf.TensorInfo {
   const rows = x.shape[0] * x.shape[1] * x.shape[2];
   const uniforms = [{ type: 'int32', data: [rows] }];
   const temporaries: tf.TensorInfo[] = [packed];
@@ -73,10 +84,18 @@ function runGemmMlp(backend: WebGPUBackend, spec: BlockSpec, x: tf.TensorInfo, f
     const expand = new MlpGemmProgram('expand', spec, gemm.expand, x.shape);
     const hidden = backend.runWebGPUProgram(expand, [a, packed], 'float32', uniforms,
       poisonedOutput(backend, expand.outputShape));
+    if (stopAfterExpand) return hidden;
     temporaries.push(hidden);
-    const project = new MlpGemmProgram('project', spec, gemm.project, x.shape);
-    return backend.runWebGPUProgram(project, spec.residual ? [hidden, packed, x] : [hidden, packed], 'float32',
-      uniforms, poisonedOutput(backend, project.outputShape));
+    const splits = gemm.projectSplits;
+    const project = new MlpGemmProgram('project', spec, gemm.project, x.shape, splits);
+    const projected = backend.runWebGPUProgram(project, spec.residual && splits === 1 ? [hidden, packed, x] :
+      [hidden, packed], 'float32', uniforms, poisonedOutput(backend, project.outputShape));
+    if (splits === 1) return projected;
+    // Split-K: sum the partial projections with b2' and the residual (the split-hidden variant's dispatch 2).
+    temporaries.push(projected);
+    const sum = new SplitSumProgram(spec, splits, x.shape);
+    return backend.runWebGPUProgram(sum, spec.residual ? [projected, packed, x] : [projected, packed], 'float32',
+      undefined, poisonedOutput(backend, [...x.shape]));
   } finally {
     for (const t of temporaries) backend.disposeData(t.dataId);
   }

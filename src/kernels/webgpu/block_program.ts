@@ -78,19 +78,21 @@ export class MlpGemmProgram implements WebGPUProgram {
   workgroupSize: [number, number, number];
   uniforms = 'rows : i32,';
 
+  /** kSplits > 1 (project only): the output is the raw partial sums [kSplits, P, C], for SplitSumProgram. */
   constructor(private readonly stage: GemmStage, private readonly spec: BlockSpec, private readonly tile: GemmTile,
-    xShape: readonly number[]) {
+    xShape: readonly number[], private readonly kSplits = 1) {
     const rows = xShape[0] * xShape[1] * xShape[2];
-    this.outputShape = stage === 'expand' ? [rows, spec.hidden] : [...xShape];
-    if (stage === 'project') this.dispatchLayout = { x: [0, 1, 2, 3] };
-    this.variableNames = stage === 'project' && spec.residual ? ['a', 'mlp', 'x'] : ['a', 'mlp'];
+    const split = kSplits > 1;
+    this.outputShape = stage === 'expand' ? [rows, spec.hidden] : split ? [kSplits, rows, spec.channels] : [...xShape];
+    if (stage === 'project') this.dispatchLayout = { x: split ? [0, 1, 2] : [0, 1, 2, 3] };
+    this.variableNames = stage === 'project' && spec.residual && !split ? ['a', 'mlp', 'x'] : ['a', 'mlp'];
     this.variableComponents = this.variableNames.map(() => 4);
-    this.dispatch = [gemmWorkgroups(stage, spec, tile, rows), 1, 1];
+    this.dispatch = [gemmWorkgroups(stage, spec, tile, rows, kSplits), 1, 1];
     this.workgroupSize = [gemmThreads(tile), 1, 1];
-    this.shaderKey = gemmShaderKey(stage, spec, tile);
+    this.shaderKey = gemmShaderKey(stage, spec, tile, kSplits);
   }
 
   getUserCode(): string {
-    return gemmShaderSource(this.stage, this.spec, this.tile);
+    return gemmShaderSource(this.stage, this.spec, this.tile, this.kSplits);
   }
 }

@@ -7,9 +7,10 @@ import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRS
   convfirstSpec, convnextSpec, specKey } from '../../spec/block_spec.js';
 import { type BlockTiling, chooseConvTiling, chooseHiddenSplits, chooseTiling, gemmMlpOverride, MIN_SLICE_HIDDEN, SPLIT_BELOW_TILES,
   TARGET_WORKGROUPS, type TilingLimits, tilingOverrideVersion } from './tiling.js';
-import { chooseGemmTile, type GemmTile, gemmWorkgroups } from './mlp_gemm_wgsl.js';
+import { chooseGemmTile, type GemmTile, gemmWorkgroups, projectSplitFits } from './mlp_gemm_wgsl.js';
 
-export interface GemmMlpTiles { expand: GemmTile; project: GemmTile; conv: BlockTiling }
+/** gemm-mlp's dispatches: the GEMM tiles, the project GEMM's reduction splits (1 = none) and the conv tiling. */
+export interface GemmMlpTiles { expand: GemmTile; project: GemmTile; projectSplits: number; conv: BlockTiling }
 
 export interface KernelExplanation {
   kernel: string;
@@ -29,7 +30,7 @@ export interface KernelExplanation {
   variant?: 'plain' | 'split-hidden' | 'gemm-mlp';
   /** 'gemm-mlp' only: the tiles of the expand and project GEMMs and the conv + norm dispatch's tiling. */
   gemm?: GemmMlpTiles;
-  /** GPU dispatches per block call (plain 1, split-hidden 2, gemm-mlp 3; after the one-time weight fold per weight set). */
+  /** GPU dispatches per block call (plain 1, split-hidden 2, gemm-mlp 3 or 4 with split-K; after the one-time weight fold per weight set). */
   dispatches?: number;
   /** Workgroups of the (first) dispatch. */
   workgroups?: number;
@@ -96,11 +97,13 @@ export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly numb
   if (gemmTiles != null) {
     const gemm = { ...gemmTiles, conv: chooseConvTiling(spec, xShape, t, limits) };
     const tile = (g: GemmTile) => `${g.bm}x${g.bn}`;
-    return { ...base, fused: true, variant: 'gemm-mlp', tiling: { ...t, hiddenSplits: 1 }, gemm, dispatches: 3,
+    const splitNote = gemm.projectSplits > 1 ? `, its reduction split ${gemm.projectSplits} ways plus a summing dispatch` : '';
+    return { ...base, fused: true, variant: 'gemm-mlp', tiling: { ...t, hiddenSplits: 1 }, gemm,
+      dispatches: gemm.projectSplits > 1 ? 4 : 3,
       workgroups: tiles, reason: `fused gemm-mlp: ${pixels} pixels give the expand GEMM ${gemmWorkgroups('expand', spec, gemm.expand, pixels)} workgroups (>= ` +
         `${TARGET_WORKGROUPS}): conv + norm dispatch (${gemm.conv.tilePixels}-pixel tiles, ${gemm.conv.workgroupSize} ` +
         `threads, ${gemm.conv.convStrip}-pixel conv strips), then expand (${tile(gemm.expand)} tiles) and ` +
-        `project (${tile(gemm.project)} tiles) GEMMs with the hidden tensor in device memory` };
+        `project (${tile(gemm.project)} tiles${splitNote}) GEMMs with the hidden tensor in device memory` };
   }
   if (t.hiddenSplits === 1) {
     return { ...base, fused: true, variant: 'plain', tiling: t, dispatches: 1, workgroups: tiles,
@@ -122,15 +125,36 @@ export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly numb
  * (H100 sweeps, BENCHMARKS.md "gemm-mlp variant"): with rowVec4 tiles and the 96-wide project tile, gemm-mlp
  * beats the one-dispatch kernel on the narrow 56x56x96 block too (0.62 vs 0.74 ms at N=32), not only on C > 128.
  */
-function gemmMlpChoice(spec: BlockSpec, pixels: number, limits: TilingLimits): { expand: GemmTile; project: GemmTile } | null {
-  const { gemmMlp: forced, gemmExpand, gemmProject } = gemmMlpOverride();
+function gemmMlpChoice(spec: BlockSpec, pixels: number, limits: TilingLimits):
+  Omit<GemmMlpTiles, 'conv'> | null {
+  const { gemmMlp: forced, gemmExpand, gemmProject, gemmProjectSplits } = gemmMlpOverride();
   if (forced === false) return null;
-  const expand = chooseGemmTile('expand', spec, limits.maxComputeInvocationsPerWorkgroup, gemmExpand);
-  const project = chooseGemmTile('project', spec, limits.maxComputeInvocationsPerWorkgroup, gemmProject);
+  const { maxComputeInvocationsPerWorkgroup: threads, maxComputeWorkgroupStorageSize: storage } = limits;
+  const expand = chooseGemmTile('expand', spec, threads, storage, gemmExpand);
+  const project = chooseGemmTile('project', spec, threads, storage, gemmProject);
   if (expand == null || project == null) return null;
-  if (forced === true) return { expand, project };
+  const projectSplits = chooseProjectSplits(spec, project, pixels, gemmProjectSplits);
+  if (forced === true) return { expand, project, projectSplits };
   return gemmWorkgroups('expand', spec, expand, pixels) >= TARGET_WORKGROUPS ?
-    { expand, project } : null;
+    { expand, project, projectSplits } : null;
+}
+
+/** Most reduction splits the rule picks for the project GEMM (H100 sweep: 2 and 4 equal at 7x7x768, 8 slower). */
+const MAX_PROJECT_SPLITS = 4;
+
+/**
+ * The project GEMM's reduction splits: `forced` when it divides the reduction into whole tile steps; else, when
+ * the project launches fewer than TARGET_WORKGROUPS workgroups (ConvNeXt-T 7x7x768 at N=32: 392 of 64 threads),
+ * the fewest splits (<= MAX_PROJECT_SPLITS) that reach it; else 1. Measured (H100 sweep, BENCHMARKS.md
+ * "Project split-K"): 7x7x768 N=32 0.618 -> 0.531 ms with 2 splits; at 14x14x384 (784 workgroups) 2-8 splits
+ * were 3-20% slower.
+ */
+function chooseProjectSplits(spec: BlockSpec, project: GemmTile, pixels: number, forced?: number): number {
+  if (forced != null) return projectSplitFits(spec, project, forced) ? forced : 1;
+  const workgroups = gemmWorkgroups('project', spec, project, pixels);
+  if (workgroups >= TARGET_WORKGROUPS) return 1;
+  const fitting = [2, 3, 4].filter((s) => s <= MAX_PROJECT_SPLITS && projectSplitFits(spec, project, s));
+  return fitting.find((s) => workgroups * s >= TARGET_WORKGROUPS) ?? fitting[fitting.length - 1] ?? 1;
 }
 
 export interface ExplainShapes {

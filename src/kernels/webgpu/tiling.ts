@@ -255,6 +255,8 @@ export interface TilingOverride {
   /** gemm-mlp GEMM tiles to use instead of the preferred ones (must divide the shape; mlp_gemm_wgsl.ts). */
   gemmExpand?: GemmTile;
   gemmProject?: GemmTile;
+  /** gemm-mlp's project GEMM: reduction splits (split-K, then the split-sum dispatch); absent = the rule. */
+  gemmProjectSplits?: number;
   /** gemm-mlp's conv + norm dispatch: workgroup size and pixels per tile. */
   convWorkgroupSize?: number;
   convTilePixels?: number;
@@ -265,8 +267,9 @@ let overrideVersion = 0;
 /** Forces tiling knobs for subsequent calls (benchmark sweeps); null restores the automatic choice. */
 export function setTilingOverride(o: TilingOverride | null): void { override = o; overrideVersion++; }
 /** The forced 'gemm-mlp' choice and tiles, if any. */
-export function gemmMlpOverride(): Pick<TilingOverride, 'gemmMlp' | 'gemmExpand' | 'gemmProject'> {
-  return { gemmMlp: override?.gemmMlp, gemmExpand: override?.gemmExpand, gemmProject: override?.gemmProject };
+export function gemmMlpOverride(): Pick<TilingOverride, 'gemmMlp' | 'gemmExpand' | 'gemmProject' | 'gemmProjectSplits'> {
+  return { gemmMlp: override?.gemmMlp, gemmExpand: override?.gemmExpand, gemmProject: override?.gemmProject,
+    gemmProjectSplits: override?.gemmProjectSplits };
 }
 /** Changes whenever the override does (plan caches key on it). */
 export function tilingOverrideVersion(): number { return overrideVersion; }

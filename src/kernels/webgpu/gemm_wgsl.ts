@@ -1,0 +1,178 @@
+/**
+ * The register-tiled GEMM shared by every large-batch matmul on WebGPU: the gemm-mlp block's expand and
+ * project (mlp_gemm_wgsl.ts) and the patch convs' GEMM path (patch_conv_gemm.ts). A caller describes its
+ * operands (how a vec4 of A and of B is read, the epilogue); this file owns the tiling and the loop.
+ *
+ * Layout: a workgroup owns a bm x bn output tile; thread (tx, ty) owns rows ty * tm + i (rowVec4) or
+ * ty + i * (bm / tm), and vec4 columns tx + j * (bn / 4 / tn4) (strided, so a warp's loads of a k row are
+ * contiguous). Each step of bk reduction rows stages A (transposed, so a thread's tm row values are one load each)
+ * and B in workgroup memory; the next step's global loads are issued into registers before this step's FMAs.
+ * Index math is u32 (Tint clamps every array index for robustness; an unsigned index needs no lower bound).
+ * Split-K (kSplits S > 1): workgroup `group` reduces k in [s K / S, (s + 1) K / S) of its tile and writes raw
+ * partial sums [S, M, N]; a summing dispatch (split_sum_wgsl.ts) applies the epilogue.
+ */
+
+export interface GemmTile {
+  bm: number; bn: number; bk: number; tm: number; tn4: number;
+  /**
+   * A thread's tm rows are consecutive (ty * tm + i) instead of strided (ty + i * bm / tm), so its A values of
+   * one k are tm / 4 vec4 loads from workgroup memory instead of tm scalar ones (tm a multiple of 4).
+   */
+  rowVec4?: boolean;
+}
+
+/** A tile whose threads own consecutive rows (the measured defaults all are). */
+export const rowVec4Tile = (bm: number, bn: number, bk: number, tm: number, tn4: number): GemmTile =>
+  ({ bm, bn, bk, tm, tn4, rowVec4: true });
+
+/** One GEMM  out[M, N] = epilogue(A[M, K] B[K, N]), M a uniform (`uniforms.rows`), K and N baked in. */
+export interface GemmOperands {
+  k: number;
+  n: number;
+  /** WGSL: the vec4 A[m, 4 kq .. 4 kq + 3] (m < rows, u32 expressions). */
+  aLoad: (m: string, kq: string) => string;
+  /** WGSL: the vec4 B[kr, 4 col .. 4 col + 3]. */
+  bLoad: (kr: string, col: string) => string;
+  /** WGSL: the output vec4 from accumulator `v` at output `row`, vec4 column `col` (not used with split-K). */
+  epilogue: (v: string, row: string, col: string) => string;
+  /** Module-scope WGSL the loads or the epilogue call (helper functions). */
+  declarations?: string;
+}
+
+export function gemmThreads(t: GemmTile): number {
+  return (t.bn / 4 / t.tn4) * (t.bm / t.tm);
+}
+
+/** Per-thread counts of vec4 loads of A and B per step; whole numbers for a valid tile. */
+function loadsPerThread(t: GemmTile): { a: number; b: number } {
+  const threads = gemmThreads(t);
+  return { a: (t.bm * t.bk / 4) / threads, b: (t.bk * t.bn / 4) / threads };
+}
+
+/** Workgroup memory of a tile's A and B buffers. */
+export function gemmStorageBytes(t: GemmTile): number {
+  return (t.bm * t.bk + t.bk * t.bn) * 4;
+}
+
+/** Whether tile `t` divides a GEMM of reduction depth k and width n, within the thread and storage limits. */
+export function gemmTileFitsShape(t: GemmTile, n: number, k: number, maxThreads: number, maxStorage: number): boolean {
+  const l = loadsPerThread(t);
+  return n % t.bn === 0 && k % t.bk === 0 && t.bm % t.tm === 0 && t.bn % (4 * t.tn4) === 0 &&
+    gemmStorageBytes(t) <= maxStorage &&
+    (!t.rowVec4 || t.tm % 4 === 0) &&
+    gemmThreads(t) <= maxThreads && Number.isInteger(l.a) && Number.isInteger(l.b) && l.a >= 1 && l.b >= 1;
+}
+
+/** Whether the reduction of depth k splits into `s` parts of whole bk steps. */
+export function gemmSplitFits(k: number, t: GemmTile, s: number): boolean {
+  return Number.isInteger(s) && s >= 1 && k % (s * t.bk) === 0;
+}
+
+/** Workgroups of a GEMM of M rows and width n (times the reduction splits). */
+export function gemmWorkgroupCount(t: GemmTile, rows: number, n: number, kSplits = 1): number {
+  return Math.ceil(rows / t.bm) * (n / t.bn) * kSplits;
+}
+
+/** The tile's part of a shader key. */
+export function gemmTileKey(t: GemmTile, kSplits = 1): string {
+  return `bm${t.bm}_bn${t.bn}_bk${t.bk}_tm${t.tm}_tn${t.tn4}${t.rowVec4 ? '_rv' : ''}` + (kSplits > 1 ? `_ks${kSplits}` : '');
+}
+
+/** WGSL (tfjs-backend-webgpu `main(index)` convention) of one GEMM; output `result` [M, N] or partials [S, M, N]. */
+export function gemmSource(ops: GemmOperands, t: GemmTile, kSplits = 1): string {
+  const { k } = ops;
+  const n4 = ops.n / 4;
+  if (!gemmSplitFits(k, t, kSplits)) throw new Error(`GEMM: ${kSplits} reduction splits do not divide K = ${k} into ${t.bk}-deep steps`);
+  const tx = t.bn / 4 / t.tn4;
+  const ty = t.bm / t.tm;
+  const threads = tx * ty;
+  const loads = loadsPerThread(t);
+  // Split-K: workgroup `group` reduces k in [split * K / S, (split + 1) * K / S) for its output tile.
+  const steps = k / kSplits / t.bk;
+  const tilesN = n4 / (t.bn / 4);
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const acc = (i: number, j: number) => `acc${i * t.tn4 + j}`;
+
+  const loadA = range(loads.a).map((l) => `{
+      let e = lid + ${l * threads}u; let r = e / ${t.bk / 4}u; let q = e % ${t.bk / 4}u;
+      ra${l} = select(vec4<f32>(0.0), ${ops.aLoad('min(m0 + r, rows - 1u)', 'k0 / 4u + q')}, m0 + r < rows); }`).join('');
+  // Transposed into As[k][m]: a thread's tm row values of one k are then one load each (rowVec4: As holds
+  // vec4s of 4 consecutive rows, and a thread's tm consecutive rows are tm / 4 loads).
+  const bm4 = t.bm / 4;
+  const aElement = (kIndex: string, r: string) => t.rowVec4 ? `As[(${kIndex}) * ${bm4}u + ${r} / 4u][${r} % 4u]` :
+    `As[(${kIndex}) * ${t.bm}u + ${r}]`;
+  const storeA = range(loads.a).map((l) => `{
+      let e = lid + ${l * threads}u; let r = e / ${t.bk / 4}u; let q = e % ${t.bk / 4}u;
+      ${['x', 'y', 'z', 'w'].map((c, i) => `${aElement(`4u * q + ${i}u`, 'r')} = ra${l}.${c};`).join(' ')} }`).join('');
+  const rowOf = (i: number) => t.rowVec4 ? `ty * ${t.tm}u + ${i}u` : `ty + ${i * ty}u`;
+  const aLoads = t.rowVec4 ?
+    range(t.tm / 4).map((v) => `let avv${v} = As[kk * ${bm4}u + ty * ${t.tm / 4}u + ${v}u];`).concat(
+      range(t.tm).map((i) => `let av${i} = avv${Math.floor(i / 4)}.${['x', 'y', 'z', 'w'][i % 4]};`)) :
+    range(t.tm).map((i) => `let av${i} = As[kk * ${t.bm}u + ty + ${i * ty}u];`);
+  const loadB = range(loads.b).map((l) => `{
+      let e = lid + ${l * threads}u; let r = e / ${t.bn / 4}u; let q = e % ${t.bn / 4}u;
+      rb${l} = ${ops.bLoad('k0 + r', 'n0 + q')}; }`).join('');
+  const storeB = range(loads.b).map((l) => `Bs[lid + ${l * threads}u] = rb${l};`).join(' ');
+  const fmas = [
+    ...aLoads,
+    ...range(t.tn4).map((j) => `let bv${j} = Bs[kk * ${t.bn / 4}u + tx + ${j * tx}u];`),
+    ...range(t.tm).flatMap((i) => range(t.tn4).map((j) => `${acc(i, j)} = fma(vec4<f32>(av${i}), bv${j}, ${acc(i, j)});`)),
+  ].join('\n        ');
+  const split = kSplits > 1;
+  const stores = range(t.tm).map((i) => `{
+    let row = m0 + ${rowOf(i)};
+    if (row < rows) {
+      ${range(t.tn4).map((j) => `{ let col = n0 + tx + ${j * tx}u;
+        ${split ? `result[(split * rows + row) * ${n4}u + col] = ${acc(i, j)};` :
+          `result[row * ${n4}u + col] = ${ops.epilogue(acc(i, j), 'row', 'col')};`} }`).join('\n      ')}
+    }
+  }`).join('');
+
+  return `
+var<workgroup> As: array<${t.rowVec4 ? 'vec4<f32>' : 'f32'}, ${t.rowVec4 ? t.bk * bm4 : t.bk * t.bm}>;
+var<workgroup> Bs: array<vec4<f32>, ${t.bk * t.bn / 4}>;
+${ops.declarations ?? ''}
+
+fn main(index: i32) {
+  let lid = localIndex;
+  // The backend may reshape a long 1-D dispatch into 2-D/3-D: linearize the workgroup id.
+  let group = workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x;
+  let rows = u32(uniforms.rows);
+  ${split ? `// The split index outermost: the S workgroups of one output tile are far apart in the launch.
+  let tilesPerSplit = ((rows + ${t.bm - 1}u) / ${t.bm}u) * ${tilesN}u;
+  let split = group / tilesPerSplit;
+  let tileIndex = group % tilesPerSplit;
+  let kBase = split * ${k / kSplits}u;` : `let tileIndex = group;
+  let kBase = 0u;`}
+  // Column tiles fastest: neighbouring workgroups share the same A rows (in L2) and walk all of W.
+  let m0 = (tileIndex / ${tilesN}u) * ${t.bm}u;
+  let n0 = (tileIndex % ${tilesN}u) * ${t.bn / 4}u;
+  let tx = lid % ${tx}u;
+  let ty = lid / ${tx}u;
+  ${range(t.tm * t.tn4).map((i) => `var acc${i} = vec4<f32>(0.0);`).join(' ')}
+  ${range(loads.a).map((l) => `var ra${l}: vec4<f32>;`).join(' ')}
+  ${range(loads.b).map((l) => `var rb${l}: vec4<f32>;`).join(' ')}
+  var k0 = kBase;
+  ${loadA}
+  ${loadB}
+  for (var step = 0u; step < ${steps}u; step++) {
+    ${storeA}
+    ${storeB}
+    workgroupBarrier();
+    k0 = kBase + (step + 1u) * ${t.bk}u;
+    // Next step's loads in flight during this step's FMAs.
+    if (step + 1u < ${steps}u) {
+      ${loadA}
+      ${loadB}
+    }
+    for (var kk = 0u; kk < ${t.bk}u; kk++) {
+        ${fmas}
+    }
+    workgroupBarrier();
+  }
+  // Rows past M (a partial last tile) computed zeros and write nothing.${split ? ' Partials: no epilogue.' : ''}
+  ${stores}
+}
+`;
+}
+
