@@ -52,14 +52,14 @@ type Tensor = InstanceType<typeof tf.Tensor>;
 
 /**
  * `patchConvs: false`: fused blocks and LayerNorms but the stem / downsample convs left as stock Conv2D.
- * `unsplitPatchConvs`: the fused model with the patch convs' split-K forced off (one dispatch each), to weigh its
- * GPU-time gain against the CPU cost of its extra dispatches in the same run.
+ * `directPatchConvs`: the fused model with the patch convs' GEMM path forced off (the direct kernel, with its own
+ * split-K rule, everywhere), the same-run A/B of that path at N=32 (at N=1 the path does not run).
  */
-interface Config { label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false; unsplitPatchConvs?: true }
+interface Config { label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false; directPatchConvs?: true }
 const CONFIGS: Config[] = [
   { label: 'ConvNeXt stock ops', family: 'convnext', fused: false },
   { label: 'ConvNeXt fused', family: 'convnext', fused: true },
-  { label: 'ConvNeXt fused, unsplit', family: 'convnext', fused: true, unsplitPatchConvs: true },
+  { label: 'ConvNeXt fused, direct patch', family: 'convnext', fused: true, directPatchConvs: true },
   { label: 'ConvNeXt fused, Conv2D', family: 'convnext', fused: true, patchConvs: false },
   { label: 'ConvFirstNet fused', family: 'convfirst', fused: true },
 ];
@@ -193,7 +193,7 @@ async function gpuRound(model: Model, x: Tensor): Promise<number[]> {
 
 /** Runs `work` as configuration `i` runs (its kernel overrides on, then off again). */
 async function as<T>(i: number, work: () => Promise<T>): Promise<T> {
-  if (CONFIGS[i].unsplitPatchConvs) setPatchConvOverride({ kSplits: 1 });
+  if (CONFIGS[i].directPatchConvs) setPatchConvOverride({ gemm: false });
   try { return await work(); } finally { setPatchConvOverride(null); }
 }
 
@@ -212,7 +212,7 @@ async function measureBatch(n: number) {
       const { input } = prepared[i];
       const cfg = CONFIGS[i];
       // --cpu-profile: the first round's tfjs-upload loop of each model.
-      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.unsplitPatchConvs ? '-unsplit' : ''}-n${n}`;
+      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.directPatchConvs ? '-direct' : ''}-n${n}`;
       const w = await as(i, () => withCpuProfile(r === 0 ? profileDir : null, name,
         () => wallLoop(model, input, n, 'tfjs', WALL_REPEATS)));
       wall[i].wall.push(...w.wall); wall[i].phases.push(...w.phases);

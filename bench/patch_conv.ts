@@ -4,14 +4,16 @@
  * in one run, in Node on Dawn: GPU time (timestamp queries), wall time, dispatches, and the floors.
  *
  *   tsx bench/patch_conv.ts [--json FILE] [--smoke] [--sweep]
- *   tsx bench/patch_conv.ts --splitk [--splits 1,2,4,8,16] [--rounds 3] [--batches 1,32] [--shapes stem,down1,...]
+ *   tsx bench/patch_conv.ts --splitk [--splits 1,2,4,8,16] [--gemm-splits 1,2,3,4] [--rounds 3] [--batches 1,32]
+ *     [--shapes stem,down1,...]
  *     [--json FILE] [--smoke]
  *
  * --smoke: small shapes and few iterations (SwiftShader on a CPU-only machine; not a timing).
  * --sweep: also time forced tilings of the fused kernel (rows, cols, threads, K slice, statistics lanes) at N=32.
  * Rows: {shape, impl, n, gpuMs, wallMs, dispatches, tflops, computeFloorMs, memoryFloorMs, maxAbsDiff}.
  * --splitk (instead of the table above): split-K comparison. Per shape and N: stock, stock+fusedLN (downsamples),
- *   fused with the automatic split rule, and fused with each forced S of --splits that divides the plan's K slices;
+ *   fused with the automatic plan, the direct kernel with its automatic split ('direct auto'), the direct kernel with
+ *   each forced S of --splits that divides the plan's K slices, and the GEMM path with each S of --gemm-splits;
  *   every (shape, N, variant) measured once per round, --rounds interleaved rounds over all of them (each round's
  *   variant order rotated), min and median of GPU and wall time over the rounds. Rows: {shape, n, variant,
  *   kSplits, workgroups, dispatches, gpuMs[], gpuMin, gpuMedian, wallMs[], wallMin, wallMedian,
@@ -122,10 +124,11 @@ async function maxAbsDiffFrom(want: () => Tensor, got: () => Tensor): Promise<nu
 }
 
 /** The fused call with split-K forced to `kSplits` (null: the automatic rule) for the duration of each call. */
-function withSplits(kSplits: number | null, f: () => Tensor): () => Tensor {
-  if (kSplits == null) return f;
+/** `f` under a patch conv override (null: the automatic plan). */
+function withOverride(o: Parameters<typeof tuning.setPatchConvOverride>[0], f: () => Tensor): () => Tensor {
+  if (o == null) return f;
   return () => {
-    tuning.setPatchConvOverride({ kSplits });
+    tuning.setPatchConvOverride(o);
     try { return f(); } finally { tuning.setPatchConvOverride(null); }
   };
 }
@@ -142,6 +145,7 @@ function median(v: number[]): number {
  */
 async function splitComparison(): Promise<void> {
   const splitList = numberList('--splits', smoke ? [1, 2, 4] : [1, 2, 4, 8, 16]);
+  const gemmSplitList = numberList('--gemm-splits', smoke ? [1, 2] : [1, 2, 3, 4]);
   const rounds = Number(argValue('--rounds') ?? 3);
   const wanted = argValue('--shapes')?.split(',');
   interface Variant { shape: Shape; n: number; name: string; kSplits: number | null; f: () => Tensor;
@@ -156,11 +160,16 @@ async function splitComparison(): Promise<void> {
       tensors.push(x);
       const stock = call('stock', s, x, w);
       const group: Variant[] = [];
-      const impls: [string, Impl, number | null][] = [['stock', 'stock', null],
-        ...(s.preNorm ? [['stock+fusedLN', 'stock+fusedLN', null] as [string, Impl, null]] : []), ['fused auto', 'fused', null],
-        ...splitList.map((sp) => [`fused S=${sp}`, 'fused', sp] as [string, Impl, number])];
-      for (const [name, impl, kSplits] of impls) {
-        const f = withSplits(kSplits, call(impl, s, x, w));
+      // 'fused S=k': the direct kernel with S forced; 'gemm S=k': the GEMM path (patch_conv_gemm.ts) with S forced.
+      type Override = Parameters<typeof tuning.setPatchConvOverride>[0];
+      const impls: [string, Impl, number | null, Override][] = [['stock', 'stock', null, null],
+        ...(s.preNorm ? [['stock+fusedLN', 'stock+fusedLN', null, null] as [string, Impl, null, null]] : []),
+        ['fused auto', 'fused', null, null], ['direct auto', 'fused', null, { gemm: false }],
+        ...splitList.map((sp) => [`fused S=${sp}`, 'fused', sp, { kSplits: sp }] as [string, Impl, number, Override]),
+        ...gemmSplitList.map((sp) => [`gemm S=${sp}`, 'fused', sp, { gemm: true, gemmSplits: sp }] as
+          [string, Impl, number, Override])];
+      for (const [name, impl, kSplits, override] of impls) {
+        const f = withOverride(override, call(impl, s, x, w));
         let plan: unknown = null;
         if (impl === 'fused') {
           f().dispose();
@@ -204,9 +213,11 @@ async function splitComparison(): Promise<void> {
     const stockMedian = median(group[0].gpuMs);
     const unsplit = group.find((v) => v.kSplits === 1);
     for (const v of group) {
-      const p = v.plan as { kSplits?: number; workgroups?: number; tiling?: unknown; splitDepth?: number } | null;
-      const row = { shape: v.shape.name, n: v.n, variant: v.name, forcedSplits: v.kSplits, kSplits: p?.kSplits ?? null,
-        workgroups: p?.workgroups ?? null, splitDepth: p?.splitDepth ?? null, dispatches: v.dispatches, gpuMs: v.gpuMs,
+      const p = v.plan as { kSplits?: number; workgroups?: number; tiling?: unknown; splitDepth?: number;
+        gemm?: { kSplits: number; workgroups: number } } | null;
+      const row = { shape: v.shape.name, n: v.n, variant: v.name, forcedSplits: v.kSplits,
+        path: p == null ? null : p.gemm != null ? 'gemm' : 'direct', kSplits: p?.gemm?.kSplits ?? p?.kSplits ?? null,
+        workgroups: p?.gemm?.workgroups ?? p?.workgroups ?? null, splitDepth: p?.splitDepth ?? null, dispatches: v.dispatches, gpuMs: v.gpuMs,
         gpuMin: Math.min(...v.gpuMs), gpuMedian: median(v.gpuMs), wallMs: v.wallMs, wallMin: Math.min(...v.wallMs),
         wallMedian: median(v.wallMs), speedupVsStock: stockMedian / median(v.gpuMs),
         speedupVsUnsplit: unsplit == null ? null : median(unsplit.gpuMs) / median(v.gpuMs), maxAbsDiff: v.maxAbsDiff,

@@ -16,7 +16,8 @@ import { FUSED_PATCH_CONV } from '../../src/spec/patch_conv.js';
 import { buildModelGraph, STAGES } from '../../models/index.js';
 import { relL2 } from '../support/converter_fixtures.js';
 import { checkBadPatchConvInputs, checkPatchConvDispatches, patchCaseName, patchConv64, patchConvCases,
-  patchConvSplitCases, runPatchConvCase, runPatchConvProfile, runPatchConvSplits } from '../support/patch_conv_cases.js';
+  patchConvSplitCases, runPatchConvCase, runPatchConvProfile, runPatchConvSplits, runPatchGemmCases }
+  from '../support/patch_conv_cases.js';
 import { SMALL } from '../support/model_cases.js';
 import { runGraph } from '../support/converter_blocks.js';
 import { compareGraphsOnWebGPU } from '../support/webgpu_fused.js';
@@ -79,7 +80,8 @@ describe('webgpu patch conv plan', () => {
           const plain = p.tilesM * p.tilesN;
           const slices = Math.ceil(p.depth / p.tiling.kSlice);
           assert.equal(p.workgroups, plain * p.kSplits, label);
-          assert.equal(p.dispatches, p.kSplits > 1 ? 2 : 1, label);
+          // At N=32 the GEMM path runs instead (its own test below); the direct plan's fields still describe that kernel.
+          assert.equal(p.dispatches, p.gemm?.dispatches ?? (p.kSplits > 1 ? 2 : 1), label);
           assert.equal(slices % p.kSplits, 0, `${label}: S divides the K slices`);
           assert.equal(p.splitDepth * p.kSplits, slices * p.tiling.kSlice, label);
           assert.equal(choosePatchConvSplits(plain, slices, p.tiling.kSlice), p.kSplits, label);
@@ -120,6 +122,32 @@ describe('webgpu patch conv plan', () => {
       setPatchConvOverride(null);
     }
   });
+  it('GEMM path: every ConvNeXt-T patch conv at N=32 (down3 split 4 ways), none at N=1; forced off or by a direct kSplits', () => {
+    const layers = [[224, 3, 96, 4, 0], [56, 96, 192, 2, 1], [28, 192, 384, 2, 1], [14, 384, 768, 2, 1]];
+    for (const limits of [SWIFTSHADER_LIMITS, DATACENTER_LIMITS]) {
+      const plan = (n: number, [h, cin, cout, k, pre]: number[]) => {
+        const choice = planPatchConv({ n, h, w: h, cin, cout, k, preNorm: pre === 1 }, limits);
+        assert.ok(choice.ok);
+        return choice.plan;
+      };
+      assert.deepEqual(layers.map((l) => plan(1, l).gemm), [undefined, undefined, undefined, undefined]);
+      const n32 = layers.map((l) => plan(32, l).gemm);
+      // 64 x 96 tiles: 1568, 784, 392 and 200 of them; only the last below 264: K = 1536 split 4 ways (800 workgroups).
+      assert.deepEqual(n32.map((g) => [g?.tile.bm, g?.tile.bn, g?.kSplits, g?.dispatches]),
+        [[64, 96, 1, 1], [64, 96, 1, 2], [64, 96, 1, 2], [64, 96, 4, 3]]);
+      assert.equal(plan(32, layers[3]).dispatches, 3);
+    }
+    try {
+      setPatchConvOverride({ gemm: false });
+      const off = planPatchConv({ n: 32, h: 28, w: 28, cin: 192, cout: 384, k: 2, preNorm: true }, DATACENTER_LIMITS);
+      assert.ok(off.ok && off.plan.gemm == null && off.plan.dispatches === (off.plan.kSplits > 1 ? 2 : 1));
+      setPatchConvOverride({ kSplits: 4 });
+      const direct = planPatchConv({ n: 32, h: 28, w: 28, cin: 192, cout: 384, k: 2, preNorm: true }, DATACENTER_LIMITS);
+      assert.ok(direct.ok && direct.plan.gemm == null && direct.plan.kSplits === 4);
+    } finally {
+      setPatchConvOverride(null);
+    }
+  });
   it('says why when no slice fits the workgroup memory', () => {
     const choice = planPatchConv({ n: 1, h: 8, w: 8, cin: 8, cout: 8, k: 2, preNorm: true },
       { maxComputeWorkgroupStorageSize: 256, maxComputeInvocationsPerWorkgroup: 256 });
@@ -141,6 +169,13 @@ describe(`webgpu FusedPatchConv kernel (seed ${seed})`, { skip: webgpuSkip }, ()
     await useBackend('webgpu');
     await checkPatchConvDispatches(seed);
   });
+  for (const [name, profile] of [['swiftshader', SWIFTSHADER_LIMITS], ['datacenter', DATACENTER_LIMITS]] as const) {
+    it(`${name} limits: the GEMM path (LayerNorm + GEMM over gathered patches, forced S), poisoned, exact dispatches`,
+      async () => {
+        await useBackend('webgpu');
+        await runPatchGemmCases(profile, seed);
+      });
+  }
   for (const [name, profile] of [['swiftshader', SWIFTSHADER_LIMITS], ['datacenter', DATACENTER_LIMITS]] as const) {
     it(`${name} limits: split-K with forced S, poisoned partials and output, 2 dispatches, nothing leaked`, async () => {
       await useBackend('webgpu');

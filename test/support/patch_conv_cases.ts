@@ -321,3 +321,57 @@ async function runAutomaticSplit(programs: { count: number }, seed: number): Pro
   tf.dispose([x, filter, bias, gamma, beta]);
   if (counts.join() !== '3,2') throw new Error(`automatic split: programs per call ${counts} (want 3, 2: fold once)`);
 }
+
+/**
+ * GEMM-path cases (patch_conv_gemm.ts, forced on these small shapes): a stem-like 4x4/4 over Cin 3 whose H is
+ * not a multiple of k, downsamples with and without bias whose rows fill no tile, each of the three tiles
+ * (Cout 96, 64, 32), and forced reduction splits; `splits` are the forced S values (1 = the unsplit GEMM).
+ */
+export const PATCH_GEMM_CASES: { c: PatchConvCase; splits: number[] }[] = [
+  { c: { n: 2, h: 18, w: 12, cin: 3, cout: 96, k: 4, preNorm: false, bias: true }, splits: [1, 3] },
+  { c: { n: 3, h: 10, w: 6, cin: 16, cout: 64, k: 2, preNorm: true, bias: true }, splits: [1, 2, 4] },
+  { c: { n: 1, h: 9, w: 7, cin: 8, cout: 32, k: 2, preNorm: true, bias: false }, splits: [1, 2] },
+  { c: { n: 2, h: 6, w: 8, cin: 24, cout: 96, k: 2, preNorm: true, bias: true }, splits: [2, 3, 6] },
+];
+
+/**
+ * webgpu, under `profile`: each GEMM-path case with its forced splits, NaN-poisoned intermediates and output,
+ * against float64; the plan must report the GEMM path with S, and every call run exactly its dispatches
+ * (LayerNorm when preNorm, the GEMM, the sum when split; no weight fold). A shape the vec4 gather cannot read
+ * (k Cin not a multiple of 4) keeps the direct kernel even when the path is forced. Nothing leaked.
+ */
+export async function runPatchGemmCases(profile: TilingLimits, seed: number): Promise<void> {
+  const backend = tf.backend() as WebGPUBackend;
+  setWebGPUTilingLimits(profile);
+  setPoisonFusedOutputs(true);
+  const programs = countPrograms(backend);
+  const dataIdsBefore = backend.numDataIds();
+  try {
+    for (const { c, splits } of PATCH_GEMM_CASES) {
+      for (const sp of splits) {
+        setPatchConvOverride({ gemm: true, gemmSplits: sp });
+        const label = `${patchCaseName(c)} GEMM S ${sp}`;
+        programs.count = 0;
+        await runPatchConvCase(c, seed);
+        const d = lastPatchConvDecision();
+        const g = d != null && d.ok ? d.plan.gemm : undefined;
+        if (g == null || g.kSplits !== sp) throw new Error(`${label}: the GEMM path did not run: ${JSON.stringify(d)}`);
+        const want = (c.preNorm ? 1 : 0) + 1 + (sp > 1 ? 1 : 0);
+        if (g.dispatches !== want || programs.count !== want) {
+          throw new Error(`${label}: ${programs.count} programs, plan ${g.dispatches}, want ${want}`);
+        }
+      }
+    }
+    setPatchConvOverride({ gemm: true });
+    const odd: PatchConvCase = { n: 1, h: 6, w: 6, cin: 5, cout: 32, k: 2, preNorm: true, bias: true };
+    await runPatchConvCase(odd, seed);
+    const d = lastPatchConvDecision();
+    if (d == null || !d.ok || d.plan.gemm != null) throw new Error(`k Cin = 10: want the direct kernel, got ${JSON.stringify(d)}`);
+  } finally {
+    programs.restore();
+    setPatchConvOverride(null);
+    setPoisonFusedOutputs(false);
+    setWebGPUTilingLimits(null);
+  }
+  await expectNoLeakedDataIds(backend, dataIdsBefore);
+}

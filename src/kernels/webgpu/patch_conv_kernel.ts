@@ -10,7 +10,12 @@ import { patchConvReferenceKernel } from '../reference/reference_kernels.js';
 import { poisonedOutput } from './block_kernels.js';
 import { effectiveLimits } from './plan.js';
 import { planPatchConv, recordPatchConvDecision } from './patch_conv_plan.js';
-import { PatchConvFoldProgram, PatchConvProgram, PatchConvSplitSumProgram } from './patch_conv_program.js';
+import { PatchConvFoldProgram, PatchConvProgram, PatchConvSplitSumProgram, PatchGemmProgram,
+  PatchGemmSplitSumProgram } from './patch_conv_program.js';
+import type { PatchConvPlan } from './patch_conv_plan.js';
+import type { PatchGemmChoice } from './patch_conv_gemm.js';
+import { LayerNormProgram } from './layer_norm_program.js';
+import { layerNormPlan } from './layer_norm_wgsl.js';
 import { cachedWeights } from './weight_cache.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
@@ -25,6 +30,7 @@ export function patchConvWebGPUKernel(args: KernelArgs): tf.TensorInfo {
   recordPatchConvDecision(choice);
   if (!choice.ok) return patchConvReferenceKernel(args);
   const plan = choice.plan;
+  if (plan.gemm != null) return runPatchGemm(backend, plan, plan.gemm, attrs, x!, filter!, bias, gamma, beta);
   const depth = k * k * cin;
   const folded = attrs.preNorm ?
     cachedWeights(backend, 'patchConv', [filter, bias, gamma, beta], depth * cout + cout, (out) => {
@@ -48,6 +54,32 @@ export function patchConvWebGPUKernel(args: KernelArgs): tf.TensorInfo {
   }
   if (folded) backend.disposeData(folded.dataId);
   return result;
+}
+
+/** The GEMM path (patch_conv_gemm.ts): FusedLayerNorm when preNorm, the GEMM, and the sum when split. */
+function runPatchGemm(backend: WebGPUBackend, plan: PatchConvPlan, gemm: PatchGemmChoice, attrs: PatchConvAttrs,
+  x: tf.TensorInfo, filter: tf.TensorInfo, bias?: tf.TensorInfo, gamma?: tf.TensorInfo, beta?: tf.TensorInfo): tf.TensorInfo {
+  const temporaries: tf.TensorInfo[] = [];
+  try {
+    let a = x;
+    if (attrs.preNorm) {
+      const norm = new LayerNormProgram(layerNormPlan(plan.cin), attrs.epsilon, x.shape);
+      a = backend.runWebGPUProgram(norm, [x, gamma!, beta!], 'float32', undefined,
+        poisonedOutput(backend, norm.outputShape));
+      temporaries.push(a);
+    }
+    const split = gemm.kSplits > 1;
+    const program = new PatchGemmProgram(plan, gemm, attrs.hasBias);
+    const out = backend.runWebGPUProgram(program, [a, filter, ...(attrs.hasBias && !split ? [bias!] : [])], 'float32',
+      [{ type: 'int32', data: [plan.m] }], poisonedOutput(backend, program.outputShape));
+    if (!split) return out;
+    temporaries.push(out);
+    const sum = new PatchGemmSplitSumProgram(plan, gemm.kSplits, attrs.hasBias);
+    return backend.runWebGPUProgram(sum, [out, ...(attrs.hasBias ? [bias!] : [])], 'float32', undefined,
+      poisonedOutput(backend, sum.outputShape));
+  } finally {
+    for (const t of temporaries) backend.disposeData(t.dataId);
+  }
 }
 
 export const webgpuPatchConvKernelConfig: tf.KernelConfig = {

@@ -11,6 +11,7 @@
  * partial [S, M, Cout]; dispatch 2 sums the S partials in a fixed order and adds the bias (patch_conv_program.ts).
  */
 import type { TilingLimits } from './tiling.js';
+import { choosePatchGemm, type PatchGemmChoice } from './patch_conv_gemm.js';
 
 export interface PatchConvShape {
   n: number; h: number; w: number; cin: number; cout: number; k: number; preNorm: boolean;
@@ -64,6 +65,11 @@ export interface PatchConvPlan extends PatchConvShape {
   workgroups: number;
   /** Programs per call once the weights are folded: 1, or 2 with a split (GEMM into partials, then the sum). */
   dispatches: number;
+  /**
+   * Large batches: the GEMM path (patch_conv_gemm.ts) runs instead of the direct kernel above: FusedLayerNorm
+   * (preNorm), the shared GEMM over gathered patches, and a summing dispatch when its reduction is split.
+   */
+  gemm?: PatchGemmChoice;
 }
 
 export type PatchConvChoice = { ok: true; plan: PatchConvPlan } | { ok: false; reason: string };
@@ -71,8 +77,15 @@ export type PatchConvChoice = { ok: true; plan: PatchConvPlan } | { ok: false; r
 /** Knobs a benchmark sweep or test may force; the plan still shrinks kSlice to fit the limits. */
 export interface PatchConvOverride {
   rows?: number; cols?: number; threadCols?: number; workgroupSize?: number; kSlice?: number; statLanes?: number;
-  /** Split-K factor S; must divide the plan's number of K slices (else the plan says why, not ok). */
+  /** Split-K factor S of the direct kernel; must divide the plan's number of K slices (else the plan says why, not ok). */
   kSplits?: number;
+  /**
+   * The GEMM path: true forces it (where the gather and a tile fit), false disables it; absent = the size rule,
+   * except that a forced kSplits (a direct-kernel knob) keeps the direct kernel.
+   */
+  gemm?: boolean;
+  /** The GEMM path's reduction splits instead of its rule (ignored unless they divide K into whole steps). */
+  gemmSplits?: number;
 }
 
 let override: PatchConvOverride | null = null;
@@ -219,8 +232,10 @@ export function planPatchConv(s: PatchConvShape, limits: TilingLimits): PatchCon
   const positions = s.preNorm ? splitPositions(s, depth, splitDepth, kSplits) : s.k * s.k;
   const tiling: PatchConvTiling = { rows, cols, threadRows, threadCols, workgroupSize, tileM, tileNV, kSlice,
     statLanes, storageBytes: patchConvStorageBytes(s, components, tileM, tileNV, kSlice, workgroupSize, positions) };
-  return { ok: true, plan: { ...s, ho, wo, m, depth, xComponents, components, tiling, tilesM, tilesN, kSplits,
-    splitDepth, splitPositions: positions, workgroups: tilesM * tilesN * kSplits, dispatches: kSplits > 1 ? 2 : 1 } };
+  const direct: PatchConvPlan = { ...s, ho, wo, m, depth, xComponents, components, tiling, tilesM, tilesN, kSplits,
+    splitDepth, splitPositions: positions, workgroups: tilesM * tilesN * kSplits, dispatches: kSplits > 1 ? 2 : 1 };
+  const gemm = choosePatchGemm(s, limits, o.gemm ?? (o.kSplits != null ? false : undefined), o.gemmSplits);
+  return { ok: true, plan: gemm == null ? direct : { ...direct, gemm, dispatches: gemm.dispatches } };
 }
 
 let last: PatchConvChoice | null = null;

@@ -7,9 +7,13 @@
  */
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import type { PatchConvPlan } from './patch_conv_plan.js';
+import { type PatchGemmChoice, patchGemmShaderKey, patchGemmShaderSource } from './patch_conv_gemm.js';
+import { gemmThreads } from './gemm_wgsl.js';
+import { splitSumSource } from './split_sum_wgsl.js';
 import { patchConvFoldSource, patchConvShaderKey, patchConvShaderSource, patchConvSplitSumKey,
   patchConvSplitSumSource } from './patch_conv_wgsl.js';
 import { SPLIT_SUM_WORKGROUP } from './split_sum_wgsl.js';
+
 
 export class PatchConvProgram implements WebGPUProgram {
   outputShape: number[];
@@ -85,5 +89,65 @@ export class PatchConvFoldProgram implements WebGPUProgram {
 
   getUserCode(): string {
     return patchConvFoldSource(this.depth, this.cin, this.cout, this.hasBias);
+  }
+}
+
+/**
+ * The GEMM path's GEMM (patch_conv_gemm.ts): inputs x (normalized with preNorm), w (the filter) and bias when
+ * present and unsplit; output [N, Ho, Wo, Cout], or with split-K the partials [S, M, Cout]. The row count is a
+ * uniform, so one pipeline serves every batch size.
+ */
+export class PatchGemmProgram implements WebGPUProgram {
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  variableNames: string[];
+  variableComponents: number[];
+  outputComponent = 4;
+  workgroupSize: [number, number, number];
+  uniforms = 'rows : i32,';
+
+  constructor(private readonly plan: PatchConvPlan, private readonly gemm: PatchGemmChoice,
+    private readonly hasBias: boolean) {
+    const split = gemm.kSplits > 1;
+    this.outputShape = split ? [gemm.kSplits, plan.m, plan.cout] : [plan.n, plan.ho, plan.wo, plan.cout];
+    this.dispatchLayout = { x: this.outputShape.map((_, i) => i) };
+    this.variableNames = ['x', 'w', ...(hasBias && !split ? ['bias'] : [])];
+    this.variableComponents = this.variableNames.map(() => 4);
+    this.dispatch = [gemm.workgroups, 1, 1];
+    this.workgroupSize = [gemmThreads(gemm.tile), 1, 1];
+    this.shaderKey = patchGemmShaderKey(plan, hasBias, gemm);
+  }
+
+  getUserCode(): string {
+    return patchGemmShaderSource(this.plan, this.hasBias, this.gemm);
+  }
+}
+
+/** The GEMM path's split-K sum: inputs partials [S, M, Cout] and bias when present; output [N, Ho, Wo, Cout]. */
+export class PatchGemmSplitSumProgram implements WebGPUProgram {
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [0, 1, 2, 3] };
+  dispatch: [number, number, number];
+  variableNames: string[];
+  variableComponents: number[];
+  outputComponent = 4;
+  workgroupSize: [number, number, number] = [SPLIT_SUM_WORKGROUP, 1, 1];
+  private readonly rowVectors: number;
+
+  constructor(plan: PatchConvPlan, private readonly splits: number, private readonly hasBias: boolean) {
+    this.outputShape = [plan.n, plan.ho, plan.wo, plan.cout];
+    this.variableNames = ['partials', ...(hasBias ? ['bias'] : [])];
+    this.variableComponents = this.variableNames.map(() => 4);
+    this.dispatch = [Math.ceil((plan.m * plan.cout) / 4 / SPLIT_SUM_WORKGROUP), 1, 1];
+    this.shaderKey = `patchGemmSplitSum_co${plan.cout}_s${splits}_b${+hasBias}_wg${SPLIT_SUM_WORKGROUP}`;
+    this.rowVectors = plan.cout / 4;
+  }
+
+  getUserCode(): string {
+    return splitSumSource({ splits: this.splits, workgroupSize: SPLIT_SUM_WORKGROUP, rowVectors: this.rowVectors,
+      epilogue: (sum) => (this.hasBias ? `${sum} + bias[cv]` : sum) });
   }
 }

@@ -1,0 +1,107 @@
+/**
+ * The GEMM path of FusedPatchConv for large batches: the patch conv as the shared register-tiled GEMM
+ * (gemm_wgsl.ts) whose A rows are gathered patches, after a FusedLayerNorm dispatch when the layer has a
+ * pre-LayerNorm. Why: the direct kernel (patch_conv_wgsl.ts) stages scalar A values and keeps no loads in
+ * flight, and ran the ConvNeXt-T downsamples at N=32 at ~20% of the FMA peak (0.27-0.30 ms each on an H100,
+ * floor ~0.06) and the stem at 0.13-0.31 ms (floor 0.02); the gemm-mlp GEMM reaches 40-47% on these sizes.
+ * The LayerNorm's own dispatch costs one read and write of x (0.01-0.03 ms at N=32), less than the gap.
+ *
+ * A patch row m = (n, i, j) of the GEMM is x[n, i k + dy, j k + dx, c] for kk = (dy k + dx) Cin + c: for each
+ * dy the k Cin values are one contiguous run, so a vec4 of A is one vec4 of x when k Cin and W Cin are multiples
+ * of 4 (the stem's 4 x 4 x 3 = 48 too). B is the filter [k k Cin, Cout] as stored; the bias is the layer's own
+ * (the normalized x carries gamma and beta, so the folded weights of the direct kernel are not needed).
+ */
+import type { TilingLimits } from './tiling.js';
+import { type GemmOperands, type GemmTile, gemmSplitFits, gemmSource, gemmTileFitsShape, gemmTileKey,
+  gemmWorkgroupCount, rowVec4Tile as tile } from './gemm_wgsl.js';
+import type { PatchConvShape } from './patch_conv_plan.js';
+
+export interface PatchGemmChoice {
+  tile: GemmTile;
+  /** Reduction splits (1 = none; > 1: partials [S, M, Cout] and a summing dispatch that adds the bias). */
+  kSplits: number;
+  /** Workgroups of the GEMM dispatch (with the splits). */
+  workgroups: number;
+  /** LayerNorm (preNorm) + GEMM + (split) sum. */
+  dispatches: number;
+}
+
+/** Tiles by Cout: 96 divides every ConvNeXt-T width (the gemm-mlp project tile), then narrower fallbacks. */
+const TILES: GemmTile[] = [tile(64, 96, 16, 4, 3), tile(64, 64, 16, 4, 2), tile(32, 32, 8, 4, 1)];
+/**
+ * Fewest output tiles for the GEMM path (ConvNeXt-T at N=32: 200-1568; at N=1: 8-49, where the direct kernel's
+ * split-K is as fast or faster once the LayerNorm's extra dispatch is counted).
+ */
+export const PATCH_GEMM_MIN_TILES = 128;
+/**
+ * Split the reduction below SPLIT_BELOW tiles, aiming at SPLIT_TARGET workgroups. Measured (H100, bench:patch-conv
+ * --splitk, 3 interleaved rounds): at N=32 down2 (392 tiles) ran fastest unsplit (0.183 ms vs 0.204-0.238 with
+ * S = 2-4), down3 (200 tiles) with S = 4 (0.166 vs 0.181-0.187 ms with S = 1-3).
+ */
+const SPLIT_BELOW = 264;
+const SPLIT_TARGET = 792;
+/** Fewest K values per split. */
+const MIN_SPLIT_DEPTH = 128;
+const MAX_SPLITS = 8;
+
+/**
+ * The GEMM path's tile and splits for shape `s`, or null when it does not apply: the vec4 gather needs k Cin and
+ * W Cin to be multiples of 4, the tile must divide Cout and K; `force` true skips the size rule (tests, sweeps),
+ * false disables the path. `forcedSplits` replaces the split rule when it divides K into whole steps.
+ */
+export function choosePatchGemm(s: PatchConvShape, limits: TilingLimits, force?: boolean, forcedSplits?: number):
+  PatchGemmChoice | null {
+  if (force === false) return null;
+  const depth = s.k * s.k * s.cin;
+  if ((s.k * s.cin) % 4 !== 0 || (s.w * s.cin) % 4 !== 0) return null;
+  const t = TILES.find((c) => gemmTileFitsShape(c, s.cout, depth, limits.maxComputeInvocationsPerWorkgroup,
+    limits.maxComputeWorkgroupStorageSize));
+  if (t == null) return null;
+  const rows = s.n * Math.floor(s.h / s.k) * Math.floor(s.w / s.k);
+  if (rows === 0) return null;
+  const tiles = gemmWorkgroupCount(t, rows, s.cout);
+  if (force !== true && tiles < PATCH_GEMM_MIN_TILES) return null;
+  let kSplits = 1;
+  if (forcedSplits != null) {
+    kSplits = gemmSplitFits(depth, t, forcedSplits) ? forcedSplits : 1;
+  } else if (tiles < SPLIT_BELOW) {
+    const allowed = Array.from({ length: MAX_SPLITS - 1 }, (_, i) => i + 2)
+      .filter((sp) => gemmSplitFits(depth, t, sp) && depth / sp >= MIN_SPLIT_DEPTH);
+    kSplits = allowed.find((sp) => tiles * sp >= SPLIT_TARGET) ?? allowed[allowed.length - 1] ?? 1;
+  }
+  return { tile: t, kSplits, workgroups: tiles * kSplits, dispatches: (s.preNorm ? 1 : 0) + 1 + (kSplits > 1 ? 1 : 0) };
+}
+
+/** The GEMM operands: A gathered from `x` (normalized when preNorm), B the filter `w`, plus `bias`. */
+function patchGemmOperands(s: PatchConvShape, hasBias: boolean): GemmOperands {
+  const [ho, wo] = [Math.floor(s.h / s.k), Math.floor(s.w / s.k)];
+  const run = s.k * s.cin;
+  return {
+    k: s.k * s.k * s.cin,
+    n: s.cout,
+    aLoad: (m, kq) => `x[patchVec4(${m}, ${kq})]`,
+    bLoad: (kr, col) => `w[(${kr}) * ${s.cout / 4}u + ${col}]`,
+    epilogue: (v, _row, col) => hasBias ? `${v} + bias[${col}]` : v,
+    declarations: `
+// The vec4 index in x of patch row m's values 4 kq .. 4 kq + 3 (one patch row dy holds ${run} contiguous values).
+fn patchVec4(m: u32, kq: u32) -> u32 {
+  let n = m / ${ho * wo}u;
+  let rem = m - n * ${ho * wo}u;
+  let i = rem / ${wo}u;
+  let j = rem - i * ${wo}u;
+  let kk = kq * 4u;
+  let dy = kk / ${run}u;
+  return (((n * ${s.h}u + i * ${s.k}u + dy) * ${s.w}u + j * ${s.k}u) * ${s.cin}u + kk - dy * ${run}u) / 4u;
+}`,
+  };
+}
+
+export function patchGemmShaderKey(s: PatchConvShape, hasBias: boolean, c: PatchGemmChoice): string {
+  return `patchGemm_k${s.k}_h${s.h}_w${s.w}_ci${s.cin}_co${s.cout}_b${+(hasBias && c.kSplits === 1)}_` +
+    gemmTileKey(c.tile, c.kSplits);
+}
+
+/** WGSL of the GEMM dispatch (inputs x, w, and bias when present and unsplit; `uniforms.rows` = N Ho Wo). */
+export function patchGemmShaderSource(s: PatchConvShape, hasBias: boolean, c: PatchGemmChoice): string {
+  return gemmSource(patchGemmOperands(s, hasBias && c.kSplits === 1), c.tile, c.kSplits);
+}
