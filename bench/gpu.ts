@@ -198,6 +198,11 @@ async function runSweep(): Promise<void> {
     ['n1 conv+expand 32x64', () => { tuning.setFusedPhasesForProfiling('conv+expand');
       tuning.setTilingOverride({ gemmMlp: true, gemmExpand: rv(32, 64, 16, 4, 2) }); }],
     ['n1 conv+norm gemm', convOnly({ gemmMlp: true })],
+    ['n1 tp8', o({ tilePixels: 8, hiddenSplits: 1 })],
+    ['n1 tp8 s2', o({ tilePixels: 8, hiddenSplits: 2 })],
+    ['n1 tp8 s3', o({ tilePixels: 8, hiddenSplits: 3 })],
+    ['n1 tp16 s3', o({ tilePixels: 16, hiddenSplits: 3 })],
+    ['n1 tp16 s6', o({ tilePixels: 16, hiddenSplits: 6 })],
     ['n1 tp2 s12', o({ tilePixels: 2, hiddenSplits: 12 })],
     ['n1 tp8 s12', o({ tilePixels: 8, hiddenSplits: 12 })],
     ['n1 dc64 s24', o({ hiddenChunk: 64, hiddenSplits: 24 })],

@@ -1,10 +1,11 @@
 /**
  * FusedPatchConv in Chromium: webgl (the reference composition: layerNorm, conv2d, add) and webgpu (the fused
  * kernel, SwiftShader adapter, both limit profiles) against the float64 oracle on odd shapes, bad inputs,
- * tensor accounting, dispatches and the cached weight fold, and the split-K form with forced S.
+ * tensor accounting, dispatches and the cached weight fold, the split-K form with forced S, and the GEMM path
+ * (FusedLayerNorm + the shared GEMM over gathered patches) with forced S.
  */
 import { patchConvCases, patchCaseName, checkBadPatchConvInputs, checkPatchConvDispatches, patchConvSplitCases,
-  runPatchConvCase, runPatchConvProfile, runPatchConvSplits } from '../support/patch_conv_cases.js';
+  runPatchConvCase, runPatchConvProfile, runPatchConvSplits, runPatchGemmCases } from '../support/patch_conv_cases.js';
 import { DATACENTER_LIMITS, setPoisonFusedOutputs, SWIFTSHADER_LIMITS } from '../../src/kernels/webgpu/index.js';
 import { GPU_BACKENDS, useBackend } from '../support/browser_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
@@ -43,6 +44,11 @@ describe(`webgpu FusedPatchConv kernel in Chromium (seed ${seed})`, () => {
   it('one dispatch per call, the pre-norm fold once per weight set, nothing leaked', async () => {
     await checkPatchConvDispatches(seed);
   });
+  for (const [name, profile] of [['swiftshader', SWIFTSHADER_LIMITS], ['datacenter', DATACENTER_LIMITS]] as const) {
+    it(`${name} limits: the GEMM path with forced S, poisoned, exact dispatches, nothing leaked`, async () => {
+      await runPatchGemmCases(profile, seed);
+    });
+  }
   // Split-K: the odd cases (scalar Cout, straddling splits, K past the last slice) under both profiles, kept to
   // three cases here (the node suite runs all five).
   for (const [name, profile] of [['swiftshader', SWIFTSHADER_LIMITS], ['datacenter', DATACENTER_LIMITS]] as const) {

@@ -39,6 +39,12 @@ describe(`fused webgpu block kernels vs float64 (seed ${seed})`, () => {
         await checkGemmMlp(t, profile, rng.int(1, 2 ** 30));
       });
     }
+    // Split-K project GEMM (partials, then the sum with b2' and the residual): 4 dispatches.
+    for (const [t, splits] of [[GEMM_MLP_CASES[0], 2], [GEMM_MLP_CASES[6], 3], [GEMM_MLP_CASES[5], 4]] as const) {
+      it(`${caseName(t)} as gemm-mlp with a ${splits}-way split project GEMM, the ${name} profile`, async () => {
+        await checkGemmMlp(t, profile, rng.int(1, 2 ** 30), { gemmProjectSplits: splits });
+      });
+    }
   }
 
   // Both limit profiles: the exact tiling each selects; a 48 KiB tiling that cannot fit this adapter must

@@ -153,8 +153,9 @@ export async function runPatchConvProfile(cases: PatchConvCase[], profile: Tilin
   setWebGPUTilingLimits(profile);
   setPoisonFusedOutputs(true);
   try {
-    for (const forced of [null, ...FORCED_PATCH_TILINGS]) {
-      setPatchConvOverride(forced);
+    // The direct kernel (patch_conv_wgsl.ts); the GEMM path, the default where it applies, has runPatchGemmCases.
+    for (const forced of [{}, ...FORCED_PATCH_TILINGS]) {
+      setPatchConvOverride({ ...forced, gemm: false });
       for (const c of cases) {
         await runPatchConvCase(c, seed);
         const d = lastPatchConvDecision();
@@ -163,7 +164,7 @@ export async function runPatchConvProfile(cases: PatchConvCase[], profile: Tilin
         if (t.storageBytes > profile.maxComputeWorkgroupStorageSize || t.workgroupSize > profile.maxComputeInvocationsPerWorkgroup) {
           throw new Error(`${patchCaseName(c)}: tiling ${JSON.stringify(t)} exceeds ${JSON.stringify(profile)}`);
         }
-        if (forced?.rows != null && (t.rows !== forced.rows || t.threadCols !== Math.min(forced.threadCols!, t.workgroupSize))) {
+        if (forced.rows != null && (t.rows !== forced.rows || t.threadCols !== Math.min(forced.threadCols!, t.workgroupSize))) {
           throw new Error(`${patchCaseName(c)}: forced ${JSON.stringify(forced)} gave ${JSON.stringify(t)}`);
         }
       }
@@ -185,6 +186,8 @@ export async function checkPatchConvDispatches(seed: number): Promise<void> {
   const before = tf.memory().numTensors;
   const dataIdsBefore = backend.numDataIds();
   const programs = countPrograms(backend);
+  // The direct kernel's fold cache (the GEMM path folds nothing: runPatchGemmCases counts its dispatches).
+  setPatchConvOverride({ gemm: false });
   try {
     const rng = new Rng(seed);
     const x = tf.tensor4d(rng.normals(2 * 8 * 6 * 8), [2, 8, 6, 8]);
@@ -213,6 +216,7 @@ export async function checkPatchConvDispatches(seed: number): Promise<void> {
     if (webgpuWeightCacheStats().entries !== entries - 2) throw new Error('the last fold was not freed with its weights');
   } finally {
     programs.restore();
+    setPatchConvOverride(null);
   }
   clearWebGPUWeightCache();
   if (tf.memory().numTensors !== before) throw new Error(`leaked ${tf.memory().numTensors - before} tensors`);
@@ -306,7 +310,7 @@ function planPatchConvFor(c: PatchConvCase, limits: TilingLimits): PatchConvPlan
 
 /** N=1, K = 2 x 2 x 128: few workgroups and 16 slices, so the automatic rule splits; the second call is 2 programs. */
 async function runAutomaticSplit(programs: { count: number }, seed: number): Promise<void> {
-  setPatchConvOverride(null);
+  setPatchConvOverride({ gemm: false });
   const c: PatchConvCase = { n: 1, h: 4, w: 6, cin: 128, cout: 12, k: 2, preNorm: true, bias: true };
   await runPatchConvCase(c, seed);
   const d = lastPatchConvDecision();

@@ -4,7 +4,8 @@
  * pre-LayerNorm. Why: the direct kernel (patch_conv_wgsl.ts) stages scalar A values and keeps no loads in
  * flight, and ran the ConvNeXt-T downsamples at N=32 at ~20% of the FMA peak (0.27-0.30 ms each on an H100,
  * floor ~0.06) and the stem at 0.13-0.31 ms (floor 0.02); the gemm-mlp GEMM reaches 40-47% on these sizes.
- * The LayerNorm's own dispatch costs one read and write of x (0.01-0.03 ms at N=32), less than the gap.
+ * The LayerNorm's own dispatch costs one read and write of x (0.01-0.03 ms at N=32), less than the gap; at N=1
+ * the split GEMM beats the direct kernel's split-K too (its K slices walk a chain of load / barrier steps).
  *
  * A patch row m = (n, i, j) of the GEMM is x[n, i k + dy, j k + dx, c] for kk = (dy k + dx) Cin + c: for each
  * dy the k Cin values are one contiguous run, so a vec4 of A is one vec4 of x when k Cin and W Cin are multiples
@@ -29,29 +30,27 @@ export interface PatchGemmChoice {
 /** Tiles by Cout: 96 divides every ConvNeXt-T width (the gemm-mlp project tile), then narrower fallbacks. */
 const TILES: GemmTile[] = [tile(64, 96, 16, 4, 3), tile(64, 64, 16, 4, 2), tile(32, 32, 8, 4, 1)];
 /**
- * Fewest output tiles for the GEMM path (ConvNeXt-T at N=32: 200-1568; at N=1: 8-49, where the direct kernel's
- * split-K is as fast or faster once the LayerNorm's extra dispatch is counted).
- */
-export const PATCH_GEMM_MIN_TILES = 128;
-/**
- * Split the reduction below SPLIT_BELOW tiles, aiming at SPLIT_TARGET workgroups. Measured (H100, bench:patch-conv
- * --splitk, 3 interleaved rounds): at N=32 down2 (392 tiles) ran fastest unsplit (0.183 ms vs 0.204-0.238 with
- * S = 2-4), down3 (200 tiles) with S = 4 (0.166 vs 0.181-0.187 ms with S = 1-3).
+ * Split-K below SPLIT_BELOW tiles: the smallest S >= MIN_SPLITS that launches SPLIT_TARGET workgroups, keeping
+ * MIN_SPLIT_DEPTH K values per split. Measured (H100, bench:patch-conv --splitk, 3 interleaved rounds, GPU ms;
+ * BENCHMARKS.md "FusedPatchConv GEMM path"): N=32 down2 (392 tiles) fastest unsplit (0.155-0.183 vs 0.171-0.238
+ * with S = 2-8), down3 (200 tiles) with S = 4-6 (0.166 vs 0.183 unsplit); N=1 down1 (26 tiles) S = 4-8
+ * (0.056-0.058 vs 0.081 unsplit), down2 (16) S = 6-8 (0.039-0.041 vs 0.086), down3 (8) S = 12 (0.038 vs 0.124;
+ * 16 and 24 slower again).
  */
 const SPLIT_BELOW = 264;
-const SPLIT_TARGET = 792;
-/** Fewest K values per split. */
-const MIN_SPLIT_DEPTH = 128;
-const MAX_SPLITS = 8;
+const MIN_SPLITS = 4;
+const SPLIT_TARGET = 96;
+const MIN_SPLIT_DEPTH = 64;
+const MAX_SPLITS = 16;
 
 /**
  * The GEMM path's tile and splits for shape `s`, or null when it does not apply: the vec4 gather needs k Cin and
- * W Cin to be multiples of 4, the tile must divide Cout and K; `force` true skips the size rule (tests, sweeps),
- * false disables the path. `forcedSplits` replaces the split rule when it divides K into whole steps.
+ * W Cin to be multiples of 4, the tile must divide Cout and K. It runs at every batch where it applies: on the
+ * H100 it beat the direct kernel on every ConvNeXt-T downsample at N=1 (0.038-0.056 vs 0.061-0.114 ms, 3 dispatches
+ * instead of 2) and N=32, and on the stem at N=32 (tied at N=1). `forcedSplits` replaces the split rule when it
+ * divides K into whole steps.
  */
-export function choosePatchGemm(s: PatchConvShape, limits: TilingLimits, force?: boolean, forcedSplits?: number):
-  PatchGemmChoice | null {
-  if (force === false) return null;
+export function choosePatchGemm(s: PatchConvShape, limits: TilingLimits, forcedSplits?: number): PatchGemmChoice | null {
   const depth = s.k * s.k * s.cin;
   if ((s.k * s.cin) % 4 !== 0 || (s.w * s.cin) % 4 !== 0) return null;
   const t = TILES.find((c) => gemmTileFitsShape(c, s.cout, depth, limits.maxComputeInvocationsPerWorkgroup,
@@ -60,12 +59,11 @@ export function choosePatchGemm(s: PatchConvShape, limits: TilingLimits, force?:
   const rows = s.n * Math.floor(s.h / s.k) * Math.floor(s.w / s.k);
   if (rows === 0) return null;
   const tiles = gemmWorkgroupCount(t, rows, s.cout);
-  if (force !== true && tiles < PATCH_GEMM_MIN_TILES) return null;
   let kSplits = 1;
   if (forcedSplits != null) {
     kSplits = gemmSplitFits(depth, t, forcedSplits) ? forcedSplits : 1;
   } else if (tiles < SPLIT_BELOW) {
-    const allowed = Array.from({ length: MAX_SPLITS - 1 }, (_, i) => i + 2)
+    const allowed = Array.from({ length: MAX_SPLITS - MIN_SPLITS + 1 }, (_, i) => i + MIN_SPLITS)
       .filter((sp) => gemmSplitFits(depth, t, sp) && depth / sp >= MIN_SPLIT_DEPTH);
     kSplits = allowed.find((sp) => tiles * sp >= SPLIT_TARGET) ?? allowed[allowed.length - 1] ?? 1;
   }

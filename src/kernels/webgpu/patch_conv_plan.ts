@@ -66,7 +66,7 @@ export interface PatchConvPlan extends PatchConvShape {
   /** Programs per call once the weights are folded: 1, or 2 with a split (GEMM into partials, then the sum). */
   dispatches: number;
   /**
-   * Large batches: the GEMM path (patch_conv_gemm.ts) runs instead of the direct kernel above: FusedLayerNorm
+   * Where it applies, the GEMM path (patch_conv_gemm.ts) runs instead of the direct kernel above: FusedLayerNorm
    * (preNorm), the shared GEMM over gathered patches, and a summing dispatch when its reduction is split.
    */
   gemm?: PatchGemmChoice;
@@ -80,8 +80,8 @@ export interface PatchConvOverride {
   /** Split-K factor S of the direct kernel; must divide the plan's number of K slices (else the plan says why, not ok). */
   kSplits?: number;
   /**
-   * The GEMM path: true forces it (where the gather and a tile fit), false disables it; absent = the size rule,
-   * except that a forced kSplits (a direct-kernel knob) keeps the direct kernel.
+   * The GEMM path (where the gather and a tile fit): false disables it; absent or true = on, except that a forced
+   * kSplits (a direct-kernel knob) without gemm: true keeps the direct kernel.
    */
   gemm?: boolean;
   /** The GEMM path's reduction splits instead of its rule (ignored unless they divide K into whole steps). */
@@ -234,7 +234,8 @@ export function planPatchConv(s: PatchConvShape, limits: TilingLimits): PatchCon
     statLanes, storageBytes: patchConvStorageBytes(s, components, tileM, tileNV, kSlice, workgroupSize, positions) };
   const direct: PatchConvPlan = { ...s, ho, wo, m, depth, xComponents, components, tiling, tilesM, tilesN, kSplits,
     splitDepth, splitPositions: positions, workgroups: tilesM * tilesN * kSplits, dispatches: kSplits > 1 ? 2 : 1 };
-  const gemm = choosePatchGemm(s, limits, o.gemm ?? (o.kSplits != null ? false : undefined), o.gemmSplits);
+  const gemm = o.gemm === false || (o.kSplits != null && o.gemm !== true) ? null :
+    choosePatchGemm(s, limits, o.gemmSplits);
   return { ok: true, plan: gemm == null ? direct : { ...direct, gemm, dispatches: gemm.dispatches } };
 }
 
