@@ -32,7 +32,7 @@ const TILES: GemmTile[] = [tile(64, 96, 16, 4, 3), tile(64, 64, 16, 4, 2), tile(
 /**
  * Split-K below SPLIT_BELOW tiles: the smallest S >= MIN_SPLITS that launches SPLIT_TARGET workgroups, keeping
  * MIN_SPLIT_DEPTH K values per split. Measured (H100, bench:patch-conv --splitk, 3 interleaved rounds, GPU ms;
- * BENCHMARKS.md "FusedPatchConv GEMM path"): N=32 down2 (392 tiles) fastest unsplit (0.155-0.183 vs 0.171-0.238
+ * BENCHMARKS.md "FusedPatchConv", "GEMM path"): N=32 down2 (392 tiles) fastest unsplit (0.155-0.183 vs 0.171-0.238
  * with S = 2-8), down3 (200 tiles) with S = 4-6 (0.166 vs 0.183 unsplit); N=1 down1 (26 tiles) S = 4-8
  * (0.056-0.058 vs 0.081 unsplit), down2 (16) S = 6-8 (0.039-0.041 vs 0.086), down3 (8) S = 12 (0.038 vs 0.124;
  * 16 and 24 slower again).

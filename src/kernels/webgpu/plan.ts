@@ -146,7 +146,7 @@ const MAX_PROJECT_SPLITS = 4;
  * The project GEMM's reduction splits: `forced` when it divides the reduction into whole tile steps; else, when
  * the project launches fewer than TARGET_WORKGROUPS workgroups (ConvNeXt-T 7x7x768 at N=32: 392 of 64 threads),
  * the fewest splits (<= MAX_PROJECT_SPLITS) that reach it; else 1. Measured (H100 sweep, BENCHMARKS.md
- * "Project split-K"): 7x7x768 N=32 0.618 -> 0.531 ms with 2 splits; at 14x14x384 (784 workgroups) 2-8 splits
+ * "Night pass"): 7x7x768 N=32 0.618 -> 0.531 ms with 2 splits; at 14x14x384 (784 workgroups) 2-8 splits
  * were 3-20% slower.
  */
 function chooseProjectSplits(spec: BlockSpec, project: GemmTile, pixels: number, forced?: number): number {
