@@ -1,6 +1,6 @@
 /**
  * WebGPU kernel functions for FusedConvNeXtBlock and FusedConvFirstBlock: plan, fold weights (cached),
- * one dispatch of FusedBlockProgram (or two: split-hidden partials, then SplitSumProgram); the reference
+ * one dispatch of FusedBlockProgram (or two: split-hidden partials, then the split sum); the reference
  * composition when the plan says the kernel cannot run.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -8,7 +8,7 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
   convfirstSpec, convnextSpec } from '../../spec/block_spec.js';
 import { convfirstReferenceKernel, convnextReferenceKernel } from '../reference/reference_kernels.js';
-import { FusedBlockProgram, MlpGemmProgram, SplitSumProgram } from './block_program.js';
+import { blockSplitSumProgram, FusedBlockProgram, MlpGemmProgram } from './block_program.js';
 import type { BlockPhases } from './block_wgsl.js';
 import { effectiveLimits, type GemmMlpTiles, planBlockCached, recordDecision } from './plan.js';
 import { type MlpWeightInputs, packedMlpWeights } from './weight_cache.js';
@@ -58,7 +58,7 @@ function runFused(backend: WebGPUBackend, spec: BlockSpec, kernel: string, x: tf
     return first;
   }
   // Split-hidden: `first` holds the partial projections; sum them with b2' and the residual.
-  const sum = new SplitSumProgram(spec, tiling.hiddenSplits, x.shape);
+  const sum = blockSplitSumProgram(spec, tiling.hiddenSplits, x.shape);
   const result = backend.runWebGPUProgram(sum, spec.residual ? [first, packed, x] : [first, packed], 'float32',
     undefined, poisonedOutput(backend, [...x.shape]));
   backend.disposeData(first.dataId);
@@ -93,7 +93,7 @@ function runGemmMlp(backend: WebGPUBackend, spec: BlockSpec, x: tf.TensorInfo, f
     if (splits === 1) return projected;
     // Split-K: sum the partial projections with b2' and the residual (the split-hidden variant's dispatch 2).
     temporaries.push(projected);
-    const sum = new SplitSumProgram(spec, splits, x.shape);
+    const sum = blockSplitSumProgram(spec, splits, x.shape);
     return backend.runWebGPUProgram(sum, spec.residual ? [projected, packed, x] : [projected, packed], 'float32',
       undefined, poisonedOutput(backend, [...x.shape]));
   } finally {

@@ -1,13 +1,14 @@
 /**
  * The fused block programs in tfjs-backend-webgpu style. FusedBlockProgram: inputs x, convFilter, convBias
  * and the packed MLP weights, one workgroup per tile of output pixels (per hidden slice in the split-hidden
- * variant, whose output is the partial projections [S, P, C]). SplitSumProgram: dispatch 2 of that variant.
+ * variant, whose output is the partial projections [S, P, C]). blockSplitSumProgram: dispatch 2 of that variant.
  */
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import type { BlockSpec } from '../../spec/block_spec.js';
 import { type BlockPhases, blockShaderKey, blockShaderSource, splitSumShaderKey, splitSumShaderSource }
   from './block_wgsl.js';
 import { SPLIT_SUM_WORKGROUP } from './split_sum_wgsl.js';
+import { SplitSumProgram } from './split_sum_program.js';
 import type { BlockTiling } from './tiling.js';
 import { type GemmStage, type GemmTile, gemmShaderKey, gemmShaderSource, gemmThreads, gemmWorkgroups }
   from './mlp_gemm_wgsl.js';
@@ -38,28 +39,10 @@ export class FusedBlockProgram implements WebGPUProgram {
   }
 }
 
-export class SplitSumProgram implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout = { x: [0, 1, 2, 3] };
-  dispatch: [number, number, number];
-  variableNames: string[];
-  variableComponents: number[];
-  outputComponent = 4;
-  workgroupSize: [number, number, number] = [SPLIT_SUM_WORKGROUP, 1, 1];
-
-  constructor(private readonly spec: BlockSpec, private readonly splits: number, xShape: readonly number[]) {
-    this.outputShape = [...xShape];
-    this.variableNames = spec.residual ? ['partials', 'mlp', 'x'] : ['partials', 'mlp'];
-    this.variableComponents = this.variableNames.map(() => 4);
-    const vec4s = (xShape[0] * xShape[1] * xShape[2] * spec.channels) / 4;
-    this.dispatch = [Math.ceil(vec4s / SPLIT_SUM_WORKGROUP), 1, 1];
-    this.shaderKey = splitSumShaderKey(spec, splits, SPLIT_SUM_WORKGROUP);
-  }
-
-  getUserCode(): string {
-    return splitSumShaderSource(this.spec, this.splits, SPLIT_SUM_WORKGROUP);
-  }
+/** Dispatch 2 of the split-hidden variant and of gemm-mlp's split project: partials [S, P, C] + b2' (+ x). */
+export function blockSplitSumProgram(spec: BlockSpec, splits: number, xShape: readonly number[]): SplitSumProgram {
+  return new SplitSumProgram(xShape, 4, spec.residual ? ['mlp', 'x'] : ['mlp'],
+    splitSumShaderKey(spec, splits, SPLIT_SUM_WORKGROUP), () => splitSumShaderSource(spec, splits, SPLIT_SUM_WORKGROUP));
 }
 
 /**

@@ -16,6 +16,7 @@ import type { TilingLimits } from './tiling.js';
 import { type GemmOperands, type GemmTile, gemmSplitFits, gemmSource, gemmTileFitsShape, gemmTileKey,
   gemmWorkgroupCount, rowVec4Tile as tile } from './gemm_wgsl.js';
 import type { PatchConvShape } from './patch_conv_plan.js';
+import { splitSumSource } from './split_sum_wgsl.js';
 
 export interface PatchGemmChoice {
   tile: GemmTile;
@@ -102,4 +103,14 @@ export function patchGemmShaderKey(s: PatchConvShape, hasBias: boolean, c: Patch
 /** WGSL of the GEMM dispatch (inputs x, w, and bias when present and unsplit; `uniforms.rows` = N Ho Wo). */
 export function patchGemmShaderSource(s: PatchConvShape, hasBias: boolean, c: PatchGemmChoice): string {
   return gemmSource(patchGemmOperands(s, hasBias && c.kSplits === 1), c.tile, c.kSplits);
+}
+
+/** The split-K sum (split_sum_wgsl.ts): the S partials [S, M, Cout] in a fixed order, plus the bias when present. */
+export function patchGemmSplitSumKey(s: PatchConvShape, splits: number, hasBias: boolean, workgroupSize: number): string {
+  return `patchGemmSplitSum_co${s.cout}_s${splits}_b${+hasBias}_wg${workgroupSize}`;
+}
+
+export function patchGemmSplitSumSource(s: PatchConvShape, splits: number, hasBias: boolean, workgroupSize: number): string {
+  return splitSumSource({ splits, workgroupSize, rowVectors: s.cout / 4,
+    epilogue: (sum) => (hasBias ? `${sum} + bias[cv]` : sum) });
 }

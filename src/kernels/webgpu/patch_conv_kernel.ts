@@ -1,6 +1,6 @@
 /**
  * FusedPatchConv on webgpu: plan, fold the pre-LayerNorm into the weights (cached per weight set), one
- * dispatch of PatchConvProgram (two with split-K: partials, then PatchConvSplitSumProgram); the reference
+ * dispatch of PatchConvProgram (two with split-K: partials, then its sum); the reference
  * composition when no tiling fits the adapter's limits.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,8 +10,8 @@ import { patchConvReferenceKernel } from '../reference/reference_kernels.js';
 import { poisonedOutput } from './block_kernels.js';
 import { effectiveLimits } from './plan.js';
 import { planPatchConv, recordPatchConvDecision } from './patch_conv_plan.js';
-import { PatchConvFoldProgram, PatchConvProgram, PatchConvSplitSumProgram, PatchGemmProgram,
-  PatchGemmSplitSumProgram } from './patch_conv_program.js';
+import { PatchConvFoldProgram, PatchConvProgram, patchConvSplitSumProgram, PatchGemmProgram,
+  patchGemmSplitSumProgram } from './patch_conv_program.js';
 import type { PatchConvPlan } from './patch_conv_plan.js';
 import type { PatchGemmChoice } from './patch_conv_gemm.js';
 import { LayerNormProgram } from './layer_norm_program.js';
@@ -47,7 +47,7 @@ export function patchConvWebGPUKernel(args: KernelArgs): tf.TensorInfo {
   let result = first;
   if (split) {
     // Split-K: `first` holds the partials; sum them with the bias (b' inside the folded weights with preNorm).
-    const sum = new PatchConvSplitSumProgram(plan, attrs.hasBias);
+    const sum = patchConvSplitSumProgram(plan, attrs.hasBias);
     const sumInputs = [first, ...(attrs.preNorm ? [weights] : attrs.hasBias ? [bias!] : [])];
     result = backend.runWebGPUProgram(sum, sumInputs, 'float32', undefined, poisonedOutput(backend, sum.outputShape));
     backend.disposeData(first.dataId);
@@ -74,7 +74,7 @@ function runPatchGemm(backend: WebGPUBackend, plan: PatchConvPlan, gemm: PatchGe
       [{ type: 'int32', data: [plan.m] }], poisonedOutput(backend, program.outputShape));
     if (!split) return out;
     temporaries.push(out);
-    const sum = new PatchGemmSplitSumProgram(plan, gemm.kSplits, attrs.hasBias);
+    const sum = patchGemmSplitSumProgram(plan, gemm.kSplits, attrs.hasBias);
     return backend.runWebGPUProgram(sum, [out, ...(attrs.hasBias ? [bias!] : [])], 'float32', undefined,
       poisonedOutput(backend, sum.outputShape));
   } finally {

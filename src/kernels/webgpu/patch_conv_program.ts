@@ -2,17 +2,18 @@
  * FusedPatchConv as tfjs-backend-webgpu programs. PatchConvProgram: inputs x, w (the filter, or with
  * preNorm the folded [W' | b']) and bias (without preNorm, when present); one workgroup per output tile, or
  * with split-K (plan.kSplits S > 1) S per tile writing partials [S N, Ho, Wo, Cout] (no bias input), which
- * PatchConvSplitSumProgram (inputs partials, then w with preNorm or bias) sums with the bias.
+ * patchConvSplitSumProgram (inputs partials, then w with preNorm or bias) sums with the bias.
  * PatchConvFoldProgram (inputs convWeights, as 'filter' is a WGSL reserved word, bias?, gamma, beta): the once-per-weight-set fold of the pre-LayerNorm into the weights (weight_cache.ts).
  */
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import type { PatchConvPlan } from './patch_conv_plan.js';
-import { type PatchGemmChoice, patchGemmShaderKey, patchGemmShaderSource } from './patch_conv_gemm.js';
+import { type PatchGemmChoice, patchGemmShaderKey, patchGemmShaderSource, patchGemmSplitSumKey,
+  patchGemmSplitSumSource } from './patch_conv_gemm.js';
 import { gemmThreads } from './gemm_wgsl.js';
-import { splitSumSource } from './split_sum_wgsl.js';
 import { patchConvFoldSource, patchConvShaderKey, patchConvShaderSource, patchConvSplitSumKey,
   patchConvSplitSumSource } from './patch_conv_wgsl.js';
 import { SPLIT_SUM_WORKGROUP } from './split_sum_wgsl.js';
+import { SplitSumProgram } from './split_sum_program.js';
 
 
 export class PatchConvProgram implements WebGPUProgram {
@@ -46,28 +47,11 @@ export class PatchConvProgram implements WebGPUProgram {
   }
 }
 
-export class PatchConvSplitSumProgram implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout = { x: [0, 1, 2, 3] };
-  dispatch: [number, number, number];
-  variableNames: string[];
-  variableComponents: number[];
-  outputComponent: number;
-  workgroupSize: [number, number, number] = [SPLIT_SUM_WORKGROUP, 1, 1];
-
-  constructor(private readonly plan: PatchConvPlan, private readonly hasBias: boolean) {
-    this.outputShape = [plan.n, plan.ho, plan.wo, plan.cout];
-    this.variableNames = ['partials', ...(plan.preNorm ? ['w'] : hasBias ? ['bias'] : [])];
-    this.variableComponents = this.variableNames.map(() => plan.components);
-    this.outputComponent = plan.components;
-    this.dispatch = [Math.ceil((plan.m * plan.cout) / plan.components / SPLIT_SUM_WORKGROUP), 1, 1];
-    this.shaderKey = patchConvSplitSumKey(plan, hasBias, SPLIT_SUM_WORKGROUP);
-  }
-
-  getUserCode(): string {
-    return patchConvSplitSumSource(this.plan, this.hasBias, SPLIT_SUM_WORKGROUP);
-  }
+/** Dispatch 2 of the direct kernel's split-K: partials [S N, Ho, Wo, Cout] + the bias (b' in w with preNorm). */
+export function patchConvSplitSumProgram(plan: PatchConvPlan, hasBias: boolean): SplitSumProgram {
+  return new SplitSumProgram([plan.n, plan.ho, plan.wo, plan.cout], plan.components,
+    plan.preNorm ? ['w'] : hasBias ? ['bias'] : [], patchConvSplitSumKey(plan, hasBias, SPLIT_SUM_WORKGROUP),
+    () => patchConvSplitSumSource(plan, hasBias, SPLIT_SUM_WORKGROUP));
 }
 
 export class PatchConvFoldProgram implements WebGPUProgram {
@@ -125,29 +109,9 @@ export class PatchGemmProgram implements WebGPUProgram {
   }
 }
 
-/** The GEMM path's split-K sum: inputs partials [S, M, Cout] and bias when present; output [N, Ho, Wo, Cout]. */
-export class PatchGemmSplitSumProgram implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout = { x: [0, 1, 2, 3] };
-  dispatch: [number, number, number];
-  variableNames: string[];
-  variableComponents: number[];
-  outputComponent = 4;
-  workgroupSize: [number, number, number] = [SPLIT_SUM_WORKGROUP, 1, 1];
-  private readonly rowVectors: number;
-
-  constructor(plan: PatchConvPlan, private readonly splits: number, private readonly hasBias: boolean) {
-    this.outputShape = [plan.n, plan.ho, plan.wo, plan.cout];
-    this.variableNames = ['partials', ...(hasBias ? ['bias'] : [])];
-    this.variableComponents = this.variableNames.map(() => 4);
-    this.dispatch = [Math.ceil((plan.m * plan.cout) / 4 / SPLIT_SUM_WORKGROUP), 1, 1];
-    this.shaderKey = `patchGemmSplitSum_co${plan.cout}_s${splits}_b${+hasBias}_wg${SPLIT_SUM_WORKGROUP}`;
-    this.rowVectors = plan.cout / 4;
-  }
-
-  getUserCode(): string {
-    return splitSumSource({ splits: this.splits, workgroupSize: SPLIT_SUM_WORKGROUP, rowVectors: this.rowVectors,
-      epilogue: (sum) => (this.hasBias ? `${sum} + bias[cv]` : sum) });
-  }
+/** The GEMM path's split-K sum: partials [S, M, Cout] + the bias when present; output [N, Ho, Wo, Cout]. */
+export function patchGemmSplitSumProgram(plan: PatchConvPlan, splits: number, hasBias: boolean): SplitSumProgram {
+  return new SplitSumProgram([plan.n, plan.ho, plan.wo, plan.cout], 4, hasBias ? ['bias'] : [],
+    patchGemmSplitSumKey(plan, splits, hasBias, SPLIT_SUM_WORKGROUP),
+    () => patchGemmSplitSumSource(plan, splits, hasBias, SPLIT_SUM_WORKGROUP));
 }
