@@ -4,7 +4,7 @@
  * with fused blocks; 224x224, batch 1 and 32. All three are GraphModels written by the converter's writer
  * and loaded with tf.loadGraphModel, as a web app would.
  *
- *   npm run bench:models -- [--json FILE] [--cpu-profile DIR] [--smoke]
+ *   npm run bench:models -- [--json FILE] [--cpu-profile DIR] [--smoke] [--configs stock,fused,...]
  *
  * Per model and batch, the models of a batch interleaved in ROUNDS rounds: GPU time (timestamp queries, tf.time
  * kernelMs; each round after RAMP_MS of back-to-back inferences so the GPU runs at its working clocks; best over
@@ -55,14 +55,19 @@ type Tensor = InstanceType<typeof tf.Tensor>;
  * `directPatchConvs`: the fused model with the patch convs' GEMM path forced off (the direct kernel, with its own
  * split-K rule, everywhere), the same-run A/B of that path at N=32 (at N=1 the path does not run).
  */
-interface Config { label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false; directPatchConvs?: true }
-const CONFIGS: Config[] = [
-  { label: 'ConvNeXt stock ops', family: 'convnext', fused: false },
-  { label: 'ConvNeXt fused', family: 'convnext', fused: true },
-  { label: 'ConvNeXt fused, direct patch', family: 'convnext', fused: true, directPatchConvs: true },
-  { label: 'ConvNeXt fused, Conv2D', family: 'convnext', fused: true, patchConvs: false },
-  { label: 'ConvFirstNet fused', family: 'convfirst', fused: true },
+interface Config { key: string; label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false;
+  directPatchConvs?: true }
+const ALL_CONFIGS: Config[] = [
+  { key: 'stock', label: 'ConvNeXt stock ops', family: 'convnext', fused: false },
+  { key: 'fused', label: 'ConvNeXt fused', family: 'convnext', fused: true },
+  { key: 'direct', label: 'ConvNeXt fused, direct patch', family: 'convnext', fused: true, directPatchConvs: true },
+  { key: 'conv2d', label: 'ConvNeXt fused, Conv2D', family: 'convnext', fused: true, patchConvs: false },
+  { key: 'convfirst', label: 'ConvFirstNet fused', family: 'convfirst', fused: true },
 ];
+/** `--configs a,b` (keys above, stock first): a subset for a short run; default all. */
+const configKeys = (() => { const i = args.indexOf('--configs'); return i >= 0 ? args[i + 1].split(',') : null; })();
+const CONFIGS = ALL_CONFIGS.filter((c) => configKeys == null || configKeys.includes(c.key));
+if (CONFIGS.length === 0 || CONFIGS[0].key !== 'stock') throw new Error('--configs must start with stock (the baseline)');
 const VARIANT = smoke ? 'atto' : 'tiny';
 const SIZE = smoke ? 32 : 224;
 const BATCHES = smoke ? [1, 2] : [1, 32];
