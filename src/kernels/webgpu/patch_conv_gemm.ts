@@ -1,9 +1,9 @@
 /**
- * The GEMM path of FusedPatchConv for large batches: the patch conv as the shared register-tiled GEMM
- * (gemm_wgsl.ts) whose A rows are gathered patches, after a FusedLayerNorm dispatch when the layer has a
- * pre-LayerNorm. Why: the direct kernel (patch_conv_wgsl.ts) stages scalar A values and keeps no loads in
- * flight, and ran the ConvNeXt-T downsamples at N=32 at ~20% of the FMA peak (0.27-0.30 ms each on an H100,
- * floor ~0.06) and the stem at 0.13-0.31 ms (floor 0.02); the gemm-mlp GEMM reaches 40-47% on these sizes.
+ * The GEMM path of FusedPatchConv: the patch conv as the shared register-tiled GEMM (gemm_wgsl.ts) whose A rows
+ * are gathered patches, after a FusedLayerNorm dispatch when the layer has a pre-LayerNorm. Why: the direct kernel
+ * (patch_conv_wgsl.ts) stages scalar A values and keeps no loads in flight, and ran the ConvNeXt-T downsamples at
+ * N=32 at ~20% of the FMA peak (0.26-0.32 ms each on an H100, floor ~0.06) and the stem at 0.13-0.43 ms (floor
+ * 0.02); the gemm-mlp GEMM reaches 40-47% on these sizes.
  * The LayerNorm's own dispatch costs one read and write of x (0.01-0.03 ms at N=32), less than the gap; at N=1
  * the split GEMM beats the direct kernel's split-K too (its K slices walk a chain of load / barrier steps).
  *
