@@ -8,7 +8,7 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
   convfirstSpec, convnextSpec } from '../../spec/block_spec.js';
 import { convfirstReferenceKernel, convnextReferenceKernel } from '../reference/reference_kernels.js';
-import { blockSplitSumProgram, FusedBlockProgram, MlpGemmProgram } from './block_program.js';
+import { blockSplitSumProgram, FusedBlockProgram, mlpGemmProgram } from './block_program.js';
 import type { BlockPhases } from './block_wgsl.js';
 import { effectiveLimits, type GemmMlpTiles, planBlockCached, recordDecision } from './plan.js';
 import { type MlpWeightInputs, packedMlpWeights } from './weight_cache.js';
@@ -81,13 +81,13 @@ function runGemmMlp(backend: WebGPUBackend, spec: BlockSpec, x: tf.TensorInfo, f
       poisonedOutput(backend, convProgram.outputShape));
     temporaries.push(conv);
     const a = { ...conv, shape: [rows, spec.channels] };
-    const expand = new MlpGemmProgram('expand', spec, gemm.expand, x.shape);
+    const expand = mlpGemmProgram('expand', spec, gemm.expand, x.shape);
     const hidden = backend.runWebGPUProgram(expand, [a, packed], 'float32', uniforms,
       poisonedOutput(backend, expand.outputShape));
     if (stopAfterExpand) return hidden;
     temporaries.push(hidden);
     const splits = gemm.projectSplits;
-    const project = new MlpGemmProgram('project', spec, gemm.project, x.shape, splits);
+    const project = mlpGemmProgram('project', spec, gemm.project, x.shape, splits);
     const projected = backend.runWebGPUProgram(project, spec.residual && splits === 1 ? [hidden, packed, x] :
       [hidden, packed], 'float32', uniforms, poisonedOutput(backend, project.outputShape));
     if (splits === 1) return projected;

@@ -10,8 +10,8 @@ import { type BlockPhases, blockShaderKey, blockShaderSource, splitSumShaderKey,
 import { SPLIT_SUM_WORKGROUP } from './split_sum_wgsl.js';
 import { SplitSumProgram } from './split_sum_program.js';
 import type { BlockTiling } from './tiling.js';
-import { type GemmStage, type GemmTile, gemmShaderKey, gemmShaderSource, gemmThreads, gemmWorkgroups }
-  from './mlp_gemm_wgsl.js';
+import { type GemmStage, type GemmTile, gemmShaderKey, gemmShaderSource, gemmWorkgroups } from './mlp_gemm_wgsl.js';
+import { GemmProgram } from './gemm_program.js';
 
 export class FusedBlockProgram implements WebGPUProgram {
   outputShape: number[];
@@ -47,35 +47,15 @@ export function blockSplitSumProgram(spec: BlockSpec, splits: number, xShape: re
 
 /**
  * One GEMM of the 'gemm-mlp' variant (mlp_gemm_wgsl.ts): expand reads the conv + norm output [P, C] and writes
- * the activated hidden [P, D]; project reads it and writes the block output (bias, residual) in x's shape.
- * The row count is a uniform, so one pipeline serves every batch size.
+ * the activated hidden [P, D]; project reads it and writes the block output (bias, residual) in x's shape, or with
+ * kSplits > 1 the raw partial sums [kSplits, P, C] for blockSplitSumProgram.
  */
-export class MlpGemmProgram implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout = { x: [0, 1] };
-  dispatch: [number, number, number];
-  variableNames: string[];
-  variableComponents: number[];
-  outputComponent = 4;
-  workgroupSize: [number, number, number];
-  uniforms = 'rows : i32,';
-
-  /** kSplits > 1 (project only): the output is the raw partial sums [kSplits, P, C], for SplitSumProgram. */
-  constructor(private readonly stage: GemmStage, private readonly spec: BlockSpec, private readonly tile: GemmTile,
-    xShape: readonly number[], private readonly kSplits = 1) {
-    const rows = xShape[0] * xShape[1] * xShape[2];
-    const split = kSplits > 1;
-    this.outputShape = stage === 'expand' ? [rows, spec.hidden] : split ? [kSplits, rows, spec.channels] : [...xShape];
-    if (stage === 'project') this.dispatchLayout = { x: split ? [0, 1, 2] : [0, 1, 2, 3] };
-    this.variableNames = stage === 'project' && spec.residual && !split ? ['a', 'mlp', 'x'] : ['a', 'mlp'];
-    this.variableComponents = this.variableNames.map(() => 4);
-    this.dispatch = [gemmWorkgroups(stage, spec, tile, rows, kSplits), 1, 1];
-    this.workgroupSize = [gemmThreads(tile), 1, 1];
-    this.shaderKey = gemmShaderKey(stage, spec, tile, kSplits);
-  }
-
-  getUserCode(): string {
-    return gemmShaderSource(this.stage, this.spec, this.tile, this.kSplits);
-  }
+export function mlpGemmProgram(stage: GemmStage, spec: BlockSpec, tile: GemmTile, xShape: readonly number[],
+  kSplits = 1): GemmProgram {
+  const rows = xShape[0] * xShape[1] * xShape[2];
+  const split = kSplits > 1;
+  const outputShape = stage === 'expand' ? [rows, spec.hidden] : split ? [kSplits, rows, spec.channels] : xShape;
+  const inputs = stage === 'project' && spec.residual && !split ? ['a', 'mlp', 'x'] : ['a', 'mlp'];
+  return new GemmProgram(outputShape, inputs, tile, gemmWorkgroups(stage, spec, tile, rows, kSplits),
+    gemmShaderKey(stage, spec, tile, kSplits), () => gemmShaderSource(stage, spec, tile, kSplits));
 }

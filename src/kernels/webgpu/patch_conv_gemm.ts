@@ -12,7 +12,7 @@
  * of 4 (the stem's 4 x 4 x 3 = 48 too). B is the filter [k k Cin, Cout] as stored; the bias is the layer's own
  * (the normalized x carries gamma and beta, so the folded weights of the direct kernel are not needed).
  */
-import type { TilingLimits } from './tiling.js';
+import { fewestSplitsReaching, type TilingLimits } from './tiling.js';
 import { type GemmOperands, type GemmTile, gemmSplitFits, gemmSource, gemmTileFitsShape, gemmTileKey,
   gemmWorkgroupCount, rowVec4Tile as tile } from './gemm_wgsl.js';
 import type { PatchConvShape } from './patch_conv_plan.js';
@@ -66,7 +66,7 @@ export function choosePatchGemm(s: PatchConvShape, limits: TilingLimits, forcedS
   } else if (tiles < SPLIT_BELOW) {
     const allowed = Array.from({ length: MAX_SPLITS - MIN_SPLITS + 1 }, (_, i) => i + MIN_SPLITS)
       .filter((sp) => gemmSplitFits(depth, t, sp) && depth / sp >= MIN_SPLIT_DEPTH);
-    kSplits = allowed.find((sp) => tiles * sp >= SPLIT_TARGET) ?? allowed[allowed.length - 1] ?? 1;
+    kSplits = fewestSplitsReaching(allowed, tiles, SPLIT_TARGET);
   }
   return { tile: t, kSplits, workgroups: tiles * kSplits, dispatches: (s.preNorm ? 1 : 0) + 1 + (kSplits > 1 ? 1 : 0) };
 }

@@ -10,7 +10,7 @@ import { patchConvReferenceKernel } from '../reference/reference_kernels.js';
 import { poisonedOutput } from './block_kernels.js';
 import { effectiveLimits } from './plan.js';
 import { planPatchConv, recordPatchConvDecision } from './patch_conv_plan.js';
-import { PatchConvFoldProgram, PatchConvProgram, patchConvSplitSumProgram, PatchGemmProgram,
+import { PatchConvFoldProgram, PatchConvProgram, patchConvSplitSumProgram, patchGemmProgram,
   patchGemmSplitSumProgram } from './patch_conv_program.js';
 import type { PatchConvPlan } from './patch_conv_plan.js';
 import type { PatchGemmChoice } from './patch_conv_gemm.js';
@@ -69,7 +69,7 @@ function runPatchGemm(backend: WebGPUBackend, plan: PatchConvPlan, gemm: PatchGe
       temporaries.push(a);
     }
     const split = gemm.kSplits > 1;
-    const program = new PatchGemmProgram(plan, gemm, attrs.hasBias);
+    const program = patchGemmProgram(plan, gemm, attrs.hasBias);
     const out = backend.runWebGPUProgram(program, [a, filter, ...(attrs.hasBias && !split ? [bias!] : [])], 'float32',
       [{ type: 'int32', data: [plan.m] }], poisonedOutput(backend, program.outputShape));
     if (!split) return out;

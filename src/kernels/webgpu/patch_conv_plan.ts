@@ -10,7 +10,7 @@
  * workgroups per output tile, split s reducing the whole K slices [s L, (s + 1) L) (L = slices / S) into a
  * partial [S, M, Cout]; dispatch 2 sums the S partials in a fixed order and adds the bias (patch_conv_program.ts).
  */
-import type { TilingLimits } from './tiling.js';
+import { fewestSplitsReaching, type TilingLimits } from './tiling.js';
 import { choosePatchGemm, type PatchGemmChoice } from './patch_conv_gemm.js';
 
 export interface PatchConvShape {
@@ -139,7 +139,7 @@ export function choosePatchConvSplits(workgroups: number, slices: number, kSlice
   for (let sp = 1; sp <= slices; sp++) {
     if (slices % sp === 0 && (sp === 1 || (slices / sp) * kSlice >= MIN_SPLIT_DEPTH)) allowed.push(sp);
   }
-  return allowed.find((sp) => workgroups * sp >= SPLIT_TARGET_WORKGROUPS) ?? allowed[allowed.length - 1];
+  return fewestSplitsReaching(allowed, workgroups, SPLIT_TARGET_WORKGROUPS);
 }
 
 /** The most patch positions (K / Cin runs) any split's K range [s L, min((s + 1) L, depth)) touches. */

@@ -9,7 +9,7 @@ import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import type { PatchConvPlan } from './patch_conv_plan.js';
 import { type PatchGemmChoice, patchGemmShaderKey, patchGemmShaderSource, patchGemmSplitSumKey,
   patchGemmSplitSumSource } from './patch_conv_gemm.js';
-import { gemmThreads } from './gemm_wgsl.js';
+import { GemmProgram } from './gemm_program.js';
 import { patchConvFoldSource, patchConvShaderKey, patchConvShaderSource, patchConvSplitSumKey,
   patchConvSplitSumSource } from './patch_conv_wgsl.js';
 import { SPLIT_SUM_WORKGROUP } from './split_sum_wgsl.js';
@@ -78,35 +78,13 @@ export class PatchConvFoldProgram implements WebGPUProgram {
 
 /**
  * The GEMM path's GEMM (patch_conv_gemm.ts): inputs x (normalized with preNorm), w (the filter) and bias when
- * present and unsplit; output [N, Ho, Wo, Cout], or with split-K the partials [S, M, Cout]. The row count is a
- * uniform, so one pipeline serves every batch size.
+ * present and unsplit; output [N, Ho, Wo, Cout], or with split-K the partials [S, M, Cout].
  */
-export class PatchGemmProgram implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  variableNames: string[];
-  variableComponents: number[];
-  outputComponent = 4;
-  workgroupSize: [number, number, number];
-  uniforms = 'rows : i32,';
-
-  constructor(private readonly plan: PatchConvPlan, private readonly gemm: PatchGemmChoice,
-    private readonly hasBias: boolean) {
-    const split = gemm.kSplits > 1;
-    this.outputShape = split ? [gemm.kSplits, plan.m, plan.cout] : [plan.n, plan.ho, plan.wo, plan.cout];
-    this.dispatchLayout = { x: this.outputShape.map((_, i) => i) };
-    this.variableNames = ['x', 'w', ...(hasBias && !split ? ['bias'] : [])];
-    this.variableComponents = this.variableNames.map(() => 4);
-    this.dispatch = [gemm.workgroups, 1, 1];
-    this.workgroupSize = [gemmThreads(gemm.tile), 1, 1];
-    this.shaderKey = patchGemmShaderKey(plan, hasBias, gemm);
-  }
-
-  getUserCode(): string {
-    return patchGemmShaderSource(this.plan, this.hasBias, this.gemm);
-  }
+export function patchGemmProgram(plan: PatchConvPlan, gemm: PatchGemmChoice, hasBias: boolean): GemmProgram {
+  const split = gemm.kSplits > 1;
+  return new GemmProgram(split ? [gemm.kSplits, plan.m, plan.cout] : [plan.n, plan.ho, plan.wo, plan.cout],
+    ['x', 'w', ...(hasBias && !split ? ['bias'] : [])], gemm.tile, gemm.workgroups,
+    patchGemmShaderKey(plan, hasBias, gemm), () => patchGemmShaderSource(plan, hasBias, gemm));
 }
 
 /** The GEMM path's split-K sum: partials [S, M, Cout] + the bias when present; output [N, Ho, Wo, Cout]. */

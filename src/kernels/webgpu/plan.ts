@@ -5,8 +5,8 @@
 import type { Activation } from '../../spec/activations.js';
 import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
   convfirstSpec, convnextSpec, specKey } from '../../spec/block_spec.js';
-import { type BlockTiling, chooseConvTiling, chooseHiddenSplits, chooseTiling, gemmMlpOverride, MIN_SLICE_HIDDEN, SPLIT_BELOW_TILES,
-  TARGET_WORKGROUPS, type TilingLimits, tilingOverrideVersion } from './tiling.js';
+import { type BlockTiling, chooseConvTiling, chooseHiddenSplits, chooseTiling, fewestSplitsReaching, gemmMlpOverride,
+  MIN_SLICE_HIDDEN, SPLIT_BELOW_TILES, TARGET_WORKGROUPS, type TilingLimits, tilingOverrideVersion } from './tiling.js';
 import { chooseGemmTile, type GemmTile, gemmWorkgroups, projectSplitFits } from './mlp_gemm_wgsl.js';
 
 /** gemm-mlp's dispatches: the GEMM tiles, the project GEMM's reduction splits (1 = none) and the conv tiling. */
@@ -153,8 +153,9 @@ function chooseProjectSplits(spec: BlockSpec, project: GemmTile, pixels: number,
   if (forced != null) return projectSplitFits(spec, project, forced) ? forced : 1;
   const workgroups = gemmWorkgroups('project', spec, project, pixels);
   if (workgroups >= TARGET_WORKGROUPS) return 1;
-  const fitting = [2, 3, 4].filter((s) => s <= MAX_PROJECT_SPLITS && projectSplitFits(spec, project, s));
-  return fitting.find((s) => workgroups * s >= TARGET_WORKGROUPS) ?? fitting[fitting.length - 1] ?? 1;
+  const fitting = Array.from({ length: MAX_PROJECT_SPLITS - 1 }, (_, i) => i + 2)
+    .filter((s) => projectSplitFits(spec, project, s));
+  return fewestSplitsReaching(fitting, workgroups, TARGET_WORKGROUPS);
 }
 
 export interface ExplainShapes {

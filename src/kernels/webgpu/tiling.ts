@@ -233,7 +233,16 @@ export function chooseHiddenSplits(spec: BlockSpec, pixels: number, t: BlockTili
   if (tiles >= SPLIT_BELOW_TILES) return 1;
   const chunks = spec.hidden / t.hiddenChunk;
   const allowed = divisors(chunks, chunks).filter((s) => spec.hidden / s >= MIN_SLICE_HIDDEN);
-  return allowed.find((s) => tiles * s >= TARGET_WORKGROUPS) ?? allowed[allowed.length - 1] ?? 1;
+  return fewestSplitsReaching(allowed, tiles, TARGET_WORKGROUPS);
+}
+
+/**
+ * The choice every split reduction shares (split-hidden, the gemm-mlp project split-K, both patch conv split-Ks):
+ * the fewest of the `allowed` split counts (ascending) that take `workgroups` to at least `target`, else the most
+ * allowed, else 1.
+ */
+export function fewestSplitsReaching(allowed: number[], workgroups: number, target: number): number {
+  return allowed.find((s) => workgroups * s >= target) ?? allowed[allowed.length - 1] ?? 1;
 }
 
 /** Tiling knobs a benchmark may force (to sweep configurations); each must still fit the limits. */
