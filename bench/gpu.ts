@@ -153,6 +153,8 @@ async function runSweep(): Promise<void> {
   const convOnly = (t: Override = null) => () => { tuning.setFusedPhasesForProfiling('conv'); tuning.setTilingOverride(t); };
   /** A gemm-mlp GEMM tile whose threads own consecutive rows (GemmTile.rowVec4). */
   const rv = (bm: number, bn: number, bk: number, tm: number, tn4: number) => ({ bm, bn, bk, tm, tn4, rowVec4: true });
+  /** The same tile with its k loop written out (GemmTile.unrolled). */
+  const ur = (bm: number, bn: number, bk: number, tm: number, tn4: number) => ({ ...rv(bm, bn, bk, tm, tn4), unrolled: true });
   const variants: [string, () => void][] = [
     ['default', () => {}],
     ['one-dispatch', o({ gemmMlp: false })],
@@ -184,6 +186,18 @@ async function runSweep(): Promise<void> {
     ['proj ks3', o({ gemmMlp: true, gemmProjectSplits: 3 })],
     ['proj ks4', o({ gemmMlp: true, gemmProjectSplits: 4 })],
     ['proj ks8', o({ gemmMlp: true, gemmProjectSplits: 8 })],
+    ['ur none', o({ gemmUnrolled: { expand: false, project: false } })],
+    ['ur expand', o({ gemmUnrolled: { expand: true, project: false } })],
+    ['ur project', o({ gemmUnrolled: { expand: false, project: true } })],
+    ['ur both', o({ gemmUnrolled: { expand: true, project: true } })],
+    ['ur both exp 8x8', o({ gemmExpand: ur(64, 128, 16, 8, 2), gemmUnrolled: { expand: true, project: true } })],
+    ['gemm ur p32', o({ gemmMlp: true, gemmExpand: ur(64, 128, 16, 4, 2), gemmProject: ur(32, 96, 16, 4, 3) })],
+    ['gemm ur p64', o({ gemmMlp: true, gemmExpand: ur(64, 128, 16, 4, 2), gemmProject: ur(64, 96, 16, 4, 3) })],
+    ['gemm ur exp 8x8', o({ gemmMlp: true, gemmExpand: ur(64, 128, 16, 8, 2), gemmProject: ur(32, 96, 16, 4, 3) })],
+    ['gemm ur exp 128x128', o({ gemmMlp: true, gemmExpand: ur(128, 128, 16, 8, 2), gemmProject: ur(32, 96, 16, 4, 3) })],
+    ['gemm ur p64 8x6', o({ gemmMlp: true, gemmExpand: ur(64, 128, 16, 4, 2), gemmProject: ur(64, 96, 16, 8, 3) })],
+    ['gemm ur bk8', o({ gemmMlp: true, gemmExpand: ur(64, 128, 8, 4, 2), gemmProject: ur(32, 96, 8, 4, 3) })],
+    ['gemm ur bk32', o({ gemmMlp: true, gemmExpand: ur(64, 128, 32, 4, 2), gemmProject: ur(32, 96, 32, 4, 3) })],
     ['proj 64x96 ks2', o({ gemmMlp: true, gemmProject: rv(64, 96, 16, 4, 3), gemmProjectSplits: 2 })],
     ['proj 64x96 ks4', o({ gemmMlp: true, gemmProject: rv(64, 96, 16, 4, 3), gemmProjectSplits: 4 })],
     // (Variant names must not contain commas: --sweep-only splits on them.)

@@ -4,7 +4,7 @@
  * with fused blocks; 224x224, batch 1 and 32. All three are GraphModels written by the converter's writer
  * and loaded with tf.loadGraphModel, as a web app would.
  *
- *   npm run bench:models -- [--json FILE] [--cpu-profile DIR] [--smoke] [--configs stock,fused,...]
+ *   npm run bench:models -- [--json FILE] [--cpu-profile DIR] [--smoke] [--configs stock,fused,...] [--dispatches]
  *
  * Per model and batch, the models of a batch interleaved in ROUNDS rounds: GPU time (timestamp queries, tf.time
  * kernelMs; each round after RAMP_MS of back-to-back inferences so the GPU runs at its working clocks; best over
@@ -14,7 +14,8 @@
  * achieved TFLOP/s on GPU time and % of the FMA peak measured in the same run (measureDevicePeaks).
  * Wall phases: upload, predict (CPU side of the executor and kernels), read (`await data()`), and the same loop with
  * the input uploaded by the package's WebGPUInputUploader. --cpu-profile DIR writes a V8 profile of each model's first-round
- * tfjs-upload wall loop.
+ * tfjs-upload wall loop. --dispatches prints (and writes to the JSON) every fused model's GPU ms per dispatch with
+ * its shader key, best of DISPATCH_REPEATS calls, after the timed rounds: where a model's time goes.
  * --smoke: the atto variant at 32x32, batch 1 and 2, one repeat: a functional check for SwiftShader on
  * a CPU-only machine, not a timing.
  */
@@ -41,26 +42,29 @@ const { buildModel, buildModelGraph } = await import('../models/index.js');
 const { toModelArtifacts, writeGraphModel } = await import('../src/converter/graphmodel_writer.js');
 const { fuseBlocks } = await import('../src/converter/fusion.js');
 const { countModelCost } = await import('../src/analysis/cost_model.js');
-const { countDispatches, describeDevice, measureBenchPeaks } = await import('./support/webgpu_bench.js');
+const { countDispatches, describeDevice, measureBenchPeaks, perDispatchGpuMs } = await import('./support/webgpu_bench.js');
 const { meanPhases, withCpuProfile } = await import('./support/wall_phases.js');
 type Phases = import('./support/wall_phases.js').Phases;
 const { WebGPUInputUploader } = await import('../src/runtime/webgpu_input_uploader.js');
-// Benchmark-only knob (the patch convs' split-K forced off for one configuration); not part of the package API.
-const { setPatchConvOverride } = await import('../src/kernels/webgpu/index.js');
+// Benchmark-only knobs (per-configuration A/Bs: the patch GEMM path off, rolled GEMM loops); not package API.
+const { setPatchConvOverride, setTilingOverride } = await import('../src/kernels/webgpu/index.js');
 
 type Tensor = InstanceType<typeof tf.Tensor>;
 
 /**
  * `patchConvs: false`: fused blocks and LayerNorms but the stem / downsample convs left as stock Conv2D.
  * `directPatchConvs`: the fused model with the patch convs' GEMM path forced off (the direct kernel, with its own
- * split-K rule, everywhere), the same-run A/B of that path at N=32 (at N=1 the path does not run).
+ * split-K rule, everywhere), the same-run A/B of that path.
+ * `rolledGemms`: the fused model with every shared-GEMM tile's k loop left as a loop (GemmTile.unrolled false), the
+ * same-run A/B of the unrolled steps.
  */
 interface Config { key: string; label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false;
-  directPatchConvs?: true }
+  directPatchConvs?: true; rolledGemms?: true }
 const ALL_CONFIGS: Config[] = [
   { key: 'stock', label: 'ConvNeXt stock ops', family: 'convnext', fused: false },
   { key: 'fused', label: 'ConvNeXt fused', family: 'convnext', fused: true },
   { key: 'direct', label: 'ConvNeXt fused, direct patch', family: 'convnext', fused: true, directPatchConvs: true },
+  { key: 'rolled', label: 'ConvNeXt fused, rolled GEMMs', family: 'convnext', fused: true, rolledGemms: true },
   { key: 'conv2d', label: 'ConvNeXt fused, Conv2D', family: 'convnext', fused: true, patchConvs: false },
   { key: 'convfirst', label: 'ConvFirstNet fused', family: 'convfirst', fused: true },
 ];
@@ -86,6 +90,8 @@ const RAMP_MS = smoke ? 0 : 400;
 /** Per round. */
 const WALL_REPEATS = smoke ? 1 : 10;
 const SEED = 1;
+const DISPATCH_PROFILE = args.includes('--dispatches');
+const DISPATCH_REPEATS = smoke ? 1 : 10;
 
 interface Row {
   model: string; family: string; variant: string; fused: boolean; n: number; inputSize: number; params: number;
@@ -96,6 +102,8 @@ interface Row {
   stagedWallMs: number; stagedWallMinMs: number; stagedWallPhases: Phases;
   dispatches: number; tflops: number;
   pctPeak: number; gpuSpeedupVsStock: number; wallSpeedupVsStock: number; maxAbsDiffVsStock: number | null;
+  /** --dispatches: GPU ms of each dispatch in run order, with the program's shader key. */
+  dispatchProfile?: { program: string; key: string; ms: number }[];
 }
 
 if (!(await tf.setBackend('webgpu'))) throw new Error('webgpu backend failed to start (no adapter?)');
@@ -196,10 +204,24 @@ async function gpuRound(model: Model, x: Tensor): Promise<number[]> {
   return gpu;
 }
 
+/** --dispatches: each dispatch's best GPU ms over DISPATCH_REPEATS calls, named by its shader key. */
+async function dispatchProfile(model: Model, x: Tensor): Promise<{ program: string; key: string; ms: number }[]> {
+  dispatchCounter.reset();
+  (model.predict(x) as Tensor).dispose();
+  const keys = [...dispatchCounter.keys];
+  const timed = await perDispatchGpuMs(() => model.predict(x) as Tensor, DISPATCH_REPEATS);
+  if (timed.length !== keys.length) throw new Error(`--dispatches: ${timed.length} timed programs for ${keys.length} dispatches`);
+  return timed.map((t, i) => ({ program: t.name, key: keys[i], ms: t.ms }));
+}
+
 /** Runs `work` as configuration `i` runs (its kernel overrides on, then off again). */
 async function as<T>(i: number, work: () => Promise<T>): Promise<T> {
   if (CONFIGS[i].directPatchConvs) setPatchConvOverride({ gemm: false });
-  try { return await work(); } finally { setPatchConvOverride(null); }
+  if (CONFIGS[i].rolledGemms) {
+    setPatchConvOverride({ gemmUnrolled: false });
+    setTilingOverride({ gemmUnrolled: { expand: false, project: false } });
+  }
+  try { return await work(); } finally { setPatchConvOverride(null); setTilingOverride(null); }
 }
 
 /** Every model of one batch size, GPU time and wall time each in ROUNDS interleaved rounds. */
@@ -217,13 +239,18 @@ async function measureBatch(n: number) {
       const { input } = prepared[i];
       const cfg = CONFIGS[i];
       // --cpu-profile: the first round's tfjs-upload loop of each model.
-      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.directPatchConvs ? '-direct' : ''}-n${n}`;
+      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.directPatchConvs ? '-direct' : ''}${cfg.rolledGemms ? '-rolled' : ''}-n${n}`;
       const w = await as(i, () => withCpuProfile(r === 0 ? profileDir : null, name,
         () => wallLoop(model, input, n, 'tfjs', WALL_REPEATS)));
       wall[i].wall.push(...w.wall); wall[i].phases.push(...w.phases);
       const st = await as(i, () => wallLoop(model, input, n, 'staged', WALL_REPEATS));
       staged[i].wall.push(...st.wall); staged[i].phases.push(...st.phases);
     }
+  }
+  const profiles: ({ program: string; key: string; ms: number }[] | undefined)[] = [];
+  for (const [i, model] of models.entries()) {
+    profiles.push(DISPATCH_PROFILE && hasTimestamps && CONFIGS[i].fused ?
+      await as(i, () => dispatchProfile(model, prepared[i].x)) : undefined);
   }
   for (const p of prepared) p.x.dispose();
   const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
@@ -232,7 +259,18 @@ async function measureBatch(n: number) {
     wallMs: mean(wall[i].wall), wallMinMs: Math.min(...wall[i].wall), phases: meanPhases(wall[i].phases),
     stagedWallMs: mean(staged[i].wall), stagedWallMinMs: Math.min(...staged[i].wall),
     stagedPhases: meanPhases(staged[i].phases), dispatches: prepared[i].dispatches, logits: prepared[i].logits,
+    dispatchProfile: profiles[i],
   }));
+}
+
+/** The per-dispatch table: run order, GPU ms, share of the sum, program class and shader key. */
+function printDispatchProfile(profile: { program: string; key: string; ms: number }[]) {
+  const total = profile.reduce((a, d) => a + d.ms, 0);
+  console.log(`    per dispatch (best of ${DISPATCH_REPEATS}; sum ${total.toFixed(3)} ms):`);
+  for (const [i, d] of profile.entries()) {
+    console.log(`      ${String(i).padStart(3)} ${d.ms.toFixed(4).padStart(8)} ${(100 * d.ms / total).toFixed(1).padStart(5)}%  ` +
+      `${d.program.padEnd(22)} ${d.key.length > 110 ? d.key.slice(0, 107) + '...' : d.key}`);
+  }
 }
 
 const rows: Row[] = [];
@@ -274,7 +312,7 @@ for (const n of BATCHES) {
       wallPhases: m.phases, stagedWallMs: m.stagedWallMs, stagedWallMinMs: m.stagedWallMinMs, stagedWallPhases: m.stagedPhases,
       dispatches: m.dispatches, tflops, pctPeak: 100 * tflops / peaks.fmaTflops,
       gpuSpeedupVsStock: base ? base.gpuMs / m.gpuMs : NaN, wallSpeedupVsStock: base ? base.wallMs / m.wallMs : NaN,
-      maxAbsDiffVsStock: maxAbsDiff,
+      maxAbsDiffVsStock: maxAbsDiff, dispatchProfile: m.dispatchProfile,
     };
     rows.push(row);
     console.log(`${row.model.padEnd(20)} ${String(n).padStart(2)} ${(row.params / 1e6).toFixed(2).padStart(8)}M` +
@@ -284,6 +322,7 @@ for (const n of BATCHES) {
     const ph = (p: Phases) => `upload ${p.uploadMs.toFixed(2)} + predict ${p.predictMs.toFixed(2)} + read ${p.readMs.toFixed(2)} ms`;
     console.log(`    wall phases (tfjs upload): ${ph(row.wallPhases)}; WebGPUInputUploader: wall ${row.stagedWallMs.toFixed(2)} ` +
       `(min ${row.stagedWallMinMs.toFixed(2)}) = ${ph(row.stagedWallPhases)}`);
+    if (row.dispatchProfile) printDispatchProfile(row.dispatchProfile);
   }
 }
 for (const model of models) model.dispose();

@@ -24,12 +24,40 @@ export async function measureBenchPeaks(device: GPUDevice, smoke: boolean): Prom
   return peaks;
 }
 
-/** Counts the programs (= dispatches) the backend runs from now on. */
-export function countDispatches(backend: WebGPUBackend): { count: number; reset(): void } {
-  const counter = { count: 0, reset() { counter.count = 0; } };
+/**
+ * Counts the programs (= dispatches) the backend runs from now on, and keeps each one's shader key in run order
+ * (`keys`, reset with the count) so a per-dispatch timing can name what it timed.
+ */
+export function countDispatches(backend: WebGPUBackend): { count: number; keys: string[]; reset(): void } {
+  const counter = { count: 0, keys: [] as string[], reset() { counter.count = 0; counter.keys = []; } };
   const run = backend.runWebGPUProgram.bind(backend);
-  backend.runWebGPUProgram = ((...a: Parameters<typeof run>) => { counter.count++; return run(...a); }) as typeof run;
+  backend.runWebGPUProgram = ((...a: Parameters<typeof run>) => {
+    counter.count++;
+    counter.keys.push(a[0].shaderKey);
+    return run(...a);
+  }) as typeof run;
   return counter;
+}
+
+/**
+ * GPU ms of every dispatch of `f`, in run order, from tfjs's own per-program timestamps (tf.time's
+ * getExtraProfileInfo): the best of `repeats` calls per dispatch. Needs timestamp queries.
+ */
+export async function perDispatchGpuMs(f: () => tf.Tensor, repeats: number): Promise<{ name: string; ms: number }[]> {
+  let best: { name: string; ms: number }[] | null = null;
+  for (let r = 0; r < repeats; r++) {
+    let y: tf.Tensor | null = null;
+    const info = await tf.time(() => { y = f(); }) as tf.TimingInfo & { getExtraProfileInfo?: () => string };
+    await (y as tf.Tensor | null)?.data();
+    (y as tf.Tensor | null)?.dispose();
+    if (info.getExtraProfileInfo == null) throw new Error('per-dispatch timing needs tfjs-backend-webgpu timestamps');
+    const list = info.getExtraProfileInfo().split(', ').filter((e) => e !== '').map((e) => {
+      const i = e.lastIndexOf(': ');
+      return { name: e.slice(0, i), ms: Number(e.slice(i + 2)) };
+    });
+    best = best == null ? list : best.map((d, i) => ({ name: d.name, ms: Math.min(d.ms, list[i]?.ms ?? Infinity) }));
+  }
+  return best ?? [];
 }
 
 /** Steady-state GPU timing knobs: clock ramp, timed rounds, calls queued per round. */

@@ -19,11 +19,20 @@ export interface GemmTile {
    * one k are tm / 4 vec4 loads from workgroup memory instead of tm scalar ones (tm a multiple of 4).
    */
   rowVec4?: boolean;
+  /**
+   * The k loop of a step written out (kk a literal) over 2-D workgroup arrays [bk][...]: an access's runtime
+   * index (and the bounds clamp Tint puts on it) is then the same for every kk, so it is computed once instead of
+   * once per load; only the literal row offset changes.
+   */
+  unrolled?: boolean;
 }
 
-/** A tile whose threads own consecutive rows (the measured defaults all are). */
-export const rowVec4Tile = (bm: number, bn: number, bk: number, tm: number, tn4: number): GemmTile =>
-  ({ bm, bn, bk, tm, tn4, rowVec4: true });
+/**
+ * A tile whose threads own consecutive rows, its k loop written out (the measured defaults all are; `unrolled`
+ * false for the A/B: H200 sweep, BENCHMARKS.md "Unrolled GEMM steps", 4-7% faster on the wide N=32 blocks).
+ */
+export const rowVec4Tile = (bm: number, bn: number, bk: number, tm: number, tn4: number, unrolled = true): GemmTile =>
+  ({ bm, bn, bk, tm, tn4, rowVec4: true, unrolled });
 
 /** One GEMM  out[M, N] = epilogue(A[M, K] B[K, N]), M a uniform (`uniforms.rows`), K and N baked in. */
 export interface GemmOperands {
@@ -75,7 +84,8 @@ export function gemmWorkgroupCount(t: GemmTile, rows: number, n: number, kSplits
 
 /** The tile's part of a shader key. */
 export function gemmTileKey(t: GemmTile, kSplits = 1): string {
-  return `bm${t.bm}_bn${t.bn}_bk${t.bk}_tm${t.tm}_tn${t.tn4}${t.rowVec4 ? '_rv' : ''}` + (kSplits > 1 ? `_ks${kSplits}` : '');
+  return `bm${t.bm}_bn${t.bn}_bk${t.bk}_tm${t.tm}_tn${t.tn4}${t.rowVec4 ? '_rv' : ''}${t.unrolled ? '_ur' : ''}` +
+    (kSplits > 1 ? `_ks${kSplits}` : '');
 }
 
 /** WGSL (tfjs-backend-webgpu `main(index)` convention) of one GEMM; output `result` [M, N] or partials [S, M, N]. */
@@ -99,25 +109,36 @@ export function gemmSource(ops: GemmOperands, t: GemmTile, kSplits = 1): string 
   // Transposed into As[k][m]: a thread's tm row values of one k are then one load each (rowVec4: As holds
   // vec4s of 4 consecutive rows, and a thread's tm consecutive rows are tm / 4 loads).
   const bm4 = t.bm / 4;
-  const aElement = (kIndex: string, r: string) => t.rowVec4 ? `As[(${kIndex}) * ${bm4}u + ${r} / 4u][${r} % 4u]` :
-    `As[(${kIndex}) * ${t.bm}u + ${r}]`;
+  const bn4 = t.bn / 4;
+  const ur = t.unrolled === true;
+  const aRowLen = t.rowVec4 ? bm4 : t.bm;
+  /** As / Bs element (k row `kIndex`, column `col`): 2-D arrays when unrolled, flat [bk * width] otherwise. */
+  const aAt = (kIndex: string, col: string) => ur ? `As[${kIndex}][${col}]` : `As[(${kIndex}) * ${aRowLen}u + ${col}]`;
+  const bAt = (kIndex: string, col: string) => ur ? `Bs[${kIndex}][${col}]` : `Bs[(${kIndex}) * ${bn4}u + ${col}]`;
+  const aElement = (kIndex: string, r: string) => t.rowVec4 ? `${aAt(kIndex, `${r} / 4u`)}[${r} % 4u]` : aAt(kIndex, r);
   const storeA = range(loads.a).map((l) => `{
       let e = lid + ${l * threads}u; let r = e / ${t.bk / 4}u; let q = e % ${t.bk / 4}u;
       ${['x', 'y', 'z', 'w'].map((c, i) => `${aElement(`4u * q + ${i}u`, 'r')} = ra${l}.${c};`).join(' ')} }`).join('');
+  // A thread's columns of As (its rows of the tile) and of Bs: fixed for the whole loop.
+  const aCols = t.rowVec4 ? range(t.tm / 4).map((v) => `ty * ${t.tm / 4}u + ${v}u`) : range(t.tm).map((i) => `ty + ${i * ty}u`);
+  const bCols = range(t.tn4).map((j) => `tx + ${j * tx}u`);
   const rowOf = (i: number) => t.rowVec4 ? `ty * ${t.tm}u + ${i}u` : `ty + ${i * ty}u`;
-  const aLoads = t.rowVec4 ?
-    range(t.tm / 4).map((v) => `let avv${v} = As[kk * ${bm4}u + ty * ${t.tm / 4}u + ${v}u];`).concat(
-      range(t.tm).map((i) => `let av${i} = avv${Math.floor(i / 4)}.${['x', 'y', 'z', 'w'][i % 4]};`)) :
-    range(t.tm).map((i) => `let av${i} = As[kk * ${t.bm}u + ty + ${i * ty}u];`);
   const loadB = range(loads.b).map((l) => `{
-      let e = lid + ${l * threads}u; let r = e / ${t.bn / 4}u; let q = e % ${t.bn / 4}u;
+      let e = lid + ${l * threads}u; let r = e / ${bn4}u; let q = e % ${bn4}u;
       rb${l} = ${ops.bLoad('k0 + r', 'n0 + q')}; }`).join('');
-  const storeB = range(loads.b).map((l) => `Bs[lid + ${l * threads}u] = rb${l};`).join(' ');
-  const fmas = [
-    ...aLoads,
-    ...range(t.tn4).map((j) => `let bv${j} = Bs[kk * ${t.bn / 4}u + tx + ${j * tx}u];`),
+  const storeB = range(loads.b).map((l) => ur ?
+    `{ let e = lid + ${l * threads}u; Bs[e / ${bn4}u][e % ${bn4}u] = rb${l}; }` : `Bs[lid + ${l * threads}u] = rb${l};`).join(' ');
+  /** The FMAs of reduction row `kk` (a WGSL expression, or a literal when unrolled). */
+  const fmasOf = (kk: string) => [
+    ...(t.rowVec4 ?
+      range(t.tm / 4).map((v) => `let avv${v} = ${aAt(kk, ur ? `ac${v}` : aCols[v])};`).concat(
+        range(t.tm).map((i) => `let av${i} = avv${Math.floor(i / 4)}.${['x', 'y', 'z', 'w'][i % 4]};`)) :
+      range(t.tm).map((i) => `let av${i} = ${aAt(kk, ur ? `ac${i}` : aCols[i])};`)),
+    ...range(t.tn4).map((j) => `let bv${j} = ${bAt(kk, ur ? `bc${j}` : bCols[j])};`),
     ...range(t.tm).flatMap((i) => range(t.tn4).map((j) => `${acc(i, j)} = fma(vec4<f32>(av${i}), bv${j}, ${acc(i, j)});`)),
   ].join('\n        ');
+  const stepFmas = ur ? range(t.bk).map((kk) => `{\n        ${fmasOf(`${kk}u`)}\n    }`).join('\n    ') :
+    `for (var kk = 0u; kk < ${t.bk}u; kk++) {\n        ${fmasOf('kk')}\n    }`;
   const split = kSplits > 1;
   const stores = range(t.tm).map((i) => `{
     let row = m0 + ${rowOf(i)};
@@ -129,8 +150,10 @@ export function gemmSource(ops: GemmOperands, t: GemmTile, kSplits = 1): string 
   }`).join('');
 
   return `
-var<workgroup> As: array<${t.rowVec4 ? 'vec4<f32>' : 'f32'}, ${t.rowVec4 ? t.bk * bm4 : t.bk * t.bm}>;
-var<workgroup> Bs: array<vec4<f32>, ${t.bk * t.bn / 4}>;
+${ur ? `var<workgroup> As: array<array<${t.rowVec4 ? 'vec4<f32>' : 'f32'}, ${aRowLen}>, ${t.bk}>;
+var<workgroup> Bs: array<array<vec4<f32>, ${bn4}>, ${t.bk}>;` :
+  `var<workgroup> As: array<${t.rowVec4 ? 'vec4<f32>' : 'f32'}, ${t.bk * aRowLen}>;
+var<workgroup> Bs: array<vec4<f32>, ${t.bk * bn4}>;`}
 ${ops.declarations ?? ''}
 
 fn main(index: i32) {
@@ -148,7 +171,9 @@ fn main(index: i32) {
   let m0 = (tileIndex / ${tilesN}u) * ${t.bm}u;
   let n0 = (tileIndex % ${tilesN}u) * ${t.bn / 4}u;
   let tx = lid % ${tx}u;
-  let ty = lid / ${tx}u;
+  let ty = lid / ${tx}u;${ur ? `
+  ${aCols.map((c, v) => `let ac${v} = ${c};`).join(' ')}
+  ${bCols.map((c, j) => `let bc${j} = ${c};`).join(' ')}` : ''}
   ${range(t.tm * t.tn4).map((i) => `var acc${i} = vec4<f32>(0.0);`).join(' ')}
   ${range(loads.a).map((l) => `var ra${l}: vec4<f32>;`).join(' ')}
   ${range(loads.b).map((l) => `var rb${l}: vec4<f32>;`).join(' ')}
@@ -165,9 +190,7 @@ fn main(index: i32) {
       ${loadA}
       ${loadB}
     }
-    for (var kk = 0u; kk < ${t.bk}u; kk++) {
-        ${fmas}
-    }
+    ${stepFmas}
     workgroupBarrier();
   }
   // Rows past M (a partial last tile) computed zeros and write nothing.${split ? ' Partials: no epilogue.' : ''}

@@ -49,14 +49,16 @@ const MAX_SPLITS = 16;
  * W Cin to be multiples of 4, the tile must divide Cout and K. It runs at every batch where it applies: on the
  * H100 it beat the direct kernel on every ConvNeXt-T downsample at N=1 (0.038-0.056 vs 0.061-0.114 ms, 3 dispatches
  * instead of 2) and N=32, and on the stem at N=32 (tied at N=1). `forcedSplits` replaces the split rule when it
- * divides K into whole steps.
+ * divides K into whole steps; `unrolled` replaces the tile's (benchmark A/B).
  */
-export function choosePatchGemm(s: PatchConvShape, limits: TilingLimits, forcedSplits?: number): PatchGemmChoice | null {
+export function choosePatchGemm(s: PatchConvShape, limits: TilingLimits, forcedSplits?: number,
+  unrolled?: boolean): PatchGemmChoice | null {
   const depth = s.k * s.k * s.cin;
   if ((s.k * s.cin) % 4 !== 0 || (s.w * s.cin) % 4 !== 0) return null;
-  const t = TILES.find((c) => gemmTileFitsShape(c, s.cout, depth, limits.maxComputeInvocationsPerWorkgroup,
+  const found = TILES.find((c) => gemmTileFitsShape(c, s.cout, depth, limits.maxComputeInvocationsPerWorkgroup,
     limits.maxComputeWorkgroupStorageSize));
-  if (t == null) return null;
+  if (found == null) return null;
+  const t = unrolled == null ? found : { ...found, unrolled };
   const rows = s.n * Math.floor(s.h / s.k) * Math.floor(s.w / s.k);
   if (rows === 0) return null;
   const tiles = gemmWorkgroupCount(t, rows, s.cout);

@@ -86,6 +86,8 @@ export interface PatchConvOverride {
   gemm?: boolean;
   /** The GEMM path's reduction splits instead of its rule (ignored unless they divide K into whole steps). */
   gemmSplits?: number;
+  /** The GEMM path's k loop written out (GemmTile.unrolled, the default) or not (the A/B). */
+  gemmUnrolled?: boolean;
 }
 
 let override: PatchConvOverride | null = null;
@@ -235,7 +237,7 @@ export function planPatchConv(s: PatchConvShape, limits: TilingLimits): PatchCon
   const direct: PatchConvPlan = { ...s, ho, wo, m, depth, xComponents, components, tiling, tilesM, tilesN, kSplits,
     splitDepth, splitPositions: positions, workgroups: tilesM * tilesN * kSplits, dispatches: kSplits > 1 ? 2 : 1 };
   const gemm = o.gemm === false || (o.kSplits != null && o.gemm !== true) ? null :
-    choosePatchGemm(s, limits, o.gemmSplits);
+    choosePatchGemm(s, limits, o.gemmSplits, o.gemmUnrolled);
   return { ok: true, plan: gemm == null ? direct : { ...direct, gemm, dispatches: gemm.dispatches } };
 }
 

@@ -127,11 +127,15 @@ export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly numb
  */
 function gemmMlpChoice(spec: BlockSpec, pixels: number, limits: TilingLimits):
   Omit<GemmMlpTiles, 'conv'> | null {
-  const { gemmMlp: forced, gemmExpand, gemmProject, gemmProjectSplits } = gemmMlpOverride();
+  const { gemmMlp: forced, gemmExpand, gemmProject, gemmProjectSplits, gemmUnrolled } = gemmMlpOverride();
   if (forced === false) return null;
   const { maxComputeInvocationsPerWorkgroup: threads, maxComputeWorkgroupStorageSize: storage } = limits;
-  const expand = chooseGemmTile('expand', spec, threads, storage, gemmExpand);
-  const project = chooseGemmTile('project', spec, threads, storage, gemmProject);
+  const chosen = (stage: 'expand' | 'project', t?: GemmTile) => {
+    const tile = chooseGemmTile(stage, spec, threads, storage, t);
+    return tile == null || gemmUnrolled == null ? tile : { ...tile, unrolled: gemmUnrolled[stage] };
+  };
+  const expand = chosen('expand', gemmExpand);
+  const project = chosen('project', gemmProject);
   if (expand == null || project == null) return null;
   const projectSplits = chooseProjectSplits(spec, project, pixels, gemmProjectSplits);
   if (forced === true) return { expand, project, projectSplits };

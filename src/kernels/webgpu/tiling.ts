@@ -266,6 +266,8 @@ export interface TilingOverride {
   gemmProject?: GemmTile;
   /** gemm-mlp's project GEMM: reduction splits (split-K, then the split-sum dispatch); absent = the rule. */
   gemmProjectSplits?: number;
+  /** gemm-mlp: the chosen (or forced) tiles' k loops written out (GemmTile.unrolled) or not, per stage. */
+  gemmUnrolled?: { expand: boolean; project: boolean };
   /** gemm-mlp's conv + norm dispatch: workgroup size and pixels per tile. */
   convWorkgroupSize?: number;
   convTilePixels?: number;
@@ -276,9 +278,10 @@ let overrideVersion = 0;
 /** Forces tiling knobs for subsequent calls (benchmark sweeps); null restores the automatic choice. */
 export function setTilingOverride(o: TilingOverride | null): void { override = o; overrideVersion++; }
 /** The forced 'gemm-mlp' choice and tiles, if any. */
-export function gemmMlpOverride(): Pick<TilingOverride, 'gemmMlp' | 'gemmExpand' | 'gemmProject' | 'gemmProjectSplits'> {
+export function gemmMlpOverride(): Pick<TilingOverride,
+  'gemmMlp' | 'gemmExpand' | 'gemmProject' | 'gemmProjectSplits' | 'gemmUnrolled'> {
   return { gemmMlp: override?.gemmMlp, gemmExpand: override?.gemmExpand, gemmProject: override?.gemmProject,
-    gemmProjectSplits: override?.gemmProjectSplits };
+    gemmProjectSplits: override?.gemmProjectSplits, gemmUnrolled: override?.gemmUnrolled };
 }
 /** Changes whenever the override does (plan caches key on it). */
 export function tilingOverrideVersion(): number { return overrideVersion; }
