@@ -235,7 +235,7 @@ describe(`fused webgpu kernels through Dawn (seed ${seed})`, { skip: webgpuUnava
       { gemmExpand: { bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2, rowVec4: true },
         gemmProject: { bm: 64, bn: 64, bk: 8, tm: 8, tn4: 1, rowVec4: true } });
   });
-  it('gemm-mlp with unrolled GEMM steps (2-D workgroup arrays; rowVec4 and strided rows, split-K, both profiles)', async () => {
+  it('gemm-mlp with unrolled GEMM steps (2-D workgroup arrays; rowVec4 and strided rows, split-K, warp layouts, both profiles)', async () => {
     await useBackend('webgpu');
     await checkGemmMlp(GEMM_MLP_CASES[3], SWIFTSHADER_LIMITS, rng.int(1, 2 ** 30),
       { gemmExpand: { bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2, rowVec4: true, unrolled: true },
@@ -246,6 +246,12 @@ describe(`fused webgpu kernels through Dawn (seed ${seed})`, { skip: webgpuUnava
     await checkGemmMlp(GEMM_MLP_CASES[2], SWIFTSHADER_LIMITS, rng.int(1, 2 ** 30), { gemmProjectSplits: 2,
       gemmExpand: { bm: 64, bn: 64, bk: 16, tm: 4, tn4: 2, unrolled: true },
       gemmProject: { bm: 32, bn: 64, bk: 16, tm: 4, tn4: 2, unrolled: true } });
+    // Warp-shaped thread layouts (laneRows): 8 x 4 and 4 x 8 lanes per warp, a split project.
+    await checkGemmMlp(GEMM_MLP_CASES[5], SWIFTSHADER_LIMITS, rng.int(1, 2 ** 30), { gemmProjectSplits: 2,
+      gemmExpand: { bm: 64, bn: 128, bk: 16, tm: 4, tn4: 2, rowVec4: true, unrolled: true, laneRows: 4 },
+      gemmProject: { bm: 32, bn: 96, bk: 16, tm: 4, tn4: 3, rowVec4: true, unrolled: true, laneRows: 4 } });
+    await checkGemmMlp(GEMM_MLP_CASES[0], DATACENTER_LIMITS, rng.int(1, 2 ** 30),
+      { gemmExpand: { bm: 64, bn: 128, bk: 16, tm: 4, tn4: 2, rowVec4: true, unrolled: true, laneRows: 8 } });
   });
   it('gemm-mlp picks the 64 x 128 expand tile and a 96-wide project tile where they divide (C = 96, 192)', async () => {
     await useBackend('webgpu');

@@ -25,6 +25,12 @@ export interface GemmTile {
    * once per load; only the literal row offset changes.
    */
   unrolled?: boolean;
+  /**
+   * Rows of threads (ty values) per 32-lane warp: lanes arranged as (32 / laneRows) columns x laneRows rows
+   * instead of row-major over the whole workgroup. A warp's B loads of one k then span fewer distinct vec4s
+   * (fewer workgroup-memory wavefronts per FMA) while its A loads stay broadcasts. Absent: row-major.
+   */
+  laneRows?: number;
 }
 
 /**
@@ -68,8 +74,15 @@ export function gemmTileFitsShape(t: GemmTile, n: number, k: number, maxThreads:
   const l = loadsPerThread(t);
   return n % t.bn === 0 && k % t.bk === 0 && t.bm % t.tm === 0 && t.bn % (4 * t.tn4) === 0 &&
     gemmStorageBytes(t) <= maxStorage &&
-    (!t.rowVec4 || t.tm % 4 === 0) &&
+    (!t.rowVec4 || t.tm % 4 === 0) && laneLayoutFits(t) &&
     gemmThreads(t) <= maxThreads && Number.isInteger(l.a) && Number.isInteger(l.b) && l.a >= 1 && l.b >= 1;
+}
+
+/** Whether a tile's laneRows (if any) tiles its threads into whole 32-lane warps. */
+function laneLayoutFits(t: GemmTile): boolean {
+  if (t.laneRows == null) return true;
+  const laneCols = 32 / t.laneRows;
+  return Number.isInteger(laneCols) && (t.bn / 4 / t.tn4) % laneCols === 0 && (t.bm / t.tm) % t.laneRows === 0;
 }
 
 /** Whether the reduction of depth k splits into `s` parts of whole bk steps. */
@@ -85,6 +98,7 @@ export function gemmWorkgroupCount(t: GemmTile, rows: number, n: number, kSplits
 /** The tile's part of a shader key. */
 export function gemmTileKey(t: GemmTile, kSplits = 1): string {
   return `bm${t.bm}_bn${t.bn}_bk${t.bk}_tm${t.tm}_tn${t.tn4}${t.rowVec4 ? '_rv' : ''}${t.unrolled ? '_ur' : ''}` +
+    (t.laneRows != null ? `_lr${t.laneRows}` : '') +
     (kSplits > 1 ? `_ks${kSplits}` : '');
 }
 
@@ -170,8 +184,12 @@ fn main(index: i32) {
   // Column tiles fastest: neighbouring workgroups share the same A rows (in L2) and walk all of W.
   let m0 = (tileIndex / ${tilesN}u) * ${t.bm}u;
   let n0 = (tileIndex % ${tilesN}u) * ${t.bn / 4}u;
-  let tx = lid % ${tx}u;
-  let ty = lid / ${tx}u;${ur ? `
+  ${t.laneRows == null ? `let tx = lid % ${tx}u;
+  let ty = lid / ${tx}u;` : `// Warp w covers ${32 / t.laneRows} thread columns x ${t.laneRows} thread rows.
+  let lane = lid % 32u;
+  let warp = lid / 32u;
+  let tx = (warp % ${tx / (32 / t.laneRows)}u) * ${32 / t.laneRows}u + lane % ${32 / t.laneRows}u;
+  let ty = (warp / ${tx / (32 / t.laneRows)}u) * ${t.laneRows}u + lane / ${32 / t.laneRows}u;`}${ur ? `
   ${aCols.map((c, v) => `let ac${v} = ${c};`).join(' ')}
   ${bCols.map((c, j) => `let bc${j} = ${c};`).join(' ')}` : ''}
   ${range(t.tm * t.tn4).map((i) => `var acc${i} = vec4<f32>(0.0);`).join(' ')}
