@@ -260,8 +260,17 @@ describe(`fused webgpu kernels through Dawn (seed ${seed})`, { skip: webgpuUnava
       const d = explainKernel(FUSED_CONVNEXT_BLOCK, { x: [32, 56, 56, t.c], filter: [7, 7, t.c, 1], w1: [t.c, t.d],
         layerScale: true }, {}, DATACENTER_LIMITS);
       assert.deepEqual([d.gemm?.expand.bn, d.gemm?.project.bm, d.gemm?.project.bn], [128, projectRows, 96]);
+      // 8 x 8 per thread on the expand tile only where the reduction is deep (C >= 192) and the GEMM is busy.
+      assert.equal(d.gemm?.expand.tm, t.c >= 192 ? 8 : 4);
       await checkGemmMlp(t, DATACENTER_LIMITS, rng.int(1, 2 ** 30));
     }
+  });
+  it('gemm-mlp expand tile: 8 x 8 per thread at ConvNeXt-T 28x28 and 14x14 (N=32), 4 x 8 at 7x7 and 56x56', () => {
+    const expandTm = (n: number, h: number, c: number) => explainKernel(FUSED_CONVNEXT_BLOCK, { x: [n, h, h, c],
+      filter: [7, 7, c, 1], w1: [c, 4 * c], layerScale: true }, {}, DATACENTER_LIMITS).gemm?.expand.tm;
+    // Workgroups of the 64 x 128 tile: 2352 and 1176 (>= 1056), 600 at 7x7x768; C = 96 has 6 reduction steps.
+    assert.deepEqual([expandTm(32, 56, 96), expandTm(32, 28, 192), expandTm(32, 14, 384), expandTm(32, 7, 768)],
+      [4, 8, 8, 4]);
   });
   it('gemm-mlp with split-K project GEMMs (2, 3, 4 splits, a partial row tile, forced tiles)', async () => {
     await useBackend('webgpu');

@@ -36,12 +36,24 @@ const FALLBACK: GemmTile[] = [tile(64, 64, 16, 4, 2), tile(64, 128, 8, 8, 2), ti
  * width) 64 x 96 with 4 x 12 per thread at C = 96 (it is what makes the 56x56x96 block faster as gemm-mlp:
  * 0.61 vs 0.74 ms, the 32 x 96 tile 0.77), 32 x 96 (64 threads) from C = 192 (28x28x192 0.56 vs 0.58-0.62 ms
  * with 64 x 96; equal at 14x14 and 7x7).
+ * With the steps unrolled (H200, BENCHMARKS.md "Unrolled GEMM steps"), 8 x 8 per thread on the 64 x 128 expand
+ * tile (128 threads) is 2-9% faster where the reduction is deep (C >= 192) and the GEMM launches at least
+ * EXPAND_8X8_MIN_WORKGROUPS of them (ConvNeXt-T 28x28 and 14x14 at N=32), 2-4% slower at 7x7x768 (600
+ * workgroups), and slower at C = 96 (6 reduction steps).
  */
-function preferredTiles(stage: GemmStage, spec: BlockSpec): GemmTile[] {
-  if (stage === 'expand') return [tile(64, 128, 16, 4, 2), ...FALLBACK];
+function preferredTiles(stage: GemmStage, spec: BlockSpec, rows?: number): GemmTile[] {
+  if (stage === 'expand') {
+    const wide = tile(64, 128, 16, 8, 2);
+    const deepAndBusy = rows != null && spec.channels >= 192 &&
+      gemmWorkgroupCount(wide, rows, spec.hidden) >= EXPAND_8X8_MIN_WORKGROUPS;
+    return deepAndBusy ? [wide, tile(64, 128, 16, 4, 2), ...FALLBACK] : [tile(64, 128, 16, 4, 2), ...FALLBACK];
+  }
   return spec.channels >= 192 ? [tile(32, 96, 16, 4, 3), tile(64, 96, 16, 4, 3), ...FALLBACK] :
     [tile(64, 96, 16, 4, 3), ...FALLBACK];
 }
+
+/** Eight 128-thread workgroups per SM of a 132-SM GPU (H100 / H200): below it, 4 x 8 per thread keeps more threads. */
+const EXPAND_8X8_MIN_WORKGROUPS = 1056;
 
 /** Whether tile `t` can run one stage of `spec` within `maxThreads` and `maxStorage` bytes of workgroup memory. */
 export function gemmTileFits(t: GemmTile, stage: GemmStage, spec: BlockSpec, maxThreads: number,
@@ -51,11 +63,14 @@ export function gemmTileFits(t: GemmTile, stage: GemmStage, spec: BlockSpec, max
   return gemmTileFitsShape(t, n, k, maxThreads, maxStorage);
 }
 
-/** The tile for one stage of `spec`: `forced` when it fits, else the first preferred tile that fits, else null. */
+/**
+ * The tile for one stage of `spec` over `rows` output rows (pixels): `forced` when it fits, else the first
+ * preferred tile that fits, else null.
+ */
 export function chooseGemmTile(stage: GemmStage, spec: BlockSpec, maxThreads: number, maxStorage: number,
-  forced?: GemmTile): GemmTile | null {
+  forced?: GemmTile, rows?: number): GemmTile | null {
   if (forced != null) return gemmTileFits(forced, stage, spec, maxThreads, maxStorage) ? forced : null;
-  return preferredTiles(stage, spec).find((t) => gemmTileFits(t, stage, spec, maxThreads, maxStorage)) ?? null;
+  return preferredTiles(stage, spec, rows).find((t) => gemmTileFits(t, stage, spec, maxThreads, maxStorage)) ?? null;
 }
 
 export function gemmShaderKey(stage: GemmStage, spec: BlockSpec, t: GemmTile, kSplits = 1): string {

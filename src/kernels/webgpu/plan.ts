@@ -131,7 +131,7 @@ function gemmMlpChoice(spec: BlockSpec, pixels: number, limits: TilingLimits):
   if (forced === false) return null;
   const { maxComputeInvocationsPerWorkgroup: threads, maxComputeWorkgroupStorageSize: storage } = limits;
   const chosen = (stage: 'expand' | 'project', t?: GemmTile) => {
-    const tile = chooseGemmTile(stage, spec, threads, storage, t);
+    const tile = chooseGemmTile(stage, spec, threads, storage, t, pixels);
     return tile == null || gemmUnrolled == null ? tile : { ...tile, unrolled: gemmUnrolled[stage] };
   };
   const expand = chosen('expand', gemmExpand);
