@@ -245,7 +245,7 @@ export function planPatchConv(s: PatchConvShape, limits: TilingLimits): PatchCon
 /**
  * Plans are pure functions of the shape, the limits and the override, and a network calls the same few shapes
  * every inference: cached, so a call's CPU side is a map lookup instead of the tiling search (a device profile
- * put planPatchConv at ~60 us per call at N=1, BENCHMARKS.md "Unrolled GEMM steps").
+ * put planPatchConv at ~60 us per call at N=1, BENCHMARKS.md "Late pass").
  */
 const planCache = new Map<string, PatchConvChoice>();
 const PLAN_CACHE_LIMIT = 256;
