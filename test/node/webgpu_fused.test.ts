@@ -49,9 +49,14 @@ describe('webgpu tiling from adapter limits', () => {
             const tiles = Math.ceil(n * hw * hw / t.tilePixels);
             const chunks = spec.hidden / t.hiddenChunk;
             assert.equal(chunks % t.hiddenSplits, 0);
-            if (tiles >= SPLIT_BELOW_TILES) assert.equal(t.hiddenSplits, 1);
+            if (t.pairedSplit) {
+              // The paired rule: 4-pixel tiles would be 1-2 per SM; 8-pixel tiles and 2 slices instead.
+              const fourPixelTiles = Math.ceil(n * hw * hw / 4);
+              assert.ok(fourPixelTiles >= SPLIT_BELOW_TILES && fourPixelTiles < 2 * SPLIT_BELOW_TILES, `${fourPixelTiles}`);
+              assert.deepEqual([t.tilePixels, t.hiddenSplits], [8, 2]);
+            } else if (tiles >= SPLIT_BELOW_TILES) assert.equal(t.hiddenSplits, 1);
             else if (spec.hidden >= 2 * MIN_SLICE_HIDDEN) assert.ok(t.hiddenSplits > 1, 'too few tiles, not split');
-            if (t.hiddenSplits > 1) {
+            if (t.hiddenSplits > 1 && !t.pairedSplit) {
               assert.ok(spec.hidden / t.hiddenSplits >= MIN_SLICE_HIDDEN);
               const smaller = [...Array(t.hiddenSplits - 1).keys()].map((i) => i + 1).filter((s) => chunks % s === 0);
               for (const s of smaller) assert.ok(tiles * s < TARGET_WORKGROUPS, `S = ${s} would do`);
