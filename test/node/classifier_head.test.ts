@@ -61,21 +61,29 @@ describe('webgpu classifier head plan', () => {
           assert.equal(p.threadsPerRow * p.rows, p.workgroupSize);
           assert.equal(Math.log2(p.threadsPerRow) % 1, 0, 'threads per row: a power of two (tree reduction)');
           assert.ok(p.rowGroups * p.rows >= n && (p.rowGroups - 1) * p.rows < n);
-          assert.ok(p.columnSlices * p.workgroupSize >= p.kUnits);
+          assert.equal(p.columnsPerWorkgroup * p.lanes, p.workgroupSize);
+          assert.equal(Math.log2(p.lanes) % 1, 0, 'lanes: a power of two (tree reduction)');
+          assert.ok(p.lanes === 1 || p.lanes * 8 <= c, `C ${c}: ${p.lanes} lanes sum under 8 channels each`);
+          assert.ok(p.columnSlices * p.columnsPerWorkgroup >= p.kUnits && (p.columnSlices - 1) * p.columnsPerWorkgroup < p.kUnits);
           assert.equal(p.kUnits * p.components, 1000);
         }
       }
     }
-    // ConvNeXt-T's head at batch 32: 8 images per workgroup on both profiles.
+    // ConvNeXt-T's head: batch 32 with 8 images per workgroup sharing weight reads, batch 1 split over 32 lanes so
+    // 32 workgroups read the weights; the same on both profiles.
     for (const limits of [SWIFTSHADER_LIMITS, DATACENTER_LIMITS]) {
-      const p = planClassifierHead({ n: 32, hw: 49, c: 768, k: 1000 }, limits);
-      assert.ok(p.ok && p.plan.rows === 8 && p.plan.workgroups === 4 && p.plan.components === 4);
+      const p32 = planClassifierHead({ n: 32, hw: 49, c: 768, k: 1000 }, limits);
+      assert.ok(p32.ok);
+      assert.deepEqual([p32.plan.rows, p32.plan.lanes, p32.plan.workgroups, p32.plan.components], [8, 8, 32, 4]);
+      const p1 = planClassifierHead({ n: 1, hw: 49, c: 768, k: 1000 }, limits);
+      assert.ok(p1.ok);
+      assert.deepEqual([p1.plan.rows, p1.plan.lanes, p1.plan.workgroups], [1, 32, 32]);
     }
   });
 });
 
 describe(`webgpu FusedClassifierHead (seed ${seed})`, { skip: webgpuUnavailableReason() ?? false }, () => {
-  it('one program per call (vec4 / scalar K, row groups, column slices), poisoned output, no leaks', async () => {
+  it('one program per call (vec4 / scalar K, row groups, column slices, lanes), poisoned output, no leaks', async () => {
     await useBackend('webgpu');
     await checkHeadDispatches(seed);
   });

@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { classifierHead } from '../../src/index.js';
-import { lastClassifierHeadDecision, setPoisonFusedOutputs, setWebGPUTilingLimits } from '../../src/kernels/webgpu/index.js';
+import { lastClassifierHeadDecision, setClassifierHeadLanes, setPoisonFusedOutputs, setWebGPUTilingLimits }
+  from '../../src/kernels/webgpu/index.js';
 import type { TilingLimits } from '../../src/kernels/webgpu/tiling.js';
 import { type BadInput, checkBadInputs } from './bad_inputs.js';
 import { compare, type CaseResult } from './block_cases.js';
@@ -112,8 +113,9 @@ export function checkBadHeadInputs(): void {
 }
 
 /**
- * webgpu: one program per call on each path (vec4 / scalar K, several row groups, several column slices), with
- * a NaN-poisoned output, no leaked tensors or backend data ids.
+ * webgpu: one program per call on each path (vec4 / scalar K, several row groups, several column slices, C summed
+ * by 1 lane, by the plan's lanes and by 4 or 32 lanes per column), with a NaN-poisoned output, no leaked tensors
+ * or backend data ids.
  */
 export async function checkHeadDispatches(seed: number): Promise<void> {
   const backend = tf.backend() as WebGPUBackend;
@@ -121,18 +123,30 @@ export async function checkHeadDispatches(seed: number): Promise<void> {
   const dataIdsBefore = backend.numDataIds();
   const programs = countPrograms(backend);
   setPoisonFusedOutputs(true);
+  const cases: [HeadCase, number | null][] = [
+    [{ n: 3, h: 2, w: 3, c: 96, k: 1000 }, null], [{ n: 3, h: 2, w: 3, c: 96, k: 1000 }, 1],
+    [{ n: 9, h: 1, w: 1, c: 20, k: 13 }, null], [{ n: 9, h: 1, w: 1, c: 20, k: 13 }, 4],
+    [{ n: 1, h: 3, w: 3, c: 36, k: 1030 }, null], [{ n: 1, h: 3, w: 3, c: 36, k: 1030 }, 1],
+    [{ n: 2, h: 1, w: 2, c: 44, k: 20 }, 32],
+  ];
   try {
-    for (const t of [{ n: 3, h: 2, w: 3, c: 96, k: 1000 }, { n: 9, h: 1, w: 1, c: 20, k: 13 }, { n: 1, h: 3, w: 3, c: 36, k: 1030 }]) {
+    for (const [t, lanes] of cases) {
+      setClassifierHeadLanes(lanes);
       const rng = new Rng(seed);
       const inputs = [tf.tensor4d(rng.normals(t.n * t.h * t.w * t.c), [t.n, t.h, t.w, t.c]), tf.tensor1d(rng.normals(t.c)),
         tf.tensor1d(rng.normals(t.c)), tf.tensor2d(rng.normals(t.c * t.k), [t.c, t.k]), tf.tensor1d(rng.normals(t.k))] as const;
       const counts = await programsPerCall(programs, () => classifierHead(...inputs), 2);
-      if (counts.join() !== '1,1') throw new Error(`${headName(t)}: programs per call ${counts} (want 1, 1)`);
+      if (counts.join() !== '1,1') throw new Error(`${headName(t)} lanes ${lanes}: programs per call ${counts} (want 1, 1)`);
       if (!programs.keys.every((k) => k.startsWith('fusedClassifierHead'))) throw new Error(`programs ${programs.keys}`);
       tf.dispose([...inputs]);
       await runHeadCase(t, seed);
+      const d = lastClassifierHeadDecision();
+      if (d == null || !d.ok || (lanes != null && d.plan.lanes !== lanes)) {
+        throw new Error(`${headName(t)}: expected the fused kernel with ${lanes ?? 'the plan\'s'} lanes, got ${JSON.stringify(d)}`);
+      }
     }
   } finally {
+    setClassifierHeadLanes(null);
     programs.restore();
     setPoisonFusedOutputs(false);
   }
