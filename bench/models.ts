@@ -60,17 +60,20 @@ type Tensor = InstanceType<typeof tf.Tensor>;
  * split-K rule, everywhere), the same-run A/B of that path.
  * `rolledGemms`: the fused model with every shared-GEMM tile's k loop left as a loop (GemmTile.unrolled false), the
  * same-run A/B of the unrolled steps.
+ * `unpaired`: the fused model without the doubled tile + 2 hidden splits at 1-2 tiles per SM (N=1 28x28 blocks).
  * `expand4x8`: the fused model with every gemm-mlp expand GEMM on the 4 x 8-per-thread tile (the 8 x 8 rule off).
  */
 interface Config { key: string; label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false;
-  classifierHead?: false;
-  directPatchConvs?: true; rolledGemms?: true; expand4x8?: true }
+  classifierHead?: false; directPatchConvs?: true; rolledGemms?: true; expand4x8?: true;
+  unpaired?: true }
 const ALL_CONFIGS: Config[] = [
   { key: 'stock', label: 'ConvNeXt stock ops', family: 'convnext', fused: false },
   { key: 'fused', label: 'ConvNeXt fused', family: 'convnext', fused: true },
   { key: 'direct', label: 'ConvNeXt fused, direct patch', family: 'convnext', fused: true, directPatchConvs: true },
   { key: 'rolled', label: 'ConvNeXt fused, rolled GEMMs', family: 'convnext', fused: true, rolledGemms: true },
   { key: 'exp4x8', label: 'ConvNeXt fused, 4x8 expand', family: 'convnext', fused: true, expand4x8: true },
+  { key: 'unpaired', label: 'ConvNeXt fused, unpaired', family: 'convnext', fused: true, unpaired: true },
+  { key: 'cfunpaired', label: 'ConvFirstNet fused, unpaired', family: 'convfirst', fused: true, unpaired: true },
   { key: 'conv2d', label: 'ConvNeXt fused, Conv2D', family: 'convnext', fused: true, patchConvs: false },
   { key: 'nohead', label: 'ConvNeXt fused, stock head', family: 'convnext', fused: true, classifierHead: false },
   { key: 'convfirst', label: 'ConvFirstNet fused', family: 'convfirst', fused: true },
@@ -229,6 +232,7 @@ async function as<T>(i: number, work: () => Promise<T>): Promise<T> {
     setTilingOverride({ gemmUnrolled: { expand: false, project: false } });
   }
   if (CONFIGS[i].expand4x8) setTilingOverride({ gemmExpand: rowVec4Tile(64, 128, 16, 4, 2) });
+  if (CONFIGS[i].unpaired) setTilingOverride({ pairedSplits: false });
   try { return await work(); } finally { setPatchConvOverride(null); setTilingOverride(null); }
 }
 
@@ -247,7 +251,7 @@ async function measureBatch(n: number) {
       const { input } = prepared[i];
       const cfg = CONFIGS[i];
       // --cpu-profile: the first round's tfjs-upload loop of each model.
-      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.classifierHead === false ? '-nohead' : ''}${cfg.directPatchConvs ? '-direct' : ''}${cfg.rolledGemms ? '-rolled' : ''}${cfg.expand4x8 ? '-exp4x8' : ''}-n${n}`;
+      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.classifierHead === false ? '-nohead' : ''}${cfg.directPatchConvs ? '-direct' : ''}${cfg.rolledGemms ? '-rolled' : ''}${cfg.expand4x8 ? '-exp4x8' : ''}${cfg.unpaired ? '-unpaired' : ''}-n${n}`;
       const w = await as(i, () => withCpuProfile(r === 0 ? profileDir : null, name,
         () => wallLoop(model, input, n, 'tfjs', WALL_REPEATS)));
       wall[i].wall.push(...w.wall); wall[i].phases.push(...w.phases);

@@ -8,7 +8,8 @@ import '../../src/index.js';
 import { fuseBlocks } from '../../src/converter/fusion.js';
 import type { Graph } from '../../src/converter/ir.js';
 import { GraphBuilder } from '../../src/converter/ir_builder.js';
-import { choosePatchConvSplits, DATACENTER_LIMITS, MIN_SPLIT_DEPTH, planPatchConv, setPatchConvOverride,
+import { choosePatchConvSplits, DATACENTER_LIMITS, MIN_SPLIT_DEPTH, planPatchConv, planPatchConvCached,
+  setPatchConvOverride,
   setPoisonFusedOutputs, SPLIT_BELOW_WORKGROUPS, SPLIT_TARGET_WORKGROUPS, SWIFTSHADER_LIMITS }
   from '../../src/kernels/webgpu/index.js';
 import { FUSED_LAYER_NORM } from '../../src/spec/block_spec.js';
@@ -49,6 +50,18 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as const) {
 }
 
 describe('webgpu patch conv plan', () => {
+  it('the cached plan equals the computed one and follows override changes', () => {
+    const s = { n: 1, h: 56, w: 56, cin: 96, cout: 192, k: 2, preNorm: true };
+    const first = planPatchConvCached(s, DATACENTER_LIMITS);
+    assert.equal(planPatchConvCached(s, DATACENTER_LIMITS), first, 'second call is a cache hit');
+    assert.deepEqual(first, planPatchConv(s, DATACENTER_LIMITS));
+    try {
+      setPatchConvOverride({ gemm: false });
+      const direct = planPatchConvCached(s, DATACENTER_LIMITS);
+      assert.ok(first.ok && first.plan.gemm != null && direct.ok && direct.plan.gemm == null, 'override seen');
+    } finally { setPatchConvOverride(null); }
+    assert.deepEqual(planPatchConvCached(s, DATACENTER_LIMITS), first, 'override cleared');
+  });
   it('ConvNeXt-T shapes and odd ones fit both limit profiles', () => {
     const shapes = [[32, 224, 224, 3, 96, 4, 0], [1, 56, 56, 96, 192, 2, 1], [32, 28, 28, 192, 384, 2, 1],
       [1, 14, 14, 384, 768, 2, 1], [3, 9, 9, 5, 7, 3, 1], [1, 64, 64, 1024, 2048, 8, 1]];

@@ -3,10 +3,12 @@ import { describe, it } from 'node:test';
 import { explainKernel, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK } from '../../src/index.js';
 import { blockShaderKey, blockShaderSource, splitSumShaderKey, splitSumShaderSource }
   from '../../src/kernels/webgpu/block_wgsl.js';
-import { chooseTiling, DATACENTER_LIMITS, MIN_SLICE_HIDDEN, setPoisonFusedOutputs, setTilingOverride, SPLIT_BELOW_TILES,
+import { chooseTiling, DATACENTER_LIMITS, lastKernelDecision, MIN_SLICE_HIDDEN, setPoisonFusedOutputs, setTilingOverride,
+  SPLIT_BELOW_TILES,
   SWIFTSHADER_LIMITS, TARGET_WORKGROUPS, type TilingLimits } from '../../src/kernels/webgpu/index.js';
 import { ACTIVATIONS } from '../../src/spec/activations.js';
 import { convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
+import { type BlockCase, runBlockCase } from '../support/block_cases.js';
 import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
 import { checkDispatchesAndCache, checkFallbackOnTinyLimits, checkGemmMlp, checkSplitDispatches, FORCED_TILINGS,
@@ -86,12 +88,29 @@ describe('explainKernel', () => {
     assert.match(e.reason, /^fused split-hidden: 13 tiles would launch fewer than \d+ workgroups/);
   });
   it('keeps the plain one-dispatch kernel when there is a tile per SM and the block is narrow or small', () => {
-    for (const x of [[2, 56, 56, 96], [1, 56, 56, 96], [1, 28, 28, 192]]) {
+    for (const x of [[2, 56, 56, 96], [1, 56, 56, 96], [2, 28, 28, 192]]) {
       const c = x[3];
       const e = explainKernel(FUSED_CONVFIRST_BLOCK, { x, filter: [3, 3, 8, c], w1: [c, 4 * c] }, {}, DATACENTER_LIMITS);
       assert.equal(e.variant, 'plain', e.reason);
       assert.equal(e.dispatches, 1);
       assert.ok(e.workgroups! >= SPLIT_BELOW_TILES);
+    }
+  });
+  it('pairs a doubled tile with 2 hidden splits for a wide block with 1-2 tiles per SM (N=1 28x28x192)', () => {
+    for (const kernel of [FUSED_CONVNEXT_BLOCK, FUSED_CONVFIRST_BLOCK] as const) {
+      const shapes = kernel === FUSED_CONVNEXT_BLOCK ?
+        { x: [1, 28, 28, 192], filter: [7, 7, 192, 1], w1: [192, 768], layerScale: true } :
+        { x: [1, 28, 28, 192], filter: [3, 3, 8, 192], w1: [192, 768] };
+      const e = explainKernel(kernel, shapes, {}, DATACENTER_LIMITS);
+      assert.equal(e.variant, 'split-hidden', e.reason);
+      assert.deepEqual([e.tiling!.tilePixels, e.tiling!.hiddenSplits, e.workgroups, e.dispatches], [8, 2, 196, 2]);
+      assert.match(e.reason, /^fused split-hidden \(paired\): 4-pixel tiles would be 1-2 per SM \(196\)/);
+      // The A/B knob turns it off: the plain kernel on 196 4-pixel tiles.
+      setTilingOverride({ pairedSplits: false });
+      try {
+        const off = explainKernel(kernel, shapes, {}, DATACENTER_LIMITS);
+        assert.deepEqual([off.variant, off.tiling!.tilePixels, off.workgroups], ['plain', 4, 196]);
+      } finally { setTilingOverride(null); }
     }
   });
   it('picks gemm-mlp for blocks whose expand GEMM fills the GPU (every ConvNeXt-T stage at N=32)', () => {
@@ -189,6 +208,25 @@ describe(`fused webgpu kernels through Dawn (seed ${seed})`, { skip: webgpuUnava
     await useBackend('webgpu');
     await checkSplitDispatches(rng, rng.int(1, 2 ** 30));
   });
+  it('paired split (8-pixel tiles, D in 2 slices) as the rule picks it: matches float64, poisoned outputs, no leaks',
+    async () => {
+      await useBackend('webgpu');
+      const cases: BlockCase[] = [
+        { kind: 'convnext', n: 1, h: 24, w: 23, c: 144, d: 576, k: 7, act: 'gelu', layerScale: true },
+        { kind: 'convfirst', n: 1, h: 23, w: 25, c: 136, d: 544, k: 3, g: 8, act: 'silu', residual: true },
+      ];
+      setPoisonFusedOutputs(true);
+      try {
+        for (const t of cases) {
+          await runBlockCase(t, rng.int(1, 2 ** 30));
+          const d = lastKernelDecision();
+          assert.deepEqual([d?.variant, d?.tiling?.tilePixels, d?.tiling?.hiddenSplits, d?.tiling?.pairedSplit],
+            ['split-hidden', 8, 2, true], d?.reason);
+        }
+      } finally {
+        setPoisonFusedOutputs(false);
+      }
+    });
   for (const [name, limits] of PROFILES) {
     it(`wide ConvNeXt (plain) and ConvFirst (split-hidden) blocks with the ${name} profile's tiling, poisoned ` +
       'outputs', async () => {

@@ -35,7 +35,7 @@ export interface GemmTile {
 
 /**
  * A tile whose threads own consecutive rows, its k loop written out (the measured defaults all are; `unrolled`
- * false for the A/B: H200 sweep, BENCHMARKS.md "Unrolled GEMM steps", 4-7% faster on the wide N=32 blocks).
+ * false for the A/B: H200 sweep, BENCHMARKS.md "Late pass", 4-7% faster on the wide N=32 blocks).
  */
 export const rowVec4Tile = (bm: number, bn: number, bk: number, tm: number, tn4: number, unrolled = true): GemmTile =>
   ({ bm, bn, bk, tm, tn4, rowVec4: true, unrolled });

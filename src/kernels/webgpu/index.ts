@@ -13,7 +13,7 @@ export { layerNormPlan } from './layer_norm_wgsl.js';
 export { lastClassifierHeadDecision, planClassifierHead, setClassifierHeadLanes } from './classifier_head_wgsl.js';
 export type { ClassifierHeadChoice, ClassifierHeadPlan } from './classifier_head_wgsl.js';
 export type { LayerNormPlan } from './layer_norm_wgsl.js';
-export { choosePatchConvSplits, lastPatchConvDecision, MIN_SPLIT_DEPTH, patchConvStorageBytes, planPatchConv,
+export { choosePatchConvSplits, lastPatchConvDecision, MIN_SPLIT_DEPTH, patchConvStorageBytes, planPatchConv, planPatchConvCached,
   setPatchConvOverride, SPLIT_BELOW_WORKGROUPS, SPLIT_TARGET_WORKGROUPS } from './patch_conv_plan.js';
 export type { PatchConvChoice, PatchConvOverride, PatchConvPlan, PatchConvShape, PatchConvTiling } from './patch_conv_plan.js';
 export { explainKernel, lastKernelDecision, setWebGPUTilingLimits } from './plan.js';

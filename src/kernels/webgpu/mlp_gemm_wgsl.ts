@@ -36,7 +36,7 @@ const FALLBACK: GemmTile[] = [tile(64, 64, 16, 4, 2), tile(64, 128, 8, 8, 2), ti
  * width) 64 x 96 with 4 x 12 per thread at C = 96 (it is what makes the 56x56x96 block faster as gemm-mlp:
  * 0.61 vs 0.74 ms, the 32 x 96 tile 0.77), 32 x 96 (64 threads) from C = 192 (28x28x192 0.56 vs 0.58-0.62 ms
  * with 64 x 96; equal at 14x14 and 7x7).
- * With the steps unrolled (H200, BENCHMARKS.md "Unrolled GEMM steps"), 8 x 8 per thread on the 64 x 128 expand
+ * With the steps unrolled (H200, BENCHMARKS.md "Late pass"), 8 x 8 per thread on the 64 x 128 expand
  * tile (128 threads) is 2-9% faster where the reduction is deep (C >= 192) and the GEMM launches at least
  * EXPAND_8X8_MIN_WORKGROUPS of them (ConvNeXt-T 28x28 and 14x14 at N=32), 2-4% slower at 7x7x768 (600
  * workgroups), and slower at C = 96 (6 reduction steps).

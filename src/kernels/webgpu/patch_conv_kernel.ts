@@ -9,7 +9,7 @@ import { FUSED_PATCH_CONV, type PatchConvAttrs } from '../../spec/patch_conv.js'
 import { patchConvReferenceKernel } from '../reference/reference_kernels.js';
 import { poisonedOutput } from './block_kernels.js';
 import { effectiveLimits } from './plan.js';
-import { planPatchConv, recordPatchConvDecision } from './patch_conv_plan.js';
+import { planPatchConvCached, recordPatchConvDecision } from './patch_conv_plan.js';
 import { PatchConvFoldProgram, PatchConvProgram, patchConvSplitSumProgram, patchGemmProgram,
   patchGemmSplitSumProgram } from './patch_conv_program.js';
 import type { PatchConvPlan } from './patch_conv_plan.js';
@@ -26,7 +26,7 @@ export function patchConvWebGPUKernel(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WebGPUBackend;
   const [n, h, w, cin] = x!.shape;
   const [k, , , cout] = filter!.shape;
-  const choice = planPatchConv({ n, h, w, cin, cout, k, preNorm: attrs.preNorm }, effectiveLimits(backend.device));
+  const choice = planPatchConvCached({ n, h, w, cin, cout, k, preNorm: attrs.preNorm }, effectiveLimits(backend.device));
   recordPatchConvDecision(choice);
   if (!choice.ok) return patchConvReferenceKernel(args);
   const plan = choice.plan;

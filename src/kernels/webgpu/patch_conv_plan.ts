@@ -91,8 +91,9 @@ export interface PatchConvOverride {
 }
 
 let override: PatchConvOverride | null = null;
+let overrideVersion = 0;
 /** Forces tiling knobs for subsequent patch conv calls (benchmarks, tests); null restores the defaults. */
-export function setPatchConvOverride(o: PatchConvOverride | null): void { override = o; }
+export function setPatchConvOverride(o: PatchConvOverride | null): void { override = o; overrideVersion++; }
 
 /** Threads per workgroup by default (fits SwiftShader's 256). */
 const WORKGROUP = 128;
@@ -239,6 +240,26 @@ export function planPatchConv(s: PatchConvShape, limits: TilingLimits): PatchCon
   const gemm = o.gemm === false || (o.kSplits != null && o.gemm !== true) ? null :
     choosePatchGemm(s, limits, o.gemmSplits, o.gemmUnrolled);
   return { ok: true, plan: gemm == null ? direct : { ...direct, gemm, dispatches: gemm.dispatches } };
+}
+
+/**
+ * Plans are pure functions of the shape, the limits and the override, and a network calls the same few shapes
+ * every inference: cached, so a call's CPU side is a map lookup instead of the tiling search (a device profile
+ * put planPatchConv at ~60 us per call at N=1, BENCHMARKS.md "Late pass").
+ */
+const planCache = new Map<string, PatchConvChoice>();
+const PLAN_CACHE_LIMIT = 256;
+
+export function planPatchConvCached(s: PatchConvShape, limits: TilingLimits): PatchConvChoice {
+  const key = `${s.n},${s.h},${s.w},${s.cin},${s.cout},${s.k},${+s.preNorm}|${limits.maxComputeWorkgroupStorageSize},` +
+    `${limits.maxComputeInvocationsPerWorkgroup}|${overrideVersion}`;
+  let plan = planCache.get(key);
+  if (plan == null) {
+    if (planCache.size >= PLAN_CACHE_LIMIT) planCache.clear();
+    plan = planPatchConv(s, limits);
+    planCache.set(key, plan);
+  }
+  return plan;
 }
 
 let last: PatchConvChoice | null = null;

@@ -112,6 +112,13 @@ export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly numb
           ` (fewer than ${SPLIT_BELOW_TILES}, but D = ${spec.hidden} has no split into slices of >= ` +
           `${MIN_SLICE_HIDDEN} hidden channels)`) };
   }
+  if (t.pairedSplit === true) {
+    return { ...base, fused: true, variant: 'split-hidden', tiling: t, dispatches: 2, workgroups: tiles * t.hiddenSplits,
+      reason: `fused split-hidden (paired): ${t.tilePixels / 2}-pixel tiles would be 1-2 per SM ` +
+        `(${Math.ceil(pixels / (t.tilePixels / 2))}), so ${t.tilePixels}-pixel tiles with D = ${spec.hidden} split into 2 ` +
+        `slices: the same ${tiles * t.hiddenSplits} workgroups, each re-reading half the weights, plus a dispatch ` +
+        `summing the partials; ${layout}` };
+  }
   return { ...base, fused: true, variant: 'split-hidden', tiling: t, dispatches: 2, workgroups: tiles * t.hiddenSplits,
     reason: `fused split-hidden: ${tiles} tiles would launch fewer than ${SPLIT_BELOW_TILES} workgroups, so D = ` +
       `${spec.hidden} is split into ${t.hiddenSplits} slices of ${spec.hidden / t.hiddenSplits} ` +

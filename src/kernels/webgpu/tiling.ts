@@ -70,6 +70,8 @@ export interface BlockTiling {
    * a partial projection [S, P, C]; dispatch 2 sums the partials and adds b2' and the residual.
    */
   hiddenSplits: number;
+  /** Set by the paired rule (pairedSplitTiling): the doubled tile with 2 hidden splits. */
+  pairedSplit?: boolean;
 }
 
 export type TilingChoice = { ok: true; tiling: BlockTiling } | { ok: false; reason: string };
@@ -202,7 +204,33 @@ export function chooseTiling(spec: BlockSpec, xShape: readonly number[], limits:
     }
     return { ok: true, tiling: { ...choice.tiling, hiddenSplits: forced } };
   }
+  const paired = override?.tilePixels == null && override?.pairedSplits !== false ?
+    pairedSplitTiling(spec, pixels, choice.tiling, limits) : null;
+  if (paired != null) return { ok: true, tiling: paired };
   return { ok: true, tiling: { ...choice.tiling, hiddenSplits: chooseHiddenSplits(spec, pixels, choice.tiling) } };
+}
+
+/**
+ * A wide block (unstaged weights) whose tiles number 1-2 per SM: twice the pixels per tile and the hidden
+ * dimension split in 2, the same workgroup count with each workgroup re-reading half as much of W1' and W2'
+ * (through L2) per pixel. Measured at N=1 28x28x192 (H100, two same-machine sweeps, BENCHMARKS.md "Late
+ * pass"): ConvFirst 0.119 / 0.091 -> 0.104 / 0.078 ms, ConvNeXt 0.121 / 0.118 -> 0.110 / 0.116 ms.
+ * Applied from 4- to 8-pixel tiles only (the measured case). Null when the rule does not apply or the doubled tile
+ * does not fit.
+ */
+function pairedSplitTiling(spec: BlockSpec, pixels: number, t: BlockTiling, limits: TilingLimits): BlockTiling | null {
+  const tiles = Math.ceil(pixels / t.tilePixels);
+  const tilePixels = 2 * t.tilePixels;
+  const chunks = spec.hidden / t.hiddenChunk;
+  // Measured only from 4- to 8-pixel tiles (larger tiles have other register and occupancy trade-offs).
+  if (spec.channels <= STAGED_MAX_CHANNELS || t.tilePixels !== 4 || tiles < SPLIT_BELOW_TILES ||
+      tiles >= 2 * SPLIT_BELOW_TILES || chunks % 2 !== 0 || spec.hidden / 2 < MIN_SLICE_HIDDEN) return null;
+  const project = registerTile(tilePixels, spec.channels / 4, t.workgroupSize);
+  const expand = registerTile(tilePixels, t.hiddenChunk / 4, t.workgroupSize);
+  const bytes = storageBytes(spec, tilePixels, t.hiddenChunk, t.expandSlice, t.projectSlice);
+  if (project == null || project.rows * project.cols4 > MAX_PROJECT_VEC4 || expand == null ||
+      expand.rows * expand.cols4 > MAX_EXPAND_VEC4 || bytes > limits.maxComputeWorkgroupStorageSize) return null;
+  return { ...t, tilePixels, expand, project, storageBytes: bytes, hiddenSplits: 2, pairedSplit: true };
 }
 
 /**
@@ -254,6 +282,8 @@ export interface TilingOverride {
   projectSlice?: number;
   /** Split-hidden factor; absent = the automatic choice for the (overridden) tile. */
   hiddenSplits?: number;
+  /** false: no doubled tile with 2 hidden splits at 1-2 tiles per SM (pairedSplitTiling), the A/B of that rule. */
+  pairedSplits?: boolean;
   /** Lane rows per warp wanted (RegisterTile.laneRows); 1 = row-major lanes. */
   laneRows?: number;
   unroll?: number;
