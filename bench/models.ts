@@ -54,6 +54,8 @@ type Tensor = InstanceType<typeof tf.Tensor>;
 
 /**
  * `patchConvs: false`: fused blocks and LayerNorms but the stem / downsample convs left as stock Conv2D.
+ * `classifierHead: false`: the fused model with the head left as Mean + FusedLayerNorm + MatMul + BiasAdd (the
+ * converter's passes with its head pass off), the same-run A/B of FusedClassifierHead.
  * `directPatchConvs`: the fused model with the patch convs' GEMM path forced off (the direct kernel, with its own
  * split-K rule, everywhere), the same-run A/B of that path.
  * `rolledGemms`: the fused model with every shared-GEMM tile's k loop left as a loop (GemmTile.unrolled false), the
@@ -62,7 +64,7 @@ type Tensor = InstanceType<typeof tf.Tensor>;
  * `expand4x8`: the fused model with every gemm-mlp expand GEMM on the 4 x 8-per-thread tile (the 8 x 8 rule off).
  */
 interface Config { key: string; label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false;
-  directPatchConvs?: true; rolledGemms?: true; expand4x8?: true;
+  classifierHead?: false; directPatchConvs?: true; rolledGemms?: true; expand4x8?: true;
   unpaired?: true }
 const ALL_CONFIGS: Config[] = [
   { key: 'stock', label: 'ConvNeXt stock ops', family: 'convnext', fused: false },
@@ -73,6 +75,7 @@ const ALL_CONFIGS: Config[] = [
   { key: 'unpaired', label: 'ConvNeXt fused, unpaired', family: 'convnext', fused: true, unpaired: true },
   { key: 'cfunpaired', label: 'ConvFirstNet fused, unpaired', family: 'convfirst', fused: true, unpaired: true },
   { key: 'conv2d', label: 'ConvNeXt fused, Conv2D', family: 'convnext', fused: true, patchConvs: false },
+  { key: 'nohead', label: 'ConvNeXt fused, stock head', family: 'convnext', fused: true, classifierHead: false },
   { key: 'convfirst', label: 'ConvFirstNet fused', family: 'convfirst', fused: true },
 ];
 /** `--configs a,b` (keys above, stock first): a subset for a short run; default all. */
@@ -248,7 +251,7 @@ async function measureBatch(n: number) {
       const { input } = prepared[i];
       const cfg = CONFIGS[i];
       // --cpu-profile: the first round's tfjs-upload loop of each model.
-      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.directPatchConvs ? '-direct' : ''}${cfg.rolledGemms ? '-rolled' : ''}${cfg.expand4x8 ? '-exp4x8' : ''}${cfg.unpaired ? '-unpaired' : ''}-n${n}`;
+      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.classifierHead === false ? '-nohead' : ''}${cfg.directPatchConvs ? '-direct' : ''}${cfg.rolledGemms ? '-rolled' : ''}${cfg.expand4x8 ? '-exp4x8' : ''}${cfg.unpaired ? '-unpaired' : ''}-n${n}`;
       const w = await as(i, () => withCpuProfile(r === 0 ? profileDir : null, name,
         () => wallLoop(model, input, n, 'tfjs', WALL_REPEATS)));
       wall[i].wall.push(...w.wall); wall[i].phases.push(...w.phases);
@@ -290,10 +293,10 @@ console.log('model                 N    params  GFLOPs   gpu ms  wall ms  (min) 
 // Every model loaded first, then batch by batch, each batch's models interleaved in ROUNDS rounds (measureBatch).
 const models: Model[] = [];
 for (const cfg of CONFIGS) {
-  const files = cfg.patchConvs === false ?
-    // The converter's passes on the stock graph, patch convs off: what the fused model was before FusedPatchConv.
+  const files = cfg.patchConvs === false || cfg.classifierHead === false ?
+    // The converter's passes on the stock graph with the patch conv or the head pass off.
     writeGraphModel(fuseBlocks(buildModelGraph(cfg.family, VARIANT, { fused: false, seed: SEED, inputSize: SIZE }),
-      { patchConvs: false }).graph) :
+      { patchConvs: cfg.patchConvs !== false, classifierHead: cfg.classifierHead !== false }).graph) :
     buildModel(cfg.family, VARIANT, { fused: cfg.fused, seed: SEED, inputSize: SIZE }).files;
   models.push(await loadGraphModel(tf.io.fromMemory(toModelArtifacts(files))));
 }
@@ -311,7 +314,7 @@ for (const n of BATCHES) {
       for (let i = 0; i < m.logits.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(m.logits[i] - stock.logits[i]));
     }
     if (cfg.family === 'convnext' && !cfg.fused) stockRef.set(n, m);
-    if (cfg.patchConvs === false && maxAbsDiff != null && maxAbsDiff > 1e-3) {
+    if ((cfg.patchConvs === false || cfg.classifierHead === false) && maxAbsDiff != null && maxAbsDiff > 1e-3) {
       throw new Error(`${cfg.label} N=${n}: logits differ from stock by ${maxAbsDiff}`);
     }
     const base = stockRef.get(n);

@@ -2,7 +2,7 @@
  * ConvNeXt and ConvFirstNet as converter IR graphs: the ConvNeXt macro-architecture (4x4 stride-4 patchify
  * stem + LayerNorm (FusedPatchConv + FusedLayerNorm in the fused model, as for the blocks); four stages, each
  * after the first entered through LayerNorm + 2x2 stride-2 conv (one FusedPatchConv with its pre-norm); global
- * average pool + LayerNorm + linear head) around the family's residual block. The graph is what the
+ * average pool + LayerNorm + linear head (one FusedClassifierHead in the fused model)) around the family's residual block. The graph is what the
  * GraphModel writer serialises, so a built model and a converted one share one runtime path.
  */
 import type { Graph } from '../src/converter/ir.js';
@@ -111,10 +111,19 @@ export function buildNetwork(family: string, variant: string, options: BuildOpti
   }
 
   const cLast = widths[3];
-  x = b.mean(x, [1, 2], false);
-  x = layerNorm(b, x, init, cLast, 'head.norm', cfg.fused);
-  x = b.biasAdd(b.matMul(x, b.weight('head.fc.weight', [cLast, cfg.classes], init.weight(cLast * cfg.classes, cLast))),
-    b.weight('head.fc.bias', [cfg.classes], init.bias(cfg.classes)));
+  if (cfg.fused) {
+    // Pool, LayerNorm and dense in one FusedClassifierHead node, as the converter's head pass does.
+    const gamma = b.weight('head.norm.weight', [cLast], init.normScale(cLast));
+    const beta = b.weight('head.norm.bias', [cLast], init.normShift(cLast));
+    const weight = b.weight('head.fc.weight', [cLast, cfg.classes], init.weight(cLast * cfg.classes, cLast));
+    const bias = b.weight('head.fc.bias', [cfg.classes], init.bias(cfg.classes));
+    x = b.fusedClassifierHead(x, gamma, beta, weight, bias, Math.fround(MACRO.epsilon), 'head.classifier_head');
+  } else {
+    x = b.mean(x, [1, 2], false);
+    x = layerNorm(b, x, init, cLast, 'head.norm', false);
+    x = b.biasAdd(b.matMul(x, b.weight('head.fc.weight', [cLast, cfg.classes], init.weight(cLast * cfg.classes, cLast))),
+      b.weight('head.fc.bias', [cfg.classes], init.bias(cfg.classes)));
+  }
   b.output(b.op('Identity', [x], {}, 'logits'));
   b.graph.validate();
   return { graph: b.graph, stageOutputs };

@@ -1,6 +1,6 @@
 /**
  * tfjs-block-fusion: fused residual-block ops for TensorFlow.js. Importing this module registers the
- * block, LayerNorm and patch conv kernels on every backend (fused on webgpu / webgl, a reference composition elsewhere).
+ * block, LayerNorm, patch conv and classifier head kernels on every backend (fused on webgpu / webgl, a reference composition elsewhere).
  */
 import { registerBlockKernels } from './kernels/register.js';
 import { registerFusedGraphOps } from './converter/register_ops.js';
@@ -19,6 +19,10 @@ export { patchConv } from '../ops/patch_conv.js';
 export type { PatchConvOptions } from '../ops/patch_conv.js';
 export { patchConvReference } from './kernels/reference/patch_conv_reference.js';
 export { FUSED_PATCH_CONV } from './spec/patch_conv.js';
+export { classifierHead } from '../ops/classifier_head.js';
+export type { ClassifierHeadOptions } from '../ops/classifier_head.js';
+export { classifierHeadReference } from './kernels/reference/classifier_head_reference.js';
+export { FUSED_CLASSIFIER_HEAD } from './spec/classifier_head.js';
 export type { TensorInput } from '../ops/validate.js';
 export { ACTIVATIONS } from './spec/activations.js';
 export type { Activation } from './spec/activations.js';

@@ -20,6 +20,7 @@ import {
   type BlockSpec, convfirstSpec, convnextSpec, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM,
 } from '../spec/block_spec.js';
 import { FUSED_PATCH_CONV } from '../spec/patch_conv.js';
+import { FUSED_CLASSIFIER_HEAD } from '../spec/classifier_head.js';
 import { type KernelRecord, traceKernels } from './kernel_trace.js';
 
 export type Shape = readonly number[];
@@ -218,6 +219,16 @@ export function kernelCost(name: string, inputShapes: ReadonlyArray<Shape | null
     case FUSED_LAYER_NORM:
       // sum, subtract, square, sum, then * rstd * gamma + beta: 7 ops per element.
       return finish(7 * outSize, bytes, 'normalization');
+    case FUSED_CLASSIFIER_HEAD: {
+      // The layers it replaces: Mean over H, W (1 per input element), LayerNorm (7 per pooled element),
+      // MatMul (2 C per output) and the bias add (1 per output). Inputs x, gamma, beta, weight [C, K], bias.
+      const x = inputShapes[0];
+      const w = inputShapes[3];
+      if (x == null || x.length !== 4 || w == null || w.length !== 2) {
+        throw new Error(`cost model: ${name} needs a 4-D x and a 2-D weight`);
+      }
+      return finish(sizeOf(x) + 7 * x[0] * x[3] + 2 * outSize * w[0] + outSize, bytes, 'fused-block');
+    }
     case 'Softmax':
     case 'LogSoftmax':
       // max, subtract, exp, sum, divide (or log).

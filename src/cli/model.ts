@@ -90,8 +90,9 @@ export async function run(args: string[]): Promise<number> {
     const fusedNodes = (ops.FusedConvNeXtBlock ?? 0) + (ops.FusedConvFirstBlock ?? 0);
     const lnNodes = ops.FusedLayerNorm ?? 0;
     const patchNodes = ops.FusedPatchConv ?? 0;
+    const headNodes = ops.FusedClassifierHead ?? 0;
     console.log(`${c.family}-${c.variant} (${c.fused ? `fused: ${fusedNodes} block nodes, ${lnNodes} LayerNorm nodes, ` +
-      `${patchNodes} patch conv nodes` :
+      `${patchNodes} patch conv nodes, ${headNodes} classifier head node${headNodes === 1 ? '' : 's'}` :
       'unfused stock ops'}), ` +
       `input [${c.batch === -1 ? 'N' : c.batch}, ${c.inputSize}, ${c.inputSize}, 3], ${(built.params / 1e6).toFixed(2)}M parameters, ` +
       `${built.graph.nodes.length} nodes, ${built.files.shards.length} shard(s), seed ${c.seed} -> ${outdir} ` +

@@ -58,17 +58,19 @@ export function convertModel(source: ConvertSource, options: ConvertOptions = {}
   let blocks: FusedBlock[] = [];
   let layerNorms = 0;
   let patchConvs = { total: 0, preNorm: 0 };
+  let classifierHeads = 0;
   if (options.fuse !== false) {
-    progress('fusing residual blocks, LayerNorms and patch convs');
+    progress('fusing residual blocks, LayerNorms, patch convs and classifier heads');
     const fused = fuseBlocks(unfused);
     graph = fused.graph;
     blocks = fused.blocks;
     layerNorms = fused.layerNorms.length;
     patchConvs = { total: fused.patchConvs.length, preNorm: fused.patchConvs.filter((p) => p.preNorm != null).length };
+    classifierHeads = fused.classifierHeads.length;
   }
   progress('writing GraphModel');
   const report = buildReport({ source: source.format, unfused, graph, blocks, layerNorms, patchConvs,
-    fuse: options.fuse !== false, quantize: options.quantize });
+    classifierHeads, fuse: options.fuse !== false, quantize: options.quantize });
   const files = writeGraphModel(graph, { quantize: options.quantize, metadata: { tfjsBlockFusion: report.summary } });
   return { unfused, graph, blocks, files, report };
 }

@@ -2,6 +2,7 @@
  * Fusion passes: find residual blocks by graph structure (patterns.ts) and rewrite each into one
  * FusedConvNeXtBlock / FusedConvFirstBlock node with inputs in the op's order (block_spec.ts) and the
  * op's attrs; then the LayerNorms left outside blocks into FusedLayerNorm nodes (layer_norm_fusion.ts), then
+ * the classifier head (pool + LayerNorm + dense) into one FusedClassifierHead node (classifier_head_fusion.ts), then
  * stride-k k x k convs into FusedPatchConv nodes absorbing a LayerNorm right before them (patch_conv_fusion.ts).
  * A block is only rewritten when every node it absorbs is read by the block alone, so the
  * rest of the graph never loses a value. Matched weights are re-laid-out exactly (transposes and copies,
@@ -11,6 +12,7 @@ import {
   type BlockSpec, convfirstSpec, convnextSpec, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
 } from '../spec/block_spec.js';
 import { attr, type ConstTensor, Graph, type IRNode } from './ir.js';
+import { type FusedClassifierHeadNode, fuseClassifierHeadsInPlace } from './classifier_head_fusion.js';
 import { type FusedLayerNormNode, fuseLayerNormsInPlace } from './layer_norm_fusion.js';
 import { type FusedPatchConvNode, fusePatchConvsInPlace } from './patch_conv_fusion.js';
 import {
@@ -34,7 +36,9 @@ export interface FusionResult {
   layerNorms: FusedLayerNormNode[];
   /** Patch convs rewritten to FusedPatchConv (empty with `patchConvs: false`). */
   patchConvs: FusedPatchConvNode[];
-  counts: { convnext: number; convfirst: number; layerNorm: number; patchConv: number };
+  /** Classifier heads rewritten to FusedClassifierHead (empty with `classifierHead: false`). */
+  classifierHeads: FusedClassifierHeadNode[];
+  counts: { convnext: number; convfirst: number; layerNorm: number; patchConv: number; classifierHead: number };
 }
 
 export interface FusionOptions {
@@ -42,6 +46,8 @@ export interface FusionOptions {
   layerNorms?: boolean;
   /** Also rewrite stride-k k x k convs (stem, downsample layers) to FusedPatchConv (default true). */
   patchConvs?: boolean;
+  /** Also rewrite pool + LayerNorm + dense heads to FusedClassifierHead (default true; needs the LayerNorm pass). */
+  classifierHead?: boolean;
 }
 
 interface Candidate {
@@ -177,17 +183,20 @@ export function fuseBlocks(graph: Graph, options: FusionOptions = {}): FusionRes
   g.topoSort();
   // After the blocks, so each block keeps its own LayerNorm.
   const allLayerNorms = options.layerNorms === false ? [] : fuseLayerNormsInPlace(g);
+  // After the LayerNorms: the head's LayerNorm is then one FusedLayerNorm node.
+  const classifierHeads = options.classifierHead === false ? [] : fuseClassifierHeadsInPlace(g);
   // After the LayerNorms, so a downsample layer's FusedLayerNorm becomes its patch conv's pre-norm.
   const patchConvs = options.patchConvs === false ? [] : fusePatchConvsInPlace(g);
-  const folded = new Set(patchConvs.map((p) => p.preNorm));
+  const folded = new Set([...patchConvs.map((p) => p.preNorm), ...classifierHeads.map((h) => h.layerNorm)]);
   const layerNorms = allLayerNorms.filter((ln) => !folded.has(ln.node));
   return {
     graph: g,
     blocks,
     layerNorms,
     patchConvs,
+    classifierHeads,
     counts: { convnext: blocks.filter((b) => b.kind === 'convnext').length,
       convfirst: blocks.filter((b) => b.kind === 'convfirst').length, layerNorm: layerNorms.length,
-      patchConv: patchConvs.length },
+      patchConv: patchConvs.length, classifierHead: classifierHeads.length },
   };
 }

@@ -8,6 +8,8 @@ export { foldConstants } from './const_fold.js';
 export { ConversionError } from './errors.js';
 export { fuseBlocks } from './fusion.js';
 export type { FusedBlock, FusionOptions, FusionResult } from './fusion.js';
+export { fuseClassifierHeadsInPlace } from './classifier_head_fusion.js';
+export type { FusedClassifierHeadNode } from './classifier_head_fusion.js';
 export { fuseLayerNormsInPlace } from './layer_norm_fusion.js';
 export type { FusedLayerNormNode } from './layer_norm_fusion.js';
 export { fusePatchConvsInPlace } from './patch_conv_fusion.js';

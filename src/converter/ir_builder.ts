@@ -13,6 +13,7 @@
 import { type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM }
   from '../spec/block_spec.js';
 import { FUSED_PATCH_CONV } from '../spec/patch_conv.js';
+import { FUSED_CLASSIFIER_HEAD } from '../spec/classifier_head.js';
 import { type AttrValue, attr, type DType, Graph, type GraphInput } from './ir.js';
 
 export type Padding = 'SAME' | 'VALID' | [number, number, number, number]; // explicit [top, bottom, left, right]
@@ -237,6 +238,15 @@ export class GraphBuilder {
     const inputs = [x, filter, ...(o.bias ? [o.bias] : []), ...(o.preNorm ? [o.preNorm.gamma, o.preNorm.beta] : [])];
     return this.op(FUSED_PATCH_CONV, inputs, { has_bias: attr.b(o.bias != null), pre_norm: attr.b(o.preNorm != null),
       ...(o.preNorm ? { epsilon: attr.f(o.preNorm.epsilon) } : {}) }, name);
+  }
+
+  /**
+   * One FusedClassifierHead node (src/spec/classifier_head.ts): what the fusion pass makes of mean(x, [1, 2])
+   * -> layerNorm(gamma, beta, epsilon) -> matMul(weight [C, K]) -> biasAdd(bias [K]).
+   */
+  fusedClassifierHead(x: string, gamma: string, beta: string, weight: string, bias: string, epsilon: number,
+    name = 'classifier_head'): string {
+    return this.op(FUSED_CLASSIFIER_HEAD, [x, gamma, beta, weight, bias], { epsilon: attr.f(epsilon) }, name);
   }
 
   /** inputs: dwFilter, dwBias, lnGamma, lnBeta, w1, b1, w2, b2[, layerScale] (value names). */

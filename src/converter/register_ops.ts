@@ -1,5 +1,5 @@
 /**
- * Lets `tf.loadGraphModel` run converted models: registers the fused op names (two blocks, LayerNorm, patch conv) with
+ * Lets `tf.loadGraphModel` run converted models: registers the fused op names (two blocks, LayerNorm, patch conv, classifier head) with
  * tfjs-converter's `registerOp`, each calling the package's op (which picks the fused kernel of the active backend).
  * Imported for its side effect by src/index.ts, so `import 'tfjs-block-fusion'` is all a web app needs.
  */
@@ -9,6 +9,8 @@ import { convfirstBlock } from '../../ops/convfirst_block.js';
 import { convnextBlock } from '../../ops/convnext_block.js';
 import { layerNorm } from '../../ops/layer_norm.js';
 import { patchConv } from '../../ops/patch_conv.js';
+import { classifierHead } from '../../ops/classifier_head.js';
+import { FUSED_CLASSIFIER_HEAD } from '../spec/classifier_head.js';
 import { isActivation } from '../spec/activations.js';
 import { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM } from '../spec/block_spec.js';
 import { DEFAULT_LAYER_NORM_EPSILON } from '../spec/layer_norm.js';
@@ -54,6 +56,12 @@ function patchConvNode(node: OpNode): tf.Tensor {
     preNorm ? { preNorm: { gamma: rest[0], beta: rest[1], epsilon } } : {}));
 }
 
+function classifierHeadNode(node: OpNode): tf.Tensor {
+  const [x, gamma, beta, weight, bias] = node.inputs;
+  const epsilon = node.attrs.epsilon == null ? DEFAULT_LAYER_NORM_EPSILON : Number(node.attrs.epsilon);
+  return tf.tidy(() => classifierHead(x as tf.Tensor4D, gamma, beta, weight, bias, { epsilon }));
+}
+
 let registered = false;
 
 /** Registers the fused ops with tfjs-converter (idempotent). */
@@ -64,4 +72,5 @@ export function registerFusedGraphOps(): void {
   registerOp(FUSED_CONVFIRST_BLOCK, (node) => convfirstNode(node as unknown as OpNode));
   registerOp(FUSED_LAYER_NORM, (node) => layerNormNode(node as unknown as OpNode));
   registerOp(FUSED_PATCH_CONV, (node) => patchConvNode(node as unknown as OpNode));
+  registerOp(FUSED_CLASSIFIER_HEAD, (node) => classifierHeadNode(node as unknown as OpNode));
 }

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM, specKey } from '../spec/block_spec.js';
 import { FUSED_PATCH_CONV } from '../spec/patch_conv.js';
+import { FUSED_CLASSIFIER_HEAD } from '../spec/classifier_head.js';
 import type { FusedBlock } from './fusion.js';
 import { toModelArtifacts, writeGraphModel } from './graphmodel_writer.js';
 import type { Graph } from './ir.js';
@@ -29,6 +30,8 @@ export interface ConversionReport {
   layerNorms: number;
   /** Stride-k k x k convs (stem, downsample layers) rewritten to FusedPatchConv, and how many absorbed a LayerNorm. */
   patchConvs: { total: number; preNorm: number };
+  /** Pool + LayerNorm + dense heads rewritten to FusedClassifierHead. */
+  classifierHeads: number;
   /** Distinct block shapes (BlockSpec keys) and how many of each. */
   blockSpecs: Record<string, number>;
   nodes: { before: number; after: number };
@@ -43,18 +46,21 @@ export interface ConversionReport {
 }
 
 export function buildReport(o: { source: 'onnx' | 'tfjs'; unfused: Graph; graph: Graph; blocks: FusedBlock[];
-  layerNorms?: number; patchConvs?: { total: number; preNorm: number }; fuse: boolean; quantize?: 'float16' | 'uint8' }): ConversionReport {
+  layerNorms?: number; patchConvs?: { total: number; preNorm: number }; classifierHeads?: number; fuse: boolean; quantize?: 'float16' | 'uint8' }): ConversionReport {
   const convnext = o.blocks.filter((b) => b.kind === 'convnext').length;
   const convfirst = o.blocks.filter((b) => b.kind === 'convfirst').length;
   const specs: Record<string, number> = {};
   for (const b of o.blocks) specs[specKey(b.spec)] = (specs[specKey(b.spec)] ?? 0) + 1;
   const unfusedOps = o.graph.opCounts();
-  for (const op of [FUSED_CONVNEXT_BLOCK, FUSED_CONVFIRST_BLOCK, FUSED_LAYER_NORM, FUSED_PATCH_CONV]) delete unfusedOps[op];
+  for (const op of [FUSED_CONVNEXT_BLOCK, FUSED_CONVFIRST_BLOCK, FUSED_LAYER_NORM, FUSED_PATCH_CONV,
+    FUSED_CLASSIFIER_HEAD]) delete unfusedOps[op];
   const layerNorms = o.layerNorms ?? 0;
   const patchConvs = o.patchConvs ?? { total: 0, preNorm: 0 };
+  const classifierHeads = o.classifierHeads ?? 0;
   const lnPart = (layerNorms > 0 ? `${patchConvs.total > 0 ? ',' : ' and'} ${layerNorms} LayerNorm${layerNorms === 1 ? '' : 's'}` : '') +
     (patchConvs.total > 0 ? ` and ${patchConvs.total} patch conv${patchConvs.total === 1 ? '' : 's'}` +
-      (patchConvs.preNorm > 0 ? ` (${patchConvs.preNorm} with their LayerNorm)` : '') : '');
+      (patchConvs.preNorm > 0 ? ` (${patchConvs.preNorm} with their LayerNorm)` : '') : '') +
+    (classifierHeads > 0 ? `, plus ${classifierHeads} classifier head${classifierHeads === 1 ? '' : 's'}` : '');
   const summary = !o.fuse ? `converted without fusion: ${o.graph.nodes.length} nodes`
     : o.blocks.length === 0 ? `no ConvNeXt or ConvFirst blocks found${lnPart ? ` (fused${lnPart})` : ''}: the model ` +
       `was converted unfused (${o.graph.nodes.length} nodes)`
@@ -67,6 +73,7 @@ export function buildReport(o: { source: 'onnx' | 'tfjs'; unfused: Graph; graph:
     blocks: { convnext, convfirst, total: convnext + convfirst },
     layerNorms,
     patchConvs,
+    classifierHeads,
     blockSpecs: specs,
     nodes: { before: o.unfused.nodes.length, after: o.graph.nodes.length },
     opsBefore: o.unfused.opCounts(),

@@ -6,6 +6,8 @@ import { convfirstBlockReference, convnextBlockReference } from './reference/blo
 import { layerNormReference } from './reference/layer_norm_reference.js';
 import { FUSED_PATCH_CONV, type PatchConvAttrs, patchConvInputNames } from '../spec/patch_conv.js';
 import { patchConvReference } from './reference/patch_conv_reference.js';
+import { CLASSIFIER_HEAD_INPUTS, type ClassifierHeadAttrs, FUSED_CLASSIFIER_HEAD } from '../spec/classifier_head.js';
+import { classifierHeadReference } from './reference/classifier_head_reference.js';
 
 /**
  * The ops differentiate through the reference composition: the backward pass recomputes the block with
@@ -63,4 +65,11 @@ export const patchConvGradConfig: tf.GradConfig = {
   saveAllInputs: true,
   gradFunc: blockGradient((attrs) => patchConvInputNames(attrs as unknown as PatchConvAttrs), (t, attrs) =>
     patchConvReference(t as never, attrs as unknown as PatchConvAttrs)),
+};
+
+export const classifierHeadGradConfig: tf.GradConfig = {
+  kernelName: FUSED_CLASSIFIER_HEAD,
+  saveAllInputs: true,
+  gradFunc: blockGradient(CLASSIFIER_HEAD_INPUTS, (t, attrs) =>
+    classifierHeadReference(t as never, attrs as unknown as ClassifierHeadAttrs)),
 };

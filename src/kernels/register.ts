@@ -3,7 +3,9 @@ import { CONVFIRST_INPUTS, CONVNEXT_INPUTS, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEX
   from '../spec/block_spec.js';
 import { LAYER_NORM_INPUTS } from '../spec/layer_norm.js';
 import { FUSED_PATCH_CONV, type PatchConvAttrs, patchConvInputNames } from '../spec/patch_conv.js';
-import { convfirstGradConfig, convnextGradConfig, layerNormGradConfig, patchConvGradConfig } from './gradients.js';
+import { CLASSIFIER_HEAD_INPUTS, FUSED_CLASSIFIER_HEAD } from '../spec/classifier_head.js';
+import { classifierHeadGradConfig, convfirstGradConfig, convnextGradConfig, layerNormGradConfig, patchConvGradConfig }
+  from './gradients.js';
 import { referenceKernelConfigs } from './reference/reference_kernels.js';
 
 /** Backends that get the reference kernels at import time; others get them on first use. */
@@ -20,7 +22,8 @@ export function addFusedKernels(backendName: string, configs: tf.KernelConfig[])
 }
 
 /** Every kernel name the package registers. */
-const KERNEL_NAMES = [FUSED_CONVNEXT_BLOCK, FUSED_CONVFIRST_BLOCK, FUSED_LAYER_NORM, FUSED_PATCH_CONV];
+const KERNEL_NAMES = [FUSED_CONVNEXT_BLOCK, FUSED_CONVFIRST_BLOCK, FUSED_LAYER_NORM, FUSED_PATCH_CONV,
+  FUSED_CLASSIFIER_HEAD];
 
 /** Input names per kernel; a function of the attrs where optional inputs may be absent mid-list. */
 const INPUT_NAMES: Record<string, readonly string[] | ((attrs: tf.NamedAttrMap) => readonly string[])> = {
@@ -28,6 +31,7 @@ const INPUT_NAMES: Record<string, readonly string[] | ((attrs: tf.NamedAttrMap) 
   [FUSED_CONVFIRST_BLOCK]: CONVFIRST_INPUTS,
   [FUSED_LAYER_NORM]: LAYER_NORM_INPUTS,
   [FUSED_PATCH_CONV]: (attrs) => patchConvInputNames(attrs as unknown as PatchConvAttrs),
+  [FUSED_CLASSIFIER_HEAD]: CLASSIFIER_HEAD_INPUTS,
 };
 
 /**
@@ -58,7 +62,7 @@ function registerFor(backendName: string): void {
 
 let registered = false;
 
-/** Registers the block, LayerNorm and patch conv kernels on every known backend and their gradients. Idempotent. */
+/** Registers the block, LayerNorm, patch conv and classifier head kernels on every known backend and their gradients. Idempotent. */
 export function registerBlockKernels(): void {
   if (registered) return;
   registered = true;
@@ -67,6 +71,7 @@ export function registerBlockKernels(): void {
   tf.registerGradient(convfirstGradConfig);
   tf.registerGradient(layerNormGradConfig);
   tf.registerGradient(patchConvGradConfig);
+  tf.registerGradient(classifierHeadGradConfig);
 }
 
 /** Gives a backend registered by the app under another name the reference kernels on first use. */

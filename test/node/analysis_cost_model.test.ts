@@ -118,6 +118,16 @@ describe('cost model: fused blocks count the layers they replace', () => {
     assert.equal(c.category, 'normalization');
   });
 
+  it('FusedClassifierHead: the FLOPs of the Mean, FusedLayerNorm, MatMul and BiasAdd it replaces', () => {
+    // x [2, 3, 5, 8], weight [8, 10]
+    const c = kernelCost('FusedClassifierHead', [[2, 3, 5, 8], [8], [8], [8, 10], [10]], [[2, 10]]);
+    const parts = [kernelCost('Mean', [[2, 3, 5, 8], [2]], [[2, 8]]), kernelCost('FusedLayerNorm', [[2, 8], [8], [8]], [[2, 8]]),
+      kernelCost('MatMul', [[2, 8], [8, 10]], [[2, 10]]), kernelCost('BiasAdd', [[2, 10], [10]], [[2, 10]])];
+    assert.equal(c.flops, parts.reduce((s, p) => s + p.flops, 0));
+    assert.equal(c.flops, 240 + 7 * 16 + 2 * 20 * 8 + 20);
+    assert.equal(c.bytes, (240 + 8 + 8 + 80 + 10 + 20) * 4);
+  });
+
   // ConvFirst: N=1, 4x4 (P = 16), C = 16, G = 8, D = 64, k = 3.
   const convfirstShapes = [[1, 4, 4, 16], [3, 3, 8, 16], [16], [16, 64], [64], [64, 16], [16]];
   // per pixel: grouped conv 2*9*8*16 = 2304, bias 16, expand 2*16*64 = 2048, b1 64, SiLU 2*64 = 128,

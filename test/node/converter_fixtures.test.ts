@@ -31,9 +31,15 @@ describe('converter on every shared fixture (cpu): converted output vs the expor
       assert.equal(r.fusedNodes, r.expectedBlocks, 'one fused node per block');
       assert.equal(r.result.report.blocks.total, r.fusedNodes);
       // Every LayerNorm outside a ConvNeXt block (stem, downsample layers, head) is one FusedLayerNorm node,
-      // or folded into the patch conv it feeds (downsample layers).
+      // or folded into the patch conv it feeds (downsample layers) or into the classifier head.
       const standalone = r.layerNormComposites - r.result.report.blocks.convnext;
-      assert.equal(r.layerNormNodes + r.patchConvPreNorms, standalone, 'every standalone LayerNorm fused');
+      assert.equal(r.layerNormNodes + r.patchConvPreNorms + r.classifierHeadNodes, standalone,
+        'every standalone LayerNorm fused');
+      // The head (pool + LayerNorm + dense) is one node in every ConvNeXt export but the dynamo ones, which
+      // gather and transpose the pooled tensor before the LayerNorm (docs/classifier_head.md).
+      const headExpected = r.result.report.blocks.convnext > 0 && !c.name.includes('dynamo') ? 1 : 0;
+      assert.equal(r.classifierHeadNodes, headExpected, 'classifier heads');
+      assert.equal(r.result.report.classifierHeads, r.classifierHeadNodes);
       assert.equal(r.result.report.layerNorms, r.layerNormNodes);
       assert.equal(r.result.report.patchConvs.total, r.patchConvNodes);
       assert.equal(r.result.report.patchConvs.preNorm, r.patchConvPreNorms);
@@ -47,6 +53,7 @@ describe('converter on every shared fixture (cpu): converted output vs the expor
       assert.equal(r.fusedNodes, 0);
       assert.equal(r.layerNormNodes, 0);
       assert.equal(r.patchConvNodes, 0);
+      assert.equal(r.classifierHeadNodes, 0);
       assert.ok(r.relL2 <= TOLERANCE.float32, `${c.name} unfused rel L2 ${r.relL2}`);
     }
   });

@@ -122,9 +122,10 @@ describe(`built ConvNeXt on webgpu: FusedLayerNorm vs stock LayerNorms (seed ${s
     it(`convnext-${SMALL.variant} ${SMALL.inputSize}x${SMALL.inputSize}: logits agree, one program per LayerNorm`, async () => {
       await useBackend('webgpu');
       const unfused = buildModelGraph('convnext', SMALL.variant, { seed, inputSize: SMALL.inputSize, fused: false });
-      // Patch convs off in both: this compares LayerNorms alone (patch_conv.test.ts covers the folded form).
-      const fused = fuseBlocks(unfused, { patchConvs: false });
-      const blocksOnly = fuseBlocks(unfused, { layerNorms: false, patchConvs: false });
+      // Patch convs and the head pass off in both: this compares LayerNorms alone (patch_conv.test.ts and
+      // classifier_head.test.ts cover the folded forms).
+      const fused = fuseBlocks(unfused, { patchConvs: false, classifierHead: false });
+      const blocksOnly = fuseBlocks(unfused, { layerNorms: false, patchConvs: false, classifierHead: false });
       const layerNorms = 1 + (STAGES[SMALL.variant].depths.length - 1) + 1;
       assert.equal(fused.counts.layerNorm, layerNorms);
       const programs = await compareGraphsOnWebGPU(fused.graph, blocksOnly.graph, seed);

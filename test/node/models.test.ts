@@ -73,11 +73,15 @@ describe('model structure', () => {
         const unfused = buildModelGraph(family, variant, { weights: 'zeros', fused: false }).opCounts();
         assert.equal(fused[op], blocks, `${variant} fused`);
         assert.equal(unfused[op], undefined, `${variant} unfused`);
-        // stem, downsample layers, head: FusedLayerNorm (stem, head) or folded into the downsample's
-        // FusedPatchConv in the fused model, stock composites in the unfused one.
+        // stem, downsample layers, head: FusedLayerNorm (stem), folded into the downsample's FusedPatchConv or
+        // into the FusedClassifierHead in the fused model, stock composites in the unfused one.
         const downsamples = STAGES[variant].depths.length - 1;
         const layerNorms = 1 + downsamples + 1;
-        assert.equal(fused.FusedLayerNorm, 2, `${variant} fused standalone LayerNorms (stem, head)`);
+        assert.equal(fused.FusedLayerNorm, 1, `${variant} fused standalone LayerNorms (stem)`);
+        assert.equal(fused.FusedClassifierHead, 1, `${variant} fused classifier head`);
+        assert.equal(fused.Mean, undefined, `${variant} no stock pool left`);
+        assert.equal(fused.MatMul, undefined, `${variant} no stock dense layer left`);
+        assert.equal(unfused.FusedClassifierHead, undefined, `${variant} unfused head`);
         assert.equal(fused.FusedPatchConv, 1 + downsamples, `${variant} fused patch convs (stem, downsamples)`);
         assert.equal(fused.Conv2D, undefined, `${variant} no stock Conv2D left in the fused graph`);
         assert.equal(fused.Rsqrt, undefined, `${variant} no stock LayerNorm left`);

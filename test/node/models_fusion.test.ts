@@ -39,7 +39,7 @@ function describeGraph(g: Graph): unknown[] {
 
 describe(`converter fusion pass on built models (seed ${seed})`, () => {
   for (const family of MODEL_FAMILIES) {
-    it(`${family}-atto: fuseBlocks(unfused graph) is the fused graph (blocks and standalone LayerNorms)`, () => {
+    it(`${family}-atto: fuseBlocks(unfused graph) is the fused graph (blocks, standalone LayerNorms, patch convs, head)`, () => {
       const options = { seed, inputSize: 32 };
       const unfused = buildModelGraph(family, 'atto', { ...options, fused: false });
       const fused = buildModelGraph(family, 'atto', { ...options, fused: true });
@@ -50,8 +50,11 @@ describe(`converter fusion pass on built models (seed ${seed})`, () => {
       // stem, one downsample per stage after the first, head; the downsample ones fold into their patch conv
       const downsamples = STAGES.atto.depths.length - 1;
       const layerNorms = 1 + downsamples + 1;
-      assert.equal(result.counts.layerNorm, 2, 'standalone: stem and head');
-      assert.equal(fused.opCounts().FusedLayerNorm, 2);
+      assert.equal(result.counts.layerNorm, 1, 'standalone: the stem (the head\'s is in the classifier head)');
+      assert.equal(fused.opCounts().FusedLayerNorm, 1);
+      assert.equal(result.counts.classifierHead, 1);
+      assert.deepEqual(result.classifierHeads.map((h) => [h.channels, h.classes]), [[STAGES.atto.widths[3], 1000]]);
+      assert.equal(fused.opCounts().FusedClassifierHead, 1);
       assert.equal(result.counts.patchConv, 1 + downsamples, 'stem and downsample convs');
       assert.equal(result.patchConvs.filter((p) => p.preNorm != null).length, downsamples);
       assert.equal(fused.opCounts().FusedPatchConv, 1 + downsamples);
@@ -59,6 +62,11 @@ describe(`converter fusion pass on built models (seed ${seed})`, () => {
       assert.equal(result.graph.opCounts().Rsqrt, undefined, 'no LayerNorm composite left');
       // Without the LayerNorm pass, the blocks alone: the stock LayerNorms stay.
       assert.equal(fuseBlocks(unfused, { layerNorms: false }).graph.opCounts().Rsqrt, layerNorms);
+      // Without the head pass, the head's LayerNorm stays a standalone FusedLayerNorm.
+      const noHead = fuseBlocks(unfused, { classifierHead: false });
+      assert.equal(noHead.counts.classifierHead, 0);
+      assert.equal(noHead.counts.layerNorm, 2);
+      assert.equal(noHead.graph.opCounts().MatMul, 1);
       assert.deepEqual(result.graph.opCounts(), fused.opCounts());
       assert.deepEqual(result.graph.inputs, fused.inputs);
       // Deep equality of the whole description, weight values included (exact: the pass only re-lays out).

@@ -3,8 +3,9 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 // Stock op gradients come with the umbrella package, as in any TF.js training app.
 import '@tensorflow/tfjs';
-import { convfirstBlock, convnextBlock, layerNorm, patchConv } from '../../src/index.js';
+import { classifierHead, convfirstBlock, convnextBlock, layerNorm, patchConv } from '../../src/index.js';
 import { type BlockCase, caseName, prepareCase } from '../support/block_cases.js';
+import { classifierHead64 } from '../support/classifier_head_cases.js';
 import { layerNorm64 } from '../support/layer_norm_cases.js';
 import { patchConv64 } from '../support/patch_conv_cases.js';
 import { useBackend } from '../support/node_backends.js';
@@ -104,6 +105,33 @@ describe(`layerNorm gradient vs float64 finite differences (seed ${seed})`, () =
     };
     // The oracle takes float32 inputs: steps well above their rounding.
     expectFiniteDifferences({ analytic, inputs: base, names: base.map((_, i) => `input ${i}`), loss, h: 1e-2,
+      samples: () => 5, tol: 5e-3, rng });
+  });
+});
+
+describe(`classifierHead gradient vs float64 finite differences (seed ${seed})`, () => {
+  before(async () => { await useBackend('cpu'); });
+  it('x [2, 3, 2, 5], gamma, beta, weight [5, 4], bias (through the reference composition)', () => {
+    const rng = new Rng(seed);
+    const t = { n: 2, h: 3, w: 2, c: 5, k: 4 };
+    const shapes = [[2, 3, 2, 5], [5], [5], [5, 4], [4]];
+    const inputs = [rng.normals(60, 1.5, 0.3), rng.normals(5, 0.5, 1), rng.normals(5, 0.1), rng.normals(20, 0.5),
+      rng.normals(4, 0.1)];
+    const r = rng.normals(8);
+    const eps = 1e-3;
+    const before = tf.memory().numTensors;
+    const analytic = tf.tidy(() => {
+      const f = (...xs: tf.Tensor[]) => tf.sum(tf.mul(classifierHead(xs[0] as tf.Tensor4D, xs[1], xs[2], xs[3], xs[4],
+        { epsilon: eps }), tf.tensor(r, [2, 4])));
+      return tf.grads(f)(inputs.map((v, i) => tf.tensor(v, shapes[i]))).map((g) => g.dataSync());
+    });
+    assert.equal(tf.memory().numTensors, before, 'gradient computation leaked tensors');
+    const base = inputs.map((v) => Float64Array.from(v));
+    const loss = () => {
+      const [x, g, b, w, bias] = base.map((v) => Float32Array.from(v));
+      return classifierHead64(x, t, g, b, w, bias, eps).reduce((s, v, i) => s + v * r[i], 0);
+    };
+    expectFiniteDifferences({ analytic, inputs: base, names: ['x', 'gamma', 'beta', 'weight', 'bias'], loss, h: 1e-2,
       samples: () => 5, tol: 5e-3, rng });
   });
 });

@@ -105,6 +105,8 @@ export interface FixtureRun {
   /** FusedPatchConv nodes in the converted graph, and those with a LayerNorm folded in. */
   patchConvNodes: number;
   patchConvPreNorms: number;
+  /** FusedClassifierHead nodes (pool + LayerNorm + dense) in the converted graph. */
+  classifierHeadNodes: number;
   /** LayerNorm composites in the unfused graph (one Rsqrt or Sqrt each). */
   layerNormComposites: number;
 }
@@ -133,6 +135,7 @@ export async function runFixture(read: ReadBytes, c: FixtureCase, options: Conve
     result, relL2: relL2(got, floats(await read(c.output))), fusedNodes,
     layerNormNodes: result.graph.opCounts().FusedLayerNorm ?? 0,
     patchConvNodes: result.graph.opCounts().FusedPatchConv ?? 0,
+    classifierHeadNodes: result.graph.opCounts().FusedClassifierHead ?? 0,
     patchConvPreNorms: result.graph.nodes.filter((n) => n.op === 'FusedPatchConv' && n.attrs.pre_norm != null &&
       'b' in n.attrs.pre_norm && n.attrs.pre_norm.b).length,
     layerNormComposites: (unfusedOps.Rsqrt ?? 0) + (unfusedOps.Sqrt ?? 0),

@@ -7,6 +7,8 @@ import { type ConvFirstInputs, type ConvNeXtInputs, convfirstBlockReference, con
 import { type LayerNormInputs, layerNormReference } from './layer_norm_reference.js';
 import { FUSED_PATCH_CONV, type PatchConvAttrs } from '../../spec/patch_conv.js';
 import { type PatchConvInputs, patchConvReference } from './patch_conv_reference.js';
+import { type ClassifierHeadAttrs, FUSED_CLASSIFIER_HEAD } from '../../spec/classifier_head.js';
+import { type ClassifierHeadInputs, classifierHeadReference } from './classifier_head_reference.js';
 
 /**
  * Kernel functions that run the reference composition on whatever backend is active. A kernel may return
@@ -33,11 +35,19 @@ export function patchConvReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTe
   return tf.tidy(() => patchConvReference(inputs as unknown as PatchConvInputs, attrs as unknown as PatchConvAttrs));
 }
 
+/** FusedClassifierHead's reference; webgl runs it too (the head is tiny; a fused GLSL head is not worth a pass). */
+export function classifierHeadReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
+  attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  return tf.tidy(() => classifierHeadReference(inputs as unknown as ClassifierHeadInputs,
+    attrs as unknown as ClassifierHeadAttrs));
+}
+
 export function referenceKernelConfigs(backendName: string): tf.KernelConfig[] {
   return [
     { kernelName: FUSED_CONVNEXT_BLOCK, backendName, kernelFunc: convnextReferenceKernel as tf.KernelFunc },
     { kernelName: FUSED_CONVFIRST_BLOCK, backendName, kernelFunc: convfirstReferenceKernel as tf.KernelFunc },
     { kernelName: FUSED_LAYER_NORM, backendName, kernelFunc: layerNormReferenceKernel as tf.KernelFunc },
     { kernelName: FUSED_PATCH_CONV, backendName, kernelFunc: patchConvReferenceKernel as tf.KernelFunc },
+    { kernelName: FUSED_CLASSIFIER_HEAD, backendName, kernelFunc: classifierHeadReferenceKernel as tf.KernelFunc },
   ];
 }
