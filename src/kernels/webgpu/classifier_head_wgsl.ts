@@ -12,6 +12,7 @@
  * (each re-pools its images: x is small next to the weight matrix).
  */
 import { floatLiteral } from '../../spec/activations.js';
+import { halvingStrides, wgslRowSum } from './row_sum_wgsl.js';
 import type { TilingLimits } from './tiling.js';
 
 /** Threads per workgroup: SwiftShader's maximum, and enough to keep a weight row of 1000 columns in one pass. */
@@ -101,31 +102,20 @@ export function classifierHeadShaderKey(p: ClassifierHeadPlan, epsilon: number):
 export function classifierHeadShaderSource(p: ClassifierHeadPlan, epsilon: number): string {
   const { rows: r, c, kUnits, workgroupSize: t, threadsPerRow: tpr, lanes, columnsPerWorkgroup: cols } = p;
   const vec = p.components === 4 ? 'vec4<f32>' : 'f32';
-  const halvings = (n: number) => { const out: number[] = []; for (let s = n / 2; s >= 1; s /= 2) out.push(s); return out; };
   const rowList = Array.from({ length: r }, (_, i) => i);
   const write = (i: number, value: string) => `if (n0 + ${i} < batch) { result[(n0 + ${i}) * ${kUnits} + col] = ${value}; }`;
   // Lane sums: row by row through one scratch array (all threads reach every barrier).
   const laneReduce = rowList.map((i) => `  laneSum[lid] = acc${i};
   workgroupBarrier();
-${halvings(lanes).map((s) => `  if (lane < ${s}) { laneSum[lid] += laneSum[lid + ${s * cols}]; }
+${halvingStrides(lanes).map((s) => `  if (lane < ${s}) { laneSum[lid] += laneSum[lid + ${s * cols}]; }
   workgroupBarrier();`).join('\n')}
   if (lane == 0 && col < ${kUnits}) { ${write(i, 'laneSum[lid] + bias[col]')} }
   workgroupBarrier();`).join('\n');
   return `
 var<workgroup> z: array<f32, ${r * c}>;
-var<workgroup> partial: array<f32, ${t}>;
 ${lanes > 1 ? `var<workgroup> laneSum: array<${vec}, ${t}>;` : ''}
 
-// The sum of value over the ${tpr} threads of this thread's row (all threads reach every barrier).
-fn rowSum(lid: i32, lane: i32, value: f32) -> f32 {
-  partial[lid] = value;
-  workgroupBarrier();
-${halvings(tpr).map((s) => `  if (lane < ${s}) { partial[lid] += partial[lid + ${s}]; }
-  workgroupBarrier();`).join('\n')}
-  let total = partial[lid - lane];
-  workgroupBarrier(); // everyone has read it before the next rowSum overwrites partial
-  return total;
-}
+${wgslRowSum(tpr, t)}
 
 fn main(index: i32) {
   let lid = i32(localIndex);

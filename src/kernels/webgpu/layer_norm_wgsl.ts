@@ -5,6 +5,7 @@
  * memory (two-pass moments, as GraphBuilder.layerNorm). vec4 loads when C % 4 == 0, scalar otherwise.
  */
 import { floatLiteral } from '../../spec/activations.js';
+import { wgslRowSum } from './row_sum_wgsl.js';
 
 /** Threads of one workgroup: small, so short rows (C = 96 is 24 vec4s) pack several rows per workgroup. */
 export const LAYER_NORM_WORKGROUP = 64;
@@ -48,23 +49,9 @@ export function layerNormShaderSource(p: LayerNormPlan, epsilon: number): string
   const { threadsPerRow: t, units, perThread } = p;
   const vec = p.components === 4 ? 'vec4<f32>' : 'f32';
   const total = (v: string) => (p.components === 4 ? `dot(${v}, vec4<f32>(1.0))` : v);
-  // Halving strides of the tree reduction, unrolled (all threads reach every barrier: uniform control flow).
-  const strides: number[] = [];
-  for (let s = t / 2; s >= 1; s /= 2) strides.push(s);
   const inRow = (i: string) => `rowOk && lane + ${i} * ${t} < ${units}`;
   return `
-var<workgroup> partial: array<f32, ${p.workgroupSize}>;
-
-// The sum of value over the ${t} threads of this thread's row.
-fn rowSum(lid: i32, lane: i32, value: f32) -> f32 {
-  partial[lid] = value;
-  workgroupBarrier();
-${strides.map((s) => `  if (lane < ${s}) { partial[lid] += partial[lid + ${s}]; }
-  workgroupBarrier();`).join('\n')}
-  let sum = partial[lid - lane];
-  workgroupBarrier(); // everyone has read it before the next rowSum overwrites partial
-  return sum;
-}
+${wgslRowSum(t, p.workgroupSize)}
 
 fn main(index: i32) {
   let lid = i32(localIndex);
