@@ -34,11 +34,12 @@ export interface GemmTile {
 }
 
 /**
- * A tile whose threads own consecutive rows, its k loop written out (the measured defaults all are; `unrolled`
- * false for the A/B: H200 sweep, BENCHMARKS.md "Late pass", 4-7% faster on the wide N=32 blocks).
+ * A tile whose threads own consecutive rows, its k loop written out (the measured defaults all are; the overrides'
+ * `gemmUnrolled` knobs turn the latter off for the A/B: H200 sweep, BENCHMARKS.md "Late pass", 4-7% faster on the
+ * wide N=32 blocks).
  */
-export const rowVec4Tile = (bm: number, bn: number, bk: number, tm: number, tn4: number, unrolled = true): GemmTile =>
-  ({ bm, bn, bk, tm, tn4, rowVec4: true, unrolled });
+export const rowVec4Tile = (bm: number, bn: number, bk: number, tm: number, tn4: number): GemmTile =>
+  ({ bm, bn, bk, tm, tn4, rowVec4: true, unrolled: true });
 
 /** One GEMM  out[M, N] = epilogue(A[M, K] B[K, N]), M a uniform (`uniforms.rows`), K and N baked in. */
 export interface GemmOperands {

@@ -12,6 +12,7 @@
  */
 import { fewestSplitsReaching, type TilingLimits } from './tiling.js';
 import { choosePatchGemm, type PatchGemmChoice } from './patch_conv_gemm.js';
+import { limitsKey, planCache } from './plan_cache.js';
 
 export interface PatchConvShape {
   n: number; h: number; w: number; cin: number; cout: number; k: number; preNorm: boolean;
@@ -243,23 +244,14 @@ export function planPatchConv(s: PatchConvShape, limits: TilingLimits): PatchCon
 }
 
 /**
- * Plans are pure functions of the shape, the limits and the override, and a network calls the same few shapes
- * every inference: cached, so a call's CPU side is a map lookup instead of the tiling search (a device profile
- * put planPatchConv at ~60 us per call at N=1, BENCHMARKS.md "Late pass").
+ * Patch conv plans, cached (plan_cache.ts) by shape, limits and override (a device profile put planPatchConv at
+ * ~60 us per call at N=1, BENCHMARKS.md "Late pass").
  */
-const planCache = new Map<string, PatchConvChoice>();
-const PLAN_CACHE_LIMIT = 256;
+const cachedPatchConvPlan = planCache<PatchConvChoice>(256);
 
 export function planPatchConvCached(s: PatchConvShape, limits: TilingLimits): PatchConvChoice {
-  const key = `${s.n},${s.h},${s.w},${s.cin},${s.cout},${s.k},${+s.preNorm}|${limits.maxComputeWorkgroupStorageSize},` +
-    `${limits.maxComputeInvocationsPerWorkgroup}|${overrideVersion}`;
-  let plan = planCache.get(key);
-  if (plan == null) {
-    if (planCache.size >= PLAN_CACHE_LIMIT) planCache.clear();
-    plan = planPatchConv(s, limits);
-    planCache.set(key, plan);
-  }
-  return plan;
+  return cachedPatchConvPlan(`${s.n},${s.h},${s.w},${s.cin},${s.cout},${s.k},${+s.preNorm}|${limitsKey(limits)}|` +
+    `${overrideVersion}`, () => planPatchConv(s, limits));
 }
 
 let last: PatchConvChoice | null = null;

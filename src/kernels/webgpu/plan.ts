@@ -8,6 +8,7 @@ import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRS
 import { type BlockTiling, chooseConvTiling, chooseHiddenSplits, chooseTiling, fewestSplitsReaching, gemmMlpOverride,
   MIN_SLICE_HIDDEN, SPLIT_BELOW_TILES, TARGET_WORKGROUPS, type TilingLimits, tilingOverrideVersion } from './tiling.js';
 import { chooseGemmTile, type GemmTile, gemmWorkgroups, projectSplitFits } from './mlp_gemm_wgsl.js';
+import { limitsKey, planCache } from './plan_cache.js';
 
 /** gemm-mlp's dispatches: the GEMM tiles, the project GEMM's reduction splits (1 = none) and the conv tiling. */
 export interface GemmMlpTiles { expand: GemmTile; project: GemmTile; projectSplits: number; conv: BlockTiling }
@@ -59,24 +60,13 @@ export function effectiveLimits(device: { limits: TilingLimits }): TilingLimits 
   };
 }
 
-/**
- * Plans are pure functions of these arguments and the tiling override, and a network calls the same few
- * shapes every inference: cached, so the kernel's CPU side costs a map lookup instead of a tiling search.
- */
-const planCache = new Map<string, KernelExplanation>();
-const PLAN_CACHE_LIMIT = 1024;
+/** Block plans, cached (plan_cache.ts) by kernel, spec, input shape, limits and the tiling override. */
+const cachedBlockPlan = planCache<KernelExplanation>(1024);
 
 export function planBlockCached(kernel: string, spec: BlockSpec, xShape: readonly number[],
   limits: TilingLimits): KernelExplanation {
-  const key = `${kernel}|${specKey(spec)}|${xShape.join(',')}|${limits.maxComputeWorkgroupStorageSize},` +
-    `${limits.maxComputeInvocationsPerWorkgroup}|${tilingOverrideVersion()}`;
-  let plan = planCache.get(key);
-  if (plan == null) {
-    if (planCache.size >= PLAN_CACHE_LIMIT) planCache.clear();
-    plan = planBlock(kernel, spec, xShape, limits);
-    planCache.set(key, plan);
-  }
-  return plan;
+  return cachedBlockPlan(`${kernel}|${specKey(spec)}|${xShape.join(',')}|${limitsKey(limits)}|${tilingOverrideVersion()}`,
+    () => planBlock(kernel, spec, xShape, limits));
 }
 
 export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly number[],
