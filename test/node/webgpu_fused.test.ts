@@ -4,6 +4,7 @@ import { explainKernel, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK } from '../.
 import { blockShaderKey, blockShaderSource, splitSumShaderKey, splitSumShaderSource }
   from '../../src/kernels/webgpu/block_wgsl.js';
 import { chooseTiling, DATACENTER_LIMITS, lastKernelDecision, MIN_SLICE_HIDDEN, setPoisonFusedOutputs, setTilingOverride,
+  setWebGPUTilingLimits,
   SPLIT_BELOW_TILES,
   SWIFTSHADER_LIMITS, TARGET_WORKGROUPS, type TilingLimits } from '../../src/kernels/webgpu/index.js';
 import { ACTIVATIONS } from '../../src/spec/activations.js';
@@ -118,6 +119,27 @@ describe('explainKernel', () => {
       } finally { setTilingOverride(null); }
     }
   });
+  it('loops over the conv rows of grouped convs in the conv + norm dispatch only (N=32); the knob forces either', () => {
+    for (const n of [1, 32]) {
+      const convfirst = { x: [n, 28, 28, 192], filter: [3, 3, 8, 192], w1: [192, 768] };
+      const convnext = { x: [n, 28, 28, 192], filter: [7, 7, 192, 1], w1: [192, 768], layerScale: true };
+      /** [the block kernel's conv phase, gemm-mlp's conv + norm dispatch (N=32 only)] loop their rows. */
+      const loops = (kernel: typeof FUSED_CONVNEXT_BLOCK | typeof FUSED_CONVFIRST_BLOCK, shapes: typeof convfirst) => {
+        const e = explainKernel(kernel, shapes, {}, DATACENTER_LIMITS);
+        assert.equal(e.gemm != null, n === 32, e.reason);
+        return [e.tiling?.convRowLoop ?? false, e.gemm == null ? null : e.gemm.conv.convRowLoop ?? false];
+      };
+      assert.deepEqual(loops(FUSED_CONVFIRST_BLOCK, convfirst), [false, n === 32 ? true : null]);
+      assert.deepEqual(loops(FUSED_CONVNEXT_BLOCK, convnext), [false, n === 32 ? false : null]);
+      for (const forced of [true, false]) {
+        setTilingOverride({ convRowLoop: forced });
+        try {
+          assert.deepEqual(loops(FUSED_CONVFIRST_BLOCK, convfirst), [forced, n === 32 ? forced : null]);
+          assert.deepEqual(loops(FUSED_CONVNEXT_BLOCK, convnext), [forced, n === 32 ? forced : null]);
+        } finally { setTilingOverride(null); }
+      }
+    }
+  });
   it('picks gemm-mlp for blocks whose expand GEMM fills the GPU (every ConvNeXt-T stage at N=32)', () => {
     for (const x of [[32, 56, 56, 96], [32, 28, 28, 192], [32, 14, 14, 384], [32, 7, 7, 768], [16, 14, 14, 384]]) {
       const c = x[3];
@@ -181,6 +203,12 @@ describe('WGSL generator', () => {
       keys.set(key, source);
     }
     assert.equal(keys.size, variants.length);
+    // The conv rows' form (loop or written out) changes the text, so it is in the key.
+    const choice = chooseTiling(base, x, DATACENTER_LIMITS);
+    assert.ok(choice.ok);
+    const forms = [false, true].map((convRowLoop) => ({ spec: base, tiling: { ...choice.tiling, convRowLoop } }));
+    assert.notEqual(blockShaderSource(forms[0]), blockShaderSource(forms[1]));
+    assert.notEqual(blockShaderKey(forms[0]), blockShaderKey(forms[1]));
   });
   it('split-hidden: the slice count is in both keys, and the text changes with it', () => {
     const x = [1, 7, 7, 96];
@@ -295,6 +323,22 @@ describe(`fused webgpu kernels through Dawn (seed ${seed})`, { skip: webgpuUnava
       gemmProject: { bm: 32, bn: 96, bk: 16, tm: 4, tn4: 3, rowVec4: true, unrolled: true, laneRows: 4 } });
     await checkGemmMlp(GEMM_MLP_CASES[0], DATACENTER_LIMITS, rng.int(1, 2 ** 30),
       { gemmExpand: { bm: 64, bn: 128, bk: 16, tm: 4, tn4: 2, rowVec4: true, unrolled: true, laneRows: 8 } });
+  });
+  it('conv strips with their rows as a loop (convRowLoop): one-dispatch, split-hidden and gemm-mlp, grouped and depthwise', async () => {
+    await useBackend('webgpu');
+    // gemm-mlp's conv + norm dispatch (7-pixel depthwise strips, a partial last tile; ConvFirst's grouped 4-pixel strips).
+    await checkGemmMlp(GEMM_MLP_CASES[3], SWIFTSHADER_LIMITS, rng.int(1, 2 ** 30), { convRowLoop: true });
+    await checkGemmMlp(GEMM_MLP_CASES[1], DATACENTER_LIMITS, rng.int(1, 2 ** 30), { convRowLoop: true });
+    // The fused kernels' conv phase: depthwise 7x7 with rows cut at the image edges, grouped 3x3, split in 3.
+    for (const [t, forced] of [
+      [{ kind: 'convnext', n: 2, h: 5, w: 8, c: 48, d: 192, k: 7, act: 'gelu', layerScale: true },
+        { tilePixels: 8, hiddenSplits: 1, convRowLoop: true }],
+      [{ kind: 'convfirst', n: 1, h: 6, w: 8, c: 64, d: 256, k: 3, g: 8, act: 'silu', residual: true },
+        { tilePixels: 16, hiddenSplits: 2, convRowLoop: true }],
+    ] as const) {
+      setWebGPUTilingLimits(DATACENTER_LIMITS);
+      try { await runForced(t, forced, rng.int(1, 2 ** 30)); } finally { setWebGPUTilingLimits(null); }
+    }
   });
   it('gemm-mlp picks the 64 x 128 expand tile and a 96-wide project tile where they divide (C = 96, 192)', async () => {
     await useBackend('webgpu');

@@ -83,7 +83,7 @@ export const FORCED_TILINGS: TilingOverride[] = [
   { tilePixels: 32, hiddenChunk: 32, expandSlice: 0, projectSlice: 0, workgroupSize: 128, hiddenSplits: 3,
     unroll: 4 },
   { tilePixels: 16, hiddenChunk: 16, expandSlice: 8, projectSlice: 0, workgroupSize: 64, hiddenSplits: 4,
-    laneRows: 2, prefetch: true, unroll: 2, convStrip: 2 },
+    laneRows: 2, prefetch: true, unroll: 2, convStrip: 2, convRowLoop: true },
   { tilePixels: 2, hiddenChunk: 48, expandSlice: 0, projectSlice: 16, workgroupSize: 256, hiddenSplits: 1,
     unroll: 3 },
 ];
@@ -100,7 +100,7 @@ export async function runForced(t: BlockCase, forced: TilingOverride, seed: numb
   const lanes = forced.laneRows;
   const tiling = d?.tiling;
   if (!d?.fused || tiling == null || tiling.tilePixels !== forced.tilePixels || tiling.hiddenSplits !== splits ||
-      d.dispatches !== (splits > 1 ? 2 : 1) ||
+      d.dispatches !== (splits > 1 ? 2 : 1) || (forced.convRowLoop != null && !!tiling.convRowLoop !== forced.convRowLoop) ||
       (lanes != null && (tiling.expand.laneRows > lanes || tiling.project.laneRows > lanes))) {
     throw new Error(`forced tiling ${JSON.stringify(forced)} did not run: ${d?.reason}`);
   }
@@ -290,7 +290,7 @@ export const GEMM_MLP_CASES: BlockCase[] = [
  */
 export async function checkGemmMlp(t: BlockCase, limits: TilingLimits, seed: number,
   tiles: Pick<TilingOverride, 'gemmExpand' | 'gemmProject' | 'gemmProjectSplits' | 'convTilePixels' |
-    'convWorkgroupSize'> = {}): Promise<void> {
+    'convWorkgroupSize' | 'convRowLoop'> = {}): Promise<void> {
   const backend = tf.backend() as WebGPUBackend;
   clearWebGPUWeightCache();
   setWebGPUTilingLimits(limits);
@@ -308,7 +308,8 @@ export async function checkGemmMlp(t: BlockCase, limits: TilingLimits, seed: num
         (tiles.gemmExpand != null && d.gemm.expand !== tiles.gemmExpand) ||
         (tiles.gemmProject != null && d.gemm.project !== tiles.gemmProject) ||
         (tiles.convTilePixels != null && d.gemm.conv.tilePixels !== tiles.convTilePixels) ||
-        (tiles.convWorkgroupSize != null && d.gemm.conv.workgroupSize !== tiles.convWorkgroupSize)) {
+        (tiles.convWorkgroupSize != null && d.gemm.conv.workgroupSize !== tiles.convWorkgroupSize) ||
+        (tiles.convRowLoop != null && !!d.gemm.conv.convRowLoop !== tiles.convRowLoop)) {
       throw new Error(`${caseName(t)}: expected the gemm-mlp variant, got ${JSON.stringify(d?.reason)}`);
     }
     // The weight fold, then conv + norm, expand, project (split-K: and the sum).

@@ -50,7 +50,7 @@ export function blockShaderKey({ spec, tiling, phases = 'all' }: BlockShaderPara
   return `fusedBlock_k${spec.k}_g${spec.groupWidth}_c${spec.channels}_d${spec.hidden}_${spec.norm}` +
     `_e${spec.norm === 'layernorm' ? spec.epsilon : 0}_${spec.activation}_r${+spec.residual}` +
     `_wg${t.workgroupSize}_tp${t.tilePixels}_dc${t.hiddenChunk}_x${tile(t.expand)}_p${tile(t.project)}` +
-    `_ke${t.expandSlice}_kp${t.projectSlice}_u${t.unroll}${t.prefetch ? '_pf' : ''}_cs${t.convStrip}` + (t.hiddenSplits > 1 ? `_s${t.hiddenSplits}` : '') +
+    `_ke${t.expandSlice}_kp${t.projectSlice}_u${t.unroll}${t.prefetch ? '_pf' : ''}_cs${t.convStrip}${t.convRowLoop ? '_rl' : ''}` + (t.hiddenSplits > 1 ? `_s${t.hiddenSplits}` : '') +
     (phases === 'all' ? '' : `_only_${phases}`);
 }
 
@@ -211,26 +211,41 @@ export function blockShaderSource({ spec, tiling, phases = 'all' }: BlockShaderP
   const cols = Array.from({ length: k + sw - 1 }, (_, t) => t);
   const quad = Array.from({ length: sw }, (_, q) => q);
   const groupVec4s = Array.from({ length: g / 4 }, (_, jj) => jj);
-  /** One strip row: load its k + 3 input columns (G/4 vec4s each when grouped), then the row's k taps. */
-  const stripRow = (ky: number) => g === 1 ? `
-        let rowBase = ((n * height + oy + ${ky - pad}) * width + ox) * ${c4} + cv;
+  /**
+   * One strip row: load its k + 3 input columns (G/4 vec4s each when grouped), then the row's k taps. `dy` is the
+   * row's offset from oy and `tap(kx)` the filter tap index (ky * k + kx): literals when the rows are written out,
+   * expressions of the loop's `ky` otherwise.
+   */
+  const stripRow = (dy: string, tap: (kx: number) => string) => g === 1 ? `
+        let rowBase = ((n * height + oy + ${dy}) * width + ox) * ${c4} + cv;
         ${cols.map((t) => `let x${t} = select(vec4<f32>(0.0), x[rowBase + ${(t - pad) * c4}], colOk${t});`)
           .join('\n        ')}
         ${range.map((kx) => `{
-          let f = convFilter[${(ky * k + kx) * c4} + cv];
+          let f = convFilter[(${tap(kx)}) * ${c4} + cv];
           ${quad.map((q) => `acc${q} += x${q + kx} * f;`).join(' ')}
         }`).join('\n        ')}` : `
         // Outputs 4cv..4cv+3 share one group: its G inputs are G/4 vec4s from groupBase.
-        let rowBase = ((n * height + oy + ${ky - pad}) * width + ox) * ${c4} + (cv / ${g / 4}) * ${g / 4};
+        let rowBase = ((n * height + oy + ${dy}) * width + ox) * ${c4} + (cv / ${g / 4}) * ${g / 4};
         ${cols.flatMap((t) => groupVec4s.map((jj) =>
           `let x${t}_${jj} = select(vec4<f32>(0.0), x[rowBase + ${(t - pad) * c4 + jj}], colOk${t});`))
           .join('\n        ')}
         ${range.map((kx) => `{
           ${groupVec4s.flatMap((jj) => lanes.map((l, li) => `{
-            let f = convFilter[${(ky * k + kx) * g * c4 + (4 * jj + li) * c4} + cv];
+            let f = convFilter[(${tap(kx)}) * ${g * c4} + ${(4 * jj + li) * c4} + cv];
             ${quad.map((q) => `acc${q} += x${q + kx}_${jj}.${l} * f;`).join(' ')}
           }`)).join('\n          ')}
         }`).join('\n        ')}`;
+  /**
+   * The strip's k rows: written out (each behind its row check), or (tiling.convRowLoop) a loop whose trip count
+   * the compiler cannot see (min(k, height + k): height is a uniform), so it does not unroll and hoist the rows.
+   */
+  const stripRows = tiling.convRowLoop ? `let rows = min(${k}, height + ${k});
+      for (var ky = 0; ky < rows; ky++) {
+        if (oy + ky - ${pad} >= 0 && oy + ky - ${pad} < height) {${stripRow(`ky - ${pad}`, (kx) => `ky * ${k} + ${kx}`)}
+        }
+      }` : range.map((ky) => `if (oy + ${ky - pad} >= 0 && oy + ${ky - pad} < height) {${stripRow(`${ky - pad}`,
+    (kx) => `${ky * k + kx}`)}
+      }`).join('\n      ');
   const stripCode = `
   for (var e = lid; e < ${(tp / sw) * c4}; e += ${threads}) {
     let cv = e % ${c4};
@@ -245,8 +260,7 @@ export function blockShaderSource({ spec, tiling, phases = 'all' }: BlockShaderP
       let bias = convBias[cv];
       ${quad.map((q) => `acc${q} = bias;`).join(' ')}
       ${cols.map((t) => `let colOk${t} = ox + ${t - pad} >= 0 && ox + ${t - pad} < width;`).join('\n      ')}
-      ${range.map((ky) => `if (oy + ${ky - pad} >= 0 && oy + ${ky - pad} < height) {${stripRow(ky)}
-      }`).join('\n      ')}
+      ${stripRows}
     } else {
       ${quad.map((q) => `if (pix + ${q} < numPixels) { acc${q} = convAt(pix + ${q}, cv, height, width); }`)
         .join('\n      ')}

@@ -72,6 +72,8 @@ export interface BlockTiling {
   hiddenSplits: number;
   /** Set by the paired rule (pairedSplitTiling): the doubled tile with 2 hidden splits. */
   pairedSplit?: boolean;
+  /** The conv strip's k rows as a loop with a trip count hidden from the compiler, not written out (block_wgsl.ts). */
+  convRowLoop?: boolean;
 }
 
 export type TilingChoice = { ok: true; tiling: BlockTiling } | { ok: false; reason: string };
@@ -192,6 +194,23 @@ function bestRegisterTile(m: number, n4: number, threads: number): Omit<Register
  * register budget, then the largest hidden chunk that fits workgroup memory.
  */
 export function chooseTiling(spec: BlockSpec, xShape: readonly number[], limits: TilingLimits): TilingChoice {
+  const choice = chooseBlockTiling(spec, xShape, limits);
+  return choice.ok ? { ok: true, tiling: withConvRows(choice.tiling, false) } : choice;
+}
+
+/**
+ * The conv strips' rows (BlockTiling.convRowLoop): `loopByRule` unless the override forces the loop or the written-out
+ * rows. The rule (chooseConvTiling) loops for grouped convs in gemm-mlp's conv + norm dispatch only: measured (H100, two
+ * same-run A/Bs, BENCHMARKS.md "Conv rows"), that dispatch for ConvFirst at N=32 went 0.120 / 0.051 / 0.036 / 0.029 ->
+ * 0.118 / 0.049 / 0.032 / 0.024 ms (56x56 .. 7x7) and ConvFirstNet-T 9.53 -> 9.44 and 9.49 -> 9.38 ms; the one-dispatch
+ * kernels' conv phase at N=1 did not change (one run faster, one slower), nor did ConvNeXt's depthwise 7x7.
+ */
+function withConvRows(t: BlockTiling, loopByRule: boolean): BlockTiling {
+  const { convRowLoop: _, ...rows } = t;
+  return override?.convRowLoop ?? loopByRule ? { ...rows, convRowLoop: true } : rows;
+}
+
+function chooseBlockTiling(spec: BlockSpec, xShape: readonly number[], limits: TilingLimits): TilingChoice {
   const base = chooseDefaultTiling(spec, xShape, limits);
   const choice = base.ok && override != null ? applyOverride(spec, base.tiling, override, limits) : base;
   if (!choice.ok) return choice;
@@ -301,6 +320,9 @@ export interface TilingOverride {
   /** gemm-mlp's conv + norm dispatch: workgroup size and pixels per tile. */
   convWorkgroupSize?: number;
   convTilePixels?: number;
+  /** The conv strips' rows as a loop (true) or written out (false) in every kernel with a conv phase; absent = the rule
+   * (withConvRows). */
+  convRowLoop?: boolean;
 }
 
 let override: TilingOverride | null = null;
@@ -339,7 +361,8 @@ export function chooseConvTiling(spec: BlockSpec, xShape: readonly number[], bas
   const bytes = (tp: number) => tp * rowStride4(c4) * 16 + (spec.norm === 'layernorm' ? tp * 8 : 0);
   let tilePixels = o?.convTilePixels ?? strip * Math.max(1, Math.floor(threads / c4));
   while (tilePixels > strip && bytes(tilePixels) > limits.maxComputeWorkgroupStorageSize) tilePixels -= strip;
-  return { ...base, workgroupSize: threads, tilePixels, convStrip: strip, hiddenSplits: 1, storageBytes: bytes(tilePixels) };
+  return withConvRows({ ...base, workgroupSize: threads, tilePixels, convStrip: strip, hiddenSplits: 1,
+    storageBytes: bytes(tilePixels) }, spec.groupWidth >= 4);
 }
 
 function applyOverride(spec: BlockSpec, base: BlockTiling, o: TilingOverride, limits: TilingLimits): TilingChoice {
