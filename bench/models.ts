@@ -47,7 +47,7 @@ const { meanPhases, withCpuProfile } = await import('./support/wall_phases.js');
 type Phases = import('./support/wall_phases.js').Phases;
 const { WebGPUInputUploader } = await import('../src/runtime/webgpu_input_uploader.js');
 // Benchmark-only knobs (per-configuration A/Bs: the patch GEMM path off, rolled GEMM loops); not package API.
-const { setPatchConvOverride, setTilingOverride } = await import('../src/kernels/webgpu/index.js');
+const { setClassifierHeadRows, setPatchConvOverride, setTilingOverride } = await import('../src/kernels/webgpu/index.js');
 const { rowVec4Tile } = await import('../src/kernels/webgpu/gemm_wgsl.js');
 
 type Tensor = InstanceType<typeof tf.Tensor>;
@@ -62,10 +62,12 @@ type Tensor = InstanceType<typeof tf.Tensor>;
  * same-run A/B of the unrolled steps.
  * `unpaired`: the fused model without the doubled tile + 2 hidden splits at 1-2 tiles per SM (N=1 28x28 blocks).
  * `expand4x8`: the fused model with every gemm-mlp expand GEMM on the 4 x 8-per-thread tile (the 8 x 8 rule off).
+ * `convRows`: the fused model with the conv strips' rows written out everywhere (the grouped-conv row loop off).
+ * `headRows`: the fused model with FusedClassifierHead pooling R images per workgroup (the rule: up to 8).
  */
 interface Config { key: string; label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false;
   classifierHead?: false; directPatchConvs?: true; rolledGemms?: true; expand4x8?: true;
-  unpaired?: true }
+  unpaired?: true; convRows?: true; headRows?: number }
 const ALL_CONFIGS: Config[] = [
   { key: 'stock', label: 'ConvNeXt stock ops', family: 'convnext', fused: false },
   { key: 'fused', label: 'ConvNeXt fused', family: 'convnext', fused: true },
@@ -77,6 +79,10 @@ const ALL_CONFIGS: Config[] = [
   { key: 'conv2d', label: 'ConvNeXt fused, Conv2D', family: 'convnext', fused: true, patchConvs: false },
   { key: 'nohead', label: 'ConvNeXt fused, stock head', family: 'convnext', fused: true, classifierHead: false },
   { key: 'convfirst', label: 'ConvFirstNet fused', family: 'convfirst', fused: true },
+  { key: 'headr1', label: 'ConvNeXt fused, head R=1', family: 'convnext', fused: true, headRows: 1 },
+  { key: 'headr2', label: 'ConvNeXt fused, head R=2', family: 'convnext', fused: true, headRows: 2 },
+  { key: 'headr4', label: 'ConvNeXt fused, head R=4', family: 'convnext', fused: true, headRows: 4 },
+  { key: 'cfrows', label: 'ConvFirstNet fused, conv rows written out', family: 'convfirst', fused: true, convRows: true },
 ];
 /** `--configs a,b` (keys above, stock first): a subset for a short run; default all. */
 const configKeys = (() => { const i = args.indexOf('--configs'); return i >= 0 ? args[i + 1].split(',') : null; })();
@@ -233,7 +239,9 @@ async function as<T>(i: number, work: () => Promise<T>): Promise<T> {
   }
   if (CONFIGS[i].expand4x8) setTilingOverride({ gemmExpand: rowVec4Tile(64, 128, 16, 4, 2) });
   if (CONFIGS[i].unpaired) setTilingOverride({ pairedSplits: false });
-  try { return await work(); } finally { setPatchConvOverride(null); setTilingOverride(null); }
+  if (CONFIGS[i].convRows) setTilingOverride({ convRowLoop: false });
+  if (CONFIGS[i].headRows != null) setClassifierHeadRows(CONFIGS[i].headRows!);
+  try { return await work(); } finally { setPatchConvOverride(null); setTilingOverride(null); setClassifierHeadRows(null); }
 }
 
 /** Every model of one batch size, GPU time and wall time each in ROUNDS interleaved rounds. */
@@ -251,7 +259,7 @@ async function measureBatch(n: number) {
       const { input } = prepared[i];
       const cfg = CONFIGS[i];
       // --cpu-profile: the first round's tfjs-upload loop of each model.
-      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.classifierHead === false ? '-nohead' : ''}${cfg.directPatchConvs ? '-direct' : ''}${cfg.rolledGemms ? '-rolled' : ''}${cfg.expand4x8 ? '-exp4x8' : ''}${cfg.unpaired ? '-unpaired' : ''}-n${n}`;
+      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.classifierHead === false ? '-nohead' : ''}${cfg.directPatchConvs ? '-direct' : ''}${cfg.rolledGemms ? '-rolled' : ''}${cfg.expand4x8 ? '-exp4x8' : ''}${cfg.unpaired ? '-unpaired' : ''}${cfg.convRows ? '-rows' : ''}${cfg.headRows != null ? `-headr${cfg.headRows}` : ''}-n${n}`;
       const w = await as(i, () => withCpuProfile(r === 0 ? profileDir : null, name,
         () => wallLoop(model, input, n, 'tfjs', WALL_REPEATS)));
       wall[i].wall.push(...w.wall); wall[i].phases.push(...w.phases);
@@ -261,7 +269,7 @@ async function measureBatch(n: number) {
   }
   const profiles: ({ program: string; key: string; ms: number }[] | undefined)[] = [];
   for (const [i, model] of models.entries()) {
-    profiles.push(DISPATCH_PROFILE && hasTimestamps && CONFIGS[i].fused ?
+    profiles.push(DISPATCH_PROFILE && hasTimestamps ?
       await as(i, () => dispatchProfile(model, prepared[i].x)) : undefined);
   }
   for (const p of prepared) p.x.dispose();

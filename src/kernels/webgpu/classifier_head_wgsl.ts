@@ -56,6 +56,9 @@ const floorPow2 = (n: number) => 2 ** Math.floor(Math.log2(Math.max(1, n)));
 let lanesOverride: number | null = null;
 /** Tests / benchmarks: force the lanes per column unit (a power of two <= the workgroup size); null restores the rule. */
 export function setClassifierHeadLanes(lanes: number | null): void { lanesOverride = lanes; }
+let rowsOverride: number | null = null;
+/** Benchmarks: force the images per workgroup R (a power of two, shrunk to fit); null restores the rule. */
+export function setClassifierHeadRows(rows: number | null): void { rowsOverride = rows; }
 
 /** The plan for one head shape within the adapter's limits, or why the reference composition runs instead. */
 export function planClassifierHead(s: ClassifierHeadShape, limits: TilingLimits): ClassifierHeadChoice {
@@ -69,7 +72,7 @@ export function planClassifierHead(s: ClassifierHeadShape, limits: TilingLimits)
     return { ok: false, reason: `C = ${s.c} pooled values need ${bytes(1, 1)} bytes of ` +
       `workgroup memory, the adapter allows ${limits.maxComputeWorkgroupStorageSize} (maxComputeWorkgroupStorageSize)` };
   }
-  let rows = Math.min(MAX_HEAD_ROWS, workgroupSize, 2 ** Math.ceil(Math.log2(s.n)));
+  let rows = Math.min(rowsOverride ?? MAX_HEAD_ROWS, workgroupSize, 2 ** Math.ceil(Math.log2(s.n)));
   while (rows > 1 && !fits(rows, 1)) rows /= 2;
   const rowGroups = Math.ceil(s.n / rows);
   // Fewest lanes reaching the target workgroup count, at most one lane per 8 channels (each lane sums >= 8).

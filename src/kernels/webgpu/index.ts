@@ -10,7 +10,7 @@ addFusedKernels('webgpu', [...webgpuKernelConfigs, webgpuLayerNormKernelConfig, 
 
 export { setFusedPhasesForProfiling, setPoisonFusedOutputs } from './block_kernels.js';
 export { layerNormPlan } from './layer_norm_wgsl.js';
-export { lastClassifierHeadDecision, planClassifierHead, setClassifierHeadLanes } from './classifier_head_wgsl.js';
+export { lastClassifierHeadDecision, planClassifierHead, setClassifierHeadLanes, setClassifierHeadRows } from './classifier_head_wgsl.js';
 export type { ClassifierHeadChoice, ClassifierHeadPlan } from './classifier_head_wgsl.js';
 export type { LayerNormPlan } from './layer_norm_wgsl.js';
 export { choosePatchConvSplits, lastPatchConvDecision, MIN_SPLIT_DEPTH, patchConvStorageBytes, planPatchConv, planPatchConvCached,
