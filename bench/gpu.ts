@@ -208,6 +208,13 @@ async function runSweep(): Promise<void> {
     ['gemm ur p64 8x6', o({ gemmMlp: true, gemmExpand: ur(64, 128, 16, 4, 2), gemmProject: ur(64, 96, 16, 8, 3) })],
     ['gemm ur bk8', o({ gemmMlp: true, gemmExpand: ur(64, 128, 8, 4, 2), gemmProject: ur(32, 96, 8, 4, 3) })],
     ['gemm ur bk32', o({ gemmMlp: true, gemmExpand: ur(64, 128, 32, 4, 2), gemmProject: ur(32, 96, 32, 4, 3) })],
+    // 8 x 8 per thread for the project GEMM too (deep K = 4C), where 64 or 128 divides C.
+    ['proj 32x128 8x8', o({ gemmProject: ur(32, 128, 16, 8, 2) })],
+    ['proj 64x128 8x8', o({ gemmProject: ur(64, 128, 16, 8, 2) })],
+    ['proj 64x64 8x8', o({ gemmProject: ur(64, 64, 16, 8, 2) })],
+    ['proj 32x64 8x8', o({ gemmProject: ur(32, 64, 16, 8, 2) })],
+    ['proj 64x128 8x8 ks2', o({ gemmProject: ur(64, 128, 16, 8, 2), gemmProjectSplits: 2 })],
+    ['proj 64x64 8x8 ks2', o({ gemmProject: ur(64, 64, 16, 8, 2), gemmProjectSplits: 2 })],
     ['proj 64x96 ks2', o({ gemmMlp: true, gemmProject: rv(64, 96, 16, 4, 3), gemmProjectSplits: 2 })],
     ['proj 64x96 ks4', o({ gemmMlp: true, gemmProject: rv(64, 96, 16, 4, 3), gemmProjectSplits: 4 })],
     // (Variant names must not contain commas: --sweep-only splits on them.)
