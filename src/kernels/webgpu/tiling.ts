@@ -200,14 +200,15 @@ export function chooseTiling(spec: BlockSpec, xShape: readonly number[], limits:
 
 /**
  * The conv strips' rows (BlockTiling.convRowLoop): `loopByRule` unless the override forces the loop or the written-out
- * rows. The rule (chooseConvTiling) loops for grouped convs in gemm-mlp's conv + norm dispatch only: measured (H100, two
- * same-run A/Bs, BENCHMARKS.md "Conv rows"), that dispatch for ConvFirst at N=32 went 0.120 / 0.051 / 0.036 / 0.029 ->
- * 0.118 / 0.049 / 0.032 / 0.024 ms (56x56 .. 7x7) and ConvFirstNet-T 9.53 -> 9.44 and 9.49 -> 9.38 ms; the one-dispatch
- * kernels' conv phase at N=1 did not change (one run faster, one slower), nor did ConvNeXt's depthwise 7x7.
+ * rows. The rule (chooseConvTiling) loops for grouped convs in gemm-mlp's conv + norm dispatch only: measured (H100,
+ * BENCHMARKS.md "Early-morning pass"), that dispatch for ConvFirst at N=32 went 0.120 / 0.051 / 0.036 / 0.029 ->
+ * 0.118 / 0.049 / 0.032 / 0.024 ms (56x56 .. 7x7), and ConvFirstNet-T 9.53 -> 9.44, 9.49 -> 9.38 and 9.45 -> 9.38 ms in
+ * three same-run A/Bs; the one-dispatch kernels' conv phase at N=1 did not change (one run faster, one slower), nor
+ * did ConvNeXt's depthwise 7x7.
  */
 function withConvRows(t: BlockTiling, loopByRule: boolean): BlockTiling {
-  const { convRowLoop: _, ...rows } = t;
-  return override?.convRowLoop ?? loopByRule ? { ...rows, convRowLoop: true } : rows;
+  const { convRowLoop: _, ...rest } = t;
+  return override?.convRowLoop ?? loopByRule ? { ...rest, convRowLoop: true } : rest;
 }
 
 function chooseBlockTiling(spec: BlockSpec, xShape: readonly number[], limits: TilingLimits): TilingChoice {
