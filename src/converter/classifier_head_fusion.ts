@@ -26,11 +26,6 @@ export interface FusedClassifierHeadNode {
 
 const ADD_OPS = new Set(['BiasAdd', 'Add', 'AddV2']);
 
-/** A value read by exactly one node and not a graph output. */
-function privateValue(v: GraphView, value: string): boolean {
-  return !v.outputs.has(value) && (v.consumers.get(value)?.length ?? 0) === 1;
-}
-
 function plainMatMul(n: IRNode): boolean {
   return attrBool(n, 'transpose_a') !== true && attrBool(n, 'transpose_b') !== true;
 }
@@ -59,7 +54,7 @@ function matchHead(v: GraphView, output: IRNode): HeadMatch | undefined {
   } else if (ADD_OPS.has(output.op) && output.inputs.length === 2) {
     const parts = splitConst(v, output);
     matmul = parts && v.node(parts[0], 'MatMul');
-    if (matmul == null || !privateValue(v, matmul.name)) return undefined;
+    if (matmul == null || v.uses(matmul.name) !== 1) return undefined;
     bias = output.inputs.find((i) => i !== matmul!.name);
   }
   if (matmul == null || bias == null || !plainMatMul(matmul) || matmul.inputs.length < 2) return undefined;
@@ -72,7 +67,7 @@ function matchHead(v: GraphView, output: IRNode): HeadMatch | undefined {
   let z = matmul.inputs[0];
   let reshapes = 0;
   for (let r = v.node(z, 'Reshape'); r != null; r = v.node(z, 'Reshape')) {
-    if (!privateValue(v, z) || !perImageReshape(v, r, c)) return undefined;
+    if (v.uses(z) !== 1 || !perImageReshape(v, r, c)) return undefined;
     z = r.inputs[0];
     reshapes++;
   }
@@ -82,12 +77,12 @@ function matchHead(v: GraphView, output: IRNode): HeadMatch | undefined {
   }
   const ln = v.node(z, FUSED_LAYER_NORM);
   const gamma = ln && v.constant(ln.inputs[1]);
-  if (ln == null || !privateValue(v, z) || attrFloat(ln, 'epsilon') == null || gamma == null || gamma.shape.length !== 1 || gamma.shape[0] !== c) {
+  if (ln == null || v.uses(z) !== 1 || attrFloat(ln, 'epsilon') == null || gamma == null || gamma.shape.length !== 1 || gamma.shape[0] !== c) {
     return undefined;
   }
   const mean = v.node(ln.inputs[0], 'Mean');
   const axes = mean && v.constant(mean.inputs[1]);
-  if (mean == null || axes == null || !privateValue(v, mean.name)) return undefined;
+  if (mean == null || axes == null || v.uses(mean.name) !== 1) return undefined;
   if ([...axes.data].sort().join() !== '1,2') return undefined;
   if ((attrBool(mean, 'keep_dims') === true) !== (reshapes > 0)) return undefined;
   return { output, x: mean.inputs[0], gamma: ln.inputs[1], beta: ln.inputs[2], weight: matmul.inputs[1], bias,
