@@ -110,6 +110,10 @@ function rowStrip(width: number, tilePixels: number): number {
 const MAX_PROJECT_VEC4 = 8;
 /** Upper bound on accumulator vec4s per thread for one expand chunk. */
 const MAX_EXPAND_VEC4 = 4;
+/** Whether register tile `t` exists and keeps at most `maxVec4` accumulator vec4s per thread. */
+function fitsRegisters(t: RegisterTile | null, maxVec4: number): t is RegisterTile {
+  return t != null && t.rows * t.cols4 <= maxVec4;
+}
 const TILE_PIXELS = [64, 32, 16, 8, 4, 2, 1];
 const MAX_HIDDEN_CHUNK = 128;
 /** Smaller chunks mean more barriers per weight loaded; prefer a smaller pixel tile over them. */
@@ -248,8 +252,8 @@ function pairedSplitTiling(spec: BlockSpec, pixels: number, t: BlockTiling, limi
   const project = registerTile(tilePixels, spec.channels / 4, t.workgroupSize);
   const expand = registerTile(tilePixels, t.hiddenChunk / 4, t.workgroupSize);
   const bytes = storageBytes(spec, tilePixels, t.hiddenChunk, t.expandSlice, t.projectSlice);
-  if (project == null || project.rows * project.cols4 > MAX_PROJECT_VEC4 || expand == null ||
-      expand.rows * expand.cols4 > MAX_EXPAND_VEC4 || bytes > limits.maxComputeWorkgroupStorageSize) return null;
+  if (!fitsRegisters(project, MAX_PROJECT_VEC4) || !fitsRegisters(expand, MAX_EXPAND_VEC4) ||
+      bytes > limits.maxComputeWorkgroupStorageSize) return null;
   return { ...t, tilePixels, expand, project, storageBytes: bytes, hiddenSplits: 2, pairedSplit: true };
 }
 
@@ -407,7 +411,7 @@ function chooseDefaultTiling(spec: BlockSpec, xShape: readonly number[], limits:
     const last = tilePixels === TILE_PIXELS[TILE_PIXELS.length - 1];
     if (!last && (tilePixels > maxTileForParallelism || tilePixels * c > maxTileChannels)) continue;
     const project = registerTile(tilePixels, c / 4, threads);
-    if (project == null || project.rows * project.cols4 > MAX_PROJECT_VEC4) continue;
+    if (!fitsRegisters(project, MAX_PROJECT_VEC4)) continue;
     for (const hiddenChunk of chunks) {
       const base = storageBytes(spec, tilePixels, hiddenChunk);
       const slices = staged ? chooseSlices(spec, hiddenChunk, limits.maxComputeWorkgroupStorageSize - base) : [0, 0];
@@ -415,7 +419,7 @@ function chooseDefaultTiling(spec: BlockSpec, xShape: readonly number[], limits:
       if (slices == null || base > limits.maxComputeWorkgroupStorageSize ||
           hiddenChunk < Math.min(MIN_HIDDEN_CHUNK, d)) continue;
       const expand = registerTile(tilePixels, hiddenChunk / 4, threads);
-      if (expand == null || expand.rows * expand.cols4 > MAX_EXPAND_VEC4) continue;
+      if (!fitsRegisters(expand, MAX_EXPAND_VEC4)) continue;
       const [expandSlice, projectSlice] = slices;
       return { ok: true, tiling: { workgroupSize: threads, tilePixels, hiddenChunk, expand, project, expandSlice,
         projectSlice, storageBytes: storageBytes(spec, tilePixels, hiddenChunk, expandSlice, projectSlice),
