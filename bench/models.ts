@@ -64,10 +64,12 @@ type Tensor = InstanceType<typeof tf.Tensor>;
  * `expand4x8`: the fused model with every gemm-mlp expand GEMM on the 4 x 8-per-thread tile (the 8 x 8 rule off).
  * `convRows`: the fused model with the conv strips' rows written out everywhere (the grouped-conv row loop off).
  * `headRows`: the fused model with FusedClassifierHead pooling R images per workgroup (the rule: up to 8).
+ * `unfoldedNorm`: the fused model with the downsamples' LayerNorm always its own dispatch (PatchGemmChoice.foldedNorm
+ * off: no LayerNorm folded past a split patch GEMM).
  */
 interface Config { key: string; label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false;
   classifierHead?: false; directPatchConvs?: true; rolledGemms?: true; expand4x8?: true;
-  unpaired?: true; convRows?: true; headRows?: number }
+  unpaired?: true; convRows?: true; headRows?: number; unfoldedNorm?: true }
 const ALL_CONFIGS: Config[] = [
   { key: 'stock', label: 'ConvNeXt stock ops', family: 'convnext', fused: false },
   { key: 'fused', label: 'ConvNeXt fused', family: 'convnext', fused: true },
@@ -83,6 +85,9 @@ const ALL_CONFIGS: Config[] = [
   { key: 'headr2', label: 'ConvNeXt fused, head R=2', family: 'convnext', fused: true, headRows: 2 },
   { key: 'headr4', label: 'ConvNeXt fused, head R=4', family: 'convnext', fused: true, headRows: 4 },
   { key: 'cfrows', label: 'ConvFirstNet fused, conv rows written out', family: 'convfirst', fused: true, convRows: true },
+  { key: 'lnsplit', label: 'ConvNeXt fused, LayerNorm dispatches', family: 'convnext', fused: true, unfoldedNorm: true },
+  { key: 'cflnsplit', label: 'ConvFirstNet fused, LayerNorm dispatches', family: 'convfirst', fused: true,
+    unfoldedNorm: true },
 ];
 /** `--configs a,b` (keys above, stock first): a subset for a short run; default all. */
 const configKeys = (() => { const i = args.indexOf('--configs'); return i >= 0 ? args[i + 1].split(',') : null; })();
@@ -233,6 +238,7 @@ async function dispatchProfile(model: Model, x: Tensor): Promise<{ program: stri
 /** Runs `work` as configuration `i` runs (its kernel overrides on, then off again). */
 async function as<T>(i: number, work: () => Promise<T>): Promise<T> {
   if (CONFIGS[i].directPatchConvs) setPatchConvOverride({ gemm: false });
+  if (CONFIGS[i].unfoldedNorm) setPatchConvOverride({ gemmFoldedNorm: false });
   if (CONFIGS[i].rolledGemms) {
     setPatchConvOverride({ gemmUnrolled: false });
     setTilingOverride({ gemmUnrolled: { expand: false, project: false } });
@@ -259,7 +265,7 @@ async function measureBatch(n: number) {
       const { input } = prepared[i];
       const cfg = CONFIGS[i];
       // --cpu-profile: the first round's tfjs-upload loop of each model.
-      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.classifierHead === false ? '-nohead' : ''}${cfg.directPatchConvs ? '-direct' : ''}${cfg.rolledGemms ? '-rolled' : ''}${cfg.expand4x8 ? '-exp4x8' : ''}${cfg.unpaired ? '-unpaired' : ''}${cfg.convRows ? '-rows' : ''}${cfg.headRows != null ? `-headr${cfg.headRows}` : ''}-n${n}`;
+      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.classifierHead === false ? '-nohead' : ''}${cfg.directPatchConvs ? '-direct' : ''}${cfg.rolledGemms ? '-rolled' : ''}${cfg.expand4x8 ? '-exp4x8' : ''}${cfg.unpaired ? '-unpaired' : ''}${cfg.convRows ? '-rows' : ''}${cfg.headRows != null ? `-headr${cfg.headRows}` : ''}${cfg.unfoldedNorm ? '-lnsplit' : ''}-n${n}`;
       const w = await as(i, () => withCpuProfile(r === 0 ? profileDir : null, name,
         () => wallLoop(model, input, n, 'tfjs', WALL_REPEATS)));
       wall[i].wall.push(...w.wall); wall[i].phases.push(...w.phases);

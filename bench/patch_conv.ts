@@ -13,7 +13,8 @@
  * Rows: {shape, impl, n, gpuMs, wallMs, dispatches, tflops, computeFloorMs, memoryFloorMs, maxAbsDiff}.
  * --splitk (instead of the table above): split-K comparison. Per shape and N: stock, stock+fusedLN (downsamples),
  *   fused with the automatic plan, the direct kernel with its automatic split ('direct auto'), the direct kernel with
- *   each forced S of --splits that divides the plan's K slices, and the GEMM path with each S of --gemm-splits;
+ *   each forced S of --splits that divides the plan's K slices, and the GEMM path with each S of --gemm-splits (for
+ *   the downsamples with the LayerNorm folded where S allows, and as its own dispatch, 'gemm LN disp' and 'gemm S=k LN');
  *   every (shape, N, variant) measured once per round, --rounds interleaved rounds over all of them (each round's
  *   variant order rotated), min and median of GPU and wall time over the rounds. Rows: {shape, n, variant,
  *   kSplits, workgroups, dispatches, gpuMs[], gpuMin, gpuMedian, wallMs[], wallMin, wallMedian,
@@ -165,9 +166,14 @@ async function splitComparison(): Promise<void> {
       const impls: [string, Impl, number | null, Override][] = [['stock', 'stock', null, null],
         ...(s.preNorm ? [['stock+fusedLN', 'stock+fusedLN', null, null] as [string, Impl, null, null]] : []),
         ['fused auto', 'fused', null, null], ['direct auto', 'fused', null, { gemm: false }],
+        // The GEMM path with the downsample's LayerNorm always its own dispatch (the folded norm's A/B).
+        ...(s.preNorm ? [['gemm LN disp', 'fused', null, { gemmFoldedNorm: false }] as [string, Impl, null, Override]] : []),
         ...splitList.map((sp) => [`fused S=${sp}`, 'fused', sp, { kSplits: sp }] as [string, Impl, number, Override]),
-        ...gemmSplitList.map((sp) => [`gemm S=${sp}`, 'fused', sp, { gemm: true, gemmSplits: sp }] as
-          [string, Impl, number, Override])];
+        // Downsamples: the LayerNorm folded wherever S allows (forced; the rule folds small GEMMs only).
+        ...gemmSplitList.map((sp) => [`gemm S=${sp}`, 'fused', sp,
+          { gemm: true, gemmSplits: sp, ...(s.preNorm ? { gemmFoldedNorm: true } : {}) }] as [string, Impl, number, Override]),
+        ...(s.preNorm ? gemmSplitList.map((sp) => [`gemm S=${sp} LN`, 'fused', sp,
+          { gemm: true, gemmSplits: sp, gemmFoldedNorm: false }] as [string, Impl, number, Override]) : [])];
       for (const [name, impl, kSplits, override] of impls) {
         const f = withOverride(override, call(impl, s, x, w));
         let plan: unknown = null;

@@ -146,10 +146,33 @@ describe('webgpu patch conv plan', () => {
       const summary = (n: number) => layers.map((l) => plan(n, l).gemm).map((g) => [g?.tile.bn, g?.kSplits, g?.workgroups,
         g?.dispatches]);
       // 64 x 96 tiles. N=1: 49, 26, 16 and 8 tiles: the stem's K = 48 has no split of >= 64 values; the others the
-      // smallest S >= 4 reaching 96 workgroups. N=32: 1568, 784, 392 and 200 tiles: only down3 below 264, S = 4.
-      assert.deepEqual(summary(1), [[96, 1, 49, 1], [96, 4, 104, 3], [96, 6, 96, 3], [96, 12, 96, 3]]);
+      // smallest S >= 4 reaching 96 workgroups whose splits each stay inside one patch position (down2: 8, not 6),
+      // so their LayerNorm folds into the GEMM and the sum (2 dispatches). N=32: 1568, 784, 392 and 200 tiles: only
+      // down3 below 264, S = 4, and too many rows (1568) to fold by rule: LayerNorm + GEMM + sum.
+      assert.deepEqual(summary(1), [[96, 1, 49, 1], [96, 4, 104, 2], [96, 8, 128, 2], [96, 12, 96, 2]]);
       assert.deepEqual(summary(32), [[96, 1, 1568, 1], [96, 1, 784, 2], [96, 1, 392, 2], [96, 4, 800, 3]]);
+      assert.deepEqual(layers.map((l) => plan(1, l).gemm?.foldedNorm), [false, true, true, true]);
+      assert.deepEqual(layers.map((l) => plan(32, l).gemm?.foldedNorm), [false, false, false, false]);
       assert.equal(plan(32, layers[3]).dispatches, 3);
+    }
+    try {
+      // The A/B knob: the LayerNorm's own dispatch, and the split rule without the position constraint (down2: 6).
+      setPatchConvOverride({ gemmFoldedNorm: false });
+      const unfolded = planPatchConv({ n: 1, h: 28, w: 28, cin: 192, cout: 384, k: 2, preNorm: true }, DATACENTER_LIMITS);
+      assert.ok(unfolded.ok && unfolded.plan.gemm?.foldedNorm === false && unfolded.plan.gemm.kSplits === 6 &&
+        unfolded.plan.dispatches === 3);
+      // Forced on, N=32 down3 folds too (its S = 4 splits each cover one position).
+      setPatchConvOverride({ gemmFoldedNorm: true });
+      const forcedOn = planPatchConv({ n: 32, h: 14, w: 14, cin: 384, cout: 768, k: 2, preNorm: true }, DATACENTER_LIMITS);
+      assert.ok(forcedOn.ok && forcedOn.plan.gemm?.foldedNorm === true && forcedOn.plan.dispatches === 2);
+      // A forced S folds only when each split stays inside one position: 4 (384 of 1536) does, 16 (96 of 384) does.
+      for (const [sp, folded] of [[4, true], [16, true], [2, false]] as const) {
+        setPatchConvOverride({ gemmSplits: sp });
+        const f = planPatchConv({ n: 1, h: 14, w: 14, cin: 384, cout: 768, k: 2, preNorm: true }, DATACENTER_LIMITS);
+        assert.ok(f.ok && f.plan.gemm?.kSplits === sp && f.plan.gemm.foldedNorm === folded, `S ${sp}`);
+      }
+    } finally {
+      setPatchConvOverride(null);
     }
     try {
       setPatchConvOverride({ gemm: false });

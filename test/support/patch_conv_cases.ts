@@ -354,13 +354,19 @@ export const PATCH_GEMM_CASES: { c: PatchConvCase; splits: number[] }[] = [
   { c: { n: 3, h: 10, w: 6, cin: 16, cout: 64, k: 2, preNorm: true, bias: true }, splits: [1, 2, 4] },
   { c: { n: 1, h: 9, w: 7, cin: 8, cout: 32, k: 2, preNorm: true, bias: false }, splits: [1, 2] },
   { c: { n: 2, h: 6, w: 8, cin: 24, cout: 96, k: 2, preNorm: true, bias: true }, splits: [2, 3, 6] },
+  // The folded LayerNorm (splits inside one patch position): 1, 2 and 3 splits per position, k 2 and k 3 (9 positions).
+  { c: { n: 2, h: 9, w: 7, cin: 32, cout: 64, k: 2, preNorm: true, bias: true }, splits: [4, 8] },
+  { c: { n: 1, h: 6, w: 10, cin: 48, cout: 96, k: 2, preNorm: true, bias: false }, splits: [4, 12] },
+  { c: { n: 2, h: 7, w: 6, cin: 16, cout: 32, k: 3, preNorm: true, bias: true }, splits: [9] },
 ];
 
 /**
  * webgpu, under `profile`: each GEMM-path case with its forced splits, NaN-poisoned intermediates and output,
- * against float64; the plan must report the GEMM path with S, and every call run exactly its dispatches
- * (LayerNorm when preNorm, the GEMM, the sum when split; no weight fold). A shape the vec4 gather cannot read
- * (k Cin not a multiple of 4) keeps the direct kernel even when the path is forced. Nothing leaked.
+ * against float64; the plan must report the GEMM path with S, the LayerNorm folded exactly where every split stays
+ * inside one patch position (and, with the knob off, never), and every call run exactly its dispatches (LayerNorm
+ * when preNorm and not folded, the GEMM, the sum when split; folded, the weight fold first, as the weights are new
+ * per case). A shape the vec4 gather cannot read (k Cin not a multiple of 4) keeps the direct kernel even when the
+ * path is forced. Nothing leaked.
  */
 export async function runPatchGemmCases(profile: TilingLimits, seed: number): Promise<void> {
   const backend = tf.backend() as WebGPUBackend;
@@ -371,16 +377,20 @@ export async function runPatchGemmCases(profile: TilingLimits, seed: number): Pr
   try {
     for (const { c, splits } of PATCH_GEMM_CASES) {
       for (const sp of splits) {
-        setPatchConvOverride({ gemm: true, gemmSplits: sp });
-        const label = `${patchCaseName(c)} GEMM S ${sp}`;
-        programs.count = 0;
-        await runPatchConvCase(c, seed);
-        const d = lastPatchConvDecision();
-        const g = d != null && d.ok ? d.plan.gemm : undefined;
-        if (g == null || g.kSplits !== sp) throw new Error(`${label}: the GEMM path did not run: ${JSON.stringify(d)}`);
-        const want = (c.preNorm ? 1 : 0) + 1 + (sp > 1 ? 1 : 0);
-        if (g.dispatches !== want || programs.count !== want) {
-          throw new Error(`${label}: ${programs.count} programs, plan ${g.dispatches}, want ${want}`);
+        for (const fold of c.preNorm && sp > 1 ? [true, false] : [true]) {
+          setPatchConvOverride({ gemm: true, gemmSplits: sp, gemmFoldedNorm: fold });
+          const label = `${patchCaseName(c)} GEMM S ${sp}${fold ? '' : ' (fold off)'}`;
+          programs.count = 0;
+          await runPatchConvCase(c, seed);
+          const d = lastPatchConvDecision();
+          const g = d != null && d.ok ? d.plan.gemm : undefined;
+          if (g == null || g.kSplits !== sp) throw new Error(`${label}: the GEMM path did not run: ${JSON.stringify(d)}`);
+          const foldable = fold && c.preNorm && sp > 1 && c.cin % ((c.k * c.k * c.cin) / sp) === 0;
+          if (g.foldedNorm !== foldable) throw new Error(`${label}: foldedNorm ${g.foldedNorm}, want ${foldable}`);
+          const want = (c.preNorm && !foldable ? 1 : 0) + 1 + (sp > 1 ? 1 : 0);
+          if (g.dispatches !== want || programs.count !== want + (foldable ? 1 : 0)) {
+            throw new Error(`${label}: ${programs.count} programs, plan ${g.dispatches}, want ${want}`);
+          }
         }
       }
     }

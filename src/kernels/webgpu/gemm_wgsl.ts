@@ -53,6 +53,12 @@ export interface GemmOperands {
   epilogue: (v: string, row: string, col: string) => string;
   /** Module-scope WGSL the loads or the epilogue call (helper functions). */
   declarations?: string;
+  /**
+   * Moments of each A row over this workgroup's K range (its split), for a LayerNorm folded past the GEMM: WGSL
+   * storing `value` = vec4(mean, M2, 0, 0) (M2 = sum of squared deviations) for `row` (< rows). Needs a tile
+   * for which gemmMomentsFit holds.
+   */
+  rowMoments?: (row: string, value: string) => string;
 }
 
 export function gemmThreads(t: GemmTile): number {
@@ -89,6 +95,21 @@ function laneLayoutFits(t: GemmTile): boolean {
 /** Whether the reduction of depth k splits into `s` parts of whole bk steps. */
 export function gemmSplitFits(k: number, t: GemmTile, s: number): boolean {
   return Number.isInteger(s) && s >= 1 && k % (s * t.bk) === 0;
+}
+
+/**
+ * Whether a tile can gather row moments (GemmOperands.rowMoments): rowVec4 and unrolled (A staged as vec4s of 4
+ * rows in [bk][bm / 4]), and its threads cover the bm / 4 row vectors in lanes that divide bk evenly.
+ */
+export function gemmMomentsFit(t: GemmTile): boolean {
+  const groups = t.bm / 4;
+  const lanes = gemmThreads(t) / groups;
+  return t.rowVec4 === true && t.unrolled === true && Number.isInteger(lanes) && t.bk % lanes === 0;
+}
+
+/** Workgroup memory the row moments add to a tile (two vec4s per thread for the lanes' meeting). */
+export function gemmMomentsBytes(t: GemmTile): number {
+  return 2 * 16 * gemmThreads(t);
 }
 
 /** Workgroups of a GEMM of M rows and width n (times the reduction splits). */
@@ -155,6 +176,7 @@ export function gemmSource(ops: GemmOperands, t: GemmTile, kSplits = 1): string 
   const stepFmas = ur ? range(t.bk).map((kk) => `{\n        ${fmasOf(`${kk}u`)}\n    }`).join('\n    ') :
     `for (var kk = 0u; kk < ${t.bk}u; kk++) {\n        ${fmasOf('kk')}\n    }`;
   const split = kSplits > 1;
+  const m = momentsCode(ops, t, threads);
   const stores = range(t.tm).map((i) => `{
     let row = m0 + ${rowOf(i)};
     if (row < rows) {
@@ -169,6 +191,7 @@ ${ur ? `var<workgroup> As: array<array<${t.rowVec4 ? 'vec4<f32>' : 'f32'}, ${aRo
 var<workgroup> Bs: array<array<vec4<f32>, ${bn4}>, ${t.bk}>;` :
   `var<workgroup> As: array<${t.rowVec4 ? 'vec4<f32>' : 'f32'}, ${t.bk * aRowLen}>;
 var<workgroup> Bs: array<vec4<f32>, ${t.bk * bn4}>;`}
+${m.declarations}
 ${ops.declarations ?? ''}
 
 fn main(index: i32) {
@@ -193,7 +216,7 @@ fn main(index: i32) {
   let ty = (warp / ${tx / (32 / t.laneRows)}u) * ${t.laneRows}u + lane / ${32 / t.laneRows}u;`}${ur ? `
   ${aCols.map((c, v) => `let ac${v} = ${c};`).join(' ')}
   ${bCols.map((c, j) => `let bc${j} = ${c};`).join(' ')}` : ''}
-  ${range(t.tm * t.tn4).map((i) => `var acc${i} = vec4<f32>(0.0);`).join(' ')}
+  ${range(t.tm * t.tn4).map((i) => `var acc${i} = vec4<f32>(0.0);`).join(' ')}${m.init}
   ${range(loads.a).map((l) => `var ra${l}: vec4<f32>;`).join(' ')}
   ${range(loads.b).map((l) => `var rb${l}: vec4<f32>;`).join(' ')}
   var k0 = kBase;
@@ -209,12 +232,55 @@ fn main(index: i32) {
       ${loadA}
       ${loadB}
     }
-    ${stepFmas}
+    ${m.step}${stepFmas}
     workgroupBarrier();
-  }
+  }${m.finish}
   // Rows past M (a partial last tile) computed zeros and write nothing.${split ? ' Partials: no epilogue.' : ''}
   ${stores}
 }
 `;
 }
 
+
+/**
+ * GemmOperands.rowMoments: each thread keeps Welford moments (4 rows at once, a vec4 of As) of its lane's k rows of
+ * every staged step (row vector q = lid % (bm / 4), k rows lane, lane + L, ..), then the L lanes of a row vector
+ * meet in workgroup memory (Chan's combination; equal counts) and one thread per row vector stores its 4 rows.
+ * Welford rather than sums of squares: no cancellation when a row's mean is large next to its spread.
+ */
+function momentsCode(ops: GemmOperands, t: GemmTile, threads: number) {
+  const none = { declarations: '', init: '', step: '', finish: '' };
+  if (ops.rowMoments == null) return none;
+  if (!gemmMomentsFit(t)) throw new Error(`GEMM: row moments need a rowVec4, unrolled tile whose threads split bk evenly (got ${gemmTileKey(t)})`);
+  const groups = t.bm / 4;
+  const lanes = threads / groups;
+  const perLane = Array.from({ length: t.bk / lanes }, (_, i) => i);
+  const laneIndex = (l: number) => (l === 0 ? 'lid' : `lid + ${l * groups}u`);
+  const allLanes = Array.from({ length: lanes }, (_, l) => l);
+  return {
+    declarations: `var<workgroup> momentMean: array<vec4<f32>, ${threads}>;
+var<workgroup> momentM2: array<vec4<f32>, ${threads}>;`,
+    init: `
+  // Row moments: row vector mq (rows 4 mq .. 4 mq + 3), k rows ml, ml + ${lanes}, .. of each step.
+  let mq = lid % ${groups}u;
+  let ml = lid / ${groups}u;
+  var mMean = vec4<f32>(0.0);
+  var mM2 = vec4<f32>(0.0);
+  var mCount = 0.0;`,
+    // One scalar reciprocal per value (a vec4 division would be four).
+    step: perLane.map((i) => `{ let v = As[ml + ${i * lanes}u][mq]; mCount += 1.0; let d = v - mMean; ` +
+      'mMean += d * (1.0 / mCount); mM2 += d * (v - mMean); }\n    ').join(''),
+    finish: `
+  momentMean[lid] = mMean;
+  momentM2[lid] = mM2;
+  workgroupBarrier();
+  if (lid < ${groups}u) {
+    let mean = (${allLanes.map((l) => `momentMean[${laneIndex(l)}]`).join(' + ')}) / ${lanes}.0;
+    var m2 = vec4<f32>(0.0);
+    ${allLanes.map((l) => `{ let d = momentMean[${laneIndex(l)}] - mean; m2 += momentM2[${laneIndex(l)}] + mCount * d * d; }`)
+      .join('\n    ')}
+    ${['x', 'y', 'z', 'w'].map((c, i) => `{ let row = m0 + lid * 4u + ${i}u;
+      if (row < rows) { ${ops.rowMoments!('row', `vec4<f32>(mean.${c}, m2.${c}, 0.0, 0.0)`)} } }`).join('\n    ')}
+  }`,
+  };
+}

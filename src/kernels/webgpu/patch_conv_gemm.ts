@@ -12,8 +12,9 @@
  * of 4 (the stem's 4 x 4 x 3 = 48 too). B is the filter [k k Cin, Cout] as stored; the bias is the layer's own
  * (the normalized x carries gamma and beta, so the folded weights of the direct kernel are not needed).
  */
+import { floatLiteral } from '../../spec/activations.js';
 import { fewestSplitsReaching, type TilingLimits } from './tiling.js';
-import { type GemmOperands, type GemmTile, gemmSplitFits, gemmSource, gemmTileFitsShape, gemmTileKey,
+import { type GemmOperands, type GemmTile, gemmMomentsBytes, gemmMomentsFit, gemmSplitFits, gemmStorageBytes, gemmSource, gemmTileFitsShape, gemmTileKey,
   gemmWorkgroupCount, rowVec4Tile as tile } from './gemm_wgsl.js';
 import type { PatchConvShape } from './patch_conv_plan.js';
 import { splitSumSource } from './split_sum_wgsl.js';
@@ -24,8 +25,14 @@ export interface PatchGemmChoice {
   kSplits: number;
   /** Workgroups of the GEMM dispatch (with the splits). */
   workgroups: number;
-  /** LayerNorm (preNorm) + GEMM + (split) sum. */
+  /** LayerNorm (preNorm, unless folded) + GEMM + (split) sum. */
   dispatches: number;
+  /**
+   * The pre-LayerNorm folded past a split GEMM (each split's K range inside one patch position): the GEMM reads raw x
+   * against W' (gamma folded in) and writes each split's row moments after the partials; the normalizing sum adds,
+   * per position p, rstd_p (partial_p - mean_p colSum'_p) and then b'. One dispatch fewer than LayerNorm + GEMM + sum.
+   */
+  foldedNorm: boolean;
 }
 
 /** Tiles by Cout: 96 divides every ConvNeXt-T width (the gemm-mlp project tile), then narrower fallbacks. */
@@ -43,6 +50,14 @@ const MIN_SPLITS = 4;
 const SPLIT_TARGET = 96;
 const MIN_SPLIT_DEPTH = 64;
 const MAX_SPLITS = 16;
+/**
+ * The folded norm (PatchGemmChoice.foldedNorm) by rule up to this many GEMM rows (N Ho Wo). Measured (H100,
+ * bench:patch-conv --splitk, BENCHMARKS.md "Folded downsample LayerNorm"): at N=1 (784 / 196 / 49 rows) the folded
+ * GEMM + sum beat LayerNorm + GEMM + sum on every downsample (down3 0.031 vs 0.038-0.040 ms), where the LayerNorm
+ * dispatch is mostly fixed cost; at N=32 down3 (1568 rows) the moments cost the GEMM more than the LayerNorm
+ * dispatch (0.189 vs 0.176-0.177 ms).
+ */
+const FOLD_MAX_ROWS = 1024;
 
 /**
  * The GEMM path's tile and splits for shape `s`, or null when it does not apply: the vec4 gather needs k Cin and
@@ -52,7 +67,7 @@ const MAX_SPLITS = 16;
  * divides K into whole steps; `unrolled` replaces the tile's (benchmark A/B).
  */
 export function choosePatchGemm(s: PatchConvShape, limits: TilingLimits, forcedSplits?: number,
-  unrolled?: boolean): PatchGemmChoice | null {
+  unrolled?: boolean, foldNorm?: boolean): PatchGemmChoice | null {
   const depth = s.k * s.k * s.cin;
   if ((s.k * s.cin) % 4 !== 0 || (s.w * s.cin) % 4 !== 0) return null;
   const found = TILES.find((c) => gemmTileFitsShape(c, s.cout, depth, limits.maxComputeInvocationsPerWorkgroup,
@@ -62,22 +77,35 @@ export function choosePatchGemm(s: PatchConvShape, limits: TilingLimits, forcedS
   const rows = s.n * Math.floor(s.h / s.k) * Math.floor(s.w / s.k);
   if (rows === 0) return null;
   const tiles = gemmWorkgroupCount(t, rows, s.cout);
+  // Folding the pre-norm needs each split inside one patch position: its depth divides Cin. By rule only up to
+  // FOLD_MAX_ROWS rows (foldNorm true: wherever it fits; false: never).
+  const canFold = s.preNorm && (foldNorm ?? rows <= FOLD_MAX_ROWS) && gemmMomentsFit(t) &&
+    gemmStorageBytes(t) + gemmMomentsBytes(t) <= limits.maxComputeWorkgroupStorageSize;
+  const aligned = (sp: number) => canFold && sp > 1 && s.cin % (depth / sp) === 0;
   let kSplits = 1;
   if (forcedSplits != null) {
     kSplits = gemmSplitFits(depth, t, forcedSplits) ? forcedSplits : 1;
   } else if (tiles < SPLIT_BELOW) {
     const allowed = Array.from({ length: MAX_SPLITS - MIN_SPLITS + 1 }, (_, i) => i + MIN_SPLITS)
       .filter((sp) => gemmSplitFits(depth, t, sp) && depth / sp >= MIN_SPLIT_DEPTH);
-    kSplits = fewestSplitsReaching(allowed, tiles, SPLIT_TARGET);
+    const foldable = allowed.filter(aligned);
+    kSplits = fewestSplitsReaching(foldable.length > 0 ? foldable : allowed, tiles, SPLIT_TARGET);
   }
-  return { tile: t, kSplits, workgroups: tiles * kSplits, dispatches: (s.preNorm ? 1 : 0) + 1 + (kSplits > 1 ? 1 : 0) };
+  const foldedNorm = aligned(kSplits);
+  return { tile: t, kSplits, workgroups: tiles * kSplits, foldedNorm,
+    dispatches: (s.preNorm && !foldedNorm ? 1 : 0) + 1 + (kSplits > 1 ? 1 : 0) };
 }
 
-/** The GEMM operands: A gathered from `x` (normalized when preNorm), B the filter `w`, plus `bias`. */
-function patchGemmOperands(s: PatchConvShape, hasBias: boolean): GemmOperands {
+/**
+ * The GEMM operands: A gathered from `x` (normalized when preNorm, raw when the norm is folded), B the filter `w`
+ * (W' when folded), plus `bias`; folded, each split's row moments after the S partial slabs (vec4 per split and row).
+ */
+function patchGemmOperands(s: PatchConvShape, hasBias: boolean, c: PatchGemmChoice): GemmOperands {
   const [ho, wo] = [Math.floor(s.h / s.k), Math.floor(s.w / s.k)];
   const run = s.k * s.cin;
   return {
+    rowMoments: c.foldedNorm ?
+      (row, value) => `result[${c.kSplits}u * rows * ${s.cout / 4}u + split * rows + ${row}] = ${value};` : undefined,
     k: s.k * s.k * s.cin,
     n: s.cout,
     aLoad: (m, kq) => `x[patchVec4(${m}, ${kq})]`,
@@ -99,12 +127,12 @@ fn patchVec4(m: u32, kq: u32) -> u32 {
 
 export function patchGemmShaderKey(s: PatchConvShape, hasBias: boolean, c: PatchGemmChoice): string {
   return `patchGemm_k${s.k}_h${s.h}_w${s.w}_ci${s.cin}_co${s.cout}_b${+(hasBias && c.kSplits === 1)}_` +
-    gemmTileKey(c.tile, c.kSplits);
+    gemmTileKey(c.tile, c.kSplits) + (c.foldedNorm ? '_fn' : '');
 }
 
 /** WGSL of the GEMM dispatch (inputs x, w, and bias when present and unsplit; `uniforms.rows` = N Ho Wo). */
 export function patchGemmShaderSource(s: PatchConvShape, hasBias: boolean, c: PatchGemmChoice): string {
-  return gemmSource(patchGemmOperands(s, hasBias && c.kSplits === 1), c.tile, c.kSplits);
+  return gemmSource(patchGemmOperands(s, hasBias && c.kSplits === 1, c), c.tile, c.kSplits);
 }
 
 /** The split-K sum (split_sum_wgsl.ts): the S partials [S, M, Cout] in a fixed order, plus the bias when present. */
@@ -115,4 +143,52 @@ export function patchGemmSplitSumKey(s: PatchConvShape, splits: number, hasBias:
 export function patchGemmSplitSumSource(s: PatchConvShape, splits: number, hasBias: boolean, workgroupSize: number): string {
   return splitSumSource({ splits, workgroupSize, rowVectors: s.cout / 4,
     epilogue: (sum) => (hasBias ? `${sum} + bias[cv]` : sum) });
+}
+
+export function patchGemmNormSumKey(s: PatchConvShape, splits: number, epsilon: number, workgroupSize: number): string {
+  return `patchGemmNormSum_k${s.k}_ci${s.cin}_co${s.cout}_s${splits}_e${epsilon}_wg${workgroupSize}`;
+}
+
+/**
+ * The folded norm's sum (inputs `partials`: the GEMM's S slabs [S, M, Cout] then its moments [S, M] vec4(mean, M2);
+ * `w`: the folded [W' | b' | colSum']). One thread per output vec4: for each patch position p, its G = S / k^2
+ * splits' moments combine (Chan; equal counts Cin / G) into the LayerNorm's mean and variance of that input pixel,
+ * and their partials (summed in a fixed order) into P_p = x_p . W'_p; out = b' + sum_p rstd_p (P_p - mean_p colSum'_p),
+ * which is LayerNorm(x_p) . W_p summed over p (gamma inside W', beta inside b').
+ */
+export function patchGemmNormSumSource(s: PatchConvShape, splits: number, epsilon: number, workgroupSize: number): string {
+  const n4 = s.cout / 4;
+  const positions = s.k * s.k;
+  const perPosition = splits / positions;
+  const chunk = s.cin / perPosition;
+  const depth = positions * s.cin;
+  return `
+fn main(index: i32) {
+  let wg = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
+  let e = wg * ${workgroupSize} + i32(localIndex);
+  let numPixels = uniforms.outShape.x * uniforms.outShape.y * uniforms.outShape.z;
+  if (e >= numPixels * ${n4}) { return; }
+  let pix = e / ${n4};
+  let cv = e % ${n4};
+  let momentsBase = ${splits} * numPixels * ${n4};
+  var out = w[${(depth * s.cout) / 4} + cv];
+  for (var p = 0; p < ${positions}; p++) {
+    let s0 = p * ${perPosition};
+    var mean = 0.0;
+    for (var g = 0; g < ${perPosition}; g++) { mean += partials[momentsBase + (s0 + g) * numPixels + pix].x; }
+    mean = mean / ${perPosition}.0;
+    var m2 = 0.0;
+    for (var g = 0; g < ${perPosition}; g++) {
+      let st = partials[momentsBase + (s0 + g) * numPixels + pix];
+      let d = st.x - mean;
+      m2 += st.y + ${chunk}.0 * d * d;
+    }
+    let rstd = inverseSqrt(m2 / ${s.cin}.0 + ${floatLiteral(epsilon)});
+    var sum = vec4<f32>(0.0);
+    for (var g = 0; g < ${perPosition}; g++) { sum += partials[((s0 + g) * numPixels + pix) * ${n4} + cv]; }
+    out += rstd * (sum - mean * w[${(depth * s.cout + s.cout) / 4} + p * ${n4} + cv]);
+  }
+  result[e] = out;
+}
+`;
 }

@@ -10,13 +10,14 @@ import { patchConvReferenceKernel } from '../reference/reference_kernels.js';
 import { poisonedOutput } from './block_kernels.js';
 import { effectiveLimits } from './plan.js';
 import { planPatchConvCached, recordPatchConvDecision } from './patch_conv_plan.js';
-import { PatchConvFoldProgram, PatchConvProgram, patchConvSplitSumProgram, patchGemmProgram,
+import { PatchConvFoldProgram, PatchConvProgram, patchConvSplitSumProgram, patchGemmNormSumProgram, patchGemmProgram,
   patchGemmSplitSumProgram } from './patch_conv_program.js';
 import type { PatchConvPlan } from './patch_conv_plan.js';
 import type { PatchGemmChoice } from './patch_conv_gemm.js';
 import { LayerNormProgram } from './layer_norm_program.js';
 import { layerNormPlan } from './layer_norm_wgsl.js';
 import { cachedWeights } from './weight_cache.js';
+import { patchConvFoldedLength } from './patch_conv_wgsl.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
@@ -30,14 +31,9 @@ export function patchConvWebGPUKernel(args: KernelArgs): tf.TensorInfo {
   recordPatchConvDecision(choice);
   if (!choice.ok) return patchConvReferenceKernel(args);
   const plan = choice.plan;
-  if (plan.gemm != null) return runPatchGemm(backend, plan, plan.gemm, attrs, x!, filter!, bias, gamma, beta);
-  const depth = k * k * cin;
-  const folded = attrs.preNorm ?
-    cachedWeights(backend, 'patchConv', [filter, bias, gamma, beta], depth * cout + cout, (out) => {
-      const fold = new PatchConvFoldProgram(depth, cin, cout, attrs.hasBias);
-      backend.runWebGPUProgram(fold, [filter!, ...(attrs.hasBias ? [bias!] : []), gamma!, beta!], 'float32', undefined,
-        out);
-    }) : null;
+  const fold = () => foldedWeights(backend, attrs, filter!, bias, gamma!, beta!);
+  if (plan.gemm != null) return runPatchGemm(backend, plan, plan.gemm, attrs, x!, filter!, fold, bias, gamma, beta);
+  const folded = attrs.preNorm ? fold() : null;
   const program = new PatchConvProgram(plan, attrs.epsilon, attrs.hasBias);
   const weights = folded ?? filter!;
   const split = plan.kSplits > 1;
@@ -56,11 +52,37 @@ export function patchConvWebGPUKernel(args: KernelArgs): tf.TensorInfo {
   return result;
 }
 
-/** The GEMM path (patch_conv_gemm.ts): FusedLayerNorm when preNorm, the GEMM, and the sum when split. */
+/** The pre-LayerNorm folded into the filter and bias, [W' | b' | colSum'] (cached per weight set). */
+function foldedWeights(backend: WebGPUBackend, attrs: PatchConvAttrs, filter: tf.TensorInfo, bias: tf.TensorInfo | undefined,
+  gamma: tf.TensorInfo, beta: tf.TensorInfo): tf.TensorInfo {
+  const [k, , cin, cout] = filter.shape;
+  const depth = k * k * cin;
+  return cachedWeights(backend, 'patchConv', [filter, bias, gamma, beta], patchConvFoldedLength(depth, cin, cout), (out) => {
+    const program = new PatchConvFoldProgram(depth, cin, cout, attrs.hasBias);
+    backend.runWebGPUProgram(program, [filter, ...(attrs.hasBias ? [bias!] : []), gamma, beta], 'float32', undefined, out);
+  });
+}
+
+/**
+ * The GEMM path (patch_conv_gemm.ts): FusedLayerNorm when preNorm, the GEMM, and the sum when split; with the norm
+ * folded (gemm.foldedNorm), the GEMM on raw x and the folded weights, then the normalizing sum.
+ */
 function runPatchGemm(backend: WebGPUBackend, plan: PatchConvPlan, gemm: PatchGemmChoice, attrs: PatchConvAttrs,
-  x: tf.TensorInfo, filter: tf.TensorInfo, bias?: tf.TensorInfo, gamma?: tf.TensorInfo, beta?: tf.TensorInfo): tf.TensorInfo {
+  x: tf.TensorInfo, filter: tf.TensorInfo, fold: () => tf.TensorInfo, bias?: tf.TensorInfo, gamma?: tf.TensorInfo,
+  beta?: tf.TensorInfo): tf.TensorInfo {
   const temporaries: tf.TensorInfo[] = [];
   try {
+    if (gemm.foldedNorm) {
+      const folded = fold();
+      temporaries.push(folded);
+      const program = patchGemmProgram(plan, gemm, false);
+      const partials = backend.runWebGPUProgram(program, [x, folded], 'float32', [{ type: 'int32', data: [plan.m] }],
+        poisonedOutput(backend, program.outputShape));
+      temporaries.push(partials);
+      const sum = patchGemmNormSumProgram(plan, gemm.kSplits, attrs.epsilon);
+      return backend.runWebGPUProgram(sum, [partials, folded], 'float32', undefined,
+        poisonedOutput(backend, sum.outputShape));
+    }
     let a = x;
     if (attrs.preNorm) {
       const norm = new LayerNormProgram(layerNormPlan(plan.cin), attrs.epsilon, x.shape);

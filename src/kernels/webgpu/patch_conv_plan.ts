@@ -89,6 +89,11 @@ export interface PatchConvOverride {
   gemmSplits?: number;
   /** The GEMM path's k loop written out (GemmTile.unrolled, the default) or not (the A/B). */
   gemmUnrolled?: boolean;
+  /**
+   * The GEMM path's pre-LayerNorm folded past a split GEMM (PatchGemmChoice.foldedNorm): true wherever the splits
+   * allow it, false never (its own FusedLayerNorm dispatch); absent, the rule (small GEMMs only).
+   */
+  gemmFoldedNorm?: boolean;
 }
 
 let override: PatchConvOverride | null = null;
@@ -239,7 +244,7 @@ export function planPatchConv(s: PatchConvShape, limits: TilingLimits): PatchCon
   const direct: PatchConvPlan = { ...s, ho, wo, m, depth, xComponents, components, tiling, tilesM, tilesN, kSplits,
     splitDepth, splitPositions: positions, workgroups: tilesM * tilesN * kSplits, dispatches: kSplits > 1 ? 2 : 1 };
   const gemm = o.gemm === false || (o.kSplits != null && o.gemm !== true) ? null :
-    choosePatchGemm(s, limits, o.gemmSplits, o.gemmUnrolled);
+    choosePatchGemm(s, limits, o.gemmSplits, o.gemmUnrolled, o.gemmFoldedNorm);
   return { ok: true, plan: gemm == null ? direct : { ...direct, gemm, dispatches: gemm.dispatches } };
 }
 

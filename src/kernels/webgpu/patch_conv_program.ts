@@ -7,10 +7,10 @@
  */
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import type { PatchConvPlan } from './patch_conv_plan.js';
-import { type PatchGemmChoice, patchGemmShaderKey, patchGemmShaderSource, patchGemmSplitSumKey,
+import { type PatchGemmChoice, patchGemmNormSumKey, patchGemmNormSumSource, patchGemmShaderKey, patchGemmShaderSource, patchGemmSplitSumKey,
   patchGemmSplitSumSource } from './patch_conv_gemm.js';
 import { GemmProgram } from './gemm_program.js';
-import { patchConvFoldSource, patchConvShaderKey, patchConvShaderSource, patchConvSplitSumKey,
+import { patchConvFoldedLength, patchConvFoldSource, patchConvShaderKey, patchConvShaderSource, patchConvSplitSumKey,
   patchConvSplitSumSource } from './patch_conv_wgsl.js';
 import { SPLIT_SUM_WORKGROUP } from './split_sum_wgsl.js';
 import { SplitSumProgram } from './split_sum_program.js';
@@ -65,7 +65,7 @@ export class PatchConvFoldProgram implements WebGPUProgram {
 
   constructor(private readonly depth: number, private readonly cin: number, private readonly cout: number,
     private readonly hasBias: boolean) {
-    this.outputShape = [depth * cout + cout];
+    this.outputShape = [patchConvFoldedLength(depth, cin, cout)];
     this.variableNames = ['convWeights', ...(hasBias ? ['bias'] : []), 'gamma', 'beta'];
     this.dispatch = [Math.ceil(this.outputShape[0] / 64), 1, 1];
     this.shaderKey = `foldPatchConv_d${depth}_ci${cin}_co${cout}_b${+hasBias}`;
@@ -77,12 +77,14 @@ export class PatchConvFoldProgram implements WebGPUProgram {
 }
 
 /**
- * The GEMM path's GEMM (patch_conv_gemm.ts): inputs x (normalized with preNorm), w (the filter) and bias when
- * present and unsplit; output [N, Ho, Wo, Cout], or with split-K the partials [S, M, Cout].
+ * The GEMM path's GEMM (patch_conv_gemm.ts): inputs x (normalized with preNorm, raw with the norm folded), w (the
+ * filter, or the folded weights) and bias when present and unsplit; output [N, Ho, Wo, Cout], or with split-K the
+ * partials [S, M, Cout] (folded norm: then the moments [S, M] as one vec4 each, sized as [S, M, Cout + 4]).
  */
 export function patchGemmProgram(plan: PatchConvPlan, gemm: PatchGemmChoice, hasBias: boolean): GemmProgram {
   const split = gemm.kSplits > 1;
-  return new GemmProgram(split ? [gemm.kSplits, plan.m, plan.cout] : [plan.n, plan.ho, plan.wo, plan.cout],
+  return new GemmProgram(split ? [gemm.kSplits, plan.m, plan.cout + (gemm.foldedNorm ? 4 : 0)] :
+    [plan.n, plan.ho, plan.wo, plan.cout],
     ['x', 'w', ...(hasBias && !split ? ['bias'] : [])], gemm.tile, gemm.workgroups,
     patchGemmShaderKey(plan, hasBias, gemm), () => patchGemmShaderSource(plan, hasBias, gemm));
 }
@@ -92,4 +94,11 @@ export function patchGemmSplitSumProgram(plan: PatchConvPlan, splits: number, ha
   return new SplitSumProgram([plan.n, plan.ho, plan.wo, plan.cout], 4, hasBias ? ['bias'] : [],
     patchGemmSplitSumKey(plan, splits, hasBias, SPLIT_SUM_WORKGROUP),
     () => patchGemmSplitSumSource(plan, splits, hasBias, SPLIT_SUM_WORKGROUP));
+}
+
+/** The folded norm's sum (patch_conv_gemm.ts patchGemmNormSumSource): inputs partials + moments, the folded w. */
+export function patchGemmNormSumProgram(plan: PatchConvPlan, splits: number, epsilon: number): SplitSumProgram {
+  return new SplitSumProgram([plan.n, plan.ho, plan.wo, plan.cout], 4, ['w'],
+    patchGemmNormSumKey(plan, splits, epsilon, SPLIT_SUM_WORKGROUP),
+    () => patchGemmNormSumSource(plan, splits, epsilon, SPLIT_SUM_WORKGROUP));
 }

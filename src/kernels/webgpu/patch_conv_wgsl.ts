@@ -195,19 +195,35 @@ ${Array.from({ length: cols }, (_, c) => `      let b${c} = Bs[kl * ${tileNV} + 
 `;
 }
 
-/** The fold of the pre-LayerNorm into the weights: W' = gamma[c] W, b' = bias + sum_kk beta[c] W. */
+/**
+ * The fold of the pre-LayerNorm into the weights: W' = gamma[c] W, b' = bias + sum_kk beta[c] W, then (for the GEMM
+ * path's folded norm, patch_conv_gemm.ts) the column sums of W' per patch position p: colSum[p, o] =
+ * sum_c W'[p Cin + c, o]. Layout [W' (depth x Cout) | b' (Cout) | colSum (depth / Cin x Cout)].
+ */
 export function patchConvFoldSource(depth: number, cin: number, cout: number, hasBias: boolean): string {
   return `
 fn main(index: i32) {
   if (index >= uniforms.size) { return; }
   if (index < ${depth * cout}) {
     setOutputAtIndex(index, convWeights[index] * gamma[(index / ${cout}) % ${cin}]);
-  } else {
+  } else if (index < ${depth * cout + cout}) {
     let o = index - ${depth * cout};
     var v = ${hasBias ? 'bias[o]' : '0.0'};
     for (var kk = 0; kk < ${depth}; kk++) { v += beta[kk % ${cin}] * convWeights[kk * ${cout} + o]; }
     setOutputAtIndex(index, v);
+  } else {
+    let e = index - ${depth * cout + cout};
+    let p = e / ${cout};
+    let o = e % ${cout};
+    var v = 0.0;
+    for (var c = 0; c < ${cin}; c++) { v += gamma[c] * convWeights[(p * ${cin} + c) * ${cout} + o]; }
+    setOutputAtIndex(index, v);
   }
 }
 `;
+}
+
+/** Floats of the folded patch conv weights (patchConvFoldSource's layout). */
+export function patchConvFoldedLength(depth: number, cin: number, cout: number): number {
+  return depth * cout + cout + (depth / cin) * cout;
 }
