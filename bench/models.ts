@@ -66,10 +66,12 @@ type Tensor = InstanceType<typeof tf.Tensor>;
  * `headRows`: the fused model with FusedClassifierHead pooling R images per workgroup (the rule: up to 8).
  * `unfoldedNorm`: the fused model with the downsamples' LayerNorm always its own dispatch (PatchGemmChoice.foldedNorm
  * off: no LayerNorm folded past a split patch GEMM).
+ * `stemNormApart`: the fused model with the stem's LayerNorm a FusedLayerNorm node of its own instead of its patch
+ * conv's post-norm (the graph rewritten; the A/B of the post-norm in the stem GEMM's epilogue).
  */
 interface Config { key: string; label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false;
   classifierHead?: false; directPatchConvs?: true; rolledGemms?: true; expand4x8?: true;
-  unpaired?: true; convRows?: true; headRows?: number; unfoldedNorm?: true }
+  unpaired?: true; convRows?: true; headRows?: number; unfoldedNorm?: true; stemNormApart?: true }
 const ALL_CONFIGS: Config[] = [
   { key: 'stock', label: 'ConvNeXt stock ops', family: 'convnext', fused: false },
   { key: 'fused', label: 'ConvNeXt fused', family: 'convnext', fused: true },
@@ -86,6 +88,7 @@ const ALL_CONFIGS: Config[] = [
   { key: 'headr4', label: 'ConvNeXt fused, head R=4', family: 'convnext', fused: true, headRows: 4 },
   { key: 'cfrows', label: 'ConvFirstNet fused, conv rows written out', family: 'convfirst', fused: true, convRows: true },
   { key: 'lnsplit', label: 'ConvNeXt fused, LayerNorm dispatches', family: 'convnext', fused: true, unfoldedNorm: true },
+  { key: 'stemln', label: 'ConvNeXt fused, stem LayerNorm apart', family: 'convnext', fused: true, stemNormApart: true },
   { key: 'cflnsplit', label: 'ConvFirstNet fused, LayerNorm dispatches', family: 'convfirst', fused: true,
     unfoldedNorm: true },
 ];
@@ -265,7 +268,7 @@ async function measureBatch(n: number) {
       const { input } = prepared[i];
       const cfg = CONFIGS[i];
       // --cpu-profile: the first round's tfjs-upload loop of each model.
-      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.classifierHead === false ? '-nohead' : ''}${cfg.directPatchConvs ? '-direct' : ''}${cfg.rolledGemms ? '-rolled' : ''}${cfg.expand4x8 ? '-exp4x8' : ''}${cfg.unpaired ? '-unpaired' : ''}${cfg.convRows ? '-rows' : ''}${cfg.headRows != null ? `-headr${cfg.headRows}` : ''}${cfg.unfoldedNorm ? '-lnsplit' : ''}-n${n}`;
+      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.classifierHead === false ? '-nohead' : ''}${cfg.directPatchConvs ? '-direct' : ''}${cfg.rolledGemms ? '-rolled' : ''}${cfg.expand4x8 ? '-exp4x8' : ''}${cfg.unpaired ? '-unpaired' : ''}${cfg.convRows ? '-rows' : ''}${cfg.headRows != null ? `-headr${cfg.headRows}` : ''}${cfg.unfoldedNorm ? '-lnsplit' : ''}${cfg.stemNormApart ? '-stemln' : ''}-n${n}`;
       const w = await as(i, () => withCpuProfile(r === 0 ? profileDir : null, name,
         () => wallLoop(model, input, n, 'tfjs', WALL_REPEATS)));
       wall[i].wall.push(...w.wall); wall[i].phases.push(...w.phases);
@@ -307,10 +310,11 @@ console.log('model                 N    params  GFLOPs   gpu ms  wall ms  (min) 
 // Every model loaded first, then batch by batch, each batch's models interleaved in ROUNDS rounds (measureBatch).
 const models: Model[] = [];
 for (const cfg of CONFIGS) {
-  const files = cfg.patchConvs === false || cfg.classifierHead === false ?
-    // The converter's passes on the stock graph with the patch conv or the head pass off.
+  const files = cfg.patchConvs === false || cfg.classifierHead === false || cfg.stemNormApart ?
+    // The converter's passes on the stock graph with the patch conv, the head or the post-norm pass off.
     writeGraphModel(fuseBlocks(buildModelGraph(cfg.family, VARIANT, { fused: false, seed: SEED, inputSize: SIZE }),
-      { patchConvs: cfg.patchConvs !== false, classifierHead: cfg.classifierHead !== false }).graph) :
+      { patchConvs: cfg.patchConvs !== false, classifierHead: cfg.classifierHead !== false,
+        patchConvPostNorms: !cfg.stemNormApart }).graph) :
     buildModel(cfg.family, VARIANT, { fused: cfg.fused, seed: SEED, inputSize: SIZE }).files;
   models.push(await loadGraphModel(tf.io.fromMemory(toModelArtifacts(files))));
 }
@@ -328,7 +332,8 @@ for (const n of BATCHES) {
       for (let i = 0; i < m.logits.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(m.logits[i] - stock.logits[i]));
     }
     if (cfg.family === 'convnext' && !cfg.fused) stockRef.set(n, m);
-    if ((cfg.patchConvs === false || cfg.classifierHead === false) && maxAbsDiff != null && maxAbsDiff > 1e-3) {
+    if ((cfg.patchConvs === false || cfg.classifierHead === false || cfg.stemNormApart) && maxAbsDiff != null &&
+      maxAbsDiff > 1e-3) {
       throw new Error(`${cfg.label} N=${n}: logits differ from stock by ${maxAbsDiff}`);
     }
     const base = stockRef.get(n);

@@ -1,6 +1,6 @@
 /**
  * ConvNeXt and ConvFirstNet as converter IR graphs: the ConvNeXt macro-architecture (4x4 stride-4 patchify
- * stem + LayerNorm (FusedPatchConv + FusedLayerNorm in the fused model, as for the blocks); four stages, each
+ * stem + LayerNorm (one FusedPatchConv with its post-norm in the fused model); four stages, each
  * after the first entered through LayerNorm + 2x2 stride-2 conv (one FusedPatchConv with its pre-norm); global
  * average pool + LayerNorm + linear head (one FusedClassifierHead in the fused model)) around the family's residual block. The graph is what the
  * GraphModel writer serialises, so a built model and a converted one share one runtime path.
@@ -76,9 +76,15 @@ export function buildNetwork(family: string, variant: string, options: BuildOpti
   const c0 = widths[0];
   const stemFilter = b.weight('stem.0.weight', [p, p, 3, c0], init.weight(p * p * 3 * c0, p * p * 3));
   const stemBias = b.weight('stem.0.bias', [c0], init.bias(c0));
-  x = cfg.fused ? b.fusedPatchConv(x, stemFilter, { bias: stemBias }, 'stem.0.patch_conv')
-    : b.conv2d(x, stemFilter, { strides: p, padding: 'VALID', bias: stemBias });
-  x = layerNorm(b, x, init, c0, 'stem.1', cfg.fused);
+  if (cfg.fused) {
+    // The LayerNorm folded into the conv as its post-norm (one FusedPatchConv), as the converter's patch conv pass does.
+    const gamma = b.weight('stem.1.weight', [c0], init.normScale(c0));
+    const beta = b.weight('stem.1.bias', [c0], init.normShift(c0));
+    x = b.fusedPatchConv(x, stemFilter, { bias: stemBias, postNorm: { gamma, beta, epsilon: Math.fround(MACRO.epsilon) } },
+      'stem.0.patch_conv');
+  } else {
+    x = layerNorm(b, b.conv2d(x, stemFilter, { strides: p, padding: 'VALID', bias: stemBias }), init, c0, 'stem.1', false);
+  }
 
   const stageOutputs: string[] = [];
   for (let stage = 0; stage < 4; stage++) {

@@ -10,6 +10,11 @@ export interface PatchConvOptions {
    * epsilon (finite, > 0; default 1e-6).
    */
   preNorm?: { gamma: TensorInput; beta: TensorInput; epsilon?: number };
+  /**
+   * LayerNorm over the conv's output channels (the ConvNeXt stem): gamma, beta [Cout] and epsilon (finite, > 0;
+   * default 1e-6).
+   */
+  postNorm?: { gamma: TensorInput; beta: TensorInput; epsilon?: number };
 }
 
 const OP = 'patchConv';
@@ -17,7 +22,8 @@ const OP = 'patchConv';
 /**
  * A non-overlapping ("patchify") convolution: filter [k, k, Cin, Cout] applied with stride k and VALID
  * padding to x [N, H, W, Cin], plus bias [Cout] when given; output [N, floor(H / k), floor(W / k), Cout].
- * With `preNorm`, x is first LayerNorm'ed over its channels (the ConvNeXt downsample layer, one kernel).
+ * With `preNorm`, x is first LayerNorm'ed over its channels (the ConvNeXt downsample layer, one kernel); with
+ * `postNorm`, the output is LayerNorm'ed over its channels (the ConvNeXt stem).
  * One dispatch on webgpu (after a one-time fold of gamma / beta into the weights per weight set), the
  * stock ops (layerNorm, conv2d, add) elsewhere.
  */
@@ -55,7 +61,21 @@ function patchConv_(x: tf.Tensor4D | TensorInput, filter: tf.Tensor4D | TensorIn
     }
     inputs.push($gamma, $beta);
   }
-  const attrs: PatchConvAttrs = { hasBias: bias != null, preNorm: pre != null, epsilon };
+  let postEpsilon = DEFAULT_LAYER_NORM_EPSILON;
+  const post = options.postNorm;
+  if (post != null) {
+    if (typeof post !== 'object') throw new Error(`${OP}: options.postNorm must be {gamma, beta, epsilon?}, got ${post}`);
+    const $gamma = toTensor(post.gamma, 'postNorm.gamma', OP);
+    const $beta = toTensor(post.beta, 'postNorm.beta', OP);
+    expectShape(OP, 'postNorm.gamma', $gamma, [dim('Cout', cout)]);
+    expectShape(OP, 'postNorm.beta', $beta, [dim('Cout', cout)]);
+    postEpsilon = post.epsilon ?? DEFAULT_LAYER_NORM_EPSILON;
+    if (typeof postEpsilon !== 'number' || !Number.isFinite(postEpsilon) || postEpsilon <= 0) {
+      throw new Error(`${OP}: options.postNorm.epsilon must be a finite number > 0, got ${postEpsilon}`);
+    }
+    inputs.push($gamma, $beta);
+  }
+  const attrs: PatchConvAttrs = { hasBias: bias != null, preNorm: pre != null, epsilon, postNorm: post != null, postEpsilon };
   ensureKernelsForActiveBackend();
   return tf.engine().runKernel(FUSED_PATCH_CONV, inputs as unknown as tf.NamedTensorMap,
     attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;

@@ -50,6 +50,11 @@ export interface KernelAttrs {
   residual?: boolean;
   /** Whether a fused conv / matmul applies an activation after its bias (1 FLOP per output). */
   fusedActivation?: boolean;
+  /**
+   * A FusedPatchConv's one folded LayerNorm is its post-norm (over the output) rather than its pre-norm; by default
+   * inferred from its gamma's length (Cout and not Cin: post), pre when Cin = Cout.
+   */
+  postNorm?: boolean;
 }
 
 export interface CostOptions {
@@ -207,14 +212,20 @@ export function kernelCost(name: string, inputShapes: ReadonlyArray<Shape | null
       // (x - mean) * rsqrt(var + eps) * scale + offset: 4 ops per element.
       return finish(4 * outSize, bytes, 'normalization');
     case FUSED_PATCH_CONV: {
-      // conv2d's FLOPs plus, with a pre-LayerNorm (x, filter, bias?, gamma, beta: gamma [Cin] among the
-      // 1-D inputs after the filter), 7 ops per input element; the bias is one add per output element.
+      // conv2d's FLOPs, one add per output element for the bias, and 7 ops per element for each folded LayerNorm:
+      // the pre-norm over x (gamma, beta [Cin]), the post-norm over the output (postGamma, postBeta [Cout]).
+      // Inputs x, filter, then the 1-D ones: bias?, gamma?, beta?, postGamma?, postBeta?.
       const f = inputShapes[1];
       const x = inputShapes[0];
       if (f == null || f.length !== 4 || x == null) throw new Error(`cost model: ${name} needs x and a 4-D filter`);
-      const oneD = inputShapes.slice(2).filter((s) => s != null && s.length === 1).length;
-      const norm = oneD >= 2 ? 7 * sizeOf(x) : 0;
-      return finish(2 * outSize * f[0] * f[1] * f[2] + (oneD % 2 === 1 ? outSize : 0) + norm, bytes, 'conv2d');
+      const lengths = inputShapes.slice(2).filter((s) => s != null && s.length === 1).map((s) => s![0]);
+      const hasBias = lengths.length % 2 === 1;
+      const norms = lengths.slice(hasBias ? 1 : 0);
+      const post = norms.length === 4 || (norms.length === 2 &&
+        (attrs.postNorm ?? (norms[0] === f[3] && norms[0] !== f[2])));
+      const pre = norms.length === 4 || (norms.length === 2 && !post);
+      const norm = (pre ? 7 * sizeOf(x) : 0) + (post ? 7 * outSize : 0);
+      return finish(2 * outSize * f[0] * f[1] * f[2] + (hasBias ? outSize : 0) + norm, bytes, 'conv2d');
     }
     case FUSED_LAYER_NORM:
       // sum, subtract, square, sum, then * rstd * gamma + beta: 7 ops per element.

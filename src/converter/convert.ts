@@ -57,7 +57,7 @@ export function convertModel(source: ConvertSource, options: ConvertOptions = {}
   let graph = unfused;
   let blocks: FusedBlock[] = [];
   let layerNorms = 0;
-  let patchConvs = { total: 0, preNorm: 0 };
+  let patchConvs = { total: 0, preNorm: 0, postNorm: 0 };
   let classifierHeads = 0;
   if (options.fuse !== false) {
     progress('fusing residual blocks, LayerNorms, patch convs and classifier heads');
@@ -65,7 +65,8 @@ export function convertModel(source: ConvertSource, options: ConvertOptions = {}
     graph = fused.graph;
     blocks = fused.blocks;
     layerNorms = fused.layerNorms.length;
-    patchConvs = { total: fused.patchConvs.length, preNorm: fused.patchConvs.filter((p) => p.preNorm != null).length };
+    patchConvs = { total: fused.patchConvs.length, preNorm: fused.patchConvs.filter((p) => p.preNorm != null).length,
+      postNorm: fused.patchConvs.filter((p) => p.postNorm != null).length };
     classifierHeads = fused.classifierHeads.length;
   }
   progress('writing GraphModel');

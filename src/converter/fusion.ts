@@ -48,6 +48,8 @@ export interface FusionOptions {
   patchConvs?: boolean;
   /** Also rewrite pool + LayerNorm + dense heads to FusedClassifierHead (default true; needs the LayerNorm pass). */
   classifierHead?: boolean;
+  /** Fold a LayerNorm that follows a patch conv (the stem's) into it as its post-norm (default true). */
+  patchConvPostNorms?: boolean;
 }
 
 interface Candidate {
@@ -185,9 +187,12 @@ export function fuseBlocks(graph: Graph, options: FusionOptions = {}): FusionRes
   const allLayerNorms = options.layerNorms === false ? [] : fuseLayerNormsInPlace(g);
   // After the LayerNorms: the head's LayerNorm is then one FusedLayerNorm node.
   const classifierHeads = options.classifierHead === false ? [] : fuseClassifierHeadsInPlace(g);
-  // After the LayerNorms, so a downsample layer's FusedLayerNorm becomes its patch conv's pre-norm.
-  const patchConvs = options.patchConvs === false ? [] : fusePatchConvsInPlace(g);
-  const folded = new Set([...patchConvs.map((p) => p.preNorm), ...classifierHeads.map((h) => h.layerNorm)]);
+  // After the LayerNorms, so a downsample layer's FusedLayerNorm becomes its patch conv's pre-norm (the stem's its
+  // post-norm).
+  const patchConvs = options.patchConvs === false ? [] :
+    fusePatchConvsInPlace(g, { postNorms: options.patchConvPostNorms !== false });
+  const folded = new Set([...patchConvs.flatMap((p) => [p.preNorm, p.postNorm]),
+    ...classifierHeads.map((h) => h.layerNorm)]);
   const layerNorms = allLayerNorms.filter((ln) => !folded.has(ln.node));
   return {
     graph: g,

@@ -233,11 +233,12 @@ export class GraphBuilder {
    * One FusedPatchConv node (src/spec/patch_conv.ts): what the fusion pass makes of conv2d(x, filter
    * [k,k,Cin,Cout], stride k, VALID) + bias, with a LayerNorm right before it as `preNorm`.
    */
-  fusedPatchConv(x: string, filter: string, o: { bias?: string; preNorm?: { gamma: string; beta: string; epsilon: number } }
-    = {}, name = 'patch_conv'): string {
-    const inputs = [x, filter, ...(o.bias ? [o.bias] : []), ...(o.preNorm ? [o.preNorm.gamma, o.preNorm.beta] : [])];
-    return this.op(FUSED_PATCH_CONV, inputs, { has_bias: attr.b(o.bias != null), pre_norm: attr.b(o.preNorm != null),
-      ...(o.preNorm ? { epsilon: attr.f(o.preNorm.epsilon) } : {}) }, name);
+  fusedPatchConv(x: string, filter: string, o: { bias?: string; preNorm?: { gamma: string; beta: string; epsilon: number };
+    postNorm?: { gamma: string; beta: string; epsilon: number } } = {}, name = 'patch_conv'): string {
+    const inputs = [x, filter, ...(o.bias ? [o.bias] : []), ...(o.preNorm ? [o.preNorm.gamma, o.preNorm.beta] : []),
+      ...(o.postNorm ? [o.postNorm.gamma, o.postNorm.beta] : [])];
+    return this.op(FUSED_PATCH_CONV, inputs, patchConvNodeAttrs(o.bias != null, o.preNorm?.epsilon, o.postNorm?.epsilon),
+      name);
   }
 
   /**
@@ -262,4 +263,11 @@ export class GraphBuilder {
     return this.op(FUSED_CONVFIRST_BLOCK, [x, ...weights],
       { activation: attr.s(attrs.activation), residual: attr.b(attrs.residual) }, name);
   }
+}
+
+/** A FusedPatchConv node's attrs (the converter pass and the model builder write the same). */
+export function patchConvNodeAttrs(hasBias: boolean, preEpsilon?: number, postEpsilon?: number): Record<string, AttrValue> {
+  return { has_bias: attr.b(hasBias), pre_norm: attr.b(preEpsilon != null),
+    ...(preEpsilon != null ? { epsilon: attr.f(preEpsilon) } : {}),
+    ...(postEpsilon != null ? { post_norm: attr.b(true), post_epsilon: attr.f(postEpsilon) } : {}) };
 }

@@ -1,13 +1,15 @@
 /**
  * The patch conv pass: every Conv2D with a constant square filter [k, k, Cin, Cout], k >= 2, stride k,
  * VALID padding (or explicit zero pads), dilation 1, NHWC (plus a per-channel BiasAdd / Add read only by
- * it) becomes one FusedPatchConv node [x, filter, bias?] {has_bias, pre_norm, epsilon}; a FusedLayerNorm
- * (from layer_norm_fusion.ts) over Cin whose output only this conv reads is folded in as its pre-norm
- * [x, filter, bias?, gamma, beta]. Runs after the LayerNorm pass. Weights are reused exactly.
+ * it) becomes one FusedPatchConv node [x, filter, bias?] {has_bias, pre_norm, epsilon, post_norm, post_epsilon};
+ * a FusedLayerNorm (from layer_norm_fusion.ts) over Cin whose output only this conv reads is folded in as its
+ * pre-norm [.., gamma, beta] (the downsamples), and one over Cout that alone reads the conv's output as its
+ * post-norm [.., postGamma, postBeta] (the stem). Runs after the LayerNorm pass. Weights are reused exactly.
  */
 import { FUSED_LAYER_NORM } from '../spec/block_spec.js';
 import { FUSED_PATCH_CONV } from '../spec/patch_conv.js';
-import { attr, attrFloat, attrInts, attrStr, type Graph, type IRNode } from './ir.js';
+import { attrFloat, attrInts, attrStr, type Graph, type IRNode } from './ir.js';
+import { patchConvNodeAttrs } from './ir_builder.js';
 import { channelVector, GraphView, splitConst } from './patterns.js';
 
 export interface FusedPatchConvNode {
@@ -18,6 +20,8 @@ export interface FusedPatchConvNode {
   cout: number;
   /** The FusedLayerNorm node folded in as the pre-norm, if any (it is gone from the output graph). */
   preNorm?: string;
+  /** The FusedLayerNorm node folded in as the post-norm, if any (gone too: its readers read this node). */
+  postNorm?: string;
 }
 
 function attrStrs(n: IRNode, key: string): string[] | undefined {
@@ -38,8 +42,11 @@ function isPatchConv(n: IRNode, k: number): boolean {
   return pad === 'EXPLICIT' && (attrInts(n, 'explicit_paddings') ?? []).every((p) => p === 0);
 }
 
-/** Rewrites every patch conv of `g` in place (after fuseLayerNormsInPlace); returns the new nodes. */
-export function fusePatchConvsInPlace(g: Graph): FusedPatchConvNode[] {
+/**
+ * Rewrites every patch conv of `g` in place (after fuseLayerNormsInPlace); returns the new nodes. `postNorms: false`
+ * leaves LayerNorms after the convs standalone.
+ */
+export function fusePatchConvsInPlace(g: Graph, options: { postNorms?: boolean } = {}): FusedPatchConvNode[] {
   const v = new GraphView(g);
   const found: FusedPatchConvNode[] = [];
   const renamed = new Map<string, string>();
@@ -76,15 +83,28 @@ export function fusePatchConvsInPlace(g: Graph): FusedPatchConvNode[] {
       preNorm = ln;
       x = ln.inputs[0];
     }
+    // The post-norm: a FusedLayerNorm over Cout that is the conv's only reader (and not a graph output itself).
+    const postReaders = options.postNorms === false || v.outputs.has(output.name) ? [] : v.consumers.get(output.name) ?? [];
+    const post = postReaders.length === 1 && postReaders[0].op === FUSED_LAYER_NORM &&
+      postReaders[0].inputs[0] === output.name ? postReaders[0] : undefined;
+    const postGamma = post && v.constant(post.inputs[1]);
+    const postNorm = post && postGamma && postGamma.shape.length === 1 && postGamma.shape[0] === cout &&
+      attrFloat(post, 'epsilon') != null ? post : undefined;
     const name = g.uniqueName(`${output.name}/patch_conv`);
-    const attrs = { has_bias: attr.b(bias != null), pre_norm: attr.b(preNorm != null),
-      ...(preNorm ? { epsilon: attr.f(attrFloat(preNorm, 'epsilon') as number) } : {}) };
-    const inputs = [rename(x), conv.inputs[1], ...(bias ? [bias] : []), ...(preNorm ? preNorm.inputs.slice(1, 3) : [])];
-    // Replace the output node in place: keeps topological order and the downstream edges.
+    const attrs = patchConvNodeAttrs(bias != null, preNorm ? attrFloat(preNorm, 'epsilon') : undefined,
+      postNorm ? attrFloat(postNorm, 'epsilon') : undefined);
+    const inputs = [rename(x), conv.inputs[1], ...(bias ? [bias] : []), ...(preNorm ? preNorm.inputs.slice(1, 3) : []),
+      ...(postNorm ? postNorm.inputs.slice(1, 3) : [])];
+    // Replace the output node in place: keeps topological order and the downstream edges (the post-norm's too).
     g.nodes[g.nodes.indexOf(output)] = { name, op: FUSED_PATCH_CONV, inputs, attrs };
     g.replaceUses(output.name, name);
     renamed.set(output.name, name);
-    found.push({ node: name, k, cin, cout, ...(preNorm ? { preNorm: preNorm.name } : {}) });
+    if (postNorm) {
+      g.replaceUses(postNorm.name, name);
+      renamed.set(postNorm.name, name);
+    }
+    found.push({ node: name, k, cin, cout, ...(preNorm ? { preNorm: preNorm.name } : {}),
+      ...(postNorm ? { postNorm: postNorm.name } : {}) });
   }
   g.removeDead();
   g.topoSort();

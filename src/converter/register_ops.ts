@@ -49,11 +49,15 @@ function layerNormNode(node: OpNode): tf.Tensor {
 function patchConvNode(node: OpNode): tf.Tensor {
   const hasBias = Boolean(node.attrs.has_bias);
   const preNorm = Boolean(node.attrs.pre_norm);
+  const postNorm = Boolean(node.attrs.post_norm);
   const [x, filter, ...rest] = node.inputs;
   const bias = hasBias ? rest.shift() : null;
   const epsilon = node.attrs.epsilon == null ? DEFAULT_LAYER_NORM_EPSILON : Number(node.attrs.epsilon);
-  return tf.tidy(() => patchConv(x as tf.Tensor4D, filter as tf.Tensor4D, bias,
-    preNorm ? { preNorm: { gamma: rest[0], beta: rest[1], epsilon } } : {}));
+  const postEpsilon = node.attrs.post_epsilon == null ? DEFAULT_LAYER_NORM_EPSILON : Number(node.attrs.post_epsilon);
+  const pre = preNorm ? rest.splice(0, 2) : null;
+  return tf.tidy(() => patchConv(x as tf.Tensor4D, filter as tf.Tensor4D, bias, {
+    ...(pre ? { preNorm: { gamma: pre[0], beta: pre[1], epsilon } } : {}),
+    ...(postNorm ? { postNorm: { gamma: rest[0], beta: rest[1], epsilon: postEpsilon } } : {}) }));
 }
 
 function classifierHeadNode(node: OpNode): tf.Tensor {

@@ -28,8 +28,11 @@ export interface ConversionReport {
   blocks: { convnext: number; convfirst: number; total: number };
   /** Standalone LayerNorms (outside blocks) rewritten to FusedLayerNorm (not those folded into patch convs). */
   layerNorms: number;
-  /** Stride-k k x k convs (stem, downsample layers) rewritten to FusedPatchConv, and how many absorbed a LayerNorm. */
-  patchConvs: { total: number; preNorm: number };
+  /**
+   * Stride-k k x k convs (stem, downsample layers) rewritten to FusedPatchConv, and how many absorbed the LayerNorm
+   * before them (the downsamples') or after them (the stem's).
+   */
+  patchConvs: { total: number; preNorm: number; postNorm: number };
   /** Pool + LayerNorm + dense heads rewritten to FusedClassifierHead. */
   classifierHeads: number;
   /** Distinct block shapes (BlockSpec keys) and how many of each. */
@@ -46,7 +49,8 @@ export interface ConversionReport {
 }
 
 export function buildReport(o: { source: 'onnx' | 'tfjs'; unfused: Graph; graph: Graph; blocks: FusedBlock[];
-  layerNorms?: number; patchConvs?: { total: number; preNorm: number }; classifierHeads?: number; fuse: boolean; quantize?: 'float16' | 'uint8' }): ConversionReport {
+  layerNorms?: number; patchConvs?: { total: number; preNorm: number; postNorm: number }; classifierHeads?: number; fuse: boolean;
+  quantize?: 'float16' | 'uint8' }): ConversionReport {
   const convnext = o.blocks.filter((b) => b.kind === 'convnext').length;
   const convfirst = o.blocks.filter((b) => b.kind === 'convfirst').length;
   const specs: Record<string, number> = {};
@@ -55,11 +59,12 @@ export function buildReport(o: { source: 'onnx' | 'tfjs'; unfused: Graph; graph:
   for (const op of [FUSED_CONVNEXT_BLOCK, FUSED_CONVFIRST_BLOCK, FUSED_LAYER_NORM, FUSED_PATCH_CONV,
     FUSED_CLASSIFIER_HEAD]) delete unfusedOps[op];
   const layerNorms = o.layerNorms ?? 0;
-  const patchConvs = o.patchConvs ?? { total: 0, preNorm: 0 };
+  const patchConvs = o.patchConvs ?? { total: 0, preNorm: 0, postNorm: 0 };
+  const withNorm = patchConvs.preNorm + patchConvs.postNorm;
   const classifierHeads = o.classifierHeads ?? 0;
   const lnPart = (layerNorms > 0 ? `${patchConvs.total > 0 ? ',' : ' and'} ${layerNorms} LayerNorm${layerNorms === 1 ? '' : 's'}` : '') +
     (patchConvs.total > 0 ? ` and ${patchConvs.total} patch conv${patchConvs.total === 1 ? '' : 's'}` +
-      (patchConvs.preNorm > 0 ? ` (${patchConvs.preNorm} with their LayerNorm)` : '') : '') +
+      (withNorm > 0 ? ` (${withNorm} with their LayerNorm)` : '') : '') +
     (classifierHeads > 0 ? `, plus ${classifierHeads} classifier head${classifierHeads === 1 ? '' : 's'}` : '');
   const summary = !o.fuse ? `converted without fusion: ${o.graph.nodes.length} nodes`
     : o.blocks.length === 0 ? `no ConvNeXt or ConvFirst blocks found${lnPart ? ` (fused${lnPart})` : ''}: the model ` +

@@ -1,10 +1,11 @@
 /**
  * FusedPatchConv: a non-overlapping convolution (kernel size k == stride, VALID padding, dilation 1, NHWC),
  * the ConvNeXt / ConvFirstNet stem (4x4 stride 4) and downsample (2x2 stride 2) layers, optionally with the
- * LayerNorm over channels that precedes it folded in:
+ * LayerNorm over channels that precedes it (the downsample's) or follows it (the stem's) folded in:
  *
- *   y[n, i, j, o] = bias[o] + sum_{dy, dx, c} xn[n, i k + dy, j k + dx, c] filter[dy, dx, c, o]
+ *   c[n, i, j, o] = bias[o] + sum_{dy, dx, c} xn[n, i k + dy, j k + dx, c] filter[dy, dx, c, o]
  *   xn = preNorm ? (x - mean) * rsqrt(var + epsilon) * gamma + beta (over the last axis) : x
+ *   y = postNorm ? (c - mean) * rsqrt(var + postEpsilon) * postGamma + postBeta (over the last axis) : c
  *
  * Output [N, floor(H / k), floor(W / k), Cout]; input rows / columns past the last whole patch are unused.
  */
@@ -19,11 +20,16 @@ export interface PatchConvAttrs {
   preNorm: boolean;
   /** The LayerNorm's epsilon (finite, > 0); ignored without preNorm. */
   epsilon: number;
+  /** postGamma and postBeta inputs follow (last): LayerNorm of the conv's output over Cout. */
+  postNorm: boolean;
+  /** The post-LayerNorm's epsilon (finite, > 0); ignored without postNorm. */
+  postEpsilon: number;
 }
 
 /** Names of the kernel inputs, in the order the op passes them; which are present depends on the attrs. */
-export function patchConvInputNames(attrs: Pick<PatchConvAttrs, 'hasBias' | 'preNorm'>): string[] {
-  return ['x', 'filter', ...(attrs.hasBias ? ['bias'] : []), ...(attrs.preNorm ? ['gamma', 'beta'] : [])];
+export function patchConvInputNames(attrs: Pick<PatchConvAttrs, 'hasBias' | 'preNorm' | 'postNorm'>): string[] {
+  return ['x', 'filter', ...(attrs.hasBias ? ['bias'] : []), ...(attrs.preNorm ? ['gamma', 'beta'] : []),
+    ...(attrs.postNorm ? ['postGamma', 'postBeta'] : [])];
 }
 
 /** Output spatial size of a patch conv of size k on an H x W input. */

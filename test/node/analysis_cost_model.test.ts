@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../src/index.js';
-import { convfirstBlock, convnextBlock } from '../../src/index.js';
+import { convfirstBlock, convnextBlock, patchConv } from '../../src/index.js';
 import { ACTIVATION_FLOPS, blockFlops, kernelCost, recordCost } from '../../src/analysis/cost_model.js';
 import { traceKernels } from '../../src/analysis/kernel_trace.js';
 import { useBackend } from '../support/node_backends.js';
@@ -176,6 +176,17 @@ describe('cost model: fused blocks count the layers they replace', () => {
     assert.equal(fc.kernels.length, 1);
     const cost = recordCost(fc.kernels[0]);
     assert.deepEqual([cost.kernel, cost.flops], ['FusedConv2D', 6208]);
+
+    // The patch conv with the stem's post-norm: the conv (6144), the bias (64) and 7 ops per output element (448).
+    const [g3, be3] = [r([16]), r([16])];
+    const pc = await traceKernels(() => patchConv(x3, w3, b3, { postNorm: { gamma: g3, beta: be3 } }));
+    assert.equal(pc.kernels.length, 1);
+    assert.deepEqual([recordCost(pc.kernels[0]).kernel, recordCost(pc.kernels[0]).flops], ['FusedPatchConv', 6208 + 448]);
+    // With a pre-norm too: 7 ops per input element (8 * 8 * 3 = 192) more.
+    const [g4, be4] = [r([3]), r([3])];
+    const both = await traceKernels(() => patchConv(x3, w3, b3, { preNorm: { gamma: g4, beta: be4 }, postNorm: { gamma: g3, beta: be3 } }));
+    assert.equal(recordCost(both.kernels[0]).flops, 6208 + 448 + 7 * 192);
+    tf.dispose([g3, be3, g4, be4]);
     tf.dispose([x, x2, x3, w3, b3, ...Object.values(w), ...Object.values(f)]);
     assert.equal(tf.memory().numTensors, before);
   });

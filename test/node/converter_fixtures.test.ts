@@ -23,7 +23,8 @@ describe('converter on every shared fixture (cpu): converted output vs the expor
       const r = await runFixture(read, c);
       const tol = c.float16 ? TOLERANCE.float16 : TOLERANCE.float32;
       console.log(`  ${c.name}: rel L2 ${r.relL2.toExponential(2)} (tol ${tol}), fused ${r.fusedNodes}, ` +
-        `LayerNorms ${r.layerNormNodes}, patch convs ${r.patchConvNodes} (${r.patchConvPreNorms} with LayerNorm), ` +
+        `LayerNorms ${r.layerNormNodes}, patch convs ${r.patchConvNodes} (${r.patchConvPreNorms} with a pre-, ` +
+        `${r.patchConvPostNorms} with a post-LayerNorm), ` +
         `residual adds ${r.residualAdds}, nodes ${r.result.report.nodes.before} -> ${r.result.report.nodes.after}`);
       assert.ok(r.relL2 <= tol, `relative L2 error ${r.relL2} > ${tol}`);
       assert.ok(r.residualAdds > 0, 'the fixture has residual blocks');
@@ -31,9 +32,9 @@ describe('converter on every shared fixture (cpu): converted output vs the expor
       assert.equal(r.fusedNodes, r.expectedBlocks, 'one fused node per block');
       assert.equal(r.result.report.blocks.total, r.fusedNodes);
       // Every LayerNorm outside a ConvNeXt block (stem, downsample layers, head) is one FusedLayerNorm node,
-      // or folded into the patch conv it feeds (downsample layers) or into the classifier head.
+      // or folded into the patch conv it feeds (downsample layers) or follows (the stem) or into the classifier head.
       const standalone = r.layerNormComposites - r.result.report.blocks.convnext;
-      assert.equal(r.layerNormNodes + r.patchConvPreNorms + r.classifierHeadNodes, standalone,
+      assert.equal(r.layerNormNodes + r.patchConvPreNorms + r.patchConvPostNorms + r.classifierHeadNodes, standalone,
         'every standalone LayerNorm fused');
       // The head (pool + LayerNorm + dense) is one node in every ConvNeXt export but the dynamo ones, which
       // gather and transpose the pooled tensor before the LayerNorm (docs/classifier_head.md).
@@ -43,6 +44,7 @@ describe('converter on every shared fixture (cpu): converted output vs the expor
       assert.equal(r.result.report.layerNorms, r.layerNormNodes);
       assert.equal(r.result.report.patchConvs.total, r.patchConvNodes);
       assert.equal(r.result.report.patchConvs.preNorm, r.patchConvPreNorms);
+      assert.equal(r.result.report.patchConvs.postNorm, r.patchConvPostNorms);
       if (r.result.report.blocks.convnext > 0) assert.ok(standalone > 0, 'a ConvNeXt has stem / downsample / head LayerNorms');
     });
   }

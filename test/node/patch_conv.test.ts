@@ -237,17 +237,26 @@ describe(`converter patch conv pass (seed ${seed})`, () => {
     return { graph: b.graph, w };
   }
 
-  it('rewrites the stem conv and the LayerNorm + downsample conv into two nodes that match float64', async () => {
+  it('rewrites the stem conv + LayerNorm (its post-norm) and the downsample conv into two nodes that match float64',
+    async () => {
     await useBackend('cpu');
     const { graph, w } = stemAndDownsample();
     const fused = fuseBlocks(graph);
     assert.deepEqual(fused.graph.opCounts(), { [FUSED_PATCH_CONV]: 2 });
     assert.equal(fused.counts.patchConv, 2);
-    assert.equal(fused.counts.layerNorm, 0, 'the LayerNorm is folded into the downsample conv');
+    // The LayerNorm between the convs is the stem's only reader: it folds forward, as the stem's post-norm (a
+    // ConvNeXt's downsample LayerNorms follow blocks, so they fold as pre-norms: the next test, the built models).
+    assert.equal(fused.counts.layerNorm, 0, 'the LayerNorm is folded into the stem conv');
     const [stem, down] = fused.graph.nodes;
-    assert.deepEqual(stem.attrs, { has_bias: { b: true }, pre_norm: { b: false } });
-    assert.deepEqual(down.attrs, { has_bias: { b: true }, pre_norm: { b: true }, epsilon: { f: Math.fround(eps) } });
-    assert.equal(down.inputs.length, 5);
+    assert.deepEqual(stem.attrs, { has_bias: { b: true }, pre_norm: { b: false }, post_norm: { b: true },
+      post_epsilon: { f: Math.fround(eps) } });
+    assert.deepEqual(down.attrs, { has_bias: { b: true }, pre_norm: { b: false } });
+    assert.deepEqual([stem.inputs.length, down.inputs.length], [5, 3]);
+    assert.deepEqual(fused.patchConvs.map((p) => [p.preNorm != null, p.postNorm != null]), [[false, true], [false, false]]);
+    // With post-norms off, the LayerNorm folds into the downsample as its pre-norm instead.
+    const preOnly = fuseBlocks(stemAndDownsample().graph, { patchConvPostNorms: false });
+    assert.deepEqual(preOnly.patchConvs.map((p) => [p.preNorm != null, p.postNorm != null]), [[false, false], [true, false]]);
+    assert.deepEqual(preOnly.graph.nodes[1].attrs, { has_bias: { b: true }, pre_norm: { b: true }, epsilon: { f: Math.fround(eps) } });
     const xs = rng.normals(2 * 16 * 12 * 3);
     const x = tf.tensor(xs, [2, 16, 12, 3]);
     const got = await runGraph(fused.graph, x);
@@ -260,7 +269,7 @@ describe(`converter patch conv pass (seed ${seed})`, () => {
     assert.ok(relL2(got, stock) < 1e-5, `fused vs stock ${relL2(got, stock)}`);
   });
 
-  it('leaves overlapping / padded convs alone and keeps a LayerNorm that is read elsewhere', () => {
+  it('leaves overlapping / padded convs alone and keeps a LayerNorm whose input or output is read elsewhere', () => {
     const b = new GraphBuilder();
     const x = b.input('x', [-1, 8, 8, 4]);
     const f = (k: number) => b.weight('f', [k, k, 4, 4], rng.normals(k * k * 16));
@@ -270,13 +279,21 @@ describe(`converter patch conv pass (seed ${seed})`, () => {
     b.output(b.conv2d(x, f(1), { strides: 1, padding: 'VALID' })); // 1x1: left to the stock matmul path
     assert.equal(fuseBlocks(b.graph).counts.patchConv, 0);
     const { graph } = stemAndDownsample();
-    const ln = graph.nodes.filter((n) => n.op === 'AddV2').at(-1)!;
-    graph.outputs.push(ln.name);
+    // The stem conv's output (its bias add) and the LayerNorm's both graph outputs: neither a post- nor a pre-norm.
+    const stemOut = graph.nodes.find((n) => n.op === 'BiasAdd')!;
+    graph.outputs.push(stemOut.name, graph.nodes.filter((n) => n.op === 'AddV2').at(-1)!.name);
     const r = fuseBlocks(graph);
     assert.equal(r.counts.patchConv, 2);
-    assert.equal(r.counts.layerNorm, 1, 'the LayerNorm output is also a graph output: kept as FusedLayerNorm');
+    assert.equal(r.counts.layerNorm, 1, 'the LayerNorm input and output are graph outputs: kept as FusedLayerNorm');
     assert.equal(r.graph.opCounts()[FUSED_LAYER_NORM], 1);
-    assert.ok(r.patchConvs.every((p) => p.preNorm == null));
+    assert.ok(r.patchConvs.every((p) => p.preNorm == null && p.postNorm == null));
+    // Only the LayerNorm's output read elsewhere: it still folds into the stem as its post-norm (its value is the node's).
+    const second = stemAndDownsample().graph;
+    second.outputs.push(second.nodes.filter((n) => n.op === 'AddV2').at(-1)!.name);
+    const r2 = fuseBlocks(second);
+    assert.equal(r2.counts.layerNorm, 0);
+    assert.deepEqual(r2.patchConvs.map((p) => p.postNorm != null), [true, false]);
+    assert.equal(r2.graph.outputs.length, 2);
   });
 });
 

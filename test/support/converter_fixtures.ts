@@ -105,6 +105,7 @@ export interface FixtureRun {
   /** FusedPatchConv nodes in the converted graph, and those with a LayerNorm folded in. */
   patchConvNodes: number;
   patchConvPreNorms: number;
+  patchConvPostNorms: number;
   /** FusedClassifierHead nodes (pool + LayerNorm + dense) in the converted graph. */
   classifierHeadNodes: number;
   /** LayerNorm composites in the unfused graph (one Rsqrt or Sqrt each). */
@@ -138,6 +139,8 @@ export async function runFixture(read: ReadBytes, c: FixtureCase, options: Conve
     classifierHeadNodes: result.graph.opCounts().FusedClassifierHead ?? 0,
     patchConvPreNorms: result.graph.nodes.filter((n) => n.op === 'FusedPatchConv' && n.attrs.pre_norm != null &&
       'b' in n.attrs.pre_norm && n.attrs.pre_norm.b).length,
+    patchConvPostNorms: result.graph.nodes.filter((n) => n.op === 'FusedPatchConv' && n.attrs.post_norm != null &&
+      'b' in n.attrs.post_norm && n.attrs.post_norm.b).length,
     layerNormComposites: (unfusedOps.Rsqrt ?? 0) + (unfusedOps.Sqrt ?? 0),
     expectedBlocks: options.fuse === false || c.unfusable ? 0 : residualAdds, residualAdds,
   };

@@ -16,10 +16,26 @@ import { countPrograms, expectNoLeakedDataIds, programsPerCall } from './webgpu_
 
 export interface PatchConvCase {
   n: number; h: number; w: number; cin: number; cout: number; k: number; preNorm: boolean; bias: boolean;
+  /** A LayerNorm of the output over Cout (the stem's). */
+  postNorm?: boolean;
 }
 
 export function patchCaseName(c: PatchConvCase): string {
-  return `N${c.n} ${c.h}x${c.w}x${c.cin} -> ${c.cout}, k ${c.k}${c.preNorm ? ', preNorm' : ''}${c.bias ? ', bias' : ''}`;
+  return `N${c.n} ${c.h}x${c.w}x${c.cin} -> ${c.cout}, k ${c.k}${c.preNorm ? ', preNorm' : ''}${c.bias ? ', bias' : ''}` +
+    `${c.postNorm ? ', postNorm' : ''}`;
+}
+
+/** float64 LayerNorm over the last axis of `x` (rows of `c` values), two-pass moments, in place. */
+function layerNorm64(x: Float64Array, c: number, norm: { gamma: Float32Array; beta: Float32Array; epsilon: number }): void {
+  for (let p = 0; p < x.length / c; p++) {
+    let mean = 0;
+    for (let i = 0; i < c; i++) mean += x[p * c + i];
+    mean /= c;
+    let v = 0;
+    for (let i = 0; i < c; i++) v += (x[p * c + i] - mean) ** 2;
+    const rstd = 1 / Math.sqrt(v / c + norm.epsilon);
+    for (let i = 0; i < c; i++) x[p * c + i] = (x[p * c + i] - mean) * rstd * norm.gamma[i] + norm.beta[i];
+  }
 }
 
 /** float64 patch conv (plain loops): optional LayerNorm over channels (two-pass moments), conv stride k, bias. */
@@ -27,17 +43,7 @@ export function patchConv64(x: Float32Array, c: PatchConvCase, filter: Float32Ar
   norm: { gamma: Float32Array; beta: Float32Array; epsilon: number } | null): Float64Array {
   const { n, h, w, cin, cout, k } = c;
   const xn = Float64Array.from(x);
-  if (norm) {
-    for (let p = 0; p < n * h * w; p++) {
-      let mean = 0;
-      for (let i = 0; i < cin; i++) mean += x[p * cin + i];
-      mean /= cin;
-      let v = 0;
-      for (let i = 0; i < cin; i++) v += (x[p * cin + i] - mean) ** 2;
-      const rstd = 1 / Math.sqrt(v / cin + norm.epsilon);
-      for (let i = 0; i < cin; i++) xn[p * cin + i] = (x[p * cin + i] - mean) * rstd * norm.gamma[i] + norm.beta[i];
-    }
-  }
+  if (norm) layerNorm64(xn, cin, norm);
   const ho = Math.floor(h / k);
   const wo = Math.floor(w / k);
   const out = new Float64Array(n * ho * wo * cout);
@@ -73,8 +79,11 @@ export function patchConvCases(rng: Rng): PatchConvCase[] {
     { n: 2, h: 9, w: 11, cin: 12, cout: 5, k: 2, preNorm: true, bias: true },
     { n: 1, h: 6, w: 6, cin: 5, cout: 9, k: 3, preNorm: true, bias: false },
     { n: 2, h: 7, w: 5, cin: 40, cout: 36, k: 2, preNorm: false, bias: true },
+    // The stem's post-norm (a scalar-output Cout too), and both norms at once.
+    { n: 2, h: 13, w: 9, cin: 3, cout: 20, k: 4, preNorm: false, bias: true, postNorm: true },
+    { n: 1, h: 5, w: 7, cin: 6, cout: 7, k: 2, preNorm: true, bias: false, postNorm: true },
     { n: rng.int(1, 3), h: rng.int(2, 12), w: rng.int(2, 12), cin: rng.int(1, 20), cout: rng.int(1, 20), k: 2,
-      preNorm: rng.int(0, 1) === 1, bias: rng.int(0, 1) === 1 },
+      preNorm: rng.int(0, 1) === 1, bias: rng.int(0, 1) === 1, postNorm: rng.int(0, 1) === 1 },
   ];
 }
 
@@ -88,29 +97,39 @@ export async function runPatchConvCase(c: PatchConvCase, seed: number, epsilon =
   const bs = rng.normals(c.cout, 0.1);
   const gs = rng.normals(c.cin, 0.5, 1);
   const betas = rng.normals(c.cin, 0.1);
+  const postGs = rng.normals(c.cout, 0.5, 1);
+  const postBetas = rng.normals(c.cout, 0.1);
   const before = tf.memory().numTensors;
   const x = tf.tensor4d(xs, [c.n, c.h, c.w, c.cin]);
   const filter = tf.tensor4d(fs, [c.k, c.k, c.cin, c.cout]);
   const bias = c.bias ? tf.tensor1d(bs) : null;
-  const [gamma, beta] = [tf.tensor1d(gs), tf.tensor1d(betas)];
-  const y = patchConv(x, filter, bias, c.preNorm ? { preNorm: { gamma, beta, epsilon } } : {});
+  const [gamma, beta, postGamma, postBeta] = [tf.tensor1d(gs), tf.tensor1d(betas), tf.tensor1d(postGs), tf.tensor1d(postBetas)];
+  const y = patchConv(x, filter, bias, { ...(c.preNorm ? { preNorm: { gamma, beta, epsilon } } : {}),
+    ...(c.postNorm ? { postNorm: { gamma: postGamma, beta: postBeta, epsilon } } : {}) });
   const got = await y.data();
   const want = [c.n, Math.floor(c.h / c.k), Math.floor(c.w / c.k), c.cout];
   const shape = y.shape.join();
-  tf.dispose([x, filter, gamma, beta, y, ...(bias ? [bias] : [])]);
+  tf.dispose([x, filter, gamma, beta, postGamma, postBeta, y, ...(bias ? [bias] : [])]);
   if (shape !== want.join()) throw new Error(`${label}: output shape [${shape}], want [${want}]`);
   const leaked = tf.memory().numTensors - before;
   if (leaked !== 0) throw new Error(`${label}: leaked ${leaked} tensors`);
   const oracle = patchConv64(xs, c, fs, c.bias ? bs : null, c.preNorm ? { gamma: gs, beta: betas, epsilon } : null);
   // Depth: k k Cin products per output, plus the LayerNorm's two sums over Cin, whose float32 rounding of x (of order
   // |x| ulp) the normalization amplifies by rstd: the sums were sized for |x| rstd ~ 8 (values ~1.5 +- 0.3) and grow
-  // with it, e.g. for a pixel of 2 nearly equal channels (rstd in the hundreds).
+  // with it, e.g. for a pixel of 2 nearly equal channels (rstd in the hundreds). A post-norm amplifies the conv
+  // output's error the same way (its conditioning over Cout) and adds its own two sums over Cout.
   const conditioning = c.preNorm ? layerNormConditioning(xs, c.cin, epsilon) / 8 : 0;
-  return compare(got, oracle, c.k * c.k * c.cin + (c.preNorm ? 8 * c.cin * Math.max(1, conditioning) : 0) + 2, label);
+  let depth = c.k * c.k * c.cin + (c.preNorm ? 8 * c.cin * Math.max(1, conditioning) : 0) + 2;
+  if (c.postNorm) {
+    const post = Math.max(1, layerNormConditioning(oracle, c.cout, epsilon) / 8);
+    depth = depth * post + 8 * c.cout * post;
+    layerNorm64(oracle, c.cout, { gamma: postGs, beta: postBetas, epsilon });
+  }
+  return compare(got, oracle, depth, label);
 }
 
 /** max over pixels of max|x| x rstd: how much the LayerNorm magnifies the rounding of its float32 inputs. */
-function layerNormConditioning(x: Float32Array, cin: number, epsilon: number): number {
+function layerNormConditioning(x: ArrayLike<number>, cin: number, epsilon: number): number {
   let worst = 0;
   for (let p = 0; p < x.length / cin; p++) {
     let mean = 0;
@@ -142,6 +161,10 @@ export function badPatchConvInputs(): BadInput[] {
     ['missing beta', () => patchConv(x(), f(), null, { preNorm: { gamma: ones(4) } as never }), /patchConv: preNorm\.beta is required/],
     ['epsilon 0', () => patchConv(x(), f(), null, { preNorm: { gamma: ones(4), beta: ones(4), epsilon: 0 } }),
       /patchConv: options\.preNorm\.epsilon must be a finite number > 0, got 0/],
+    ['wrong postNorm gamma length', () => patchConv(x(), f(), null, { postNorm: { gamma: ones(4), beta: ones(6) } }),
+      /patchConv: postNorm\.gamma must have shape \[Cout\] = \[6\], got \[4\]/],
+    ['postNorm epsilon NaN', () => patchConv(x(), f(), null, { postNorm: { gamma: ones(6), beta: ones(6), epsilon: NaN } }),
+      /patchConv: options\.postNorm\.epsilon must be a finite number > 0, got NaN/],
     ['missing filter', () => patchConv(x(), undefined as never), /patchConv: filter is required/],
     ['tensor-like bias of the wrong length (freed on error)', () => patchConv(x(), f(), [1, 2, 3]),
       /patchConv: bias must have shape \[Cout\] = \[6\], got \[3\]/],
@@ -358,14 +381,19 @@ export const PATCH_GEMM_CASES: { c: PatchConvCase; splits: number[] }[] = [
   { c: { n: 2, h: 9, w: 7, cin: 32, cout: 64, k: 2, preNorm: true, bias: true }, splits: [4, 8] },
   { c: { n: 1, h: 6, w: 10, cin: 48, cout: 96, k: 2, preNorm: true, bias: false }, splits: [4, 12] },
   { c: { n: 2, h: 7, w: 6, cin: 16, cout: 32, k: 3, preNorm: true, bias: true }, splits: [9] },
+  // The post-norm in the epilogue of each tile that spans Cout (96, 64, 32; rows not a multiple of the tile), and as its
+  // own dispatch after a split.
+  { c: { n: 2, h: 18, w: 12, cin: 3, cout: 96, k: 4, preNorm: false, bias: true, postNorm: true }, splits: [1, 3] },
+  { c: { n: 3, h: 10, w: 6, cin: 16, cout: 64, k: 2, preNorm: false, bias: false, postNorm: true }, splits: [1] },
+  { c: { n: 1, h: 9, w: 7, cin: 8, cout: 32, k: 2, preNorm: true, bias: true, postNorm: true }, splits: [1, 2] },
 ];
 
 /**
  * webgpu, under `profile`: each GEMM-path case with its forced splits, NaN-poisoned intermediates and output,
  * against float64; the plan must report the GEMM path with S, the LayerNorm folded exactly where every split stays
- * inside one patch position (and, with the knob off, never), and every call run exactly its dispatches (LayerNorm
- * when preNorm and not folded, the GEMM, the sum when split; folded, the weight fold first, as the weights are new
- * per case). A shape the vec4 gather cannot read (k Cin not a multiple of 4) keeps the direct kernel even when the
+ * inside one patch position (and, with the knob off, never), the post-norm in the epilogue exactly when unsplit,
+ * and every call run exactly its dispatches (LayerNorm when preNorm and not folded, the GEMM, the sum when split, the
+ * post-norm's LayerNorm when split; folded, the weight fold first, as the weights are new per case). A shape the vec4 gather cannot read (k Cin not a multiple of 4) keeps the direct kernel even when the
  * path is forced. Nothing leaked.
  */
 export async function runPatchGemmCases(profile: TilingLimits, seed: number): Promise<void> {
@@ -387,7 +415,10 @@ export async function runPatchGemmCases(profile: TilingLimits, seed: number): Pr
           if (g == null || g.kSplits !== sp) throw new Error(`${label}: the GEMM path did not run: ${JSON.stringify(d)}`);
           const foldable = fold && c.preNorm && sp > 1 && c.cin % ((c.k * c.k * c.cin) / sp) === 0;
           if (g.foldedNorm !== foldable) throw new Error(`${label}: foldedNorm ${g.foldedNorm}, want ${foldable}`);
-          const want = (c.preNorm && !foldable ? 1 : 0) + 1 + (sp > 1 ? 1 : 0);
+          if (g.postNormFused !== (c.postNorm === true && sp === 1)) {
+            throw new Error(`${label}: postNormFused ${g.postNormFused} (tile ${g.tile.bm} x ${g.tile.bn})`);
+          }
+          const want = (c.preNorm && !foldable ? 1 : 0) + 1 + (sp > 1 ? 1 : 0) + (c.postNorm && sp > 1 ? 1 : 0);
           if (g.dispatches !== want || programs.count !== want + (foldable ? 1 : 0)) {
             throw new Error(`${label}: ${programs.count} programs, plan ${g.dispatches}, want ${want}`);
           }

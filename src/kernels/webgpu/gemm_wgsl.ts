@@ -11,6 +11,7 @@
  * Split-K (kSplits S > 1): workgroup `group` reduces k in [s K / S, (s + 1) K / S) of its tile and writes raw
  * partial sums [S, M, N]; a summing dispatch (split_sum_wgsl.ts) applies the epilogue.
  */
+import { floatLiteral } from '../../spec/activations.js';
 
 export interface GemmTile {
   bm: number; bn: number; bk: number; tm: number; tn4: number;
@@ -59,6 +60,12 @@ export interface GemmOperands {
    * for which gemmMomentsFit holds.
    */
   rowMoments?: (row: string, value: string) => string;
+  /**
+   * A LayerNorm of each output row after the epilogue: (v - mean) rsqrt(var + epsilon) gamma + beta over the n
+   * columns, gamma / beta read by `gamma(col)` / `beta(col)` (vec4 columns). Needs the tile to span all n columns
+   * and no split (gemmRowNormFits).
+   */
+  rowNorm?: { gamma: (col: string) => string; beta: (col: string) => string; epsilon: number };
 }
 
 export function gemmThreads(t: GemmTile): number {
@@ -105,6 +112,16 @@ export function gemmMomentsFit(t: GemmTile): boolean {
   const groups = t.bm / 4;
   const lanes = gemmThreads(t) / groups;
   return t.rowVec4 === true && t.unrolled === true && Number.isInteger(lanes) && t.bk % lanes === 0;
+}
+
+/** Whether a GEMM of width n can end in a row LayerNorm (GemmOperands.rowNorm): one column tile, no split. */
+export function gemmRowNormFits(t: GemmTile, n: number, kSplits: number): boolean {
+  return t.bn === n && kSplits === 1;
+}
+
+/** Workgroup memory the row LayerNorm adds to a tile (one partial sum per row and thread column). */
+export function gemmRowNormBytes(t: GemmTile): number {
+  return 4 * t.bm * (t.bn / 4 / t.tn4);
 }
 
 /** Workgroup memory the row moments add to a tile (two vec4s per thread for the lanes' meeting). */
@@ -177,11 +194,20 @@ export function gemmSource(ops: GemmOperands, t: GemmTile, kSplits = 1): string 
     `for (var kk = 0u; kk < ${t.bk}u; kk++) {\n        ${fmasOf('kk')}\n    }`;
   const split = kSplits > 1;
   const m = momentsCode(ops, t, threads);
+  const norm = ops.rowNorm;
+  if (norm != null && !gemmRowNormFits(t, ops.n, kSplits)) {
+    throw new Error(`GEMM: a row LayerNorm needs one column tile (bn ${t.bn} = n ${ops.n}) and no split (S ${kSplits})`);
+  }
+  const normCode = norm == null ? '' : rowNormCode(t, tx, ops.n, rowOf, acc, norm.epsilon, (i, j) => {
+    const col = `n0 + tx + ${j * tx}u`;
+    return ops.epilogue(acc(i, j), `(m0 + ${rowOf(i)})`, col);
+  });
   const stores = range(t.tm).map((i) => `{
     let row = m0 + ${rowOf(i)};
     if (row < rows) {
       ${range(t.tn4).map((j) => `{ let col = n0 + tx + ${j * tx}u;
-        ${split ? `result[(split * rows + row) * ${n4}u + col] = ${acc(i, j)};` :
+        ${split ? `result[(split * rows + row) * ${n4}u + col] = ${acc(i, j)};` : norm != null ?
+          `result[row * ${n4}u + col] = (${acc(i, j)} - mean${i}) * rstd${i} * ${norm.gamma('col')} + ${norm.beta('col')};` :
           `result[row * ${n4}u + col] = ${ops.epilogue(acc(i, j), 'row', 'col')};`} }`).join('\n      ')}
     }
   }`).join('');
@@ -192,6 +218,7 @@ var<workgroup> Bs: array<array<vec4<f32>, ${bn4}>, ${t.bk}>;` :
   `var<workgroup> As: array<${t.rowVec4 ? 'vec4<f32>' : 'f32'}, ${t.bk * aRowLen}>;
 var<workgroup> Bs: array<vec4<f32>, ${t.bk * bn4}>;`}
 ${m.declarations}
+${norm == null ? '' : `var<workgroup> normPart: array<f32, ${t.bm * tx}>;`}
 ${ops.declarations ?? ''}
 
 fn main(index: i32) {
@@ -236,6 +263,7 @@ fn main(index: i32) {
     workgroupBarrier();
   }${m.finish}
   // Rows past M (a partial last tile) computed zeros and write nothing.${split ? ' Partials: no epilogue.' : ''}
+  ${normCode}
   ${stores}
 }
 `;
@@ -283,4 +311,29 @@ var<workgroup> momentM2: array<vec4<f32>, ${threads}>;`,
       if (row < rows) { ${ops.rowMoments!('row', `vec4<f32>(mean.${c}, m2.${c}, 0.0, 0.0)`)} } }`).join('\n    ')}
   }`,
   };
+}
+
+/**
+ * GemmOperands.rowNorm: the epilogue's values replace the accumulators, then two-pass moments per row (as
+ * FusedLayerNorm): each thread's partial sum over its columns of a row goes to workgroup memory [bm][thread
+ * columns], the row's thread columns add them in a fixed order, then the same for the squared deviations. Rows past
+ * M compute garbage statistics of their own and are not stored.
+ */
+function rowNormCode(t: GemmTile, threadCols: number, n: number, rowOf: (i: number) => string,
+  acc: (i: number, j: number) => string, epsilon: number, value: (i: number, j: number) => string): string {
+  const rows = Array.from({ length: t.tm }, (_, i) => i);
+  const cols = Array.from({ length: t.tn4 }, (_, j) => j);
+  const slot = (i: number, c: string) => `normPart[(${rowOf(i)}) * ${threadCols}u + ${c}]`;
+  const rowSum = (i: number) => Array.from({ length: threadCols }, (_, c) => slot(i, `${c}u`)).join(' + ');
+  const one = 'vec4<f32>(1.0)';
+  return `// Row LayerNorm over the ${n} columns (this tile holds them all): two-pass moments through workgroup memory.
+  ${rows.flatMap((i) => cols.map((j) => `${acc(i, j)} = ${value(i, j)};`)).join('\n  ')}
+  ${rows.map((i) => `${slot(i, 'tx')} = dot(${cols.map((j) => acc(i, j)).join(' + ')}, ${one});`).join('\n  ')}
+  workgroupBarrier();
+  ${rows.map((i) => `let mean${i} = (${rowSum(i)}) / ${n}.0;`).join('\n  ')}
+  workgroupBarrier();
+  ${rows.map((i) => `${slot(i, 'tx')} = ${cols.map((j) => `dot(${acc(i, j)} - mean${i}, ${acc(i, j)} - mean${i})`).join(' + ')};`)
+    .join('\n  ')}
+  workgroupBarrier();
+  ${rows.map((i) => `let rstd${i} = inverseSqrt((${rowSum(i)}) / ${n}.0 + ${floatLiteral(epsilon)});`).join('\n  ')}`;
 }

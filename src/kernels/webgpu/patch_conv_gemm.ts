@@ -14,7 +14,8 @@
  */
 import { floatLiteral } from '../../spec/activations.js';
 import { fewestSplitsReaching, type TilingLimits } from './tiling.js';
-import { type GemmOperands, type GemmTile, gemmMomentsBytes, gemmMomentsFit, gemmSplitFits, gemmStorageBytes, gemmSource, gemmTileFitsShape, gemmTileKey,
+import { type GemmOperands, type GemmTile, gemmMomentsBytes, gemmMomentsFit, gemmRowNormBytes, gemmRowNormFits, gemmSplitFits,
+  gemmStorageBytes, gemmSource, gemmTileFitsShape, gemmTileKey,
   gemmWorkgroupCount, rowVec4Tile as tile } from './gemm_wgsl.js';
 import type { PatchConvShape } from './patch_conv_plan.js';
 import { splitSumSource } from './split_sum_wgsl.js';
@@ -25,8 +26,10 @@ export interface PatchGemmChoice {
   kSplits: number;
   /** Workgroups of the GEMM dispatch (with the splits). */
   workgroups: number;
-  /** LayerNorm (preNorm, unless folded) + GEMM + (split) sum. */
+  /** LayerNorm (preNorm, unless folded) + GEMM + (split) sum + LayerNorm (postNorm, unless in the epilogue). */
   dispatches: number;
+  /** The post-norm (the stem's LayerNorm) in the GEMM's epilogue: an unsplit GEMM whose tile spans all of Cout. */
+  postNormFused: boolean;
   /**
    * The pre-LayerNorm folded past a split GEMM (each split's K range inside one patch position): the GEMM reads raw x
    * against W' (gamma folded in) and writes each split's row moments after the partials; the normalizing sum adds,
@@ -92,18 +95,22 @@ export function choosePatchGemm(s: PatchConvShape, limits: TilingLimits, forcedS
     kSplits = fewestSplitsReaching(foldable.length > 0 ? foldable : allowed, tiles, SPLIT_TARGET);
   }
   const foldedNorm = aligned(kSplits);
-  return { tile: t, kSplits, workgroups: tiles * kSplits, foldedNorm,
-    dispatches: (s.preNorm && !foldedNorm ? 1 : 0) + 1 + (kSplits > 1 ? 1 : 0) };
+  const postNormFused = s.postNorm === true && gemmRowNormFits(t, s.cout, kSplits) &&
+    gemmStorageBytes(t) + gemmRowNormBytes(t) <= limits.maxComputeWorkgroupStorageSize;
+  return { tile: t, kSplits, workgroups: tiles * kSplits, foldedNorm, postNormFused,
+    dispatches: (s.preNorm && !foldedNorm ? 1 : 0) + 1 + (kSplits > 1 ? 1 : 0) + (s.postNorm && !postNormFused ? 1 : 0) };
 }
 
 /**
  * The GEMM operands: A gathered from `x` (normalized when preNorm, raw when the norm is folded), B the filter `w`
  * (W' when folded), plus `bias`; folded, each split's row moments after the S partial slabs (vec4 per split and row).
  */
-function patchGemmOperands(s: PatchConvShape, hasBias: boolean, c: PatchGemmChoice): GemmOperands {
+function patchGemmOperands(s: PatchConvShape, hasBias: boolean, c: PatchGemmChoice, postEpsilon: number): GemmOperands {
   const [ho, wo] = [Math.floor(s.h / s.k), Math.floor(s.w / s.k)];
   const run = s.k * s.cin;
   return {
+    rowNorm: c.postNormFused ?
+      { gamma: (col) => `postGamma[${col}]`, beta: (col) => `postBeta[${col}]`, epsilon: postEpsilon } : undefined,
     rowMoments: c.foldedNorm ?
       (row, value) => `result[${c.kSplits}u * rows * ${s.cout / 4}u + split * rows + ${row}] = ${value};` : undefined,
     k: s.k * s.k * s.cin,
@@ -125,14 +132,17 @@ fn patchVec4(m: u32, kq: u32) -> u32 {
   };
 }
 
-export function patchGemmShaderKey(s: PatchConvShape, hasBias: boolean, c: PatchGemmChoice): string {
+export function patchGemmShaderKey(s: PatchConvShape, hasBias: boolean, c: PatchGemmChoice, postEpsilon: number): string {
   return `patchGemm_k${s.k}_h${s.h}_w${s.w}_ci${s.cin}_co${s.cout}_b${+(hasBias && c.kSplits === 1)}_` +
-    gemmTileKey(c.tile, c.kSplits) + (c.foldedNorm ? '_fn' : '');
+    gemmTileKey(c.tile, c.kSplits) + (c.foldedNorm ? '_fn' : '') + (c.postNormFused ? `_pn${postEpsilon}` : '');
 }
 
-/** WGSL of the GEMM dispatch (inputs x, w, and bias when present and unsplit; `uniforms.rows` = N Ho Wo). */
-export function patchGemmShaderSource(s: PatchConvShape, hasBias: boolean, c: PatchGemmChoice): string {
-  return gemmSource(patchGemmOperands(s, hasBias && c.kSplits === 1, c), c.tile, c.kSplits);
+/**
+ * WGSL of the GEMM dispatch (inputs x, w, bias when present and unsplit, postGamma and postBeta with the post-norm
+ * in the epilogue; `uniforms.rows` = N Ho Wo).
+ */
+export function patchGemmShaderSource(s: PatchConvShape, hasBias: boolean, c: PatchGemmChoice, postEpsilon: number): string {
+  return gemmSource(patchGemmOperands(s, hasBias && c.kSplits === 1, c, postEpsilon), c.tile, c.kSplits);
 }
 
 /** The split-K sum (split_sum_wgsl.ts): the S partials [S, M, Cout] in a fixed order, plus the bias when present. */

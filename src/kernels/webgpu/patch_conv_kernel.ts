@@ -22,22 +22,39 @@ import { patchConvFoldedLength } from './patch_conv_wgsl.js';
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 export function patchConvWebGPUKernel(args: KernelArgs): tf.TensorInfo {
-  const { x, filter, bias, gamma, beta } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const { x, filter, bias, gamma, beta, postGamma, postBeta } = args.inputs as Record<string, tf.TensorInfo | undefined>;
   const attrs = args.attrs as unknown as PatchConvAttrs;
   const backend = args.backend as WebGPUBackend;
   const [n, h, w, cin] = x!.shape;
   const [k, , , cout] = filter!.shape;
-  const choice = planPatchConvCached({ n, h, w, cin, cout, k, preNorm: attrs.preNorm }, effectiveLimits(backend.device));
+  const choice = planPatchConvCached({ n, h, w, cin, cout, k, preNorm: attrs.preNorm, postNorm: attrs.postNorm },
+    effectiveLimits(backend.device));
   recordPatchConvDecision(choice);
   if (!choice.ok) return patchConvReferenceKernel(args);
   const plan = choice.plan;
   const fold = () => foldedWeights(backend, attrs, filter!, bias, gamma!, beta!);
-  if (plan.gemm != null) return runPatchGemm(backend, plan, plan.gemm, attrs, x!, filter!, fold, bias, gamma, beta);
+  const post = attrs.postNorm ? [postGamma!, postBeta!] : [];
+  const conv = plan.gemm != null ?
+    runPatchGemm(backend, plan, plan.gemm, attrs, x!, filter!, fold, bias, gamma, beta, post) :
+    runDirect(backend, plan, attrs, x!, filter!, fold, bias);
+  if (!attrs.postNorm || plan.gemm?.postNormFused) return conv;
+  // The post-norm as its own dispatch (the direct kernel, a split GEMM, or a tile narrower than Cout).
+  try {
+    const norm = new LayerNormProgram(layerNormPlan(cout), attrs.postEpsilon, conv.shape);
+    return backend.runWebGPUProgram(norm, [conv, ...post], 'float32', undefined, poisonedOutput(backend, norm.outputShape));
+  } finally {
+    backend.disposeData(conv.dataId);
+  }
+}
+
+/** The direct kernel (patch_conv_wgsl.ts): one dispatch, or partials and their sum with split-K. */
+function runDirect(backend: WebGPUBackend, plan: PatchConvPlan, attrs: PatchConvAttrs, x: tf.TensorInfo,
+  filter: tf.TensorInfo, fold: () => tf.TensorInfo, bias?: tf.TensorInfo): tf.TensorInfo {
   const folded = attrs.preNorm ? fold() : null;
   const program = new PatchConvProgram(plan, attrs.epsilon, attrs.hasBias);
-  const weights = folded ?? filter!;
+  const weights = folded ?? filter;
   const split = plan.kSplits > 1;
-  const inputs = [x!, weights, ...(attrs.hasBias && !attrs.preNorm && !split ? [bias!] : [])];
+  const inputs = [x, weights, ...(attrs.hasBias && !attrs.preNorm && !split ? [bias!] : [])];
   const first = backend.runWebGPUProgram(program, inputs, 'float32', undefined,
     poisonedOutput(backend, program.outputShape));
   let result = first;
@@ -64,18 +81,19 @@ function foldedWeights(backend: WebGPUBackend, attrs: PatchConvAttrs, filter: tf
 }
 
 /**
- * The GEMM path (patch_conv_gemm.ts): FusedLayerNorm when preNorm, the GEMM, and the sum when split; with the norm
- * folded (gemm.foldedNorm), the GEMM on raw x and the folded weights, then the normalizing sum.
+ * The GEMM path (patch_conv_gemm.ts): FusedLayerNorm when preNorm, the GEMM (with the post-norm in its epilogue
+ * when gemm.postNormFused: inputs `post` = postGamma, postBeta), and the sum when split; with the pre-norm folded
+ * (gemm.foldedNorm), the GEMM on raw x and the folded weights, then the normalizing sum.
  */
 function runPatchGemm(backend: WebGPUBackend, plan: PatchConvPlan, gemm: PatchGemmChoice, attrs: PatchConvAttrs,
-  x: tf.TensorInfo, filter: tf.TensorInfo, fold: () => tf.TensorInfo, bias?: tf.TensorInfo, gamma?: tf.TensorInfo,
-  beta?: tf.TensorInfo): tf.TensorInfo {
+  x: tf.TensorInfo, filter: tf.TensorInfo, fold: () => tf.TensorInfo, bias: tf.TensorInfo | undefined,
+  gamma: tf.TensorInfo | undefined, beta: tf.TensorInfo | undefined, post: tf.TensorInfo[]): tf.TensorInfo {
   const temporaries: tf.TensorInfo[] = [];
   try {
     if (gemm.foldedNorm) {
       const folded = fold();
       temporaries.push(folded);
-      const program = patchGemmProgram(plan, gemm, false);
+      const program = patchGemmProgram(plan, gemm, false, attrs.postEpsilon);
       const partials = backend.runWebGPUProgram(program, [x, folded], 'float32', [{ type: 'int32', data: [plan.m] }],
         poisonedOutput(backend, program.outputShape));
       temporaries.push(partials);
@@ -91,9 +109,10 @@ function runPatchGemm(backend: WebGPUBackend, plan: PatchConvPlan, gemm: PatchGe
       temporaries.push(a);
     }
     const split = gemm.kSplits > 1;
-    const program = patchGemmProgram(plan, gemm, attrs.hasBias);
-    const out = backend.runWebGPUProgram(program, [a, filter, ...(attrs.hasBias && !split ? [bias!] : [])], 'float32',
-      [{ type: 'int32', data: [plan.m] }], poisonedOutput(backend, program.outputShape));
+    const program = patchGemmProgram(plan, gemm, attrs.hasBias, attrs.postEpsilon);
+    const out = backend.runWebGPUProgram(program, [a, filter, ...(attrs.hasBias && !split ? [bias!] : []),
+      ...(gemm.postNormFused ? post : [])], 'float32', [{ type: 'int32', data: [plan.m] }],
+      poisonedOutput(backend, program.outputShape));
     if (!split) return out;
     temporaries.push(out);
     const sum = patchGemmSplitSumProgram(plan, gemm.kSplits, attrs.hasBias);

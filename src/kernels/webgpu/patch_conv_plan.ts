@@ -16,6 +16,8 @@ import { limitsKey, planCache } from './plan_cache.js';
 
 export interface PatchConvShape {
   n: number; h: number; w: number; cin: number; cout: number; k: number; preNorm: boolean;
+  /** A LayerNorm of the output (the stem's): in the GEMM's epilogue where it fits, else its own dispatch. */
+  postNorm?: boolean;
 }
 
 export interface PatchConvTiling {
@@ -255,7 +257,8 @@ export function planPatchConv(s: PatchConvShape, limits: TilingLimits): PatchCon
 const cachedPatchConvPlan = planCache<PatchConvChoice>(256);
 
 export function planPatchConvCached(s: PatchConvShape, limits: TilingLimits): PatchConvChoice {
-  return cachedPatchConvPlan(`${s.n},${s.h},${s.w},${s.cin},${s.cout},${s.k},${+s.preNorm}|${limitsKey(limits)}|` +
+  return cachedPatchConvPlan(`${s.n},${s.h},${s.w},${s.cin},${s.cout},${s.k},${+s.preNorm},${+(s.postNorm ?? false)}|` +
+    `${limitsKey(limits)}|` +
     `${overrideVersion}`, () => planPatchConv(s, limits));
 }
 

@@ -81,12 +81,14 @@ export class PatchConvFoldProgram implements WebGPUProgram {
  * filter, or the folded weights) and bias when present and unsplit; output [N, Ho, Wo, Cout], or with split-K the
  * partials [S, M, Cout] (folded norm: then the moments [S, M] as one vec4 each, sized as [S, M, Cout + 4]).
  */
-export function patchGemmProgram(plan: PatchConvPlan, gemm: PatchGemmChoice, hasBias: boolean): GemmProgram {
+export function patchGemmProgram(plan: PatchConvPlan, gemm: PatchGemmChoice, hasBias: boolean,
+  postEpsilon: number): GemmProgram {
   const split = gemm.kSplits > 1;
   return new GemmProgram(split ? [gemm.kSplits, plan.m, plan.cout + (gemm.foldedNorm ? 4 : 0)] :
     [plan.n, plan.ho, plan.wo, plan.cout],
-    ['x', 'w', ...(hasBias && !split ? ['bias'] : [])], gemm.tile, gemm.workgroups,
-    patchGemmShaderKey(plan, hasBias, gemm), () => patchGemmShaderSource(plan, hasBias, gemm));
+    ['x', 'w', ...(hasBias && !split ? ['bias'] : []), ...(gemm.postNormFused ? ['postGamma', 'postBeta'] : [])],
+    gemm.tile, gemm.workgroups, patchGemmShaderKey(plan, hasBias, gemm, postEpsilon),
+    () => patchGemmShaderSource(plan, hasBias, gemm, postEpsilon));
 }
 
 /** The GEMM path's split-K sum: partials [S, M, Cout] + the bias when present; output [N, Ho, Wo, Cout]. */
