@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_LAYER_NORM_EPSILON } from '../src/spec/layer_norm.js';
 import { FUSED_PATCH_CONV, type PatchConvAttrs } from '../src/spec/patch_conv.js';
 import { ensureKernelsForActiveBackend } from '../src/kernels/register.js';
-import { dim, expectShape, type TensorInput, toTensor } from './validate.js';
+import { type Dim, dim, expectShape, type TensorInput, toTensor } from './validate.js';
 
 export interface PatchConvOptions {
   /**
@@ -47,38 +47,33 @@ function patchConv_(x: tf.Tensor4D | TensorInput, filter: tf.Tensor4D | TensorIn
     expectShape(OP, 'bias', $bias, [dim('Cout', cout)]);
     inputs.push($bias);
   }
-  let epsilon = DEFAULT_LAYER_NORM_EPSILON;
   const pre = options.preNorm;
-  if (pre != null) {
-    if (typeof pre !== 'object') throw new Error(`${OP}: options.preNorm must be {gamma, beta, epsilon?}, got ${pre}`);
-    const $gamma = toTensor(pre.gamma, 'preNorm.gamma', OP);
-    const $beta = toTensor(pre.beta, 'preNorm.beta', OP);
-    expectShape(OP, 'preNorm.gamma', $gamma, [dim('Cin', cin)]);
-    expectShape(OP, 'preNorm.beta', $beta, [dim('Cin', cin)]);
-    epsilon = pre.epsilon ?? DEFAULT_LAYER_NORM_EPSILON;
-    if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
-      throw new Error(`${OP}: options.preNorm.epsilon must be a finite number > 0, got ${epsilon}`);
-    }
-    inputs.push($gamma, $beta);
-  }
-  let postEpsilon = DEFAULT_LAYER_NORM_EPSILON;
+  const epsilon = pre == null ? DEFAULT_LAYER_NORM_EPSILON : normInputs('preNorm', pre, dim('Cin', cin), inputs);
   const post = options.postNorm;
-  if (post != null) {
-    if (typeof post !== 'object') throw new Error(`${OP}: options.postNorm must be {gamma, beta, epsilon?}, got ${post}`);
-    const $gamma = toTensor(post.gamma, 'postNorm.gamma', OP);
-    const $beta = toTensor(post.beta, 'postNorm.beta', OP);
-    expectShape(OP, 'postNorm.gamma', $gamma, [dim('Cout', cout)]);
-    expectShape(OP, 'postNorm.beta', $beta, [dim('Cout', cout)]);
-    postEpsilon = post.epsilon ?? DEFAULT_LAYER_NORM_EPSILON;
-    if (typeof postEpsilon !== 'number' || !Number.isFinite(postEpsilon) || postEpsilon <= 0) {
-      throw new Error(`${OP}: options.postNorm.epsilon must be a finite number > 0, got ${postEpsilon}`);
-    }
-    inputs.push($gamma, $beta);
-  }
+  const postEpsilon = post == null ? DEFAULT_LAYER_NORM_EPSILON : normInputs('postNorm', post, dim('Cout', cout), inputs);
   const attrs: PatchConvAttrs = { hasBias: bias != null, preNorm: pre != null, epsilon, postNorm: post != null, postEpsilon };
   ensureKernelsForActiveBackend();
   return tf.engine().runKernel(FUSED_PATCH_CONV, inputs as unknown as tf.NamedTensorMap,
     attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/**
+ * A folded LayerNorm's options checked (gamma and beta of `size` channels, epsilon finite and > 0), its gamma and beta
+ * appended to `inputs`; returns its epsilon.
+ */
+function normInputs(which: 'preNorm' | 'postNorm', o: { gamma: TensorInput; beta: TensorInput; epsilon?: number },
+  size: Dim, inputs: tf.Tensor[]): number {
+  if (typeof o !== 'object') throw new Error(`${OP}: options.${which} must be {gamma, beta, epsilon?}, got ${o}`);
+  const $gamma = toTensor(o.gamma, `${which}.gamma`, OP);
+  const $beta = toTensor(o.beta, `${which}.beta`, OP);
+  expectShape(OP, `${which}.gamma`, $gamma, [size]);
+  expectShape(OP, `${which}.beta`, $beta, [size]);
+  const epsilon = o.epsilon ?? DEFAULT_LAYER_NORM_EPSILON;
+  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
+    throw new Error(`${OP}: options.${which}.epsilon must be a finite number > 0, got ${epsilon}`);
+  }
+  inputs.push($gamma, $beta);
+  return epsilon;
 }
 
 export const patchConv = tf.op({ patchConv_ });

@@ -13,7 +13,7 @@ import { Rng } from './random.js';
 import { countPrograms, expectNoLeakedDataIds, programsPerCall } from './webgpu_fused.js';
 
 /** float64 LayerNorm over the last axis, two-pass moments (plain loops, no library code). */
-export function layerNorm64(x: Float32Array, c: number, gamma: Float32Array, beta: Float32Array,
+export function layerNorm64(x: ArrayLike<number>, c: number, gamma: Float32Array, beta: Float32Array,
   epsilon: number): Float64Array {
   const out = new Float64Array(x.length);
   for (let r = 0; r < x.length / c; r++) {

@@ -13,6 +13,7 @@ import { clearWebGPUWeightCache, lastPatchConvDecision, planPatchConv, setPatchC
 import { compare, type CaseResult } from './block_cases.js';
 import { Rng } from './random.js';
 import { countPrograms, expectNoLeakedDataIds, programsPerCall } from './webgpu_fused.js';
+import { layerNorm64 } from './layer_norm_cases.js';
 
 export interface PatchConvCase {
   n: number; h: number; w: number; cin: number; cout: number; k: number; preNorm: boolean; bias: boolean;
@@ -25,25 +26,11 @@ export function patchCaseName(c: PatchConvCase): string {
     `${c.postNorm ? ', postNorm' : ''}`;
 }
 
-/** float64 LayerNorm over the last axis of `x` (rows of `c` values), two-pass moments, in place. */
-function layerNorm64(x: Float64Array, c: number, norm: { gamma: Float32Array; beta: Float32Array; epsilon: number }): void {
-  for (let p = 0; p < x.length / c; p++) {
-    let mean = 0;
-    for (let i = 0; i < c; i++) mean += x[p * c + i];
-    mean /= c;
-    let v = 0;
-    for (let i = 0; i < c; i++) v += (x[p * c + i] - mean) ** 2;
-    const rstd = 1 / Math.sqrt(v / c + norm.epsilon);
-    for (let i = 0; i < c; i++) x[p * c + i] = (x[p * c + i] - mean) * rstd * norm.gamma[i] + norm.beta[i];
-  }
-}
-
 /** float64 patch conv (plain loops): optional LayerNorm over channels (two-pass moments), conv stride k, bias. */
 export function patchConv64(x: Float32Array, c: PatchConvCase, filter: Float32Array, bias: Float32Array | null,
   norm: { gamma: Float32Array; beta: Float32Array; epsilon: number } | null): Float64Array {
   const { n, h, w, cin, cout, k } = c;
-  const xn = Float64Array.from(x);
-  if (norm) layerNorm64(xn, cin, norm);
+  const xn = norm ? layerNorm64(x, cin, norm.gamma, norm.beta, norm.epsilon) : Float64Array.from(x);
   const ho = Math.floor(h / k);
   const wo = Math.floor(w / k);
   const out = new Float64Array(n * ho * wo * cout);
@@ -113,19 +100,17 @@ export async function runPatchConvCase(c: PatchConvCase, seed: number, epsilon =
   if (shape !== want.join()) throw new Error(`${label}: output shape [${shape}], want [${want}]`);
   const leaked = tf.memory().numTensors - before;
   if (leaked !== 0) throw new Error(`${label}: leaked ${leaked} tensors`);
-  const oracle = patchConv64(xs, c, fs, c.bias ? bs : null, c.preNorm ? { gamma: gs, beta: betas, epsilon } : null);
+  const conv = patchConv64(xs, c, fs, c.bias ? bs : null, c.preNorm ? { gamma: gs, beta: betas, epsilon } : null);
   // Depth: k k Cin products per output, plus the LayerNorm's two sums over Cin, whose float32 rounding of x (of order
   // |x| ulp) the normalization amplifies by rstd: the sums were sized for |x| rstd ~ 8 (values ~1.5 +- 0.3) and grow
   // with it, e.g. for a pixel of 2 nearly equal channels (rstd in the hundreds). A post-norm amplifies the conv
   // output's error the same way (its conditioning over Cout) and adds its own two sums over Cout.
   const conditioning = c.preNorm ? layerNormConditioning(xs, c.cin, epsilon) / 8 : 0;
   let depth = c.k * c.k * c.cin + (c.preNorm ? 8 * c.cin * Math.max(1, conditioning) : 0) + 2;
-  if (c.postNorm) {
-    const post = Math.max(1, layerNormConditioning(oracle, c.cout, epsilon) / 8);
-    depth = depth * post + 8 * c.cout * post;
-    layerNorm64(oracle, c.cout, { gamma: postGs, beta: postBetas, epsilon });
-  }
-  return compare(got, oracle, depth, label);
+  if (!c.postNorm) return compare(got, conv, depth, label);
+  const post = Math.max(1, layerNormConditioning(conv, c.cout, epsilon) / 8);
+  depth = depth * post + 8 * c.cout * post;
+  return compare(got, layerNorm64(conv, c.cout, postGs, postBetas, epsilon), depth, label);
 }
 
 /** max over pixels of max|x| x rstd: how much the LayerNorm magnifies the rounding of its float32 inputs. */

@@ -18,7 +18,7 @@ import { type GemmOperands, type GemmTile, gemmMomentsBytes, gemmMomentsFit, gem
   gemmStorageBytes, gemmSource, gemmTileFitsShape, gemmTileKey,
   gemmWorkgroupCount, rowVec4Tile as tile } from './gemm_wgsl.js';
 import type { PatchConvShape } from './patch_conv_plan.js';
-import { splitSumSource } from './split_sum_wgsl.js';
+import { outputVectorPrologue, splitSumSource } from './split_sum_wgsl.js';
 
 export interface PatchGemmChoice {
   tile: GemmTile;
@@ -173,13 +173,7 @@ export function patchGemmNormSumSource(s: PatchConvShape, splits: number, epsilo
   const chunk = s.cin / perPosition;
   const depth = positions * s.cin;
   return `
-fn main(index: i32) {
-  let wg = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
-  let e = wg * ${workgroupSize} + i32(localIndex);
-  let numPixels = uniforms.outShape.x * uniforms.outShape.y * uniforms.outShape.z;
-  if (e >= numPixels * ${n4}) { return; }
-  let pix = e / ${n4};
-  let cv = e % ${n4};
+fn main(index: i32) {${outputVectorPrologue(workgroupSize, n4)}
   let momentsBase = ${splits} * numPixels * ${n4};
   var out = w[${(depth * s.cout) / 4} + cv];
   for (var p = 0; p < ${positions}; p++) {

@@ -17,16 +17,24 @@ export interface SplitSumParams {
   epilogue: (sum: string) => string;
 }
 
-/** The WGSL `main`: inputs `partials` and whatever the epilogue reads; rows from the output's N H W. */
-export function splitSumSource({ splits, workgroupSize, rowVectors, epilogue }: SplitSumParams): string {
+/**
+ * The start of a one-thread-per-output-vector `main` (this sum, the patch conv's normalizing sum): `e` the output
+ * vector, `pix` its row (N H W flattened), `cv` the vector in the row, `numPixels` the rows; threads past the end return.
+ */
+export function outputVectorPrologue(workgroupSize: number, rowVectors: number): string {
   return `
-fn main(index: i32) {
   let wg = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
   let e = wg * ${workgroupSize} + i32(localIndex);
   let numPixels = uniforms.outShape.x * uniforms.outShape.y * uniforms.outShape.z;
   if (e >= numPixels * ${rowVectors}) { return; }
   let pix = e / ${rowVectors};
-  let cv = e % ${rowVectors};
+  let cv = e % ${rowVectors};`;
+}
+
+/** The WGSL `main`: inputs `partials` and whatever the epilogue reads; rows from the output's N H W. */
+export function splitSumSource({ splits, workgroupSize, rowVectors, epilogue }: SplitSumParams): string {
+  return `
+fn main(index: i32) {${outputVectorPrologue(workgroupSize, rowVectors)}
   var sum = partials[e];
   for (var s = 1; s < ${splits}; s++) { sum += partials[s * numPixels * ${rowVectors} + e]; }
   result[e] = ${epilogue('sum')};
