@@ -5,12 +5,15 @@
  * N=32 at ~20% of the FMA peak (0.26-0.32 ms each on an H100, floor ~0.06) and the stem at 0.13-0.43 ms (floor
  * 0.02); the gemm-mlp GEMM reaches 40-47% on these sizes.
  * The LayerNorm's own dispatch costs one read and write of x (0.01-0.03 ms at N=32), less than the gap; at N=1
- * the split GEMM beats the direct kernel's split-K too (its K slices walk a chain of load / barrier steps).
+ * the split GEMM beats the direct kernel's split-K too (its K slices walk a chain of load / barrier steps). On small
+ * split GEMMs the pre-LayerNorm folds past the GEMM instead (`foldedNorm`: row moments in the GEMM, the normalization
+ * in the sum), and a post-LayerNorm (the stem's) runs in the epilogue when one tile spans Cout (`postNormFused`).
  *
  * A patch row m = (n, i, j) of the GEMM is x[n, i k + dy, j k + dx, c] for kk = (dy k + dx) Cin + c: for each
  * dy the k Cin values are one contiguous run, so a vec4 of A is one vec4 of x when k Cin and W Cin are multiples
  * of 4 (the stem's 4 x 4 x 3 = 48 too). B is the filter [k k Cin, Cout] as stored; the bias is the layer's own
- * (the normalized x carries gamma and beta, so the folded weights of the direct kernel are not needed).
+ * (the normalized x carries gamma and beta), except with the folded norm, which reads the direct kernel's folded
+ * weights [W' | b' | colSum'].
  */
 import { floatLiteral } from '../../spec/activations.js';
 import { fewestSplitsReaching, type TilingLimits } from './tiling.js';

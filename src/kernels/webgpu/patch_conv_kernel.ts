@@ -1,7 +1,9 @@
 /**
- * FusedPatchConv on webgpu: plan, fold the pre-LayerNorm into the weights (cached per weight set), one
- * dispatch of PatchConvProgram (two with split-K: partials, then its sum); the reference
- * composition when no tiling fits the adapter's limits.
+ * FusedPatchConv on webgpu: plan, then the GEMM path (patch_conv_gemm.ts: [LayerNorm,] GEMM[, sum]; the pre-norm
+ * folded past a small split GEMM, the post-norm in the GEMM's epilogue) or the direct kernel (PatchConvProgram, its
+ * pre-norm folded into the weights cached per weight set; with split-K partials, then their sum); a post-norm that
+ * did not fit an epilogue as a FusedLayerNorm dispatch after; the reference composition when no tiling fits the
+ * adapter's limits.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
