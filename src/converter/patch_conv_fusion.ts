@@ -29,6 +29,18 @@ function attrStrs(n: IRNode, key: string): string[] | undefined {
   return a != null && 'list' in a ? a.list.s : undefined;
 }
 
+/** The node that alone reads `value`, which is not a graph output either; else undefined. */
+function soleReader(v: GraphView, value: string): IRNode | undefined {
+  return v.uses(value) === 1 ? v.consumers.get(value)?.[0] : undefined;
+}
+
+/** `ln` when it is a FusedLayerNorm over `channels`: a constant gamma [channels] and an epsilon attr. */
+function layerNormOver(v: GraphView, ln: IRNode | undefined, channels: number): IRNode | undefined {
+  const gamma = ln?.op === FUSED_LAYER_NORM ? v.constant(ln.inputs[1]) : undefined;
+  return ln && gamma && gamma.shape.length === 1 && gamma.shape[0] === channels && attrFloat(ln, 'epsilon') != null ?
+    ln : undefined;
+}
+
 /** stride k, dilation 1, VALID (or all-zero explicit) padding, NHWC. */
 function isPatchConv(n: IRNode, k: number): boolean {
   const strides = attrInts(n, 'strides') ?? [1, 1, 1, 1];
@@ -64,9 +76,8 @@ export function fusePatchConvsInPlace(g: Graph, options: { postNorms?: boolean }
     let output: IRNode = conv;
     let bias: string | undefined = fusedBias && channelVector(v.constant(conv.inputs[2]), cout) ? conv.inputs[2] : undefined;
     if (fusedBias && bias == null) continue;
-    const readers = v.consumers.get(conv.name) ?? [];
-    if (!fusedBias && readers.length === 1 && !v.outputs.has(conv.name) && ['BiasAdd', 'AddV2', 'Add'].includes(readers[0].op)) {
-      const add = readers[0];
+    const add = fusedBias ? undefined : soleReader(v, conv.name);
+    if (add && ['BiasAdd', 'AddV2', 'Add'].includes(add.op)) {
       const parts = splitConst(v, add);
       if (parts && parts[0] === conv.name && channelVector(parts[1], cout) != null) {
         output = add;
@@ -76,20 +87,14 @@ export function fusePatchConvsInPlace(g: Graph, options: { postNorms?: boolean }
     // The pre-norm: a FusedLayerNorm over Cin read only by this conv.
     let x = conv.inputs[0];
     let preNorm: IRNode | undefined;
-    const ln = v.node(x, FUSED_LAYER_NORM);
-    const gamma = ln && v.constant(ln.inputs[1]);
-    if (ln && gamma && gamma.shape.length === 1 && gamma.shape[0] === cin && v.uses(ln.name) === 1 &&
-        attrFloat(ln, 'epsilon') != null) {
+    const ln = layerNormOver(v, v.node(x, FUSED_LAYER_NORM), cin);
+    if (ln && v.uses(ln.name) === 1) {
       preNorm = ln;
       x = ln.inputs[0];
     }
-    // The post-norm: a FusedLayerNorm over Cout that is the conv's only reader (and not a graph output itself).
-    const postReaders = options.postNorms === false || v.outputs.has(output.name) ? [] : v.consumers.get(output.name) ?? [];
-    const post = postReaders.length === 1 && postReaders[0].op === FUSED_LAYER_NORM &&
-      postReaders[0].inputs[0] === output.name ? postReaders[0] : undefined;
-    const postGamma = post && v.constant(post.inputs[1]);
-    const postNorm = post && postGamma && postGamma.shape.length === 1 && postGamma.shape[0] === cout &&
-      attrFloat(post, 'epsilon') != null ? post : undefined;
+    // The post-norm: a FusedLayerNorm over Cout that alone reads the conv's output (not a graph output itself).
+    const post = options.postNorms === false ? undefined : soleReader(v, output.name);
+    const postNorm = post?.inputs[0] === output.name ? layerNormOver(v, post, cout) : undefined;
     const name = g.uniqueName(`${output.name}/patch_conv`);
     const attrs = patchConvNodeAttrs(bias != null, preNorm ? attrFloat(preNorm, 'epsilon') : undefined,
       postNorm ? attrFloat(postNorm, 'epsilon') : undefined);
