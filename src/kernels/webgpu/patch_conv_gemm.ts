@@ -22,6 +22,7 @@ import { type GemmOperands, type GemmTile, gemmMomentsBytes, gemmMomentsFit, gem
   gemmWorkgroupCount, rowVec4Tile as tile } from './gemm_wgsl.js';
 import type { PatchConvShape } from './patch_conv_plan.js';
 import { outputVectorPrologue, splitSumSource } from './split_sum_wgsl.js';
+import { patchConvFoldedOffsets } from './patch_conv_wgsl.js';
 
 export interface PatchGemmChoice {
   tile: GemmTile;
@@ -58,7 +59,7 @@ const MIN_SPLIT_DEPTH = 64;
 const MAX_SPLITS = 16;
 /**
  * The folded norm (PatchGemmChoice.foldedNorm) by rule up to this many GEMM rows (N Ho Wo). Measured (H100,
- * bench:patch-conv --splitk, BENCHMARKS.md "Folded downsample LayerNorm"): at N=1 (784 / 196 / 49 rows) the folded
+ * bench:patch-conv --splitk, BENCHMARKS.md "Folded LayerNorms"): at N=1 (784 / 196 / 49 rows) the folded
  * GEMM + sum beat LayerNorm + GEMM + sum on every downsample (down3 0.031 vs 0.038-0.040 ms), where the LayerNorm
  * dispatch is mostly fixed cost; at N=32 down3 (1568 rows) the moments cost the GEMM more than the LayerNorm
  * dispatch (0.189 vs 0.176-0.177 ms).
@@ -174,11 +175,11 @@ export function patchGemmNormSumSource(s: PatchConvShape, splits: number, epsilo
   const positions = s.k * s.k;
   const perPosition = splits / positions;
   const chunk = s.cin / perPosition;
-  const depth = positions * s.cin;
+  const off = patchConvFoldedOffsets(positions * s.cin, s.cin, s.cout);
   return `
 fn main(index: i32) {${outputVectorPrologue(workgroupSize, n4)}
   let momentsBase = ${splits} * numPixels * ${n4};
-  var out = w[${(depth * s.cout) / 4} + cv];
+  var out = w[${off.bias / 4} + cv];
   for (var p = 0; p < ${positions}; p++) {
     let s0 = p * ${perPosition};
     var mean = 0.0;
@@ -193,7 +194,7 @@ fn main(index: i32) {${outputVectorPrologue(workgroupSize, n4)}
     let rstd = inverseSqrt(m2 / ${s.cin}.0 + ${floatLiteral(epsilon)});
     var sum = vec4<f32>(0.0);
     for (var g = 0; g < ${perPosition}; g++) { sum += partials[((s0 + g) * numPixels + pix) * ${n4} + cv]; }
-    out += rstd * (sum - mean * w[${(depth * s.cout + s.cout) / 4} + p * ${n4} + cv]);
+    out += rstd * (sum - mean * w[${off.colSum / 4} + p * ${n4} + cv]);
   }
   result[e] = out;
 }

@@ -19,7 +19,7 @@ import type { PatchGemmChoice } from './patch_conv_gemm.js';
 import { LayerNormProgram } from './layer_norm_program.js';
 import { layerNormPlan } from './layer_norm_wgsl.js';
 import { cachedWeights } from './weight_cache.js';
-import { patchConvFoldedLength } from './patch_conv_wgsl.js';
+import { patchConvFoldedOffsets } from './patch_conv_wgsl.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
@@ -76,7 +76,8 @@ function foldedWeights(backend: WebGPUBackend, attrs: PatchConvAttrs, filter: tf
   gamma: tf.TensorInfo, beta: tf.TensorInfo): tf.TensorInfo {
   const [k, , cin, cout] = filter.shape;
   const depth = k * k * cin;
-  return cachedWeights(backend, 'patchConv', [filter, bias, gamma, beta], patchConvFoldedLength(depth, cin, cout), (out) => {
+  const length = patchConvFoldedOffsets(depth, cin, cout).length;
+  return cachedWeights(backend, 'patchConv', [filter, bias, gamma, beta], length, (out) => {
     const program = new PatchConvFoldProgram(depth, cin, cout, attrs.hasBias);
     backend.runWebGPUProgram(program, [filter, ...(attrs.hasBias ? [bias!] : []), gamma, beta], 'float32', undefined, out);
   });

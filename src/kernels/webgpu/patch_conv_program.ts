@@ -10,7 +10,7 @@ import type { PatchConvPlan } from './patch_conv_plan.js';
 import { type PatchGemmChoice, patchGemmNormSumKey, patchGemmNormSumSource, patchGemmShaderKey, patchGemmShaderSource, patchGemmSplitSumKey,
   patchGemmSplitSumSource } from './patch_conv_gemm.js';
 import { GemmProgram } from './gemm_program.js';
-import { patchConvFoldedLength, patchConvFoldSource, patchConvShaderKey, patchConvShaderSource, patchConvSplitSumKey,
+import { patchConvFoldedOffsets, patchConvFoldSource, patchConvShaderKey, patchConvShaderSource, patchConvSplitSumKey,
   patchConvSplitSumSource } from './patch_conv_wgsl.js';
 import { SPLIT_SUM_WORKGROUP } from './split_sum_wgsl.js';
 import { SplitSumProgram } from './split_sum_program.js';
@@ -65,7 +65,7 @@ export class PatchConvFoldProgram implements WebGPUProgram {
 
   constructor(private readonly depth: number, private readonly cin: number, private readonly cout: number,
     private readonly hasBias: boolean) {
-    this.outputShape = [patchConvFoldedLength(depth, cin, cout)];
+    this.outputShape = [patchConvFoldedOffsets(depth, cin, cout).length];
     this.variableNames = ['convWeights', ...(hasBias ? ['bias'] : []), 'gamma', 'beta'];
     this.dispatch = [Math.ceil(this.outputShape[0] / 64), 1, 1];
     this.shaderKey = `foldPatchConv_d${depth}_ci${cin}_co${cout}_b${+hasBias}`;

@@ -25,8 +25,7 @@ export function patchConvShaderKey(p: PatchConvPlan, epsilon: number, hasBias: b
 
 /** Output vector `idx`'s bias: its own input; with preNorm the folded b' after W' in `w`; none: zero. */
 function patchConvBias(p: PatchConvPlan, hasBias: boolean, idx: string): string {
-  const coutV = p.cout / p.components;
-  if (p.preNorm) return `w[${p.depth * coutV} + ${idx}]`;
+  if (p.preNorm) return `w[${patchConvFoldedOffsets(p.depth, p.cin, p.cout).bias / p.components} + ${idx}]`;
   return hasBias ? `bias[${idx}]` : `${p.components === 4 ? 'vec4<f32>' : 'f32'}(0.0)`;
 }
 
@@ -201,18 +200,19 @@ ${Array.from({ length: cols }, (_, c) => `      let b${c} = Bs[kl * ${tileNV} + 
  * sum_c W'[p Cin + c, o]. Layout [W' (depth x Cout) | b' (Cout) | colSum (depth / Cin x Cout)].
  */
 export function patchConvFoldSource(depth: number, cin: number, cout: number, hasBias: boolean): string {
+  const off = patchConvFoldedOffsets(depth, cin, cout);
   return `
 fn main(index: i32) {
   if (index >= uniforms.size) { return; }
-  if (index < ${depth * cout}) {
+  if (index < ${off.bias}) {
     setOutputAtIndex(index, convWeights[index] * gamma[(index / ${cout}) % ${cin}]);
-  } else if (index < ${depth * cout + cout}) {
-    let o = index - ${depth * cout};
+  } else if (index < ${off.colSum}) {
+    let o = index - ${off.bias};
     var v = ${hasBias ? 'bias[o]' : '0.0'};
     for (var kk = 0; kk < ${depth}; kk++) { v += beta[kk % ${cin}] * convWeights[kk * ${cout} + o]; }
     setOutputAtIndex(index, v);
   } else {
-    let e = index - ${depth * cout + cout};
+    let e = index - ${off.colSum};
     let p = e / ${cout};
     let o = e % ${cout};
     var v = 0.0;
@@ -223,7 +223,7 @@ fn main(index: i32) {
 `;
 }
 
-/** Floats of the folded patch conv weights (patchConvFoldSource's layout). */
-export function patchConvFoldedLength(depth: number, cin: number, cout: number): number {
-  return depth * cout + cout + (depth / cin) * cout;
+/** Offsets (in floats) of b' and colSum' in the folded patch conv weights [W' | b' | colSum'], and their length. */
+export function patchConvFoldedOffsets(depth: number, cin: number, cout: number) {
+  return { bias: depth * cout, colSum: depth * cout + cout, length: depth * cout + cout + (depth / cin) * cout };
 }
