@@ -47,7 +47,8 @@ const { meanPhases, withCpuProfile } = await import('./support/wall_phases.js');
 type Phases = import('./support/wall_phases.js').Phases;
 const { WebGPUInputUploader } = await import('../src/runtime/webgpu_input_uploader.js');
 // Benchmark-only knobs (per-configuration A/Bs: the patch GEMM path off, rolled GEMM loops); not package API.
-const { setClassifierHeadRows, setPatchConvOverride, setTilingOverride } = await import('../src/kernels/webgpu/index.js');
+const { setClassifierHeadLanes, setClassifierHeadRows, setPatchConvOverride, setTilingOverride } =
+  await import('../src/kernels/webgpu/index.js');
 const { rowVec4Tile } = await import('../src/kernels/webgpu/gemm_wgsl.js');
 
 type Tensor = InstanceType<typeof tf.Tensor>;
@@ -64,6 +65,7 @@ type Tensor = InstanceType<typeof tf.Tensor>;
  * `expand4x8`: the fused model with every gemm-mlp expand GEMM on the 4 x 8-per-thread tile (the 8 x 8 rule off).
  * `convRows`: the fused model with the conv strips' rows written out everywhere (the grouped-conv row loop off).
  * `headRows`: the fused model with FusedClassifierHead pooling R images per workgroup (the rule: up to 8).
+ * `headLanes`: the fused model with FusedClassifierHead's dense sum over C split in that many lanes per column unit.
  * `unfoldedNorm`: the fused model with the downsamples' LayerNorm always its own dispatch (PatchGemmChoice.foldedNorm
  * off: no LayerNorm folded past a split patch GEMM).
  * `stemNormApart`: the fused model with the stem's LayerNorm a FusedLayerNorm node of its own instead of its patch
@@ -71,7 +73,7 @@ type Tensor = InstanceType<typeof tf.Tensor>;
  */
 interface Config { key: string; label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false;
   classifierHead?: false; directPatchConvs?: true; rolledGemms?: true; expand4x8?: true;
-  unpaired?: true; convRows?: true; headRows?: number; unfoldedNorm?: true; stemNormApart?: true }
+  unpaired?: true; convRows?: true; headRows?: number; headLanes?: number; unfoldedNorm?: true; stemNormApart?: true }
 const ALL_CONFIGS: Config[] = [
   { key: 'stock', label: 'ConvNeXt stock ops', family: 'convnext', fused: false },
   { key: 'fused', label: 'ConvNeXt fused', family: 'convnext', fused: true },
@@ -86,6 +88,10 @@ const ALL_CONFIGS: Config[] = [
   { key: 'headr1', label: 'ConvNeXt fused, head R=1', family: 'convnext', fused: true, headRows: 1 },
   { key: 'headr2', label: 'ConvNeXt fused, head R=2', family: 'convnext', fused: true, headRows: 2 },
   { key: 'headr4', label: 'ConvNeXt fused, head R=4', family: 'convnext', fused: true, headRows: 4 },
+  { key: 'headl16', label: 'ConvNeXt fused, head 16 lanes', family: 'convnext', fused: true, headLanes: 16 },
+  { key: 'headl32', label: 'ConvNeXt fused, head 32 lanes', family: 'convnext', fused: true, headLanes: 32 },
+  { key: 'headl64', label: 'ConvNeXt fused, head 64 lanes', family: 'convnext', fused: true, headLanes: 64 },
+  { key: 'headl128', label: 'ConvNeXt fused, head 128 lanes', family: 'convnext', fused: true, headLanes: 128 },
   { key: 'cfrows', label: 'ConvFirstNet fused, conv rows written out', family: 'convfirst', fused: true, convRows: true },
   { key: 'lnsplit', label: 'ConvNeXt fused, LayerNorm dispatches', family: 'convnext', fused: true, unfoldedNorm: true },
   { key: 'stemln', label: 'ConvNeXt fused, stem LayerNorm apart', family: 'convnext', fused: true, stemNormApart: true },
@@ -250,7 +256,10 @@ async function as<T>(i: number, work: () => Promise<T>): Promise<T> {
   if (CONFIGS[i].unpaired) setTilingOverride({ pairedSplits: false });
   if (CONFIGS[i].convRows) setTilingOverride({ convRowLoop: false });
   if (CONFIGS[i].headRows != null) setClassifierHeadRows(CONFIGS[i].headRows!);
-  try { return await work(); } finally { setPatchConvOverride(null); setTilingOverride(null); setClassifierHeadRows(null); }
+  if (CONFIGS[i].headLanes != null) setClassifierHeadLanes(CONFIGS[i].headLanes!);
+  try { return await work(); } finally {
+    setPatchConvOverride(null); setTilingOverride(null); setClassifierHeadRows(null); setClassifierHeadLanes(null);
+  }
 }
 
 /** Every model of one batch size, GPU time and wall time each in ROUNDS interleaved rounds. */
@@ -268,7 +277,7 @@ async function measureBatch(n: number) {
       const { input } = prepared[i];
       const cfg = CONFIGS[i];
       // --cpu-profile: the first round's tfjs-upload loop of each model.
-      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.classifierHead === false ? '-nohead' : ''}${cfg.directPatchConvs ? '-direct' : ''}${cfg.rolledGemms ? '-rolled' : ''}${cfg.expand4x8 ? '-exp4x8' : ''}${cfg.unpaired ? '-unpaired' : ''}${cfg.convRows ? '-rows' : ''}${cfg.headRows != null ? `-headr${cfg.headRows}` : ''}${cfg.unfoldedNorm ? '-lnsplit' : ''}${cfg.stemNormApart ? '-stemln' : ''}-n${n}`;
+      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.classifierHead === false ? '-nohead' : ''}${cfg.directPatchConvs ? '-direct' : ''}${cfg.rolledGemms ? '-rolled' : ''}${cfg.expand4x8 ? '-exp4x8' : ''}${cfg.unpaired ? '-unpaired' : ''}${cfg.convRows ? '-rows' : ''}${cfg.headRows != null ? `-headr${cfg.headRows}` : ''}${cfg.headLanes != null ? `-headl${cfg.headLanes}` : ''}${cfg.unfoldedNorm ? '-lnsplit' : ''}${cfg.stemNormApart ? '-stemln' : ''}-n${n}`;
       const w = await as(i, () => withCpuProfile(r === 0 ? profileDir : null, name,
         () => wallLoop(model, input, n, 'tfjs', WALL_REPEATS)));
       wall[i].wall.push(...w.wall); wall[i].phases.push(...w.phases);

@@ -16,6 +16,7 @@ import { SMALL } from '../support/model_cases.js';
 import { compareGraphsOnWebGPU } from '../support/webgpu_fused.js';
 import { DATACENTER_LIMITS, planClassifierHead, setPoisonFusedOutputs, SWIFTSHADER_LIMITS }
   from '../../src/kernels/webgpu/index.js';
+import { MIN_LANE_CHANNELS } from '../../src/kernels/webgpu/classifier_head_wgsl.js';
 import { checkBadHeadInputs, classifierHead64, checkHeadDispatches, checkHeadFallback, headCases, headName, runHeadCase,
   runHeadWithLimits } from '../support/classifier_head_cases.js';
 import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
@@ -63,21 +64,21 @@ describe('webgpu classifier head plan', () => {
           assert.ok(p.rowGroups * p.rows >= n && (p.rowGroups - 1) * p.rows < n);
           assert.equal(p.columnsPerWorkgroup * p.lanes, p.workgroupSize);
           assert.equal(Math.log2(p.lanes) % 1, 0, 'lanes: a power of two (tree reduction)');
-          assert.ok(p.lanes === 1 || p.lanes * 8 <= c, `C ${c}: ${p.lanes} lanes sum under 8 channels each`);
+          assert.ok(p.lanes === 1 || p.lanes * MIN_LANE_CHANNELS <= c, `C ${c}: ${p.lanes} lanes sum under ${MIN_LANE_CHANNELS} channels each`);
           assert.ok(p.columnSlices * p.columnsPerWorkgroup >= p.kUnits && (p.columnSlices - 1) * p.columnsPerWorkgroup < p.kUnits);
           assert.equal(p.kUnits * p.components, 1000);
         }
       }
     }
-    // ConvNeXt-T's head: batch 32 with 8 images per workgroup sharing weight reads, batch 1 split over 32 lanes so
-    // 32 workgroups read the weights; the same on both profiles.
+    // ConvNeXt-T's head: batch 32 with 8 images per workgroup sharing weight reads over 32 lanes (128 workgroups),
+    // batch 1 split over 128 lanes so 125 workgroups read the weights; the same on both profiles.
     for (const limits of [SWIFTSHADER_LIMITS, DATACENTER_LIMITS]) {
       const p32 = planClassifierHead({ n: 32, hw: 49, c: 768, k: 1000 }, limits);
       assert.ok(p32.ok);
-      assert.deepEqual([p32.plan.rows, p32.plan.lanes, p32.plan.workgroups, p32.plan.components], [8, 8, 32, 4]);
+      assert.deepEqual([p32.plan.rows, p32.plan.lanes, p32.plan.workgroups, p32.plan.components], [8, 32, 128, 4]);
       const p1 = planClassifierHead({ n: 1, hw: 49, c: 768, k: 1000 }, limits);
       assert.ok(p1.ok);
-      assert.deepEqual([p1.plan.rows, p1.plan.lanes, p1.plan.workgroups], [1, 32, 32]);
+      assert.deepEqual([p1.plan.rows, p1.plan.lanes, p1.plan.workgroups], [1, 128, 125]);
     }
   });
 });

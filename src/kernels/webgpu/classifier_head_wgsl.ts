@@ -19,10 +19,17 @@ import type { TilingLimits } from './tiling.js';
 export const CLASSIFIER_HEAD_WORKGROUP = 256;
 /** The most images one workgroup pools and normalizes (accumulators per thread in phase 3). */
 export const MAX_HEAD_ROWS = 8;
-/** Workgroups the plan aims for (narrowing column slices with more lanes over C until it gets there). */
-export const HEAD_TARGET_WORKGROUPS = 32;
+/**
+ * Workgroups the plan aims for (narrowing column slices with more lanes over C until it gets there): about one per
+ * SM of a large GPU. Measured (H100, bench:models lane configs, BENCHMARKS.md "Classifier head lanes"): ConvNeXt-T's
+ * head at N=32 0.080 / 0.060 / 0.052 / 0.074 / 0.123 ms with 32 / 64 / 128 / 256 / 512 workgroups (8-128 lanes), at
+ * N=1 0.028 / 0.022 / 0.019 ms with 32 / 63 / 125.
+ */
+export const HEAD_TARGET_WORKGROUPS = 128;
 /** The most lanes splitting C per column unit. */
-export const MAX_HEAD_LANES = 32;
+export const MAX_HEAD_LANES = 128;
+/** The fewest channels one lane sums (lanes <= C / this). */
+export const MIN_LANE_CHANNELS = 4;
 
 export interface ClassifierHeadShape { n: number; hw: number; c: number; k: number }
 
@@ -75,8 +82,8 @@ export function planClassifierHead(s: ClassifierHeadShape, limits: TilingLimits)
   let rows = Math.min(rowsOverride ?? MAX_HEAD_ROWS, workgroupSize, 2 ** Math.ceil(Math.log2(s.n)));
   while (rows > 1 && !fits(rows, 1)) rows /= 2;
   const rowGroups = Math.ceil(s.n / rows);
-  // Fewest lanes reaching the target workgroup count, at most one lane per 8 channels (each lane sums >= 8).
-  const maxLanes = Math.min(MAX_HEAD_LANES, workgroupSize, floorPow2(Math.max(1, s.c / 8)));
+  // Fewest lanes reaching the target workgroup count, each lane summing at least MIN_LANE_CHANNELS channels.
+  const maxLanes = Math.min(MAX_HEAD_LANES, workgroupSize, floorPow2(Math.max(1, s.c / MIN_LANE_CHANNELS)));
   let lanes = 1;
   if (lanesOverride != null) {
     lanes = Math.min(lanesOverride, workgroupSize);
