@@ -68,12 +68,14 @@ type Tensor = InstanceType<typeof tf.Tensor>;
  * `headLanes`: the fused model with FusedClassifierHead's dense sum over C split in that many lanes per column unit.
  * `unfoldedNorm`: the fused model with the downsamples' LayerNorm always its own dispatch (PatchGemmChoice.foldedNorm
  * off: no LayerNorm folded past a split patch GEMM).
+ * `patchTile64`: the fused model with every patch GEMM on the 64 x 96 tile (the 32 x 96 rule from Cout 192 off).
  * `stemNormApart`: the fused model with the stem's LayerNorm a FusedLayerNorm node of its own instead of its patch
  * conv's post-norm (the graph rewritten; the A/B of the post-norm in the stem GEMM's epilogue).
  */
 interface Config { key: string; label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false;
   classifierHead?: false; directPatchConvs?: true; rolledGemms?: true; expand4x8?: true;
-  unpaired?: true; convRows?: true; headRows?: number; headLanes?: number; unfoldedNorm?: true; stemNormApart?: true }
+  unpaired?: true; convRows?: true; headRows?: number; headLanes?: number; unfoldedNorm?: true; stemNormApart?: true;
+  patchTile64?: true }
 const ALL_CONFIGS: Config[] = [
   { key: 'stock', label: 'ConvNeXt stock ops', family: 'convnext', fused: false },
   { key: 'fused', label: 'ConvNeXt fused', family: 'convnext', fused: true },
@@ -94,6 +96,8 @@ const ALL_CONFIGS: Config[] = [
   { key: 'headl128', label: 'ConvNeXt fused, head 128 lanes', family: 'convnext', fused: true, headLanes: 128 },
   { key: 'cfrows', label: 'ConvFirstNet fused, conv rows written out', family: 'convfirst', fused: true, convRows: true },
   { key: 'lnsplit', label: 'ConvNeXt fused, LayerNorm dispatches', family: 'convnext', fused: true, unfoldedNorm: true },
+  { key: 'patch64', label: 'ConvNeXt fused, 64x96 patch GEMMs', family: 'convnext', fused: true, patchTile64: true },
+  { key: 'cfpatch64', label: 'ConvFirstNet fused, 64x96 patch GEMMs', family: 'convfirst', fused: true, patchTile64: true },
   { key: 'stemln', label: 'ConvNeXt fused, stem LayerNorm apart', family: 'convnext', fused: true, stemNormApart: true },
   { key: 'cflnsplit', label: 'ConvFirstNet fused, LayerNorm dispatches', family: 'convfirst', fused: true,
     unfoldedNorm: true },
@@ -248,6 +252,7 @@ async function dispatchProfile(model: Model, x: Tensor): Promise<{ program: stri
 async function as<T>(i: number, work: () => Promise<T>): Promise<T> {
   if (CONFIGS[i].directPatchConvs) setPatchConvOverride({ gemm: false });
   if (CONFIGS[i].unfoldedNorm) setPatchConvOverride({ gemmFoldedNorm: false });
+  if (CONFIGS[i].patchTile64) setPatchConvOverride({ gemmTile: rowVec4Tile(64, 96, 16, 4, 3) });
   if (CONFIGS[i].rolledGemms) {
     setPatchConvOverride({ gemmUnrolled: false });
     setTilingOverride({ gemmUnrolled: { expand: false, project: false } });
@@ -277,7 +282,7 @@ async function measureBatch(n: number) {
       const { input } = prepared[i];
       const cfg = CONFIGS[i];
       // --cpu-profile: the first round's tfjs-upload loop of each model.
-      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.classifierHead === false ? '-nohead' : ''}${cfg.directPatchConvs ? '-direct' : ''}${cfg.rolledGemms ? '-rolled' : ''}${cfg.expand4x8 ? '-exp4x8' : ''}${cfg.unpaired ? '-unpaired' : ''}${cfg.convRows ? '-rows' : ''}${cfg.headRows != null ? `-headr${cfg.headRows}` : ''}${cfg.headLanes != null ? `-headl${cfg.headLanes}` : ''}${cfg.unfoldedNorm ? '-lnsplit' : ''}${cfg.stemNormApart ? '-stemln' : ''}-n${n}`;
+      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.classifierHead === false ? '-nohead' : ''}${cfg.directPatchConvs ? '-direct' : ''}${cfg.rolledGemms ? '-rolled' : ''}${cfg.expand4x8 ? '-exp4x8' : ''}${cfg.unpaired ? '-unpaired' : ''}${cfg.convRows ? '-rows' : ''}${cfg.headRows != null ? `-headr${cfg.headRows}` : ''}${cfg.headLanes != null ? `-headl${cfg.headLanes}` : ''}${cfg.unfoldedNorm ? '-lnsplit' : ''}${cfg.stemNormApart ? '-stemln' : ''}${cfg.patchTile64 ? '-patch64' : ''}-n${n}`;
       const w = await as(i, () => withCpuProfile(r === 0 ? profileDir : null, name,
         () => wallLoop(model, input, n, 'tfjs', WALL_REPEATS)));
       wall[i].wall.push(...w.wall); wall[i].phases.push(...w.phases);

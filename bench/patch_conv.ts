@@ -5,7 +5,7 @@
  *
  *   tsx bench/patch_conv.ts [--json FILE] [--smoke] [--sweep]
  *   tsx bench/patch_conv.ts --splitk [--splits 1,2,4,8,16] [--gemm-splits 1,2,3,4] [--rounds 3] [--batches 1,32]
- *     [--shapes stem,down1,...]
+ *     [--shapes stem,down1,...] [--gemm-tiles 32x96x4x3,64x128x8x2,...]
  *     [--json FILE] [--smoke]
  *
  * --smoke: small shapes and few iterations (SwiftShader on a CPU-only machine; not a timing).
@@ -14,7 +14,8 @@
  * --splitk (instead of the table above): split-K comparison. Per shape and N: stock, stock+fusedLN (downsamples),
  *   fused with the automatic plan, the direct kernel with its automatic split ('direct auto'), the direct kernel with
  *   each forced S of --splits that divides the plan's K slices, and the GEMM path with each S of --gemm-splits (for
- *   the downsamples with the LayerNorm folded where S allows, and as its own dispatch, 'gemm LN disp' and 'gemm S=k LN');
+ *   the downsamples with the LayerNorm folded where S allows, and as its own dispatch, 'gemm LN disp' and 'gemm S=k LN'),
+ *   and the GEMM path with each tile of --gemm-tiles (bm x bn x tm x tn4, bk 16, the rule's splits: 'gemm tile ...');
  *   every (shape, N, variant) measured once per round, --rounds interleaved rounds over all of them (each round's
  *   variant order rotated), min and median of GPU and wall time over the rounds. Rows: {shape, n, variant,
  *   kSplits, workgroups, dispatches, gpuMs[], gpuMin, gpuMedian, wallMs[], wallMin, wallMedian,
@@ -38,6 +39,7 @@ const tf = await import('@tensorflow/tfjs-core');
 const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
 const lib = await import('../src/index.js');
 const tuning = await import('../src/kernels/webgpu/index.js');
+const { rowVec4Tile } = await import('../src/kernels/webgpu/gemm_wgsl.js');
 const { layerNormReference } = await import('../src/kernels/reference/layer_norm_reference.js');
 const { countDispatches, describeDevice, GPU_TIMING, measureBenchPeaks, SMOKE_GPU_TIMING, steadyGpuTime } =
   await import('./support/webgpu_bench.js');
@@ -147,6 +149,11 @@ function median(v: number[]): number {
 async function splitComparison(): Promise<void> {
   const splitList = numberList('--splits', smoke ? [1, 2, 4] : [1, 2, 4, 8, 16]);
   const gemmSplitList = numberList('--gemm-splits', smoke ? [1, 2] : [1, 2, 3, 4]);
+  // --gemm-tiles: bm x bn x tm x tn4 (rowVec4, unrolled, bk 16) forced on the GEMM path, the rule's splits.
+  const gemmTiles = (argValue('--gemm-tiles')?.split(',') ?? []).map((spec) => {
+    const [bm, bn, tm, tn4] = spec.split('x').map(Number);
+    return { name: `gemm tile ${bm}x${bn} ${tm}x${4 * tn4}`, tile: rowVec4Tile(bm, bn, 16, tm, tn4) };
+  });
   const rounds = Number(argValue('--rounds') ?? 3);
   const wanted = argValue('--shapes')?.split(',');
   interface Variant { shape: Shape; n: number; name: string; kSplits: number | null; f: () => Tensor;
@@ -173,7 +180,8 @@ async function splitComparison(): Promise<void> {
         ...gemmSplitList.map((sp) => [`gemm S=${sp}`, 'fused', sp,
           { gemm: true, gemmSplits: sp, ...(s.preNorm ? { gemmFoldedNorm: true } : {}) }] as [string, Impl, number, Override]),
         ...(s.preNorm ? gemmSplitList.map((sp) => [`gemm S=${sp} LN`, 'fused', sp,
-          { gemm: true, gemmSplits: sp, gemmFoldedNorm: false }] as [string, Impl, number, Override]) : [])];
+          { gemm: true, gemmSplits: sp, gemmFoldedNorm: false }] as [string, Impl, number, Override]) : []),
+        ...gemmTiles.map(({ name, tile }) => [name, 'fused', null, { gemm: true, gemmTile: tile }] as [string, Impl, null, Override])];
       for (const [name, impl, kSplits, override] of impls) {
         const f = withOverride(override, call(impl, s, x, w));
         let plan: unknown = null;
@@ -182,6 +190,12 @@ async function splitComparison(): Promise<void> {
           const d = tuning.lastPatchConvDecision();
           if (d == null || !d.ok) {
             console.log(`${s.name} N${n} ${name}: skipped (${d?.ok === false ? d.reason : 'no decision'})`);
+            continue;
+          }
+          const forcedTile = override?.gemmTile;
+          if (forcedTile != null && (d.plan.gemm == null || d.plan.gemm.tile.bm !== forcedTile.bm ||
+              d.plan.gemm.tile.bn !== forcedTile.bn || d.plan.gemm.tile.tm !== forcedTile.tm)) {
+            console.log(`${s.name} N${n} ${name}: skipped (the tile does not fit this shape)`);
             continue;
           }
           plan = d.plan;
@@ -220,14 +234,14 @@ async function splitComparison(): Promise<void> {
     const unsplit = group.find((v) => v.kSplits === 1);
     for (const v of group) {
       const p = v.plan as { kSplits?: number; workgroups?: number; tiling?: unknown; splitDepth?: number;
-        gemm?: { kSplits: number; workgroups: number } } | null;
+        gemm?: { kSplits: number; workgroups: number; tile: unknown } } | null;
       const row = { shape: v.shape.name, n: v.n, variant: v.name, forcedSplits: v.kSplits,
         path: p == null ? null : p.gemm != null ? 'gemm' : 'direct', kSplits: p?.gemm?.kSplits ?? p?.kSplits ?? null,
         workgroups: p?.gemm?.workgroups ?? p?.workgroups ?? null, splitDepth: p?.splitDepth ?? null, dispatches: v.dispatches, gpuMs: v.gpuMs,
         gpuMin: Math.min(...v.gpuMs), gpuMedian: median(v.gpuMs), wallMs: v.wallMs, wallMin: Math.min(...v.wallMs),
         wallMedian: median(v.wallMs), speedupVsStock: stockMedian / median(v.gpuMs),
         speedupVsUnsplit: unsplit == null ? null : median(unsplit.gpuMs) / median(v.gpuMs), maxAbsDiff: v.maxAbsDiff,
-        tiling: p?.tiling ?? null };
+        tiling: p?.tiling ?? null, gemmTile: p?.gemm?.tile ?? null };
       rows.push(row);
       console.log(`${row.shape.padEnd(6)} ${String(v.n).padStart(2)}  ${v.name.padEnd(14)} ${String(row.kSplits ?? '-').padStart(3)} ` +
         `${String(row.workgroups ?? '-').padStart(4)} ${String(v.dispatches).padStart(5)} ${fmt(row.gpuMin)} ${fmt(row.gpuMedian)} ` +

@@ -12,6 +12,7 @@ import { choosePatchConvSplits, DATACENTER_LIMITS, MIN_SPLIT_DEPTH, planPatchCon
   setPatchConvOverride,
   setPoisonFusedOutputs, SPLIT_BELOW_WORKGROUPS, SPLIT_TARGET_WORKGROUPS, SWIFTSHADER_LIMITS }
   from '../../src/kernels/webgpu/index.js';
+import { rowVec4Tile } from '../../src/kernels/webgpu/gemm_wgsl.js';
 import { FUSED_LAYER_NORM } from '../../src/spec/block_spec.js';
 import { FUSED_PATCH_CONV } from '../../src/spec/patch_conv.js';
 import { buildModelGraph, STAGES } from '../../models/index.js';
@@ -143,17 +144,18 @@ describe('webgpu patch conv plan', () => {
         assert.ok(choice.ok);
         return choice.plan;
       };
-      const summary = (n: number) => layers.map((l) => plan(n, l).gemm).map((g) => [g?.tile.bn, g?.kSplits, g?.workgroups,
-        g?.dispatches]);
-      // 64 x 96 tiles. N=1: 49, 26, 16 and 8 tiles: the stem's K = 48 has no split of >= 64 values; the others the
+      const summary = (n: number) => layers.map((l) => plan(n, l).gemm).map((g) => [g?.tile.bm, g?.tile.bn, g?.kSplits,
+        g?.workgroups, g?.dispatches]);
+      // N=1, 64 x 96 tiles: 49, 26, 16 and 8 tiles: the stem's K = 48 has no split of >= 64 values; the others the
       // smallest S >= 4 reaching 96 workgroups whose splits each stay inside one patch position (down2: 8, not 6),
-      // so their LayerNorm folds into the GEMM and the sum (2 dispatches). N=32: 1568, 784, 392 and 200 tiles: only
-      // down3 below 264, S = 4, and too many rows (1568) to fold by rule: LayerNorm + GEMM + sum.
-      assert.deepEqual(summary(1), [[96, 1, 49, 1], [96, 4, 104, 2], [96, 8, 128, 2], [96, 12, 96, 2]]);
-      assert.deepEqual(summary(32), [[96, 1, 1568, 1], [96, 1, 784, 2], [96, 1, 392, 2], [96, 4, 800, 3]]);
+      // so their LayerNorm folds into the GEMM and the sum (2 dispatches). N=32: the downsamples' GEMMs have more
+      // than 1024 rows (25088, 6272, 1568) and Cout >= 192, so 32 x 96 tiles: 1568, 784 and 392, none below 264
+      // (no split), and too many rows to fold: LayerNorm + GEMM; the stem (Cout 96) keeps 64 x 96.
+      assert.deepEqual(summary(1), [[64, 96, 1, 49, 1], [64, 96, 4, 104, 2], [64, 96, 8, 128, 2], [64, 96, 12, 96, 2]]);
+      assert.deepEqual(summary(32), [[64, 96, 1, 1568, 1], [32, 96, 1, 1568, 2], [32, 96, 1, 784, 2], [32, 96, 1, 392, 2]]);
       assert.deepEqual(layers.map((l) => plan(1, l).gemm?.foldedNorm), [false, true, true, true]);
       assert.deepEqual(layers.map((l) => plan(32, l).gemm?.foldedNorm), [false, false, false, false]);
-      assert.equal(plan(32, layers[3]).dispatches, 3);
+      assert.equal(plan(32, layers[3]).dispatches, 2);
     }
     try {
       // The A/B knob: the LayerNorm's own dispatch, and the split rule without the position constraint (down2: 6).
@@ -161,10 +163,15 @@ describe('webgpu patch conv plan', () => {
       const unfolded = planPatchConv({ n: 1, h: 28, w: 28, cin: 192, cout: 384, k: 2, preNorm: true }, DATACENTER_LIMITS);
       assert.ok(unfolded.ok && unfolded.plan.gemm?.foldedNorm === false && unfolded.plan.gemm.kSplits === 6 &&
         unfolded.plan.dispatches === 3);
-      // Forced on, N=32 down3 folds too (its S = 4 splits each cover one position).
-      setPatchConvOverride({ gemmFoldedNorm: true });
+      // Forced on with the 64 x 96 tile, N=32 down3 splits S = 4 (200 tiles), each split one position: it folds.
+      setPatchConvOverride({ gemmFoldedNorm: true, gemmTile: rowVec4Tile(64, 96, 16, 4, 3) });
       const forcedOn = planPatchConv({ n: 32, h: 14, w: 14, cin: 384, cout: 768, k: 2, preNorm: true }, DATACENTER_LIMITS);
-      assert.ok(forcedOn.ok && forcedOn.plan.gemm?.foldedNorm === true && forcedOn.plan.dispatches === 2);
+      assert.ok(forcedOn.ok && forcedOn.plan.gemm?.foldedNorm === true && forcedOn.plan.gemm.kSplits === 4 &&
+        forcedOn.plan.dispatches === 2);
+      // A forced tile that does not fit the shape (bn 128 does not divide Cout 192) leaves the rule's.
+      setPatchConvOverride({ gemmTile: rowVec4Tile(64, 128, 16, 8, 2) });
+      const unfit = planPatchConv({ n: 32, h: 56, w: 56, cin: 96, cout: 192, k: 2, preNorm: true }, DATACENTER_LIMITS);
+      assert.ok(unfit.ok && unfit.plan.gemm?.tile.bm === 32 && unfit.plan.gemm.tile.bn === 96);
       // A forced S folds only when each split stays inside one position: 4 (384 of 1536) does, 16 (96 of 384) does.
       for (const [sp, folded] of [[4, true], [16, true], [2, false]] as const) {
         setPatchConvOverride({ gemmSplits: sp });

@@ -355,9 +355,10 @@ async function runAutomaticSplit(programs: { count: number }, seed: number): Pro
 /**
  * GEMM-path cases (patch_conv_gemm.ts, forced on these small shapes): a stem-like 4x4/4 over Cin 3 whose H is
  * not a multiple of k, downsamples with and without bias whose rows fill no tile, each of the three tiles
- * (Cout 96, 64, 32), and forced reduction splits; `splits` are the forced S values (1 = the unsplit GEMM).
+ * (Cout 96, 64, 32), and forced reduction splits; `splits` are the forced S values (1 = the unsplit GEMM); `tileBm`
+ * the tile height the rule must pick (the large-GEMM 32 x 96 tile: over 1024 rows, Cout >= 192).
  */
-export const PATCH_GEMM_CASES: { c: PatchConvCase; splits: number[] }[] = [
+export const PATCH_GEMM_CASES: { c: PatchConvCase; splits: number[]; tileBm?: number }[] = [
   { c: { n: 2, h: 18, w: 12, cin: 3, cout: 96, k: 4, preNorm: false, bias: true }, splits: [1, 3] },
   { c: { n: 3, h: 10, w: 6, cin: 16, cout: 64, k: 2, preNorm: true, bias: true }, splits: [1, 2, 4] },
   { c: { n: 1, h: 9, w: 7, cin: 8, cout: 32, k: 2, preNorm: true, bias: false }, splits: [1, 2] },
@@ -371,6 +372,8 @@ export const PATCH_GEMM_CASES: { c: PatchConvCase; splits: number[] }[] = [
   { c: { n: 2, h: 18, w: 12, cin: 3, cout: 96, k: 4, preNorm: false, bias: true, postNorm: true }, splits: [1, 3] },
   { c: { n: 3, h: 10, w: 6, cin: 16, cout: 64, k: 2, preNorm: false, bias: false, postNorm: true }, splits: [1] },
   { c: { n: 1, h: 9, w: 7, cin: 8, cout: 32, k: 2, preNorm: true, bias: true, postNorm: true }, splits: [1, 2] },
+  // A large GEMM (1150 rows, not a multiple of 32) on the 32 x 96 tile, unsplit and split.
+  { c: { n: 2, h: 50, w: 46, cin: 8, cout: 192, k: 2, preNorm: true, bias: true }, splits: [1, 2], tileBm: 32 },
 ];
 
 /**
@@ -388,7 +391,7 @@ export async function runPatchGemmCases(profile: TilingLimits, seed: number): Pr
   const programs = countPrograms(backend);
   const dataIdsBefore = backend.numDataIds();
   try {
-    for (const { c, splits } of PATCH_GEMM_CASES) {
+    for (const { c, splits, tileBm } of PATCH_GEMM_CASES) {
       for (const sp of splits) {
         for (const fold of c.preNorm && sp > 1 ? [true, false] : [true]) {
           setPatchConvOverride({ gemm: true, gemmSplits: sp, gemmFoldedNorm: fold });
@@ -398,6 +401,7 @@ export async function runPatchGemmCases(profile: TilingLimits, seed: number): Pr
           const d = lastPatchConvDecision();
           const g = d != null && d.ok ? d.plan.gemm : undefined;
           if (g == null || g.kSplits !== sp) throw new Error(`${label}: the GEMM path did not run: ${JSON.stringify(d)}`);
+          if (tileBm != null && g.tile.bm !== tileBm) throw new Error(`${label}: tile ${g.tile.bm} x ${g.tile.bn}, want bm ${tileBm}`);
           const foldable = fold && c.preNorm && sp > 1 && c.cin % ((c.k * c.k * c.cin) / sp) === 0;
           if (g.foldedNorm !== foldable) throw new Error(`${label}: foldedNorm ${g.foldedNorm}, want ${foldable}`);
           if (g.postNormFused !== (c.postNorm === true && sp === 1)) {

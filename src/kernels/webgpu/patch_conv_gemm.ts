@@ -45,6 +45,16 @@ export interface PatchGemmChoice {
 /** Tiles by Cout: 96 divides every ConvNeXt-T width (the gemm-mlp project tile), then narrower fallbacks. */
 const TILES: GemmTile[] = [tile(64, 96, 16, 4, 3), tile(64, 64, 16, 4, 2), tile(32, 32, 8, 4, 1)];
 /**
+ * Large GEMMs (more than SMALL_GEMM_MAX_ROWS rows: the N=32 downsamples) from Cout = 192 take the 32 x 96 tile (64
+ * threads) first, as the block's project GEMM does. Measured (H100, BENCHMARKS.md "Patch GEMM tiles"), model
+ * per-dispatch profile at N=32, 32 x 96 vs 64 x 96: down1 0.123 vs 0.149 ms, down2 0.118 vs 0.118, down3 unsplit
+ * 0.150 (+ its LayerNorm) vs split 0.142 + 0.013 (+ the same LayerNorm); ConvNeXt-T 9.633 vs 9.667 ms. The small N=1
+ * GEMMs keep 64 x 96 with their splits (32 x 96 with S = 4 / 8: down2 0.058 vs 0.044, down3 0.058 vs 0.050 in the
+ * same run), as does the stem (Cout 96; 0.028 vs 0.016 ms at N=1 in bench:patch-conv).
+ */
+const LARGE_GEMM_TILES: GemmTile[] = [tile(32, 96, 16, 4, 3), ...TILES];
+const LARGE_GEMM_MIN_COUT = 192;
+/**
  * Split-K below SPLIT_BELOW tiles: the smallest S >= MIN_SPLITS that launches SPLIT_TARGET workgroups, keeping
  * MIN_SPLIT_DEPTH K values per split. Measured (H100, bench:patch-conv --splitk, 3 interleaved rounds, GPU ms;
  * BENCHMARKS.md "FusedPatchConv", "GEMM path"): N=32 down2 (392 tiles) fastest unsplit (0.155-0.183 vs 0.171-0.238
@@ -58,35 +68,40 @@ const SPLIT_TARGET = 96;
 const MIN_SPLIT_DEPTH = 64;
 const MAX_SPLITS = 16;
 /**
- * The folded norm (PatchGemmChoice.foldedNorm) by rule up to this many GEMM rows (N Ho Wo). Measured (H100,
- * bench:patch-conv --splitk, BENCHMARKS.md "Folded LayerNorms"): at N=1 (784 / 196 / 49 rows) the folded
- * GEMM + sum beat LayerNorm + GEMM + sum on every downsample (down3 0.031 vs 0.038-0.040 ms), where the LayerNorm
- * dispatch is mostly fixed cost; at N=32 down3 (1568 rows) the moments cost the GEMM more than the LayerNorm
- * dispatch (0.189 vs 0.176-0.177 ms).
+ * Small GEMMs: up to this many rows (N Ho Wo; ConvNeXt-T's N=1 downsamples have 784 / 196 / 49, its N=32 ones 1568 and
+ * more). Two rules use it. The folded norm (PatchGemmChoice.foldedNorm) applies only to small GEMMs. Measured (H100,
+ * bench:patch-conv --splitk, BENCHMARKS.md "Folded LayerNorms"): at N=1 the folded GEMM + sum beat LayerNorm + GEMM +
+ * sum on every downsample (down3 0.031 vs 0.038-0.040 ms), where the LayerNorm dispatch is mostly fixed cost; at N=32
+ * down3 (1568 rows) the moments cost the GEMM more than the LayerNorm dispatch (0.189 vs 0.176-0.177 ms). And larger
+ * GEMMs take LARGE_GEMM_TILES.
  */
-const FOLD_MAX_ROWS = 1024;
+const SMALL_GEMM_MAX_ROWS = 1024;
 
 /**
  * The GEMM path's tile and splits for shape `s`, or null when it does not apply: the vec4 gather needs k Cin and
  * W Cin to be multiples of 4, the tile must divide Cout and K. It runs at every batch where it applies: on the
  * H100 it beat the direct kernel on every ConvNeXt-T downsample at N=1 (0.038-0.056 vs 0.061-0.114 ms, 3 dispatches
- * instead of 2) and N=32, and on the stem at N=32 (tied at N=1). `forcedSplits` replaces the split rule when it
- * divides K into whole steps; `unrolled` replaces the tile's (benchmark A/B).
+ * instead of 2) and N=32, and on the stem at N=32 (tied at N=1). The forced knobs (PatchConvOverride, benchmark A/Bs):
+ * `splits` replaces the split rule when it divides K into whole steps, `unrolled` the tile's k loop, `foldNorm` the
+ * fold rule, `tile` the tile (when it fits the shape and the limits).
  */
-export function choosePatchGemm(s: PatchConvShape, limits: TilingLimits, forcedSplits?: number,
-  unrolled?: boolean, foldNorm?: boolean): PatchGemmChoice | null {
+export function choosePatchGemm(s: PatchConvShape, limits: TilingLimits,
+  forced: { splits?: number; unrolled?: boolean; foldNorm?: boolean; tile?: GemmTile } = {}): PatchGemmChoice | null {
+  const { splits: forcedSplits, unrolled, foldNorm } = forced;
   const depth = s.k * s.k * s.cin;
   if ((s.k * s.cin) % 4 !== 0 || (s.w * s.cin) % 4 !== 0) return null;
-  const found = TILES.find((c) => gemmTileFitsShape(c, s.cout, depth, limits.maxComputeInvocationsPerWorkgroup,
-    limits.maxComputeWorkgroupStorageSize));
-  if (found == null) return null;
-  const t = unrolled == null ? found : { ...found, unrolled };
+  const fits = (c: GemmTile) => gemmTileFitsShape(c, s.cout, depth, limits.maxComputeInvocationsPerWorkgroup,
+    limits.maxComputeWorkgroupStorageSize);
   const rows = s.n * Math.floor(s.h / s.k) * Math.floor(s.w / s.k);
   if (rows === 0) return null;
+  const large = rows > SMALL_GEMM_MAX_ROWS && s.cout >= LARGE_GEMM_MIN_COUT;
+  const found = forced.tile != null && fits(forced.tile) ? forced.tile : (large ? LARGE_GEMM_TILES : TILES).find(fits);
+  if (found == null) return null;
+  const t = unrolled == null ? found : { ...found, unrolled };
   const tiles = gemmWorkgroupCount(t, rows, s.cout);
   // Folding the pre-norm needs each split inside one patch position: its depth divides Cin. By rule only up to
-  // FOLD_MAX_ROWS rows (foldNorm true: wherever it fits; false: never).
-  const canFold = s.preNorm && (foldNorm ?? rows <= FOLD_MAX_ROWS) && gemmMomentsFit(t) &&
+  // SMALL_GEMM_MAX_ROWS rows (foldNorm true: wherever it fits; false: never).
+  const canFold = s.preNorm && (foldNorm ?? rows <= SMALL_GEMM_MAX_ROWS) && gemmMomentsFit(t) &&
     gemmStorageBytes(t) + gemmMomentsBytes(t) <= limits.maxComputeWorkgroupStorageSize;
   const aligned = (sp: number) => canFold && sp > 1 && s.cin % (depth / sp) === 0;
   let kSplits = 1;

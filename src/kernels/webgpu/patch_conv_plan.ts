@@ -12,6 +12,7 @@
  */
 import { fewestSplitsReaching, type TilingLimits } from './tiling.js';
 import { choosePatchGemm, type PatchGemmChoice } from './patch_conv_gemm.js';
+import type { GemmTile } from './gemm_wgsl.js';
 import { limitsKey, planCache } from './plan_cache.js';
 
 export interface PatchConvShape {
@@ -96,6 +97,8 @@ export interface PatchConvOverride {
    * allow it, false never (its own FusedLayerNorm dispatch); absent, the rule (small GEMMs only).
    */
   gemmFoldedNorm?: boolean;
+  /** The GEMM path's tile instead of the first of its list that fits (ignored unless it fits the shape and limits). */
+  gemmTile?: GemmTile;
 }
 
 let override: PatchConvOverride | null = null;
@@ -246,7 +249,7 @@ export function planPatchConv(s: PatchConvShape, limits: TilingLimits): PatchCon
   const direct: PatchConvPlan = { ...s, ho, wo, m, depth, xComponents, components, tiling, tilesM, tilesN, kSplits,
     splitDepth, splitPositions: positions, workgroups: tilesM * tilesN * kSplits, dispatches: kSplits > 1 ? 2 : 1 };
   const gemm = o.gemm === false || (o.kSplits != null && o.gemm !== true) ? null :
-    choosePatchGemm(s, limits, o.gemmSplits, o.gemmUnrolled, o.gemmFoldedNorm);
+    choosePatchGemm(s, limits, { splits: o.gemmSplits, unrolled: o.gemmUnrolled, foldNorm: o.gemmFoldedNorm, tile: o.gemmTile });
   return { ok: true, plan: gemm == null ? direct : { ...direct, gemm, dispatches: gemm.dispatches } };
 }
 
