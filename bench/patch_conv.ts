@@ -193,8 +193,9 @@ async function splitComparison(): Promise<void> {
             continue;
           }
           const forcedTile = override?.gemmTile;
-          if (forcedTile != null && (d.plan.gemm == null || d.plan.gemm.tile.bm !== forcedTile.bm ||
-              d.plan.gemm.tile.bn !== forcedTile.bn || d.plan.gemm.tile.tm !== forcedTile.tm)) {
+          const t = d.plan.gemm?.tile;
+          if (forcedTile != null && (t == null || t.bm !== forcedTile.bm || t.bn !== forcedTile.bn ||
+              t.tm !== forcedTile.tm || t.tn4 !== forcedTile.tn4)) {
             console.log(`${s.name} N${n} ${name}: skipped (the tile does not fit this shape)`);
             continue;
           }
