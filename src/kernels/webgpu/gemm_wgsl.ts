@@ -176,6 +176,8 @@ export function gemmSource(ops: GemmOperands, t: GemmTile, kSplits = 1): string 
   const aCols = t.rowVec4 ? range(t.tm / 4).map((v) => `ty * ${t.tm / 4}u + ${v}u`) : range(t.tm).map((i) => `ty + ${i * ty}u`);
   const bCols = range(t.tn4).map((j) => `tx + ${j * tx}u`);
   const rowOf = (i: number) => t.rowVec4 ? `ty * ${t.tm}u + ${i}u` : `ty + ${i * ty}u`;
+  /** The output vec4 column of a thread's accumulator column j (the stores and the row LayerNorm's epilogue). */
+  const colOf = (j: number) => `n0 + tx + ${j * tx}u`;
   const loadB = range(loads.b).map((l) => `{
       let e = lid + ${l * threads}u; let r = e / ${bn4}u; let q = e % ${bn4}u;
       rb${l} = ${ops.bLoad('k0 + r', 'n0 + q')}; }`).join('');
@@ -198,14 +200,12 @@ export function gemmSource(ops: GemmOperands, t: GemmTile, kSplits = 1): string 
   if (norm != null && !gemmRowNormFits(t, ops.n, kSplits)) {
     throw new Error(`GEMM: a row LayerNorm needs one column tile (bn ${t.bn} = n ${ops.n}) and no split (S ${kSplits})`);
   }
-  const normCode = norm == null ? '' : rowNormCode(t, tx, ops.n, rowOf, acc, norm.epsilon, (i, j) => {
-    const col = `n0 + tx + ${j * tx}u`;
-    return ops.epilogue(acc(i, j), `(m0 + ${rowOf(i)})`, col);
-  });
+  const normCode = norm == null ? '' : rowNormCode(t, tx, ops.n, rowOf, acc, norm.epsilon,
+    (i, j) => ops.epilogue(acc(i, j), `(m0 + ${rowOf(i)})`, colOf(j)));
   const stores = range(t.tm).map((i) => `{
     let row = m0 + ${rowOf(i)};
     if (row < rows) {
-      ${range(t.tn4).map((j) => `{ let col = n0 + tx + ${j * tx}u;
+      ${range(t.tn4).map((j) => `{ let col = ${colOf(j)};
         ${split ? `result[(split * rows + row) * ${n4}u + col] = ${acc(i, j)};` : norm != null ?
           `result[row * ${n4}u + col] = (${acc(i, j)} - mean${i}) * rstd${i} * ${norm.gamma('col')} + ${norm.beta('col')};` :
           `result[row * ${n4}u + col] = ${ops.epilogue(acc(i, j), 'row', 'col')};`} }`).join('\n      ')}
@@ -268,7 +268,6 @@ fn main(index: i32) {
 }
 `;
 }
-
 
 /**
  * GemmOperands.rowMoments: each thread keeps Welford moments (4 rows at once, a vec4 of As) of its lane's k rows of
