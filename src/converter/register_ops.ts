@@ -25,9 +25,14 @@ function activationAttr(op: string, node: OpNode, fallback: string) {
   return a;
 }
 
+/** A LayerNorm epsilon attr of a fused node (`epsilon`, the patch conv's `post_epsilon`): the default when absent. */
+function epsilonAttr(node: OpNode, key: 'epsilon' | 'post_epsilon'): number {
+  return node.attrs[key] == null ? DEFAULT_LAYER_NORM_EPSILON : Number(node.attrs[key]);
+}
+
 function convnextNode(node: OpNode): tf.Tensor {
   const [x, dwFilter, dwBias, lnGamma, lnBeta, w1, b1, w2, b2, layerScale] = node.inputs;
-  const epsilon = node.attrs.epsilon == null ? 1e-6 : Number(node.attrs.epsilon);
+  const epsilon = epsilonAttr(node, 'epsilon');
   return tf.tidy(() => convnextBlock(x as tf.Tensor4D,
     { dwFilter, dwBias, lnGamma, lnBeta, w1, b1, w2, b2, ...(layerScale ? { layerScale } : {}) },
     { epsilon, activation: activationAttr(FUSED_CONVNEXT_BLOCK, node, 'gelu') }));
@@ -42,7 +47,7 @@ function convfirstNode(node: OpNode): tf.Tensor {
 
 function layerNormNode(node: OpNode): tf.Tensor {
   const [x, gamma, beta] = node.inputs;
-  const epsilon = node.attrs.epsilon == null ? DEFAULT_LAYER_NORM_EPSILON : Number(node.attrs.epsilon);
+  const epsilon = epsilonAttr(node, 'epsilon');
   return tf.tidy(() => layerNorm(x, gamma, beta, { epsilon }));
 }
 
@@ -52,8 +57,8 @@ function patchConvNode(node: OpNode): tf.Tensor {
   const postNorm = Boolean(node.attrs.post_norm);
   const [x, filter, ...rest] = node.inputs;
   const bias = hasBias ? rest.shift() : null;
-  const epsilon = node.attrs.epsilon == null ? DEFAULT_LAYER_NORM_EPSILON : Number(node.attrs.epsilon);
-  const postEpsilon = node.attrs.post_epsilon == null ? DEFAULT_LAYER_NORM_EPSILON : Number(node.attrs.post_epsilon);
+  const epsilon = epsilonAttr(node, 'epsilon');
+  const postEpsilon = epsilonAttr(node, 'post_epsilon');
   const pre = preNorm ? rest.splice(0, 2) : null;
   return tf.tidy(() => patchConv(x as tf.Tensor4D, filter as tf.Tensor4D, bias, {
     ...(pre ? { preNorm: { gamma: pre[0], beta: pre[1], epsilon } } : {}),
@@ -62,7 +67,7 @@ function patchConvNode(node: OpNode): tf.Tensor {
 
 function classifierHeadNode(node: OpNode): tf.Tensor {
   const [x, gamma, beta, weight, bias] = node.inputs;
-  const epsilon = node.attrs.epsilon == null ? DEFAULT_LAYER_NORM_EPSILON : Number(node.attrs.epsilon);
+  const epsilon = epsilonAttr(node, 'epsilon');
   return tf.tidy(() => classifierHead(x as tf.Tensor4D, gamma, beta, weight, bias, { epsilon }));
 }
 
