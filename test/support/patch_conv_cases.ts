@@ -381,8 +381,8 @@ export const PATCH_GEMM_CASES: { c: PatchConvCase; splits: number[]; tileBm?: nu
  * against float64; the plan must report the GEMM path with S, the LayerNorm folded exactly where every split stays
  * inside one patch position (and, with the knob off, never), the post-norm in the epilogue exactly when unsplit,
  * and every call run exactly its dispatches (LayerNorm when preNorm and not folded, the GEMM, the sum when split, the
- * post-norm's LayerNorm when split; folded, the weight fold first, as the weights are new per case). A shape the vec4 gather cannot read (k Cin not a multiple of 4) keeps the direct kernel even when the
- * path is forced. Nothing leaked.
+ * post-norm's LayerNorm when split; folded, the weight fold first, as the weights are new per case). A shape the vec4
+ * gather cannot read (k Cin not a multiple of 4) keeps the direct kernel even when the path is forced. Nothing leaked.
  */
 export async function runPatchGemmCases(profile: TilingLimits, seed: number): Promise<void> {
   const backend = tf.backend() as WebGPUBackend;
