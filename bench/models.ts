@@ -281,8 +281,8 @@ async function measureBatch(n: number) {
     for (const [i, model] of models.entries()) {
       const { input } = prepared[i];
       const cfg = CONFIGS[i];
-      // --cpu-profile: the first round's tfjs-upload loop of each model.
-      const name = `${cfg.family}-${cfg.fused ? 'fused' : 'stock'}${cfg.patchConvs === false ? '-conv2d' : ''}${cfg.classifierHead === false ? '-nohead' : ''}${cfg.directPatchConvs ? '-direct' : ''}${cfg.rolledGemms ? '-rolled' : ''}${cfg.expand4x8 ? '-exp4x8' : ''}${cfg.unpaired ? '-unpaired' : ''}${cfg.convRows ? '-rows' : ''}${cfg.headRows != null ? `-headr${cfg.headRows}` : ''}${cfg.headLanes != null ? `-headl${cfg.headLanes}` : ''}${cfg.unfoldedNorm ? '-lnsplit' : ''}${cfg.stemNormApart ? '-stemln' : ''}${cfg.patchTile64 ? '-patch64' : ''}-n${n}`;
+      // --cpu-profile: the first round's tfjs-upload loop of each model, KEY-nN.cpuprofile (keys are unique).
+      const name = `${cfg.key}-n${n}`;
       const w = await as(i, () => withCpuProfile(r === 0 ? profileDir : null, name,
         () => wallLoop(model, input, n, 'tfjs', WALL_REPEATS)));
       wall[i].wall.push(...w.wall); wall[i].phases.push(...w.phases);
