@@ -71,11 +71,13 @@ type Tensor = InstanceType<typeof tf.Tensor>;
  * `patchTile64`: the fused model with every patch GEMM on the 64 x 96 tile (the 32 x 96 rule from Cout 192 off).
  * `stemNormApart`: the fused model with the stem's LayerNorm a FusedLayerNorm node of its own instead of its patch
  * conv's post-norm (the graph rewritten; the A/B of the post-norm in the stem GEMM's epilogue).
+ * `submitBatch`: tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (dispatches per queue.submit; tfjs's default 15) while the
+ * configuration runs: the wall-time A/B of fewer, larger submits (GPU time is timed per dispatch either way).
  */
 interface Config { key: string; label: string; family: 'convnext' | 'convfirst'; fused: boolean; patchConvs?: false;
   classifierHead?: false; directPatchConvs?: true; rolledGemms?: true; expand4x8?: true;
   unpaired?: true; convRows?: true; headRows?: number; headLanes?: number; unfoldedNorm?: true; stemNormApart?: true;
-  patchTile64?: true }
+  patchTile64?: true; submitBatch?: number }
 const ALL_CONFIGS: Config[] = [
   { key: 'stock', label: 'ConvNeXt stock ops', family: 'convnext', fused: false },
   { key: 'fused', label: 'ConvNeXt fused', family: 'convnext', fused: true },
@@ -101,6 +103,13 @@ const ALL_CONFIGS: Config[] = [
   { key: 'stemln', label: 'ConvNeXt fused, stem LayerNorm apart', family: 'convnext', fused: true, stemNormApart: true },
   { key: 'cflnsplit', label: 'ConvFirstNet fused, LayerNorm dispatches', family: 'convfirst', fused: true,
     unfoldedNorm: true },
+  { key: 'sub2', label: 'ConvNeXt fused, submit per 2', family: 'convnext', fused: true, submitBatch: 2 },
+  { key: 'sub4', label: 'ConvNeXt fused, submit per 4', family: 'convnext', fused: true, submitBatch: 4 },
+  { key: 'sub8', label: 'ConvNeXt fused, submit per 8', family: 'convnext', fused: true, submitBatch: 8 },
+  { key: 'cfsub4', label: 'ConvFirstNet fused, submit per 4', family: 'convfirst', fused: true, submitBatch: 4 },
+  { key: 'sub1k', label: 'ConvNeXt fused, one submit', family: 'convnext', fused: true, submitBatch: 1000 },
+  { key: 'cfsub1k', label: 'ConvFirstNet fused, one submit', family: 'convfirst', fused: true, submitBatch: 1000 },
+  { key: 'stocksub1k', label: 'ConvNeXt stock ops, one submit', family: 'convnext', fused: false, submitBatch: 1000 },
 ];
 /** `--configs a,b` (keys above, stock first): a subset for a short run; default all. */
 const configKeys = (() => { const i = args.indexOf('--configs'); return i >= 0 ? args[i + 1].split(',') : null; })();
@@ -248,6 +257,8 @@ async function dispatchProfile(model: Model, x: Tensor): Promise<{ program: stri
   return timed.map((t, i) => ({ program: t.name, key: keys[i], ms: t.ms }));
 }
 
+const SUBMIT_BATCH_FLAG = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
+
 /** Runs `work` as configuration `i` runs (its kernel overrides on, then off again). */
 async function as<T>(i: number, work: () => Promise<T>): Promise<T> {
   if (CONFIGS[i].directPatchConvs) setPatchConvOverride({ gemm: false });
@@ -262,8 +273,11 @@ async function as<T>(i: number, work: () => Promise<T>): Promise<T> {
   if (CONFIGS[i].convRows) setTilingOverride({ convRowLoop: false });
   if (CONFIGS[i].headRows != null) setClassifierHeadRows(CONFIGS[i].headRows!);
   if (CONFIGS[i].headLanes != null) setClassifierHeadLanes(CONFIGS[i].headLanes!);
+  const submitBatch = tf.env().get(SUBMIT_BATCH_FLAG);
+  if (CONFIGS[i].submitBatch != null) tf.env().set(SUBMIT_BATCH_FLAG, CONFIGS[i].submitBatch!);
   try { return await work(); } finally {
     setPatchConvOverride(null); setTilingOverride(null); setClassifierHeadRows(null); setClassifierHeadLanes(null);
+    tf.env().set(SUBMIT_BATCH_FLAG, submitBatch);
   }
 }
 
