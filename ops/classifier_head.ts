@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type ClassifierHeadAttrs, FUSED_CLASSIFIER_HEAD } from '../src/spec/classifier_head.js';
 import { DEFAULT_LAYER_NORM_EPSILON } from '../src/spec/layer_norm.js';
 import { ensureKernelsForActiveBackend } from '../src/kernels/register.js';
-import { dim, expectShape, type TensorInput, toTensor } from './validate.js';
+import { expectGradientsWhileRecording } from '../src/kernels/gradients.js';
+import { dim, expectEpsilon, expectShape, optionsObject, type TensorInput, toTensor } from './validate.js';
 
 export interface ClassifierHeadOptions {
   /** Added to the variance of the pooled row; a finite number > 0. Default 1e-6 (ConvNeXt's). */
@@ -17,7 +18,8 @@ const OP = 'classifierHead';
  * One dispatch on webgpu; the reference composition of stock ops elsewhere (webgl included).
  */
 function classifierHead_(x: tf.Tensor4D | TensorInput, gamma: TensorInput, beta: TensorInput, weight: TensorInput,
-  bias: TensorInput, options: ClassifierHeadOptions = {}): tf.Tensor2D {
+  bias: TensorInput, options: ClassifierHeadOptions | null = {}): tf.Tensor2D {
+  const o = optionsObject(OP, options);
   const $x = toTensor(x, 'x', OP);
   expectShape(OP, 'x', $x, [dim('N'), dim('H'), dim('W'), dim('C')]);
   const [, h, w, c] = $x.shape;
@@ -34,12 +36,9 @@ function classifierHead_(x: tf.Tensor4D | TensorInput, gamma: TensorInput, beta:
   const k = $weight.shape[1] as number;
   if (k < 1) throw new Error(`${OP}: weight must have K >= 1 output columns, got [${$weight.shape.join(', ')}]`);
   expectShape(OP, 'bias', $bias, [dim('K', k)]);
-  const epsilon = options.epsilon ?? DEFAULT_LAYER_NORM_EPSILON;
-  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
-    throw new Error(`${OP}: options.epsilon must be a finite number > 0, got ${epsilon}`);
-  }
-  const attrs: ClassifierHeadAttrs = { epsilon };
+  const attrs: ClassifierHeadAttrs = { epsilon: expectEpsilon(OP, 'options.epsilon', o.epsilon, DEFAULT_LAYER_NORM_EPSILON) };
   ensureKernelsForActiveBackend();
+  expectGradientsWhileRecording(OP);
   return tf.engine().runKernel(FUSED_CLASSIFIER_HEAD, [$x, $gamma, $beta, $weight, $bias] as unknown as tf.NamedTensorMap,
     attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }

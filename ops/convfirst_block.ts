@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Activation } from '../src/spec/activations.js';
 import { type ConvFirstAttrs, FUSED_CONVFIRST_BLOCK } from '../src/spec/block_spec.js';
 import { ensureKernelsForActiveBackend } from '../src/kernels/register.js';
+import { expectGradientsWhileRecording } from '../src/kernels/gradients.js';
 import { blockInput, dim, expectActivation, expectMlpWeights, expectOddKernel, expectShape, type TensorInput,
-  weightTensors } from './validate.js';
+  optionsObject, weightTensors } from './validate.js';
 
 export interface ConvFirstBlockWeights {
   /** Grouped conv filter [k, k, G, C]: G input channels per group (1 = depthwise), BatchNorm folded in. */
@@ -31,7 +32,8 @@ const OP = 'convfirstBlock';
  * `y = x + W2^T act(W1^T gconv(x) + b1) + b2`.
  */
 function convfirstBlock_(x: tf.Tensor4D | TensorInput, weights: ConvFirstBlockWeights,
-  options: ConvFirstBlockOptions = {}): tf.Tensor4D {
+  options: ConvFirstBlockOptions | null = {}): tf.Tensor4D {
+  const o = optionsObject(OP, options);
   const { $x, c } = blockInput(OP, x, weights);
   const w = weightTensors(OP, weights, ['filter', 'bias', 'w1', 'b1', 'w2', 'b2'] as const);
   expectShape(OP, 'weights.filter', w.filter, [dim('k'), dim('k'), dim('G'), dim('C', c)]);
@@ -43,12 +45,13 @@ function convfirstBlock_(x: tf.Tensor4D | TensorInput, weights: ConvFirstBlockWe
   }
   expectShape(OP, 'weights.bias', w.bias, [dim('C', c)]);
   expectMlpWeights(OP, w, c);
-  const residual = options.residual ?? true;
+  const residual = o.residual ?? true;
   if (typeof residual !== 'boolean') {
     throw new Error(`${OP}: options.residual must be a boolean, got ${JSON.stringify(residual)}`);
   }
-  const attrs: ConvFirstAttrs = { activation: expectActivation(OP, options.activation ?? 'silu'), residual };
+  const attrs: ConvFirstAttrs = { activation: expectActivation(OP, o.activation ?? 'silu'), residual };
   ensureKernelsForActiveBackend();
+  expectGradientsWhileRecording(OP);
   // In CONVFIRST_INPUTS order (see register.ts for why an array).
   const inputs = [$x, w.filter, w.bias, w.w1, w.b1, w.w2, w.b2];
   return tf.engine().runKernel(FUSED_CONVFIRST_BLOCK, inputs as unknown as tf.NamedTensorMap,

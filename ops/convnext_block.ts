@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Activation } from '../src/spec/activations.js';
 import { type ConvNeXtAttrs, FUSED_CONVNEXT_BLOCK } from '../src/spec/block_spec.js';
 import { ensureKernelsForActiveBackend } from '../src/kernels/register.js';
-import { blockInput, dim, expectActivation, expectMlpWeights, expectOddKernel, expectShape, type TensorInput, toTensor,
-  weightTensors } from './validate.js';
+import { expectGradientsWhileRecording } from '../src/kernels/gradients.js';
+import { blockInput, dim, expectActivation, expectEpsilon, expectMlpWeights, expectOddKernel, expectShape, type TensorInput, toTensor,
+  optionsObject, weightTensors } from './validate.js';
 
 export interface ConvNeXtBlockWeights {
   /** Depthwise filter [k, k, C, 1]. */
@@ -30,6 +31,8 @@ export interface ConvNeXtBlockOptions {
 }
 
 const OP = 'convnextBlock';
+/** ConvNeXt's LayerNorm epsilon (the published models'). */
+const DEFAULT_CONVNEXT_EPSILON = 1e-6;
 
 /**
  * One ConvNeXt block on NHWC float32 input:
@@ -37,7 +40,8 @@ const OP = 'convnextBlock';
  * Runs as the fused kernel on webgpu / webgl and as a composition of stock ops elsewhere.
  */
 function convnextBlock_(x: tf.Tensor4D | TensorInput, weights: ConvNeXtBlockWeights,
-  options: ConvNeXtBlockOptions = {}): tf.Tensor4D {
+  options: ConvNeXtBlockOptions | null = {}): tf.Tensor4D {
+  const o = optionsObject(OP, options);
   const { $x, c } = blockInput(OP, x, weights);
   const w = weightTensors(OP, weights, ['dwFilter', 'dwBias', 'lnGamma', 'lnBeta', 'w1', 'b1', 'w2', 'b2'] as const);
   expectShape(OP, 'weights.dwFilter', w.dwFilter, [dim('k'), dim('k'), dim('C', c), dim('1', 1)]);
@@ -53,12 +57,10 @@ function convnextBlock_(x: tf.Tensor4D | TensorInput, weights: ConvNeXtBlockWeig
     expectShape(OP, 'weights.layerScale', ls, [dim('C', c)]);
     inputs.push(ls);
   }
-  const epsilon = options.epsilon ?? 1e-6;
-  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon < 0) {
-    throw new Error(`${OP}: options.epsilon must be a finite number >= 0, got ${epsilon}`);
-  }
-  const attrs: ConvNeXtAttrs = { epsilon, activation: expectActivation(OP, options.activation ?? 'gelu') };
+  const attrs: ConvNeXtAttrs = { epsilon: expectEpsilon(OP, 'options.epsilon', o.epsilon, DEFAULT_CONVNEXT_EPSILON),
+    activation: expectActivation(OP, o.activation ?? 'gelu') };
   ensureKernelsForActiveBackend();
+  expectGradientsWhileRecording(OP);
   return tf.engine().runKernel(FUSED_CONVNEXT_BLOCK, inputs as unknown as tf.NamedTensorMap,
     attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FUSED_LAYER_NORM } from '../src/spec/block_spec.js';
 import { DEFAULT_LAYER_NORM_EPSILON, type LayerNormAttrs } from '../src/spec/layer_norm.js';
 import { ensureKernelsForActiveBackend } from '../src/kernels/register.js';
-import { dim, expectShape, type TensorInput, toTensor } from './validate.js';
+import { expectGradientsWhileRecording } from '../src/kernels/gradients.js';
+import { dim, expectEpsilon, expectShape, optionsObject, type TensorInput, toTensor } from './validate.js';
 
 export interface LayerNormOptions {
   /** Added to the variance; a finite number > 0. Default 1e-6 (ConvNeXt's). */
@@ -17,7 +18,8 @@ const OP = 'layerNorm';
  * One dispatch on webgpu, two draws on webgl, a composition of stock ops elsewhere.
  */
 function layerNorm_<T extends tf.Tensor>(x: T | TensorInput, gamma: TensorInput, beta: TensorInput,
-  options: LayerNormOptions = {}): T {
+  options: LayerNormOptions | null = {}): T {
+  const o = optionsObject(OP, options);
   const $x = toTensor(x, 'x', OP);
   if ($x.dtype !== 'float32') throw new Error(`${OP}: x must be float32, got ${$x.dtype}`);
   if ($x.rank < 1) throw new Error(`${OP}: x must have rank >= 1 (normalized over its last axis), got a scalar`);
@@ -27,12 +29,9 @@ function layerNorm_<T extends tf.Tensor>(x: T | TensorInput, gamma: TensorInput,
   const $beta = toTensor(beta, 'beta', OP);
   expectShape(OP, 'gamma', $gamma, [dim('C', c)]);
   expectShape(OP, 'beta', $beta, [dim('C', c)]);
-  const epsilon = options.epsilon ?? DEFAULT_LAYER_NORM_EPSILON;
-  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
-    throw new Error(`${OP}: options.epsilon must be a finite number > 0, got ${epsilon}`);
-  }
-  const attrs: LayerNormAttrs = { epsilon };
+  const attrs: LayerNormAttrs = { epsilon: expectEpsilon(OP, 'options.epsilon', o.epsilon, DEFAULT_LAYER_NORM_EPSILON) };
   ensureKernelsForActiveBackend();
+  expectGradientsWhileRecording(OP);
   return tf.engine().runKernel(FUSED_LAYER_NORM, [$x, $gamma, $beta] as unknown as tf.NamedTensorMap,
     attrs as unknown as tf.NamedAttrMap) as T;
 }

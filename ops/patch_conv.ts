@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_LAYER_NORM_EPSILON } from '../src/spec/layer_norm.js';
 import { FUSED_PATCH_CONV, type PatchConvAttrs } from '../src/spec/patch_conv.js';
 import { ensureKernelsForActiveBackend } from '../src/kernels/register.js';
-import { type Dim, dim, expectShape, type TensorInput, toTensor } from './validate.js';
+import { expectGradientsWhileRecording } from '../src/kernels/gradients.js';
+import { type Dim, dim, expectEpsilon, expectShape, optionsObject, type TensorInput, toTensor } from './validate.js';
 
 export interface PatchConvOptions {
   /**
@@ -28,7 +29,8 @@ const OP = 'patchConv';
  * stock ops (layerNorm, conv2d, add) elsewhere.
  */
 function patchConv_(x: tf.Tensor4D | TensorInput, filter: tf.Tensor4D | TensorInput, bias?: tf.Tensor1D | TensorInput | null,
-  options: PatchConvOptions = {}): tf.Tensor4D {
+  options: PatchConvOptions | null = {}): tf.Tensor4D {
+  const opts = optionsObject(OP, options);
   const $x = toTensor(x, 'x', OP);
   expectShape(OP, 'x', $x, [dim('N'), dim('H'), dim('W'), dim('Cin')]);
   const [, h, w, cin] = $x.shape as number[];
@@ -47,12 +49,13 @@ function patchConv_(x: tf.Tensor4D | TensorInput, filter: tf.Tensor4D | TensorIn
     expectShape(OP, 'bias', $bias, [dim('Cout', cout)]);
     inputs.push($bias);
   }
-  const pre = options.preNorm;
+  const pre = opts.preNorm;
   const epsilon = pre == null ? DEFAULT_LAYER_NORM_EPSILON : normInputs('preNorm', pre, dim('Cin', cin), inputs);
-  const post = options.postNorm;
+  const post = opts.postNorm;
   const postEpsilon = post == null ? DEFAULT_LAYER_NORM_EPSILON : normInputs('postNorm', post, dim('Cout', cout), inputs);
   const attrs: PatchConvAttrs = { hasBias: bias != null, preNorm: pre != null, epsilon, postNorm: post != null, postEpsilon };
   ensureKernelsForActiveBackend();
+  expectGradientsWhileRecording(OP);
   return tf.engine().runKernel(FUSED_PATCH_CONV, inputs as unknown as tf.NamedTensorMap,
     attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
@@ -63,15 +66,12 @@ function patchConv_(x: tf.Tensor4D | TensorInput, filter: tf.Tensor4D | TensorIn
  */
 function normInputs(which: 'preNorm' | 'postNorm', o: { gamma: TensorInput; beta: TensorInput; epsilon?: number },
   size: Dim, inputs: tf.Tensor[]): number {
-  if (typeof o !== 'object') throw new Error(`${OP}: options.${which} must be {gamma, beta, epsilon?}, got ${o}`);
+  if (o === null || typeof o !== 'object') throw new Error(`${OP}: options.${which} must be {gamma, beta, epsilon?}, got ${o}`);
   const $gamma = toTensor(o.gamma, `${which}.gamma`, OP);
   const $beta = toTensor(o.beta, `${which}.beta`, OP);
   expectShape(OP, `${which}.gamma`, $gamma, [size]);
   expectShape(OP, `${which}.beta`, $beta, [size]);
-  const epsilon = o.epsilon ?? DEFAULT_LAYER_NORM_EPSILON;
-  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
-    throw new Error(`${OP}: options.${which}.epsilon must be a finite number > 0, got ${epsilon}`);
-  }
+  const epsilon = expectEpsilon(OP, `options.${which}.epsilon`, o.epsilon, DEFAULT_LAYER_NORM_EPSILON);
   inputs.push($gamma, $beta);
   return epsilon;
 }

@@ -42,6 +42,25 @@ export function expectShape(opName: string, arg: string, t: tf.Tensor, dims: rea
   }
 }
 
+/** An op's options argument: undefined or null mean the defaults ({}); anything else must be an object. */
+export function optionsObject<T extends object>(opName: string, options: T | null | undefined): Partial<T> {
+  if (options == null) return {};
+  if (typeof options !== 'object') throw new Error(`${opName}: options must be an object, got ${JSON.stringify(options)}`);
+  return options;
+}
+
+/**
+ * A LayerNorm epsilon (`arg` names it in messages): `fallback` when undefined; else a finite number > 0 (with 0, a
+ * pixel whose values are all equal normalizes to 0 * rsqrt(0) = NaN).
+ */
+export function expectEpsilon(opName: string, arg: string, value: unknown, fallback: number): number {
+  const epsilon = value ?? fallback;
+  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
+    throw new Error(`${opName}: ${arg} must be a finite number > 0, got ${epsilon}`);
+  }
+  return epsilon;
+}
+
 export function expectActivation(opName: string, value: unknown): Activation {
   if (!isActivation(value)) {
     throw new Error(`${opName}: options.activation must be one of ${ACTIVATIONS.map((a) => `'${a}'`).join(', ')}, ` +

@@ -29,9 +29,9 @@ export type { Activation } from './spec/activations.js';
 export { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM } from './spec/block_spec.js';
 export type { BlockSpec } from './spec/block_spec.js';
 export { convfirstBlockReference, convnextBlockReference, groupedConv2d } from './kernels/reference/block_reference.js';
-export { clearWebGPUWeightCache, DATACENTER_LIMITS, explainKernel, lastKernelDecision, setWebGPUTilingLimits,
-  SWIFTSHADER_LIMITS, webgpuWeightCacheStats } from './kernels/webgpu/index.js';
-export type { KernelExplanation, TilingLimits } from './kernels/webgpu/index.js';
+export { clearWebGPUWeightCache, DATACENTER_LIMITS, explainKernel, lastClassifierHeadDecision, lastKernelDecision,
+  lastPatchConvDecision, setWebGPUTilingLimits, SWIFTSHADER_LIMITS, webgpuWeightCacheStats } from './kernels/webgpu/index.js';
+export type { ClassifierHeadChoice, KernelExplanation, PatchConvChoice, TilingLimits } from './kernels/webgpu/index.js';
 export { WebGPUInputUploader } from './runtime/webgpu_input_uploader.js';
 
 registerBlockKernels();

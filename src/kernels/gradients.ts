@@ -9,6 +9,26 @@ import { patchConvReference } from './reference/patch_conv_reference.js';
 import { CLASSIFIER_HEAD_INPUTS, type ClassifierHeadAttrs, FUSED_CLASSIFIER_HEAD } from '../spec/classifier_head.js';
 import { classifierHeadReference } from './reference/classifier_head_reference.js';
 
+/** Whether tfjs-core's own gradients are registered (they are not with tfjs-core alone). */
+function stockGradientsRegistered(): boolean {
+  return tf.getGradient('Sum') != null;
+}
+
+function missingGradientsMessage(what: string): string {
+  return `tfjs-block-fusion: gradients of ${what} are computed through stock TF.js ops, whose gradients are not ` +
+    "registered: import '@tensorflow/tfjs' (or, in a bundler, '@tensorflow/tfjs-core/dist/register_all_gradients')";
+}
+
+/**
+ * Called by every op before it runs its kernel: under tf.grad / tf.grads without the stock gradients, fail now.
+ * Failing later, in the backward pass, would leave the inputs the engine saved for it allocated (tfjs frees them
+ * only after a backward pass that succeeds).
+ */
+export function expectGradientsWhileRecording(opName: string): void {
+  const state = (tf.engine() as unknown as { state: { gradientDepth: number } }).state;
+  if (state.gradientDepth > 0 && !stockGradientsRegistered()) throw new Error(missingGradientsMessage(opName));
+}
+
 /**
  * The ops differentiate through the reference composition: the backward pass recomputes the block with
  * stock ops under a tape and takes its vector-Jacobian product. `saveAllInputs` keeps the inputs in the
@@ -20,10 +40,7 @@ function blockGradient(inputNames: readonly string[] | ((attrs: tf.NamedAttrMap)
     const names = typeof inputNames === 'function' ? inputNames(attrs) : inputNames;
     const present = names.slice(0, saved.length);
     const f = (...xs: tf.Tensor[]) => forward(Object.fromEntries(present.map((n, i) => [n, xs[i]])), attrs);
-    if (tf.getGradient('Sum') == null) {
-      throw new Error('tfjs-block-fusion: gradients of the fused blocks are computed through stock TF.js ops, whose ' +
-        "gradients are not registered: import '@tensorflow/tfjs' (or '@tensorflow/tfjs-core/dist/register_all_gradients')");
-    }
+    if (!stockGradientsRegistered()) throw new Error(missingGradientsMessage('the fused ops'));
     // tf.grads inside a gradient function clears the engine's active tape when it finishes, which the outer
     // backward pass still needs (to free its saved tensors): keep and restore it.
     const state = (tf.engine() as unknown as { state: { activeTape: unknown } }).state;

@@ -78,7 +78,12 @@ describe('convnextBlock bad input', () => {
     ['unknown activation', (a) => args(a.x as never, a.w as never, { activation: 'swish' as never }),
       /options\.activation must be one of 'gelu', 'gelu_tanh', 'silu', 'relu', 'relu6', got "swish"/],
     ['negative epsilon', (a) => args(a.x as never, a.w as never, { epsilon: -1 }),
-      /options\.epsilon must be a finite number >= 0, got -1/],
+      /options\.epsilon must be a finite number > 0, got -1/],
+    // epsilon 0 would make a pixel whose conv outputs are all equal normalize to 0 * rsqrt(0) = NaN.
+    ['epsilon 0', (a) => args(a.x as never, a.w as never, { epsilon: 0 }),
+      /convnextBlock: options\.epsilon must be a finite number > 0, got 0/],
+    ['options not an object', (a) => args(a.x as never, a.w as never, 'fast' as never),
+      /convnextBlock: options must be an object, got "fast"/],
     ['tensor-like weights are freed on error', (a) => args(a.x as never,
       { ...a.w, dwBias: [0, 0, 0, 0, 0, 0, 0, 0], b2: [1, 2] } as never), /weights\.b2 must have shape \[C\] = \[8\], got \[2\]/],
   ];
@@ -128,6 +133,8 @@ describe('convfirstBlock bad input', () => {
     ['non-boolean residual', (a) => args(a.x as never, a.w as never, { residual: 1 as never }),
       /options\.residual must be a boolean, got 1/],
     ['weights not an object', (a) => args(a.x as never, null as never), /weights must be an object/],
+    ['options not an object', (a) => args(a.x as never, a.w as never, 3 as never),
+      /convfirstBlock: options must be an object, got 3/],
   ];
   for (const [name, run, message] of cases) {
     it(name, () => {
@@ -140,4 +147,28 @@ describe('convfirstBlock bad input', () => {
       }
     });
   }
+});
+
+describe('options null means the defaults', () => {
+  before(async () => { await useBackend('cpu'); });
+  it('convnextBlock and convfirstBlock with options null equal the calls without options', async () => {
+    const n = convnextArgs(4, 8);
+    const f = convfirstArgs(4, 8, 3, 2);
+    n.x = tf.randomNormal([1, 5, 5, 4], 0, 1, 'float32', 7);
+    n.w.lnBeta = tf.randomNormal([4], 0, 1, 'float32', 8);
+    n.w.w2 = tf.randomNormal([8, 4], 0, 1, 'float32', 9);
+    n.w.w1 = tf.randomNormal([4, 8], 0, 1, 'float32', 10);
+    try {
+      const pairs = [
+        [convnextBlock(n.x as never, n.w as never, null), convnextBlock(n.x as never, n.w as never)],
+        [convfirstBlock(n.x as never, f.w as never, null), convfirstBlock(n.x as never, f.w as never)],
+      ];
+      for (const [withNull, without] of pairs) {
+        assert.deepEqual(Array.from(await withNull.data()), Array.from(await without.data()));
+        tf.dispose([withNull, without]);
+      }
+    } finally {
+      tf.dispose(collectTensors([n, f]));
+    }
+  });
 });

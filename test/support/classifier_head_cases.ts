@@ -103,6 +103,8 @@ export function badHeadInputs(): BadInput[] {
     ['missing bias', () => classifierHead(x(), ones(8), ones(8), ones(8, 5), undefined as never), /classifierHead: bias is required/],
     ['epsilon 0', () => head({}, 0), /classifierHead: options\.epsilon must be a finite number > 0, got 0/],
     ['NaN epsilon', () => head({}, NaN), /classifierHead: options\.epsilon must be a finite number > 0, got NaN/],
+    ['options not an object', () => classifierHead(tf.zeros([1, 2, 2, 8]), ones(8), ones(8), ones(8, 5), ones(5), true as never),
+      /classifierHead: options must be an object, got true/],
     ['tensor-like gamma of the wrong length (freed on error)', () => head({ gamma: [1, 2, 3] }),
       /classifierHead: gamma must have shape \[C\] = \[8\], got \[3\]/],
   ];

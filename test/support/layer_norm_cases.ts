@@ -78,6 +78,7 @@ export function badLayerNormInputs(): BadInput[] {
     ['negative epsilon', () => layerNorm(x(), ones(8), ones(8), { epsilon: -1e-5 }), /options\.epsilon .* got -0\.00001/],
     ['NaN epsilon', () => layerNorm(x(), ones(8), ones(8), { epsilon: NaN }), /options\.epsilon must be a finite number > 0, got NaN/],
     ['missing beta', () => layerNorm(x(), ones(8), undefined as never), /layerNorm: beta is required/],
+    ['options not an object', () => layerNorm(x(), ones(8), ones(8), 'eps' as never), /layerNorm: options must be an object, got "eps"/],
     ['tensor-like gamma of the wrong length (freed on error)', () => layerNorm(x(), [1, 2, 3], [0, 0, 0]),
       /layerNorm: gamma must have shape \[C\] = \[8\], got \[3\]/],
   ];

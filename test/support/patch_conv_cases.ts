@@ -151,6 +151,7 @@ export function badPatchConvInputs(): BadInput[] {
     ['postNorm epsilon NaN', () => patchConv(x(), f(), null, { postNorm: { gamma: ones(6), beta: ones(6), epsilon: NaN } }),
       /patchConv: options\.postNorm\.epsilon must be a finite number > 0, got NaN/],
     ['missing filter', () => patchConv(x(), undefined as never), /patchConv: filter is required/],
+    ['options not an object', () => patchConv(x(), f(), null, 7 as never), /patchConv: options must be an object, got 7/],
     ['tensor-like bias of the wrong length (freed on error)', () => patchConv(x(), f(), [1, 2, 3]),
       /patchConv: bias must have shape \[Cout\] = \[6\], got \[3\]/],
   ];
