@@ -9,7 +9,8 @@ export class WeightInit {
   private state: number;
 
   constructor(readonly seed: number, readonly mode: 'random' | 'zeros' = 'random') {
-    this.state = seed >>> 0 || 1;
+    // Every seed in [0, 2^32) its own sequence (mulberry32 needs no nonzero state); resolveConfig rejects the rest.
+    this.state = seed >>> 0;
   }
 
   /** Uniform in [0, 1) (mulberry32: fast, and the same sequence in every JS engine). */

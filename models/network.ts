@@ -37,6 +37,9 @@ export interface ModelConfig {
   classes: number;
 }
 
+/** Largest seed: the generator keeps 32 bits, so larger seeds would repeat smaller ones. */
+export const MAX_SEED = 0xffffffff;
+
 export function resolveConfig(family: string, variant: string, options: BuildOptions = {}): ModelConfig {
   if (!isFamily(family)) throw new Error(`unknown model family '${family}' (expected ${MODEL_FAMILIES.join(' or ')})`);
   if (!isVariant(variant)) throw new Error(`unknown ${family} variant '${variant}' (expected one of ${VARIANTS.join(', ')})`);
@@ -47,7 +50,9 @@ export function resolveConfig(family: string, variant: string, options: BuildOpt
   const batch = options.batch ?? -1;
   if (!Number.isInteger(batch) || (batch < 1 && batch !== -1)) throw new Error(`batch ${batch} must be -1 or >= 1`);
   const seed = options.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0) throw new Error(`seed ${seed} must be an integer >= 0`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
+    throw new Error(`seed ${seed} must be an integer in [0, ${MAX_SEED}] (the weight generator's state is 32 bits)`);
+  }
   const classes = options.classes ?? MACRO.classes;
   if (!Number.isInteger(classes) || classes < 1) throw new Error(`classes ${classes} must be an integer >= 1`);
   return { family, variant, fused: options.fused ?? true, seed, inputSize, batch, classes };

@@ -1,24 +1,26 @@
 /**
  * `tfjs-block-fusion model <convnext|convfirst> <variant> <outdir> [--unfused] [--seed S] [--input-size 224]
- * [--batch N] [--classes K]`: writes a GraphModel (model.json + weight shards) with seeded random weights.
+ * [--batch N] [--classes K] [--overwrite]`: writes a GraphModel (model.json + weight shards) with seeded random
+ * weights. Exit codes: 0 written, 1 failed (nothing written), 2 usage (bad arguments or configuration).
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { buildModel, MODEL_FAMILIES, VARIANTS } from '../../models/index.js';
+import { buildModel, MODEL_FAMILIES, resolveConfig, VARIANTS } from '../../models/index.js';
 
 const USAGE = `usage: tfjs-block-fusion model <${MODEL_FAMILIES.join('|')}> <variant> <outdir> [options]
 
 variants: ${VARIANTS.join(', ')}
 
 options:
-  --unfused          stock TF.js ops instead of one fused node per residual block
-  --seed S           seed of the random weights (default 0; same seed = same weights fused or unfused)
+  --unfused          stock TF.js ops instead of one fused node per residual block (alias: --no-fuse, as in convert)
+  --seed S           seed of the random weights, 0 .. 4294967295 (default 0; same seed = same weights fused or unfused)
   --input-size P     input height = width, a multiple of 32 (default 224)
   --batch N          fixed batch size (default: dynamic)
-  --classes K        classes of the linear head (default 1000)`;
+  --classes K        classes of the linear head (default 1000)
+  --overwrite        replace <outdir> if it exists and is not empty`;
 
-interface Parsed { positional: string[]; unfused: boolean; seed?: number; inputSize?: number; batch?: number;
-  classes?: number }
+interface Parsed { positional: string[]; unfused: boolean; overwrite: boolean; seed?: number; inputSize?: number;
+  batch?: number; classes?: number }
 
 function intOption(name: string, value: string | undefined): number {
   if (value == null || !/^-?\d+$/.test(value)) throw new Error(`${name} needs an integer, got ${value ?? 'nothing'}`);
@@ -26,13 +28,19 @@ function intOption(name: string, value: string | undefined): number {
 }
 
 function parse(args: string[]): Parsed {
-  const p: Parsed = { positional: [], unfused: false };
+  const p: Parsed = { positional: [], unfused: false, overwrite: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     const value = (): string | undefined => inline ?? args[++i];
+    /** A switch takes no value: `--unfused=no` would otherwise read as on. */
+    const on = (): true => {
+      if (inline !== undefined) throw new Error(`${flag} takes no value, got ${a}`);
+      return true;
+    };
     switch (flag) {
-      case '--unfused': p.unfused = true; break;
+      case '--unfused': case '--no-fuse': p.unfused = on(); break;
+      case '--overwrite': p.overwrite = on(); break;
       case '--seed': p.seed = intOption('--seed', value()); break;
       case '--input-size': p.inputSize = intOption('--input-size', value()); break;
       case '--batch': p.batch = intOption('--batch', value()); break;
@@ -45,11 +53,16 @@ function parse(args: string[]): Parsed {
   return p;
 }
 
+/** Why `outdir` cannot be written, or null: checked before the build so a refusal costs nothing. */
+function outdirProblem(outdir: string, overwrite: boolean): string | null {
+  if (!existsSync(outdir)) return null;
+  if (!statSync(outdir).isDirectory()) return `${outdir} exists and is not a folder`;
+  if (!overwrite && readdirSync(outdir).length > 0) return `${outdir} exists and is not empty; choose a new folder or pass --overwrite`;
+  return null;
+}
+
 /** Writes into a sibling temp folder, then renames it into place: no half-written outdir on failure. */
 function writeAtomically(outdir: string, files: { path: string; data: Uint8Array | string }[]): void {
-  if (existsSync(outdir) && readdirSync(outdir).length > 0) {
-    throw new Error(`${outdir} exists and is not empty; choose a new folder`);
-  }
   const tmp = join(dirname(outdir), `.${Date.now()}-${process.pid}.tmp-model`);
   mkdirSync(tmp, { recursive: true });
   try {
@@ -62,6 +75,10 @@ function writeAtomically(outdir: string, files: { path: string; data: Uint8Array
   }
 }
 
+function buildOptions(p: Parsed) {
+  return { fused: !p.unfused, seed: p.seed, inputSize: p.inputSize, batch: p.batch, classes: p.classes };
+}
+
 export async function run(args: string[]): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     console.log(USAGE);
@@ -71,16 +88,22 @@ export async function run(args: string[]): Promise<number> {
   try {
     parsed = parse(args);
     if (parsed.positional.length !== 3) throw new Error(`expected <model> <variant> <outdir>, got ${parsed.positional.length} arguments`);
+    // The configuration (family, variant, sizes, seed) is part of the usage: checked before any work.
+    resolveConfig(parsed.positional[0], parsed.positional[1], buildOptions(parsed));
   } catch (e) {
     console.error(`tfjs-block-fusion model: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
   }
   const [family, variant, out] = parsed.positional;
   const outdir = resolve(out);
+  const problem = outdirProblem(outdir, parsed.overwrite);
+  if (problem != null) {
+    console.error(`tfjs-block-fusion model: ${problem}`);
+    return 1;
+  }
   try {
     const t0 = performance.now();
-    const built = buildModel(family, variant, { fused: !parsed.unfused, seed: parsed.seed, inputSize: parsed.inputSize,
-      batch: parsed.batch, classes: parsed.classes });
+    const built = buildModel(family, variant, buildOptions(parsed));
     writeAtomically(outdir, [
       { path: 'model.json', data: JSON.stringify(built.files.modelJson) },
       ...built.files.shards,

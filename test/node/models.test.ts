@@ -117,7 +117,8 @@ describe('model structure', () => {
     assert.throws(() => buildModelGraph('convnext', 'huge'), /unknown convnext variant 'huge'/);
     assert.throws(() => buildModelGraph('convnext', 'atto', { inputSize: 100 }), /input size 100 must be a positive multiple of 32/);
     assert.throws(() => buildModelGraph('convnext', 'atto', { batch: 0 }), /batch 0/);
-    assert.throws(() => buildModelGraph('convnext', 'atto', { seed: -1 }), /seed -1/);
+    assert.throws(() => buildModelGraph('convnext', 'atto', { seed: -1 }), /seed -1 must be an integer in \[0, 4294967295\]/);
+    assert.throws(() => buildModelGraph('convnext', 'atto', { seed: 2 ** 32 + 1 }), /seed 4294967297 must be an integer in/);
   });
 });
 
@@ -142,13 +143,12 @@ describe(`models on cpu: fused vs unfused, seeds, save and reload (seed ${seed})
     });
   }
 
-  it('the same seed gives the same weights; another seed other weights', () => {
-    const a = buildModelGraph('convfirst', 'atto', { seed, inputSize: 32 });
-    const b = buildModelGraph('convfirst', 'atto', { seed, inputSize: 32 });
-    const c = buildModelGraph('convfirst', 'atto', { seed: seed + 1, inputSize: 32 });
-    const name = 'stages.2.blocks.3.conv.weight';
-    assert.deepEqual(a.constants.get(name)?.data, b.constants.get(name)?.data);
-    assert.notDeepEqual(a.constants.get(name)?.data, c.constants.get(name)?.data);
+  it('the same seed gives the same weights; another seed other weights (0 and 1 included)', () => {
+    const weights = (s: number) => buildModelGraph('convfirst', 'atto', { seed: s, inputSize: 32 })
+      .constants.get('stages.2.blocks.3.conv.weight')?.data;
+    assert.deepEqual(weights(seed), weights(seed));
+    assert.notDeepEqual(weights(seed), weights(seed + 1));
+    assert.notDeepEqual(weights(0), weights(1));
   });
 
   it('CLI output reloads from disk, runs, saves and reloads with identical logits', async () => {
@@ -179,8 +179,18 @@ describe(`models on cpu: fused vs unfused, seeds, save and reload (seed ${seed})
       assert.deepEqual(logits[2], logits[0], 'saved and reloaded');
       assert.equal(await runModelCli(['convfirst', 'atto', out]), 1, 'refuses a non-empty outdir');
       assert.equal(await runModelCli(['convfirst', 'atto']), 2, 'usage error');
-      assert.equal(await runModelCli(['convnext', 'atto', join(dir, 'bad'), '--input-size', '33']), 1);
+      // Bad configurations are usage errors (2), found before any work.
+      for (const bad of [['convnext', 'atto', join(dir, 'bad'), '--input-size', '33'], ['convnext', 'huge', join(dir, 'bad')],
+        ['resnet', 'atto', join(dir, 'bad')], ['convnext', 'atto', join(dir, 'bad'), '--seed', '4294967296'],
+        ['convnext', 'atto', join(dir, 'bad'), '--batch', '0'], ['convnext', 'atto', join(dir, 'bad'), '--unfused=no']]) {
+        assert.equal(await runModelCli(bad), 2, bad.join(' '));
+      }
       assert.deepEqual(readdirSync(dir).sort(), ['convfirst-atto'], 'no half-written folder left behind');
+      // --overwrite replaces it (here with the unfused model, spelled as convert spells it).
+      assert.equal(await runModelCli(['convfirst', 'atto', out, '--seed', String(seed), '--input-size', '32',
+        '--no-fuse', '--overwrite']), 0);
+      const replaced = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+      assert.equal(replaced.modelTopology.node.some((n: { op: string }) => n.op === 'FusedConvFirstBlock'), false);
       tf.dispose(x);
     } finally {
       rmSync(dir, { recursive: true, force: true });
