@@ -17,9 +17,14 @@ function usage(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name == null || name === '--help' || name === '-h') {
+  if (name == null) {
+    // A usage error: the usage goes to stderr, as for the other usage errors.
+    console.error(usage());
+    return 2;
+  }
+  if (name === '--help' || name === '-h') {
     console.log(usage());
-    return name == null ? 2 : 0;
+    return 0;
   }
   const command = COMMANDS[name];
   if (command == null) {

@@ -1,0 +1,32 @@
+/** The `tfjs-block-fusion` entry point: usage, help and unknown commands (exit codes and streams). */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('tfjs-block-fusion entry point', () => {
+  it('no arguments: a usage error (exit 2), the usage on stderr only', () => {
+    const r = cli();
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /usage: tfjs-block-fusion <command>/);
+    assert.equal(r.stdout, '');
+  });
+  it('--help: the usage on stdout, exit 0', () => {
+    const r = cli('--help');
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /commands:\n {2}convert .*\n {2}model .*\n {2}analyze /);
+  });
+  it('an unknown command is named, exit 2', () => {
+    const r = cli('fuse');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown command 'fuse'/);
+  });
+});
