@@ -1,7 +1,8 @@
 /**
- * `tfjs-block-fusion analyze <model.json>... [options]`: profile GraphModels on one backend and write
+ * `tfjs-block-fusion analyze <model.json | dir>... [options]`: profile GraphModels on one backend and write
  * DIR/analysis.json plus the efficiency gap, waterline and roofline SVGs. Node-only.
  */
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,9 +12,10 @@ import { measureDevicePeaks } from '../analysis/microbench.js';
 import { measureJsPeaks, measureWebGPUPeaks, userPeaks } from '../analysis/peaks.js';
 import type { DevicePeaks } from '../analysis/roofline.js';
 import { loadGraphModelFromFile } from '../node/graph_model_file.js';
-import { setupNodeWebGPU } from '../node/webgpu_setup.js';
+import { setupNodeWebGPU, webgpuUnavailableReason } from '../node/webgpu_setup.js';
+import { checkGraphModelFiles, looksLikeJson, quietCpuBackendBanner, resolveModelPath } from './convert.js';
 
-export const USAGE = `usage: tfjs-block-fusion analyze <model.json>... [options]
+export const USAGE = `usage: tfjs-block-fusion analyze <model.json | dir>... [options]
 
 Profiles each TF.js GraphModel for one inference (GPU timestamp queries on webgpu, wall time per kernel
 on cpu), counts every kernel's FLOPs and compulsory bytes, and writes to the output folder:
@@ -32,7 +34,10 @@ options:
   --repeats R           profiled runs; each kernel's time is the median (default 3)
   --warmup W            unprofiled runs first (default 1)
   --out DIR             output folder (default ./analysis)
-  -h, --help            this text`;
+  --overwrite           replace the analysis.json and SVGs of an earlier run in DIR (otherwise refused)
+  -h, --help            this text
+
+Options take their value as --batch 2 or --batch=2. A model folder stands for its model.json.`;
 
 class UsageError extends Error {}
 
@@ -46,7 +51,12 @@ export interface AnalyzeArgs {
   repeats: number;
   warmup: number;
   out: string;
+  overwrite: boolean;
 }
+
+/** The files a run writes into --out. */
+const OUTPUT_FILES = { efficiencyGap: 'efficiency_gap.svg', waterline: 'waterline.svg', roofline: 'roofline.svg' };
+const ANALYSIS_JSON = 'analysis.json';
 
 function positive(flag: string, value: string | undefined, integer: boolean): number {
   if (value == null || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
@@ -61,18 +71,26 @@ function positive(flag: string, value: string | undefined, integer: boolean): nu
 export function parseAnalyzeArgs(args: readonly string[]): AnalyzeArgs {
   const a: AnalyzeArgs = {
     models: [], batch: 1, inputSize: null, backend: 'webgpu', peakTflops: null, bandwidthGBps: null,
-    repeats: 3, warmup: 1, out: 'analysis',
+    repeats: 3, warmup: 1, out: 'analysis', overwrite: false,
   };
   let pendingName: string | null = null;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    const next = () => args[++i];
-    switch (arg) {
-      case '--batch': a.batch = positive(arg, next(), true); break;
-      case '--input-size': a.inputSize = positive(arg, next(), true); break;
-      case '--peak-tflops': a.peakTflops = positive(arg, next(), false); break;
-      case '--bandwidth-gbps': a.bandwidthGBps = positive(arg, next(), false); break;
-      case '--repeats': a.repeats = positive(arg, next(), true); break;
+    // --flag=value as well as --flag value, as convert and model take them.
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
+    const next = () => inline ?? args[++i];
+    switch (flag) {
+      case '--batch': a.batch = positive(flag, next(), true); break;
+      case '--input-size': a.inputSize = positive(flag, next(), true); break;
+      case '--peak-tflops': a.peakTflops = positive(flag, next(), false); break;
+      case '--bandwidth-gbps': a.bandwidthGBps = positive(flag, next(), false); break;
+      case '--repeats': a.repeats = positive(flag, next(), true); break;
+      case '--overwrite':
+        if (inline != null) throw new UsageError(`--overwrite is a switch and takes no value (got '${arg}'): give --overwrite or leave it out`);
+        a.overwrite = true;
+        break;
       case '--warmup': {
         const v = next();
         if (v == null || !/^\d+$/.test(v)) throw new UsageError(`--warmup must be an integer >= 0, got '${v ?? ''}'`);
@@ -99,7 +117,8 @@ export function parseAnalyzeArgs(args: readonly string[]): AnalyzeArgs {
       }
       default:
         if (arg.startsWith('-')) throw new UsageError(`unknown option '${arg}'`);
-        a.models.push({ path: arg, name: pendingName ?? (basename(dirname(resolve(arg))) || arg) });
+        // Default name: the model's folder (the folder itself when one is given).
+        a.models.push({ path: arg, name: pendingName ?? (basename(isDirectory(arg) ? resolve(arg) : dirname(resolve(arg))) || arg) });
         pendingName = null;
     }
   }
@@ -115,6 +134,38 @@ export function parseAnalyzeArgs(args: readonly string[]): AnalyzeArgs {
     if (n > 1) m.name = `${m.name} (${n})`;
   }
   return a;
+}
+
+function isDirectory(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
+/**
+ * The model.json a command-line model names, checked (a GraphModel, its shards present and complete) so a
+ * bad input fails before the backend starts and other models are profiled.
+ */
+export function checkModelInput(input: string): string {
+  const path = resolveModelPath(input);
+  const bytes = new Uint8Array(readFileSync(path));
+  if (!looksLikeJson(path, bytes)) {
+    throw new Error(`${input} is not a TF.js model.json${path.endsWith('.onnx') ? ' (it is an ONNX model)' : ''}: analyze ` +
+      `profiles TF.js GraphModels; convert it first: tfjs-block-fusion convert ${input} <outdir>`);
+  }
+  checkGraphModelFiles(path, bytes);
+  return path;
+}
+
+/**
+ * Refuses an --out that is a file, or that holds an earlier run's output without --overwrite (like convert,
+ * which refuses a non-empty <outdir>; other files in the folder are never touched).
+ */
+export function checkOutDir(out: string, overwrite: boolean): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new Error(`--out ${out} exists and is not a directory`);
+  const earlier = [ANALYSIS_JSON, ...Object.values(OUTPUT_FILES)].filter((f) => existsSync(join(out, f)));
+  if (earlier.length > 0 && !overwrite) {
+    throw new Error(`--out ${out} already holds ${earlier.join(', ')} from an earlier run (pass --overwrite to replace them)`);
+  }
 }
 
 /**
@@ -141,26 +192,38 @@ export function resolveInputShape(declared: readonly number[] | undefined, batch
 }
 
 async function activateBackend(name: 'webgpu' | 'cpu', log: (m: string) => void): Promise<void> {
-  if (name === 'webgpu') {
+  const noDriver = name === 'webgpu' ? webgpuUnavailableReason() : null;
+  if (name === 'webgpu' && noDriver == null) {
     await setupNodeWebGPU();
-  } else {
+  } else if (name === 'cpu') {
     await import('@tensorflow/tfjs-backend-cpu');
   }
   // Registers the fused block kernels (and their reference fallbacks) on every backend.
   await import('../index.js');
   let ok = false;
+  // tfjs warns "Initialization of backend X failed" plus the error's stack when a backend fails to start
+  // (for webgpu without an adapter, a TypeError inside tfjs): held back so a failure prints one message.
+  const held: unknown[][] = [];
+  const warn = console.warn;
+  console.warn = (...m: unknown[]) => { held.push(m); };
+  let cause = noDriver;
   try {
-    ok = await tf.setBackend(name);
+    if (noDriver == null) ok = await tf.setBackend(name);
   } catch (e) {
-    throw new Error(`backend ${name} failed to initialise: ${(e as Error).message}`);
+    cause = (e as Error).message;
+  } finally {
+    console.warn = warn;
   }
-  if (!ok) {
-    throw new Error(`backend ${name} failed to initialise` + (name === 'webgpu'
+  if (ok) {
+    for (const m of held) warn(...m);
+  } else {
+    throw new Error(`backend ${name} failed to initialise${cause ? `: ${cause}` : ''}` + (name === 'webgpu'
       ? ' (no WebGPU adapter: check the Vulkan driver; on a machine without a GPU, ' +
         'VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json selects Chromium\'s software Vulkan, ' +
         'or use --backend cpu)' : ''));
   }
   await tf.ready();
+  await quietCpuBackendBanner();
   log(`backend ${name} ready`);
 }
 
@@ -196,11 +259,14 @@ export async function run(args: string[]): Promise<number> {
     throw e;
   }
   try {
+    // Inputs and --out first: the backend start, peak measurement and profiling take minutes on a GPU.
+    const paths = a.models.map((m) => checkModelInput(m.path));
+    checkOutDir(a.out, a.overwrite);
     await activateBackend(a.backend, log);
     const entries: ModelEntry[] = [];
-    for (const m of a.models) {
+    for (const [k, m] of a.models.entries()) {
       log(`loading ${m.path}`);
-      const model = await loadGraphModelFromFile(m.path);
+      const model = await loadGraphModelFromFile(paths[k]);
       if (model.inputs.length !== 1) throw new Error(`${m.path}: ${model.inputs.length} inputs; analyze supports single-input models`);
       const input = model.inputs[0];
       const shape = resolveInputShape(input.shape, a.batch, a.inputSize, input.name);
@@ -216,11 +282,11 @@ export async function run(args: string[]): Promise<number> {
       `(${peaks.source})`);
     const analysis = await analyzeModels(entries, { peaks, repeats: a.repeats, warmup: a.warmup, onProgress: log });
     await mkdir(a.out, { recursive: true });
-    const files = { efficiencyGap: 'efficiency_gap.svg', waterline: 'waterline.svg', roofline: 'roofline.svg' };
+    const files = OUTPUT_FILES;
     for (const key of Object.keys(files) as Array<keyof typeof files>) {
       await writeFile(join(a.out, files[key]), analysis.figures[key]);
     }
-    await writeFile(join(a.out, 'analysis.json'), jsonReport(analysis, files));
+    await writeFile(join(a.out, ANALYSIS_JSON), jsonReport(analysis, files));
     for (const m of analysis.models) {
       for (const w of m.warnings) log(`warning: ${m.name}: ${w}`);
       const t = m.totals;
@@ -228,7 +294,7 @@ export async function run(args: string[]): Promise<number> {
         `(${m.timing}), ${(t.achievedTflops).toPrecision(3)} TFLOP/s, E = ${(t.efficiency * 100).toPrecision(3)}%, ` +
         `floor ${t.floorMs.toPrecision(3)} ms`);
     }
-    console.log(`wrote ${join(a.out, 'analysis.json')} and ${Object.values(files).join(', ')}`);
+    console.log(`wrote ${join(a.out, ANALYSIS_JSON)} and ${Object.values(files).join(', ')}`);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {

@@ -1,16 +1,16 @@
 /**
- * `tfjs-block-fusion convert <model.onnx | model.json> <outdir> [options]`: the file side of the converter
+ * `tfjs-block-fusion convert <model.onnx | model.json | dir> <outdir> [options]`: the file side of the converter
  * (reading, the atomic output directory, the printed report). The conversion itself is the library in
- * src/converter/. Exit codes: 0 converted (blocks fused, or --no-fuse), 1 conversion failed (nothing
- * written), 2 usage error, 3 converted but no block was found (written unfused, stock ops only).
+ * src/converter/. Exit codes: 0 converted (blocks fused, the input already fused, or --no-fuse), 1 conversion
+ * failed (nothing written), 2 usage error, 3 converted but no block was found (written unfused, stock ops only).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type ConvertResult, type ConvertSource, convertModel } from '../converter/convert.js';
 import { ConversionError } from '../converter/errors.js';
-import type { TfjsModelJson } from '../converter/tfjs_import.js';
+import { checkGraphModelJson, type TfjsModelJson, weightGroupBytes } from '../converter/tfjs_import.js';
 
-const USAGE = `usage: tfjs-block-fusion convert <model.onnx | model.json> <outdir> [options]
+const USAGE = `usage: tfjs-block-fusion convert <model.onnx | model.json | dir> <outdir> [options]
 
 Rewrites a ConvNeXt / ConvFirst model (ONNX from PyTorch, or a TF.js GraphModel) into a TF.js GraphModel
 whose residual blocks are single FusedConvNeXtBlock / FusedConvFirstBlock ops.
@@ -18,7 +18,7 @@ whose residual blocks are single FusedConvNeXtBlock / FusedConvFirstBlock ops.
 options:
   --verify                 run the unfused and fused graphs on a seeded random input and report the error
   --no-fuse                convert only (stock TF.js ops)
-  --input-layout nchw|nhwc input layout of the converted ONNX model (default: nchw, the ONNX model's own)
+  --input-layout nchw|nhwc ONNX only: input layout of the converted model (default: nchw, the ONNX model's own)
   --quantize float16|uint8 quantize the weights (default: keep the input's precision)
   --overwrite              replace a non-empty <outdir>
   -h, --help               this text`;
@@ -46,11 +46,15 @@ export function parseArgs(args: string[]): ConvertArgs | 'help' {
       return v;
     };
     const flag = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
+    // A switch given a value (--verify=no) would otherwise be read as on, the opposite of what was meant.
+    const noValue = (): void => {
+      if (a !== flag) throw new UsageError(`${flag} is a switch and takes no value (got '${a}'): give ${flag} or leave it out`);
+    };
     switch (flag) {
       case '-h': case '--help': return 'help';
-      case '--verify': out.verify = true; break;
-      case '--no-fuse': out.fuse = false; break;
-      case '--overwrite': out.overwrite = true; break;
+      case '--verify': noValue(); out.verify = true; break;
+      case '--no-fuse': noValue(); out.fuse = false; break;
+      case '--overwrite': noValue(); out.overwrite = true; break;
       case '--input-layout': {
         const v = value().toLowerCase();
         if (v !== 'nchw' && v !== 'nhwc') throw new UsageError(`--input-layout must be nchw or nhwc, got '${v}'`);
@@ -72,32 +76,71 @@ export function parseArgs(args: string[]): ConvertArgs | 'help' {
   return { ...out, input: positional[0], outdir: positional[1] } as ConvertArgs;
 }
 
-/** Reads the input model (read only: the input is never written). */
-export function readSource(path: string): ConvertSource {
+/** The model file an input path names: a directory stands for its model.json (convert and analyze take either). */
+export function resolveModelPath(path: string): string {
   if (!existsSync(path)) throw new ConversionError(`input ${path} does not exist`);
-  if (statSync(path).isDirectory()) {
-    const mj = join(path, 'model.json');
-    if (existsSync(mj)) return readSource(mj);
-    throw new ConversionError(`input ${path} is a directory without model.json`);
-  }
-  const bytes = new Uint8Array(readFileSync(path));
-  const looksJson = path.endsWith('.json') || bytes[0] === 0x7b; // '{'
-  if (!looksJson) return { format: 'onnx', bytes };
-  let modelJson: TfjsModelJson;
+  if (!statSync(path).isDirectory()) return path;
+  const mj = join(path, 'model.json');
+  if (existsSync(mj)) return mj;
+  throw new ConversionError(`input ${path} is a directory without model.json`);
+}
+
+/** Whether a model file is a model.json (else ONNX): by its name, or by a leading '{'. */
+export function looksLikeJson(path: string, bytes: Uint8Array): boolean {
+  return path.endsWith('.json') || bytes[0] === 0x7b; // '{'
+}
+
+/**
+ * Parses a model.json and checks it is a GraphModel whose weight shards are all next to it at the sizes its
+ * weightsManifest describes, naming the file at fault (the importer only sees the shards' bytes joined).
+ * Returns the parsed model.json and the shard paths in manifest order.
+ */
+export function checkGraphModelFiles(path: string, bytes: Uint8Array = new Uint8Array(readFileSync(path))):
+  { modelJson: TfjsModelJson; shardFiles: string[] } {
+  let modelJson: unknown;
   try {
-    modelJson = JSON.parse(new TextDecoder().decode(bytes)) as TfjsModelJson;
+    modelJson = JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
     throw new ConversionError(`${path} is not valid JSON (${(e as Error).message}): truncated or corrupt model.json?`);
   }
+  checkGraphModelJson(modelJson, path);
   const dir = dirname(path);
-  const shards: Uint8Array[] = [];
+  const name = basename(path);
+  const shardFiles: string[] = [];
   for (const group of modelJson.weightsManifest ?? []) {
-    for (const p of group.paths) {
+    const sizes = group.paths.map((p) => {
       const file = join(dir, p);
-      if (!existsSync(file)) throw new ConversionError(`weight shard ${p} listed in ${basename(path)} is missing from ${dir}`);
-      shards.push(new Uint8Array(readFileSync(file)));
-    }
+      const stat = existsSync(file) ? statSync(file) : null;
+      if (stat == null || !stat.isFile()) {
+        throw new ConversionError(`weight shard ${p} listed in ${name} is missing: not found next to it in ${dir}`);
+      }
+      shardFiles.push(file);
+      return stat.size;
+    });
+    const want = weightGroupBytes(group);
+    const have = sizes.reduce((a, b) => a + b, 0);
+    if (want == null || want === have) continue;
+    // Writers fill every shard of a group but the last to the same size: a shorter one is the bad one, else the last.
+    const full = Math.max(...sizes.slice(0, -1), 0);
+    let k = sizes.findIndex((n, i) => i < sizes.length - 1 && n < full);
+    if (k < 0) k = sizes.length - 1;
+    const expected = k < sizes.length - 1 ? full : want - (have - sizes[k]);
+    const shard = group.paths[k];
+    throw new ConversionError(sizes[k] < expected
+      ? `weight shard ${shard} is truncated: ${sizes[k]} bytes, but ${name}'s weightsManifest needs ${expected}`
+      : `weight shard ${shard} is ${sizes[k]} bytes, but ${name}'s weightsManifest describes ${expected}: ` +
+        `the shard does not belong to this ${name}`);
   }
+  return { modelJson, shardFiles };
+}
+
+/** Reads the input model (read only: the input is never written). */
+export function readSource(input: string): ConvertSource {
+  const path = resolveModelPath(input);
+  const bytes = new Uint8Array(readFileSync(path));
+  if (!looksLikeJson(path, bytes)) return { format: 'onnx', bytes };
+  const { modelJson, shardFiles } = checkGraphModelFiles(path, bytes);
+  const shards = shardFiles.map((f) => new Uint8Array(readFileSync(f)));
   const total = shards.reduce((s, b) => s + b.byteLength, 0);
   const weightData = new Uint8Array(total);
   let off = 0;
@@ -105,8 +148,8 @@ export function readSource(path: string): ConvertSource {
   return { format: 'tfjs', modelJson, weightData };
 }
 
-/** Writes the files into a fresh sibling directory, then renames it into place: no half-written outdir. */
-export function writeOutdir(outdir: string, result: ConvertResult, overwrite: boolean): void {
+/** Throws unless `outdir` can take the output: absent, an empty directory, or (with --overwrite) any directory. */
+export function checkOutdir(outdir: string, overwrite: boolean): void {
   const target = resolve(outdir);
   if (existsSync(target)) {
     if (!statSync(target).isDirectory()) throw new ConversionError(`${outdir} exists and is not a directory`);
@@ -114,6 +157,12 @@ export function writeOutdir(outdir: string, result: ConvertResult, overwrite: bo
       throw new ConversionError(`${outdir} exists and is not empty (pass --overwrite to replace it)`);
     }
   }
+}
+
+/** Writes the files into a fresh sibling directory, then renames it into place: no half-written outdir. */
+export function writeOutdir(outdir: string, result: ConvertResult, overwrite: boolean): void {
+  const target = resolve(outdir);
+  checkOutdir(outdir, overwrite); // again: the folder may have changed during the conversion
   mkdirSync(dirname(target), { recursive: true });
   const staging = `${target}.partial-${process.pid}-${Date.now()}`;
   try {
@@ -142,6 +191,26 @@ function printReport(r: ConvertResult['report']): void {
   }
 }
 
+/**
+ * tfjs-backend-cpu prints "Hi, looks like you are running TensorFlow.js in Node.js ... install our node
+ * backend" on its first tensor write. The CLIs chose the cpu backend on purpose, so make that first write
+ * here with exactly this message filtered out; every other tfjs warning still prints (tf.enableProdMode()
+ * or IS_TEST would silence them all).
+ */
+export async function quietCpuBackendBanner(): Promise<void> {
+  const tf = await import('@tensorflow/tfjs-core');
+  if (tf.getBackend() !== 'cpu') return;
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!String(args[0]).includes('looks like you are running TensorFlow.js in Node.js')) warn(...args);
+  };
+  try {
+    tf.tensor1d([0]).dispose();
+  } finally {
+    console.warn = warn;
+  }
+}
+
 async function setUpVerifyBackend(): Promise<void> {
   const tf = await import('@tensorflow/tfjs-core');
   try {
@@ -151,6 +220,7 @@ async function setUpVerifyBackend(): Promise<void> {
   }
   await import('../index.js'); // fused kernels + registerOp
   await tf.setBackend('cpu');
+  await quietCpuBackendBanner();
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -172,8 +242,15 @@ export async function run(args: string[]): Promise<number> {
     if (resolve(a.outdir) === resolve(dirname(a.input)) || resolve(a.outdir) === resolve(a.input)) {
       throw new ConversionError('<outdir> must not be the input model or its directory');
     }
+    // Before the import, fusion and --verify, which take a while on a large model.
+    checkOutdir(a.outdir, a.overwrite);
     progress(`reading ${a.input}`);
     const source = readSource(a.input);
+    if (source.format === 'tfjs' && a.inputLayout != null) {
+      console.error(`tfjs-block-fusion convert: --input-layout applies to ONNX models only; ${a.input} is a TF.js ` +
+        `GraphModel, which keeps its own (NHWC) input\n\n${USAGE}`);
+      return 2;
+    }
     const result = convertModel(source, { fuse: a.fuse, inputLayout: a.inputLayout, quantize: a.quantize, onProgress: progress });
     if (a.verify) {
       progress('verifying: unfused vs fused on a seeded random input (cpu backend)');
@@ -186,7 +263,8 @@ export async function run(args: string[]): Promise<number> {
     printReport(result.report);
     const mb = result.files.shards.reduce((s, f) => s + f.data.byteLength, 0) / 1e6;
     console.log(`wrote ${join(a.outdir, 'model.json')} + ${result.files.shards.length} shard(s), ${mb.toFixed(2)} MB`);
-    if (a.fuse && result.report.blocks.total === 0) {
+    // An already fused input (a converted model converted again) is written as is; the summary says so.
+    if (a.fuse && result.report.blocks.total === 0 && Object.keys(result.report.alreadyFused).length === 0) {
       console.error('tfjs-block-fusion convert: no ConvNeXt or ConvFirst block was found; the model was written unfused ' +
         '(stock TF.js ops). Use --no-fuse to convert without fusion on purpose.');
       return 3;

@@ -24,6 +24,8 @@ export interface ConvertOptions {
   fuse?: boolean;
   /** Input layout of the converted model (ONNX only; default 'nchw', the ONNX model's own). */
   inputLayout?: InputLayout;
+  /** TF.js only: ops the app registers with tfjs-converter's `registerOp` (others TF.js cannot run are errors). */
+  customOps?: Iterable<string>;
   /** Quantize float weights (default: keep the source precision). */
   quantize?: 'float16' | 'uint8';
   /** Progress callback (the CLI prints these). */
@@ -41,12 +43,14 @@ export interface ConvertResult {
 }
 
 /** Imports a model into the IR (no fusion). */
-export function importModel(source: ConvertSource, options: Pick<ConvertOptions, 'inputLayout'> = {}): Graph {
+export function importModel(source: ConvertSource, options: Pick<ConvertOptions, 'inputLayout' | 'customOps'> = {}): Graph {
   if (source.format === 'onnx') return lowerOnnx(decodeOnnx(source.bytes), { inputLayout: options.inputLayout });
-  if (options.inputLayout === 'nchw') {
-    throw new ConversionError('--input-layout nchw applies to ONNX models; TF.js GraphModels keep their NHWC input');
+  // Rejected whatever the value (nhwc too): accepting it would suggest it did something.
+  if (options.inputLayout != null) {
+    throw new ConversionError(`--input-layout ${options.inputLayout} applies to ONNX models only; a TF.js GraphModel ` +
+      'keeps its own (NHWC) input');
   }
-  return importTfjs(source.modelJson, source.weightData);
+  return importTfjs(source.modelJson, source.weightData, { customOps: options.customOps });
 }
 
 export function convertModel(source: ConvertSource, options: ConvertOptions = {}): ConvertResult {
@@ -69,7 +73,8 @@ export function convertModel(source: ConvertSource, options: ConvertOptions = {}
       postNorm: fused.patchConvs.filter((p) => p.postNorm != null).length };
     classifierHeads = fused.classifierHeads.length;
   }
-  progress('writing GraphModel');
+  // In memory only: the CLI verifies these files before it writes them to disk.
+  progress('encoding the GraphModel (model.json + weight shards)');
   const report = buildReport({ source: source.format, unfused, graph, blocks, layerNorms, patchConvs,
     classifierHeads, fuse: options.fuse !== false, quantize: options.quantize });
   const files = writeGraphModel(graph, { quantize: options.quantize, metadata: { tfjsBlockFusion: report.summary } });

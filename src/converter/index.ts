@@ -27,4 +27,4 @@ export { registerFusedGraphOps } from './register_ops.js';
 export { buildReport, seededInput, verifyConversion } from './report.js';
 export type { ConversionReport, VerifyResult } from './report.js';
 export { importTfjs } from './tfjs_import.js';
-export type { TfjsModelJson } from './tfjs_import.js';
+export type { TfjsImportOptions, TfjsModelJson } from './tfjs_import.js';

@@ -4,9 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
-import { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM, specKey } from '../spec/block_spec.js';
-import { FUSED_PATCH_CONV } from '../spec/patch_conv.js';
-import { FUSED_CLASSIFIER_HEAD } from '../spec/classifier_head.js';
+import { specKey } from '../spec/block_spec.js';
+import { FUSED_OPS, fusedOpCounts } from './fused_ops.js';
 import type { FusedBlock } from './fusion.js';
 import { toModelArtifacts, writeGraphModel } from './graphmodel_writer.js';
 import type { Graph } from './ir.js';
@@ -35,6 +34,8 @@ export interface ConversionReport {
   patchConvs: { total: number; preNorm: number; postNorm: number };
   /** Pool + LayerNorm + dense heads rewritten to FusedClassifierHead. */
   classifierHeads: number;
+  /** Fused op -> count of the fused ops the input already had (a converted model converted again); empty if none. */
+  alreadyFused: Record<string, number>;
   /** Distinct block shapes (BlockSpec keys) and how many of each. */
   blockSpecs: Record<string, number>;
   nodes: { before: number; after: number };
@@ -56,8 +57,9 @@ export function buildReport(o: { source: 'onnx' | 'tfjs'; unfused: Graph; graph:
   const specs: Record<string, number> = {};
   for (const b of o.blocks) specs[specKey(b.spec)] = (specs[specKey(b.spec)] ?? 0) + 1;
   const unfusedOps = o.graph.opCounts();
-  for (const op of [FUSED_CONVNEXT_BLOCK, FUSED_CONVFIRST_BLOCK, FUSED_LAYER_NORM, FUSED_PATCH_CONV,
-    FUSED_CLASSIFIER_HEAD]) delete unfusedOps[op];
+  for (const op of FUSED_OPS) delete unfusedOps[op];
+  const alreadyFused = fusedOpCounts(o.unfused.opCounts());
+  const alreadyPart = Object.entries(alreadyFused).map(([op, n]) => `${n} ${op}`).join(', ');
   const layerNorms = o.layerNorms ?? 0;
   const patchConvs = o.patchConvs ?? { total: 0, preNorm: 0, postNorm: 0 };
   const withNorm = patchConvs.preNorm + patchConvs.postNorm;
@@ -66,11 +68,16 @@ export function buildReport(o: { source: 'onnx' | 'tfjs'; unfused: Graph; graph:
     (patchConvs.total > 0 ? ` and ${patchConvs.total} patch conv${patchConvs.total === 1 ? '' : 's'}` +
       (withNorm > 0 ? ` (${withNorm} with their LayerNorm)` : '') : '') +
     (classifierHeads > 0 ? `, plus ${classifierHeads} classifier head${classifierHeads === 1 ? '' : 's'}` : '');
-  const summary = !o.fuse ? `converted without fusion: ${o.graph.nodes.length} nodes`
+  const summary = !o.fuse ? `converted without fusion: ${o.graph.nodes.length} nodes` +
+    (alreadyPart ? ` (the input's fused nodes kept: ${alreadyPart})` : '')
+    // Not "no blocks found": the blocks are there, fused by an earlier conversion.
+    : o.blocks.length === 0 && alreadyPart ? `already fused: ${alreadyPart} nodes` +
+      (lnPart ? `; fused ${lnPart.replace(/^(,| and)( plus)? /, '')} more` : ', nothing left to fuse') +
+      `: ${o.unfused.nodes.length} -> ${o.graph.nodes.length} nodes`
     : o.blocks.length === 0 ? `no ConvNeXt or ConvFirst blocks found${lnPart ? ` (fused${lnPart})` : ''}: the model ` +
       `was converted unfused (${o.graph.nodes.length} nodes)`
       : `fused ${convnext} ConvNeXt and ${convfirst} ConvFirst blocks${lnPart}: ${o.unfused.nodes.length} -> ` +
-        `${o.graph.nodes.length} nodes`;
+        `${o.graph.nodes.length} nodes${alreadyPart ? ` (the input already had ${alreadyPart})` : ''}`;
   return {
     source: o.source,
     fused: o.fuse,
@@ -79,6 +86,7 @@ export function buildReport(o: { source: 'onnx' | 'tfjs'; unfused: Graph; graph:
     layerNorms,
     patchConvs,
     classifierHeads,
+    alreadyFused,
     blockSpecs: specs,
     nodes: { before: o.unfused.nodes.length, after: o.graph.nodes.length },
     opsBefore: o.unfused.opCounts(),

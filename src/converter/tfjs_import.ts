@@ -3,9 +3,11 @@
  * the IR. Weights are dequantized to float32 and remember their stored precision (float16 / uint8), so
  * the writer keeps it. Browser-safe: takes the parsed model.json and the shard bytes, never paths.
  */
-import { ConversionError } from './errors.js';
+import { ConversionError, type UnsupportedNode, unsupportedOpsError } from './errors.js';
 import { float16BitsToFloat32 } from './float16.js';
+import { FUSED_OPS } from './fused_ops.js';
 import { type AttrValue, type ConstTensor, type DType, Graph, type IRNode, type StoragePrecision, tensorSize } from './ir.js';
+import { TFJS_GRAPH_OPS } from './tfjs_ops.js';
 
 export interface TfjsWeightEntry {
   name: string;
@@ -21,7 +23,7 @@ export interface TfjsModelJson {
   weightsManifest?: { paths: string[]; weights: TfjsWeightEntry[] }[];
 }
 
-interface TfjsNodeDef { name: string; op: string; input?: string[]; attr?: Record<string, Record<string, unknown>> }
+export interface TfjsNodeDef { name: string; op: string; input?: string[]; attr?: Record<string, Record<string, unknown>> }
 
 const DTYPES: Record<string, DType> = { DT_FLOAT: 'float32', DT_INT32: 'int32', DT_BOOL: 'bool' };
 
@@ -47,6 +49,51 @@ export function decodeTfAttr(a: Record<string, unknown>): AttrValue {
     if (keys.length === 1 && keys[0] === 's') return { list: { s: (list.s as string[]).map(fromBase64) } };
   }
   return { raw: a };
+}
+
+export interface TfjsImportOptions {
+  /**
+   * Op names the app registers with tfjs-converter's `registerOp`, accepted besides the ops TF.js runs
+   * itself and this package's fused ops (any other op is reported, as the GraphModel could not run).
+   */
+  customOps?: Iterable<string>;
+}
+
+/**
+ * Throws a ConversionError unless `json` looks like a TF.js GraphModel's model.json (an object with
+ * modelTopology.node and, if present, a well-formed weightsManifest). `what` names the file in messages.
+ */
+export function checkGraphModelJson(json: unknown, what = 'model.json'):
+  asserts json is TfjsModelJson & { modelTopology: { node: TfjsNodeDef[] } } {
+  if (json == null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new ConversionError(`${what} is not a GraphModel (expected an object with modelTopology and ` +
+      `weightsManifest, got ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json})`);
+  }
+  const mj = json as TfjsModelJson;
+  if (mj.modelTopology?.node == null || !Array.isArray(mj.modelTopology.node)) {
+    throw new ConversionError(`${what} has no modelTopology.node: not a TF.js GraphModel (a Layers model? ` +
+      'convert it with tensorflowjs_converter --output_format=tfjs_graph_model first)');
+  }
+  if (mj.format != null && mj.format !== 'graph-model') {
+    throw new ConversionError(`${what} format is '${mj.format}', expected 'graph-model'`);
+  }
+  const manifest = mj.weightsManifest as unknown;
+  if (manifest != null && !(Array.isArray(manifest) &&
+    manifest.every((g) => g != null && Array.isArray(g.paths) && Array.isArray(g.weights)))) {
+    throw new ConversionError(`${what}'s weightsManifest is not a list of { paths, weights } groups`);
+  }
+}
+
+/**
+ * Bytes the manifest says a weight group's shards hold together (null when a weight's dtype has no fixed
+ * size, e.g. string): lets file readers name a truncated shard before the weights are decoded.
+ */
+export function weightGroupBytes(group: { weights: TfjsWeightEntry[] }): number | null {
+  try {
+    return group.weights.reduce((s, w) => s + tensorSize(w.shape) * storedBytes(w), 0);
+  } catch {
+    return null;
+  }
 }
 
 /** Byte size of one stored element. */
@@ -106,14 +153,15 @@ function shapeAttr(a: Record<string, unknown> | undefined): number[] {
 }
 
 /** Builds the IR graph of a TF.js GraphModel. `weightData` is the shards' bytes in manifest order. */
-export function importTfjs(modelJson: TfjsModelJson, weightData: Uint8Array): Graph {
-  if (modelJson == null || typeof modelJson !== 'object' || modelJson.modelTopology?.node == null) {
-    throw new ConversionError('model.json has no modelTopology.node: not a TF.js GraphModel (a Layers model? ' +
-      'convert it with tensorflowjs_converter --output_format=tfjs_graph_model first)');
-  }
-  if (modelJson.format != null && modelJson.format !== 'graph-model') {
-    throw new ConversionError(`model.json format is '${modelJson.format}', expected 'graph-model'`);
-  }
+export function importTfjs(modelJson: TfjsModelJson, weightData: Uint8Array, options: TfjsImportOptions = {}): Graph {
+  checkGraphModelJson(modelJson);
+  // Reported here, as the ONNX importer does: a node TF.js cannot run would make a model that only fails when run.
+  const known = new Set([...TFJS_GRAPH_OPS, ...FUSED_OPS, ...(options.customOps ?? [])]);
+  const unsupported: UnsupportedNode[] = [];
+  modelJson.modelTopology.node.forEach((n, index) => {
+    if (!known.has(n.op)) unsupported.push({ index, name: n.name, op: n.op, reason: 'tfjs-converter 4.22 cannot run this op' });
+  });
+  if (unsupported.length > 0) throw unsupportedOpsError('TF.js', unsupported);
   const entries = (modelJson.weightsManifest ?? []).flatMap((g) => g.weights);
   const weights = decodeWeights(entries, weightData);
   const g = new Graph();

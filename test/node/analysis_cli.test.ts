@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, it, mock } from 'node:test';
 import { parseAnalyzeArgs, resolveInputShape, run } from '../../src/cli/analyze.js';
 import { parseXml } from '../support/xml.js';
@@ -51,6 +52,10 @@ describe('analyze CLI: usage errors exit 2 and name the problem', () => {
     [['m.json', '--bandwidth-gbps', '-3', '--peak-tflops', '1'], /--bandwidth-gbps must be a positive number/],
     [['m.json', '--name', 'x'], /--name 'x' is not followed by a model\.json/],
     [['m.json', '--warmup', '-1'], /--warmup must be an integer >= 0/],
+    [['m.json', '--batch=0'], /--batch must be a positive integer, got '0'/],
+    [['m.json', '--backend=webgl'], /--backend must be webgpu or cpu, got 'webgl'/],
+    [['m.json', '--overwrite=no'], /--overwrite is a switch and takes no value \(got '--overwrite=no'\)/],
+    [['m.json', '--bogus=1'], /unknown option '--bogus=1'/],
   ];
   for (const [args, message] of cases) {
     it(`${args.join(' ') || '(no arguments)'}`, async () => {
@@ -77,9 +82,19 @@ describe('analyze CLI: input shapes', () => {
     assert.throws(() => resolveInputShape([-1, 10], 1, 32, 'x'), /--input-size needs a 4-D image input/);
   });
 
-  it('names models after their folder, made unique', () => {
-    const a = parseAnalyzeArgs([B1, B1, '--name', 'mine', DYN]);
-    assert.deepEqual(a.models.map((m) => m.name), ['keras_convnext_tiny16_b1', 'keras_convnext_tiny16_b1 (2)', 'mine']);
+  it('names models after their folder, made unique; a folder given for its model.json too', () => {
+    const a = parseAnalyzeArgs([B1, B1, '--name', 'mine', DYN, dirname(DYN)]);
+    assert.deepEqual(a.models.map((m) => m.name),
+      ['keras_convnext_tiny16_b1', 'keras_convnext_tiny16_b1 (2)', 'mine', 'keras_convnext_tiny16_dyn']);
+  });
+
+  it('takes --flag=value as convert and model do', () => {
+    const a = parseAnalyzeArgs([B1, '--batch=2', '--input-size=32', '--backend=cpu', '--repeats=2', '--warmup=0',
+      '--peak-tflops=1', '--bandwidth-gbps=2', '--out=o', '--name=n', DYN, '--overwrite']);
+    assert.deepEqual({ ...a, models: a.models.map((m) => m.name) }, {
+      models: ['keras_convnext_tiny16_b1', 'n'], batch: 2, inputSize: 32, backend: 'cpu', peakTflops: 1, bandwidthGBps: 2,
+      repeats: 2, warmup: 0, out: 'o', overwrite: true,
+    });
   });
 });
 
@@ -87,7 +102,7 @@ describe('analyze CLI: runs', () => {
   it('a missing model file exits 1 naming it', async () => {
     const r = await cli(['/nonexistent/model.json', '--backend', 'cpu', ...PEAKS, '--out', tempDir()]);
     assert.equal(r.code, 1);
-    assert.match(r.err, /cannot read \/nonexistent\/model\.json: ENOENT/);
+    assert.match(r.err, /input \/nonexistent\/model\.json does not exist/);
   });
 
   it('a file that is not a model.json exits 1', async () => {
@@ -96,6 +111,79 @@ describe('analyze CLI: runs', () => {
     const r = await cli([join(d, 'model.json'), '--backend', 'cpu', ...PEAKS, '--out', d]);
     assert.equal(r.code, 1);
     assert.match(r.err, /has no modelTopology/);
+  });
+
+  it('bad model inputs fail (exit 1) before the backend starts, naming the file and the problem', async () => {
+    const d = tempDir();
+    const onnx = join(FIXTURES, '..', 'onnx', 'convfirst_c32_gw8_op17.onnx');
+    const trunc = join(d, 'trunc');
+    cpSync(dirname(B1), trunc, { recursive: true });
+    truncateSync(join(trunc, 'group1-shard1of1.bin'), 434);
+    const missing = join(d, 'missing');
+    cpSync(dirname(B1), missing, { recursive: true });
+    rmSync(join(missing, 'group1-shard1of1.bin'));
+    mkdirSync(join(d, 'null'));
+    writeFileSync(join(d, 'null', 'model.json'), 'null');
+    const cases: Array<[string, RegExp]> = [
+      [onnx, /convfirst_c32_gw8_op17\.onnx is not a TF\.js model\.json \(it is an ONNX model\): .*convert it first: tfjs-block-fusion convert /],
+      [trunc, /weight shard group1-shard1of1\.bin is truncated: 434 bytes, but model\.json's weightsManifest needs \d+/],
+      [missing, /weight shard group1-shard1of1\.bin listed in model\.json is missing: not found next to it/],
+      [join(d, 'null'), /model\.json is not a GraphModel \(expected an object with modelTopology.*got null\)/],
+      [d, /is a directory without model\.json/],
+    ];
+    for (const [input, message] of cases) {
+      // B1 first: a good model before the bad one must not be profiled first.
+      const r = await cli([B1, input, '--backend', 'cpu', ...PEAKS, '--out', join(d, 'out')]);
+      assert.equal(r.code, 1, input);
+      assert.match(r.err, message);
+      assert.doesNotMatch(r.err, /\[analyze\] (backend|loading|peaks)|Based on the provided shape|ENOENT|Cannot read properties/, input);
+    }
+    assert.equal(existsSync(join(d, 'out')), false);
+  });
+
+  it('--out: a file is refused before any work; an earlier run\'s output needs --overwrite', async () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'file'), 'x');
+    const f = await cli([B1, '--backend', 'cpu', ...PEAKS, '--out', join(d, 'file')]);
+    assert.equal(f.code, 1);
+    assert.match(f.err, /--out .*file exists and is not a directory/);
+    assert.doesNotMatch(f.err, /\[analyze\] (backend|loading|peaks|.*profil)/, 'refused before any work');
+    const out = join(d, 'out');
+    mkdirSync(out);
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    const args = [dirname(B1), '--backend=cpu', ...PEAKS, '--repeats=1', '--warmup=0', `--out=${out}`];
+    const first = await cli(args);
+    assert.equal(first.code, 0, first.err);
+    assert.match(first.out, /^keras_convnext_tiny16_b1: \d+ kernels/m, 'a folder is analyzed as its model.json, named after it');
+    writeFileSync(join(out, 'analysis.json'), 'earlier');
+    const again = await cli(args);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /already holds analysis\.json, efficiency_gap\.svg, waterline\.svg, roofline\.svg from an earlier run \(pass --overwrite/);
+    assert.doesNotMatch(again.err, /\[analyze\] (backend|loading|peaks)/);
+    assert.equal(readFileSync(join(out, 'analysis.json'), 'utf8'), 'earlier', 'left alone');
+    const over = await cli([...args, '--overwrite']);
+    assert.equal(over.code, 0, over.err);
+    assert.match(readFileSync(join(out, 'analysis.json'), 'utf8'), /tfjs-block-fusion analyze/);
+    assert.equal(readFileSync(join(out, 'notes.txt'), 'utf8'), 'mine', 'other files are never touched');
+  });
+
+  it('--backend cpu prints no tfjs "running in Node.js" banner (a fresh process)', () => {
+    const d = tempDir();
+    const repo = new URL('../..', import.meta.url).pathname;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'analyze', B1, '--backend', 'cpu',
+      ...PEAKS, '--repeats', '1', '--warmup', '0', '--out', join(d, 'out')], { encoding: 'utf8', cwd: repo });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /\[analyze\] backend cpu ready/);
+    assert.doesNotMatch(r.stderr, /looks like you are running TensorFlow\.js in Node\.js/);
+  });
+
+  it('webgpu without a Vulkan driver: one message with the fix, no tfjs or Dawn stack trace (a fresh process)', () => {
+    const repo = new URL('../..', import.meta.url).pathname;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'analyze', B1, ...PEAKS,
+      '--out', join(tempDir(), 'out')], { encoding: 'utf8', cwd: repo, env: { ...process.env, VK_ICD_FILENAMES: '/nonexistent.json' } });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /backend webgpu failed to initialise: no Vulkan driver at VK_ICD_FILENAMES=\/nonexistent\.json .*or use --backend cpu/);
+    assert.doesNotMatch(r.stderr, /TypeError|Initialization of backend|\n\s+at /);
   });
 
   it('a batch the model does not take is a usage error', async () => {

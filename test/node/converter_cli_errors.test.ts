@@ -1,0 +1,197 @@
+// convert CLI: TF.js input with ops TF.js cannot run, output checks before the slow work, switches given a
+// value, --input-layout on TF.js input, an already fused input, file-level errors naming the file at fault,
+// and a quiet, ordered log.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { convertModel } from '../../src/converter/convert.js';
+import { ConversionError } from '../../src/converter/errors.js';
+import { importTfjs, type TfjsModelJson } from '../../src/converter/tfjs_import.js';
+import { run } from '../../src/cli/convert.js';
+
+const repo = new URL('../..', import.meta.url).pathname;
+const fixtures = join(repo, '..', 'shared', 'fixtures');
+const kerasDir = join(fixtures, 'tfjs', 'keras_convnext_tiny16_b1');
+const onnxFixture = join(fixtures, 'onnx', 'torchvision_convnext_tiny16_op17.onnx');
+const work = mkdtempSync(join(tmpdir(), 'tbf-cli-errors-'));
+after(() => { rmSync(work, { recursive: true, force: true }); });
+
+function cli(args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'convert', ...args],
+    { encoding: 'utf8', cwd: repo, env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function runIn(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const { log, error } = console;
+  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
+  console.error = (...a: unknown[]) => { err.push(a.join(' ')); };
+  try {
+    const code = await run(args);
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+/** A copy of the Keras fixture; `edit` changes its parsed model.json (written back when it returns). */
+function kerasCopy(name: string, edit?: (mj: TfjsModelJson & { modelTopology: { node: { name: string; op: string }[] } }) => unknown): string {
+  const dir = join(work, name);
+  cpSync(kerasDir, dir, { recursive: true });
+  if (edit) {
+    const mj = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    const replaced = edit(mj);
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(replaced === undefined ? mj : replaced));
+  }
+  return dir;
+}
+
+/** Renames the first two Erf nodes to ops no one has (as the audit did); returns their positions and names. */
+function renameErfs(mj: { modelTopology: { node: { name: string; op: string }[] } }): { index: number; name: string }[] {
+  const hits = mj.modelTopology.node.map((n, index) => ({ n, index })).filter(({ n }) => n.op === 'Erf').slice(0, 2);
+  hits.forEach(({ n }, k) => { n.op = `Foo${k}`; });
+  return hits.map(({ n, index }) => ({ index, name: n.name }));
+}
+
+describe('convert: TF.js ops TF.js cannot run', () => {
+  it('are listed with their node positions and the CLI exits 1 (as for ONNX), writing nothing', async () => {
+    let hits: { index: number; name: string }[] = [];
+    const dir = kerasCopy('foo-ops', (mj) => { hits = renameErfs(mj); });
+    const out = join(work, 'foo-ops-out');
+    const r = await runIn([dir, out]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /TF\.js graph uses 2 node\(s\) the converter does not support \(ops: Foo0, Foo1\)/);
+    for (const [k, h] of hits.entries()) assert.ok(r.stderr.includes(`node #${h.index} '${h.name}' (Foo${k})`), r.stderr);
+    assert.equal(existsSync(out), false);
+  });
+
+  it('the library accepts the stock ops, the fused ops and ops the app registers (customOps)', () => {
+    const mj = JSON.parse(readFileSync(join(kerasDir, 'model.json'), 'utf8'));
+    const shard = new Uint8Array(readFileSync(join(kerasDir, 'group1-shard1of1.bin')));
+    renameErfs(mj);
+    assert.throws(() => importTfjs(mj, shard), (e: Error) => e instanceof ConversionError && /Foo0, Foo1/.test(e.message));
+    assert.throws(() => importTfjs(mj, shard, { customOps: ['Foo0'] }), /1 node\(s\).*\(ops: Foo1\)/);
+    const g = importTfjs(mj, shard, { customOps: ['Foo0', 'Foo1'] });
+    assert.equal(g.opCounts().Foo0, 1);
+  });
+});
+
+describe('convert: output folder checked before the slow work', () => {
+  it('a non-empty outdir or an outdir that is a file fails before the input is read', async () => {
+    const busy = join(work, 'busy');
+    mkdirSync(busy);
+    writeFileSync(join(busy, 'keep.txt'), 'x');
+    for (const out of [busy, join(busy, 'keep.txt')]) {
+      const r = await runIn([onnxFixture, out, '--verify']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, out === busy ? /busy exists and is not empty \(pass --overwrite/ : /keep\.txt exists and is not a directory/);
+      assert.doesNotMatch(r.stderr, /\[convert\] (reading|importing|verifying|writing)/, 'refused before any work');
+    }
+    assert.equal(readFileSync(join(busy, 'keep.txt'), 'utf8'), 'x');
+  });
+});
+
+describe('convert: switches and --input-layout', () => {
+  for (const arg of ['--verify=no', '--overwrite=false', '--no-fuse=1', '--verify=']) {
+    it(`${arg} is a usage error (exit 2), not the switch turned on`, async () => {
+      const out = join(work, 'sw-out');
+      const r = await runIn([onnxFixture, out, arg]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, new RegExp(`${arg.split('=')[0]} is a switch and takes no value \\(got '${arg}'\\)`));
+      assert.equal(existsSync(out), false);
+    });
+  }
+
+  it('--input-layout on a TF.js model is a usage error naming the option (exit 2), nhwc as well as nchw', async () => {
+    for (const layout of ['nhwc', 'nchw']) {
+      const out = join(work, `layout-${layout}`);
+      const r = await runIn([kerasDir, out, '--input-layout', layout]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--input-layout applies to ONNX models only; .* is a TF\.js GraphModel/);
+      assert.equal(existsSync(out), false);
+    }
+    const mj = JSON.parse(readFileSync(join(kerasDir, 'model.json'), 'utf8'));
+    const weightData = new Uint8Array(readFileSync(join(kerasDir, 'group1-shard1of1.bin')));
+    assert.throws(() => convertModel({ format: 'tfjs', modelJson: mj, weightData }, { inputLayout: 'nhwc' }), /applies to ONNX models only/);
+  });
+});
+
+describe('convert: an already fused model', () => {
+  it('is reported as already fused (not "no blocks found"), written as is, exit 0', async () => {
+    const first = join(work, 'tv');
+    assert.equal((await runIn([onnxFixture, first])).code, 0);
+    const again = join(work, 'tv-again');
+    const r = await runIn([first, again]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /already fused: 5 FusedConvNeXtBlock, 4 FusedPatchConv, 1 FusedClassifierHead nodes, nothing left to fuse: 12 -> 12 nodes/);
+    assert.doesNotMatch(r.stdout + r.stderr, /no ConvNeXt or ConvFirst block/);
+    const report = JSON.parse(readFileSync(join(again, 'conversion-report.json'), 'utf8'));
+    assert.deepEqual(report.alreadyFused, { FusedConvNeXtBlock: 5, FusedPatchConv: 4, FusedClassifierHead: 1 });
+    assert.equal(report.blocks.total, 0);
+    assert.deepEqual(JSON.parse(readFileSync(join(first, 'conversion-report.json'), 'utf8')).alreadyFused, {});
+  });
+});
+
+describe('convert: file errors name the file', () => {
+  it('a model.json that is null or not an object', async () => {
+    for (const [name, text, got] of [['null', 'null', 'null'], ['array', '[1]', 'an array'], ['number', '42', 'number']]) {
+      const dir = join(work, `json-${name}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'model.json'), text);
+      const r = await runIn([join(dir, 'model.json'), join(work, `json-${name}-out`)]);
+      assert.equal(r.code, 1, name);
+      assert.match(r.stderr, new RegExp(`model\\.json is not a GraphModel \\(expected an object with modelTopology.*got ${got}\\)`));
+      assert.doesNotMatch(r.stderr, /Cannot read properties|    at /, 'no raw TypeError or stack');
+    }
+  });
+
+  it('a truncated shard: the shard file, its size and the size the manifest needs', async () => {
+    const dir = kerasCopy('trunc');
+    const shard = join(dir, 'group1-shard1of1.bin');
+    const want = readFileSync(shard).byteLength;
+    truncateSync(shard, 434);
+    const r = await runIn([dir, join(work, 'trunc-out')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`weight shard group1-shard1of1\\.bin is truncated: 434 bytes, but model\\.json's weightsManifest needs ${want}`));
+  });
+
+  it('a missing shard is "listed in model.json, not found next to it"', async () => {
+    const dir = kerasCopy('missing');
+    rmSync(join(dir, 'group1-shard1of1.bin'));
+    const r = await runIn([dir, join(work, 'missing-out')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /weight shard group1-shard1of1\.bin listed in model\.json is missing: not found next to it/);
+  });
+
+  it('a shard of another model (too long) and a bad weightsManifest', async () => {
+    const long = kerasCopy('long');
+    writeFileSync(join(long, 'group1-shard1of1.bin'), Buffer.concat([readFileSync(join(long, 'group1-shard1of1.bin')), Buffer.alloc(8)]));
+    const r = await runIn([long, join(work, 'long-out')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /weight shard group1-shard1of1\.bin is \d+ bytes, but model\.json's weightsManifest describes \d+: the shard does not belong/);
+    const bad = kerasCopy('badmanifest', (mj) => ({ ...mj, weightsManifest: { paths: 'x' } }));
+    const b = await runIn([bad, join(work, 'bad-out')]);
+    assert.equal(b.code, 1);
+    assert.match(b.stderr, /weightsManifest is not a list of \{ paths, weights \} groups/);
+  });
+});
+
+describe('convert: log', () => {
+  it('--verify: no tfjs "running in Node.js" banner, and the log follows what happens (encode, verify, write)', () => {
+    const out = join(work, 'log-out');
+    const r = cli([onnxFixture, out, '--verify']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /looks like you are running TensorFlow\.js in Node\.js/);
+    assert.doesNotMatch(r.stderr, /writing GraphModel/, 'no "writing" before verification');
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('[convert]'));
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    assert.ok(at(/encoding the GraphModel/) >= 0 && at(/encoding/) < at(/verifying/) && at(/verifying/) < at(/writing /), lines.join('\n'));
+    assert.match(r.stdout, /verify \(seed 1234, cpu\)/);
+  });
+});
