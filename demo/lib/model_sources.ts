@@ -91,10 +91,14 @@ export async function prepareModelFiles(config: ModelSourceConfig, onDetail: (de
     const shape = result.graph.inputs[0]?.shape ?? [];
     add('own-original', writeGraphModel(result.unfused), shape);
     add('own-converted', result.files, shape);
-    const r = result.report as unknown as { blocksFused?: Record<string, number> };
-    notes.push(`converted ${config.ownModel.name}: ${result.blocks.length} blocks fused` +
-      (r.blocksFused ? ` (${Object.entries(r.blocksFused).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''));
-    if (result.blocks.length === 0) notes.push('no ConvNeXt or ConvFirst block was found: both runs are unfused');
+    const { blocks, alreadyFused } = result.report;
+    notes.push(`converted ${config.ownModel.name}: ${result.report.summary}`);
+    // A converted model converted again has no blocks left to find, yet is fused: say which.
+    if (Object.keys(alreadyFused).length > 0) {
+      notes.push(`already fused (${Object.entries(alreadyFused).map(([k, v]) => `${v} ${k}`).join(', ')}): both runs are the same graph`);
+    } else if (blocks.total === 0) {
+      notes.push('no ConvNeXt or ConvFirst block was found: both runs are unfused');
+    }
     return out;
   }
 
