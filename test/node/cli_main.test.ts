@@ -1,16 +1,9 @@
 /** The `tfjs-block-fusion` entry point: usage, help and unknown commands (exit codes and streams). */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { spawnCli } from '../support/cli.js';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]) => spawnCli(args);
 
 describe('tfjs-block-fusion entry point', () => {
   it('no arguments: a usage error (exit 2), the usage on stderr only', () => {

@@ -3,7 +3,6 @@
 // and a quiet, ordered log.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { convertModel } from '../../src/converter/convert.js';
 import { ConversionError } from '../../src/converter/errors.js';
 import { importTfjs, type TfjsModelJson } from '../../src/converter/tfjs_import.js';
 import { run } from '../../src/cli/convert.js';
+import { type CliResult, runCaptured, spawnCli } from '../support/cli.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
 const fixtures = join(repo, '..', 'shared', 'fixtures');
@@ -19,26 +19,9 @@ const onnxFixture = join(fixtures, 'onnx', 'torchvision_convnext_tiny16_op17.onn
 const work = mkdtempSync(join(tmpdir(), 'tbf-cli-errors-'));
 after(() => { rmSync(work, { recursive: true, force: true }); });
 
-function cli(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'convert', ...args],
-    { encoding: 'utf8', cwd: repo, env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-async function runIn(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
-  console.error = (...a: unknown[]) => { err.push(a.join(' ')); };
-  try {
-    const code = await run(args);
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+const cli = (args: string[]): CliResult => spawnCli(['convert', ...args]);
+/** The command in-process (fast); the CLI tests that need the real bin spawn it. */
+const runIn = (args: string[]): Promise<CliResult> => runCaptured(() => run(args));
 
 /** A copy of the Keras fixture; `edit` changes its parsed model.json (written back when it returns). */
 function kerasCopy(name: string, edit?: (mj: TfjsModelJson & { modelTopology: { node: { name: string; op: string }[] } }) => unknown): string {

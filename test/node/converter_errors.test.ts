@@ -2,7 +2,6 @@
 // left behind, the input never modified.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { decodeOnnx } from '../../src/converter/onnx_import.js';
 import { importTfjs } from '../../src/converter/tfjs_import.js';
 import { parseArgs, run } from '../../src/cli/convert.js';
 import { encodeOnnx } from '../support/onnx_builder.js';
+import { type CliResult, runCaptured, spawnCli } from '../support/cli.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
 const fixtures = join(repo, '..', 'shared', 'fixtures');
@@ -20,27 +20,9 @@ const onnxFixture = join(fixtures, 'onnx', 'convfirst_c32_gw8_op17.onnx');
 const onnxBytes = new Uint8Array(readFileSync(onnxFixture));
 const kerasDir = join(fixtures, 'tfjs', 'keras_convnext_tiny16_b1');
 
-function cli(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'convert', ...args],
-    { encoding: 'utf8', cwd: repo, env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** The command in-process (fast); the first CLI test runs the real bin in a child process. */
-async function runIn(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
-  console.error = (...a: unknown[]) => { err.push(a.join(' ')); };
-  try {
-    const code = await run(args);
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+const cli = (args: string[]): CliResult => spawnCli(['convert', ...args]);
+/** The command in-process (fast); the CLI tests that need the real bin spawn it. */
+const runIn = (args: string[]): Promise<CliResult> => runCaptured(() => run(args));
 
 const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 
