@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, it, mock } from 'node:test';
 import { parseAnalyzeArgs, resolveInputShape, run } from '../../src/cli/analyze.js';
 import { parseXml } from '../support/xml.js';
+import { spawnCli } from '../support/cli.js';
 
 const FIXTURES = new URL('../../../shared/fixtures/tfjs/', import.meta.url).pathname;
 const B1 = join(FIXTURES, 'keras_convnext_tiny16_b1/model.json');
@@ -169,19 +169,15 @@ describe('analyze CLI: runs', () => {
 
   it('--backend cpu prints no tfjs "running in Node.js" banner (a fresh process)', () => {
     const d = tempDir();
-    const repo = new URL('../..', import.meta.url).pathname;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'analyze', B1, '--backend', 'cpu',
-      ...PEAKS, '--repeats', '1', '--warmup', '0', '--out', join(d, 'out')], { encoding: 'utf8', cwd: repo });
-    assert.equal(r.status, 0, r.stderr);
+    const r = spawnCli(['analyze', B1, '--backend', 'cpu', ...PEAKS, '--repeats', '1', '--warmup', '0', '--out', join(d, 'out')]);
+    assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /\[analyze\] backend cpu ready/);
     assert.doesNotMatch(r.stderr, /looks like you are running TensorFlow\.js in Node\.js/);
   });
 
   it('webgpu without a Vulkan driver: one message with the fix, no tfjs or Dawn stack trace (a fresh process)', () => {
-    const repo = new URL('../..', import.meta.url).pathname;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'analyze', B1, ...PEAKS,
-      '--out', join(tempDir(), 'out')], { encoding: 'utf8', cwd: repo, env: { ...process.env, VK_ICD_FILENAMES: '/nonexistent.json' } });
-    assert.equal(r.status, 1, r.stderr);
+    const r = spawnCli(['analyze', B1, ...PEAKS, '--out', join(tempDir(), 'out')], { VK_ICD_FILENAMES: '/nonexistent.json' });
+    assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /backend webgpu failed to initialise: no Vulkan driver at VK_ICD_FILENAMES=\/nonexistent\.json .*or use --backend cpu/);
     assert.doesNotMatch(r.stderr, /TypeError|Initialization of backend|\n\s+at /);
   });

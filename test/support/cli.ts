@@ -6,10 +6,10 @@ export interface CliResult { code: number; stdout: string; stderr: string }
 
 const repo = new URL('../..', import.meta.url).pathname;
 
-/** `tfjs-block-fusion ...args` in a child process, from the sources (tsx), in the repository root. */
-export function spawnCli(args: string[]): CliResult {
+/** `tfjs-block-fusion ...args` in a child process, from the sources (tsx), in the repository root; `env` added. */
+export function spawnCli(args: string[], env: Record<string, string> = {}): CliResult {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), ...args],
-    { encoding: 'utf8', cwd: repo, env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
+    { encoding: 'utf8', cwd: repo, env: { ...process.env, XDG_RUNTIME_DIR: '/tmp', ...env } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
