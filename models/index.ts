@@ -30,6 +30,7 @@ export function buildModel(family: string, variant: string, options: BuildOption
   const config = resolveConfig(family, variant, options);
   const graph = buildModelGraph(family, variant, options);
   const params = countGraphParams(graph);
+  options.onProgress?.(`encoding the GraphModel (${(params / 1e6).toFixed(2)}M parameters)`);
   const files = writeGraphModel(graph, {
     metadata: { tfjsBlockFusion: { model: config.family, variant: config.variant, fused: config.fused,
       seed: config.seed, inputSize: config.inputSize, classes: config.classes, params } },

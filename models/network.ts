@@ -25,6 +25,8 @@ export interface BuildOptions {
   classes?: number;
   /** 'zeros' skips drawing random numbers: for structure-only uses (shapes, counts). Default 'random'. */
   weights?: 'random' | 'zeros';
+  /** Told each step of the build (the stem, each stage, the head; buildModel: the encoding): large variants take seconds. */
+  onProgress?: (message: string) => void;
 }
 
 export interface ModelConfig {
@@ -73,12 +75,14 @@ export function buildNetwork(family: string, variant: string, options: BuildOpti
   const design = BLOCK_DESIGNS[cfg.family];
   const { depths, widths } = STAGES[cfg.variant];
   const init = new WeightInit(cfg.seed, options.weights ?? 'random');
+  const progress = options.onProgress ?? (() => {});
   const b = new GraphBuilder();
   const s = cfg.inputSize;
   let x = b.input(INPUT_NAME, [cfg.batch, s, s, 3], 'float32', 'NHWC');
 
   const p = MACRO.stemPatch;
   const c0 = widths[0];
+  progress(`${cfg.family}-${cfg.variant}: stem (${p}x${p} patchify to ${c0} channels)`);
   const stemFilter = b.weight('stem.0.weight', [p, p, 3, c0], init.weight(p * p * 3 * c0, p * p * 3));
   const stemBias = b.weight('stem.0.bias', [c0], init.bias(c0));
   if (cfg.fused) {
@@ -94,6 +98,7 @@ export function buildNetwork(family: string, variant: string, options: BuildOpti
   const stageOutputs: string[] = [];
   for (let stage = 0; stage < 4; stage++) {
     const c = widths[stage];
+    progress(`stage ${stage + 1}/4: ${depths[stage]} ${cfg.fused ? 'fused ' : ''}blocks of ${c} channels`);
     if (stage > 0) {
       const scope = `stages.${stage}.downsample`;
       const cin = widths[stage - 1];
@@ -122,6 +127,7 @@ export function buildNetwork(family: string, variant: string, options: BuildOpti
   }
 
   const cLast = widths[3];
+  progress(`head (${cLast} -> ${cfg.classes} classes)`);
   if (cfg.fused) {
     // Pool, LayerNorm and dense in one FusedClassifierHead node, as the converter's head pass does.
     const gamma = b.weight('head.norm.weight', [cLast], init.normScale(cLast));

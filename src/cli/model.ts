@@ -75,8 +75,8 @@ function writeAtomically(outdir: string, files: { path: string; data: Uint8Array
   }
 }
 
-function buildOptions(p: Parsed) {
-  return { fused: !p.unfused, seed: p.seed, inputSize: p.inputSize, batch: p.batch, classes: p.classes };
+function buildOptions(p: Parsed, onProgress?: (message: string) => void) {
+  return { fused: !p.unfused, seed: p.seed, inputSize: p.inputSize, batch: p.batch, classes: p.classes, onProgress };
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -103,7 +103,9 @@ export async function run(args: string[]): Promise<number> {
   }
   try {
     const t0 = performance.now();
-    const built = buildModel(family, variant, buildOptions(parsed));
+    // Progress to stderr (as convert's): the result line stays the only stdout.
+    const built = buildModel(family, variant, buildOptions(parsed, (m) => console.error(`[model] ${m}`)));
+    console.error(`[model] writing ${outdir}`);
     writeAtomically(outdir, [
       { path: 'model.json', data: JSON.stringify(built.files.modelJson) },
       ...built.files.shards,

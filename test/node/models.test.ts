@@ -143,6 +143,13 @@ describe(`models on cpu: fused vs unfused, seeds, save and reload (seed ${seed})
     });
   }
 
+  it('reports progress: the stem, each stage, the head, the encoding, in order', () => {
+    const steps: string[] = [];
+    buildModel('convnext', 'atto', { inputSize: 32, onProgress: (m) => steps.push(m) });
+    assert.deepEqual(steps.map((m) => m.split(/[ :(]/)[0]), ['convnext-atto', 'stage', 'stage', 'stage', 'stage', 'head', 'encoding']);
+    assert.match(steps[3], /^stage 3\/4: 6 fused blocks of 160 channels$/);
+  });
+
   it('the same seed gives the same weights; another seed other weights (0 and 1 included)', () => {
     const weights = (s: number) => buildModelGraph('convfirst', 'atto', { seed: s, inputSize: 32 })
       .constants.get('stages.2.blocks.3.conv.weight')?.data;
