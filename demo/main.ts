@@ -20,6 +20,8 @@ const form = $<HTMLFormElement>('#controls');
 const params = new URLSearchParams(location.search);
 let ownModel: OwnModelInput | undefined;
 let results: ComparisonResults | undefined;
+/** Backends the URL asked for that cannot run (unknown or unavailable): named when no backend is left. */
+let urlBackendProblems: string[] = [];
 
 function setStatus(status: 'idle' | 'running' | 'done' | 'error', message?: string): void {
   document.body.dataset.status = status;
@@ -39,6 +41,12 @@ async function setUpBackends(): Promise<BackendName[]> {
   const box = $<HTMLDivElement>('#backends');
   const avail = await probeBackends();
   const wanted = params.get('backends')?.split(',');
+  // Named in the error readConfig gives when none is left: silently dropping them left "choose a backend" unexplained.
+  urlBackendProblems = (wanted ?? []).filter((w) => !avail.some((b) => b.name === w && b.available)).map((w) => {
+    const b = avail.find((a) => a.name === w);
+    return b == null ? `unknown backend '${w}' in the URL (known: ${avail.map((a) => a.name).join(', ')})` :
+      `backend '${w}' is not available here (${b.reason})`;
+  });
   for (const b of avail) {
     const label = document.createElement('label');
     const input = Object.assign(document.createElement('input'), { type: 'checkbox', name: 'backend', value: b.name });
@@ -80,7 +88,7 @@ function readConfig(): ComparisonConfig {
   };
   const backends = [...form.querySelectorAll<HTMLInputElement>('input[name=backend]:checked')]
     .map((e) => e.value as BackendName);
-  if (backends.length === 0) throw new Error('choose at least one backend');
+  if (backends.length === 0) throw new Error(['choose at least one backend', ...urlBackendProblems].join('; '));
   const models = [...form.querySelectorAll<HTMLInputElement>('input[name=model]:checked')].map((e) => e.value as ModelKey);
   if (models.length === 0 && ownModel == null) throw new Error('choose at least one model');
   return {
@@ -99,8 +107,10 @@ async function run(): Promise<void> {
   const started = performance.now();
   try {
     const config = readConfig();
-    log(`${config.ownModel ? `your model (${config.ownModel.name})` : config.models.join(', ')} · ` +
-      `${config.variant} · ${config.inputSize}px · batch ${config.batch} · ${config.backends.join(', ')}`);
+    // A dropped model runs at its own input size and ignores the variant.
+    log(`${config.ownModel ? `your model (${config.ownModel.name}) · its own input size` :
+      `${config.models.join(', ')} · ${config.variant} · ${config.inputSize}px`} · batch ${config.batch} · ` +
+      config.backends.join(', '));
     let lastStage = '';
     results = await runComparison(config, (p) => {
       $<HTMLProgressElement>('#progress').value = p.fraction;
@@ -137,8 +147,16 @@ function download(): void {
 function setUpFileDrop(): void {
   const zone = $<HTMLDivElement>('#dropzone');
   const input = $<HTMLInputElement>('#files');
+  const clear = $<HTMLButtonElement>('#clear-own');
+  const forget = () => {
+    ownModel = undefined;
+    input.value = '';
+    clear.hidden = true;
+    $<HTMLParagraphElement>('#own-files').textContent = '';
+  };
   const take = (files: FileList | null) => {
-    if (files == null || files.length === 0) return;
+    // An emptied picker (or a cancelled choice) forgets the model: the checked built-in models run again.
+    if (files == null || files.length === 0) { forget(); return; }
     const list = [...files];
     const main = list.find((f) => f.name.endsWith('.onnx')) ?? list.find((f) => f.name.endsWith('.json'));
     if (main == null) {
@@ -147,10 +165,16 @@ function setUpFileDrop(): void {
       return;
     }
     ownModel = { name: main.name, files: list };
+    clear.hidden = false;
     $<HTMLParagraphElement>('#own-files').textContent =
       `Will convert ${main.name}${list.length > 1 ? ` (+${list.length - 1} files)` : ''}. Press Run.`;
   };
   input.addEventListener('change', () => take(input.files));
+  clear.addEventListener('click', forget);
+  // The zone is focusable: Enter or Space opens the file chooser, as a click on "choose files" does.
+  zone.addEventListener('keydown', (e) => {
+    if (e.target === zone && (e.key === 'Enter' || e.key === ' ')) { e.preventDefault(); input.click(); }
+  });
   zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
   zone.addEventListener('dragleave', () => zone.classList.remove('over'));
   zone.addEventListener('drop', (e) => { e.preventDefault(); zone.classList.remove('over'); take(e.dataTransfer?.files ?? null); });
@@ -164,7 +188,10 @@ async function start(): Promise<void> {
   $<HTMLButtonElement>('#download').addEventListener('click', download);
   if (params.has('autorun')) {
     if (gpu.length === 0 && !params.get('backends')) {
-      setStatus('error', 'no GPU backend is available in this browser');
+      const message = 'no GPU backend is available in this browser';
+      log(`error: ${message}`);
+      $<HTMLParagraphElement>('#stage').textContent = 'Failed.';
+      setStatus('error', message);
       return;
     }
     await run();

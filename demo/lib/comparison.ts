@@ -30,8 +30,11 @@ export interface ModelRow {
   model: ModelKey;
   label: string;
   backend: BackendName;
+  /** The batch the model ran (its input's first dimension: a model with a fixed batch runs that one). */
   batch: number;
   inputShape: number[];
+  /** Fused op nodes in the model (0: stock ops only; its speedup is then noise, not fusion). */
+  fusedNodes: number;
   firstRunMs: number;
   medianMs: number;
   p90Ms: number;
@@ -131,7 +134,8 @@ export async function runComparison(config: ComparisonConfig, onProgress: (p: Pr
           originalMedian = median(timesMs);
         }
         rows.push({
-          model: f.key, label: f.label, backend, batch: config.batch, inputShape: f.inputShape, firstRunMs,
+          model: f.key, label: f.label, backend, batch: input.shape[0], inputShape: f.inputShape, fusedNodes: f.fusedNodes,
+          firstRunMs,
           medianMs: median(timesMs), p90Ms: percentile(timesMs, 90),
           speedup: originalMedian != null && !isOriginal ? originalMedian / median(timesMs) : (isOriginal ? 1 : null),
           gpuPasses, maxDiff: isOriginal ? 0 : CONVERSIONS[f.key] && originalOut != null ? maxAbsDiff(out, originalOut) : null,

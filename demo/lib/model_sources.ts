@@ -6,6 +6,7 @@
 import { convertModel, type ConvertSource, type GraphModelFiles, type TfjsModelJson, writeGraphModel }
   from '../../src/converter/index.js';
 import { buildModel } from '../../models/index.js';
+import { FUSED_OPS } from '../../src/converter/fused_ops.js';
 
 export type ModelKey = 'convnext-original' | 'convnext-converted' | 'convfirst' | 'own-original' | 'own-converted';
 
@@ -17,6 +18,9 @@ export const MODEL_LABELS: Record<ModelKey, string> = {
   'own-converted': 'Your model (converted, fused)',
 };
 
+/** The converted row's label when the converter fused nothing (both rows are then the same stock-op graph). */
+const OWN_UNFUSED_LABEL = 'Your model (converted: nothing fused)';
+
 export interface OwnModelInput { name: string; files: File[] }
 
 export interface ModelFiles {
@@ -26,6 +30,8 @@ export interface ModelFiles {
   params: number;
   /** The graph input's shape; -1 marks the batch. */
   inputShape: number[];
+  /** Nodes of the package's fused ops in the graph (0: stock ops only). */
+  fusedNodes: number;
 }
 
 export interface ModelSourceConfig {
@@ -41,6 +47,11 @@ function concat(parts: Uint8Array[]): Uint8Array {
   let off = 0;
   for (const p of parts) { out.set(p, off); off += p.byteLength; }
   return out;
+}
+
+function countFusedNodes(files: GraphModelFiles): number {
+  const nodes = (files.modelJson.modelTopology as { node?: { op: string }[] }).node ?? [];
+  return nodes.filter((n) => FUSED_OPS.includes(n.op)).length;
 }
 
 function countParams(files: GraphModelFiles): number {
@@ -80,8 +91,8 @@ const yieldToPage = () => new Promise((r) => setTimeout(r, 0));
 export async function prepareModelFiles(config: ModelSourceConfig, onDetail: (detail: string) => void,
   notes: string[]): Promise<ModelFiles[]> {
   const out: ModelFiles[] = [];
-  const add = (key: ModelKey, files: GraphModelFiles, inputShape: number[]) =>
-    out.push({ key, label: MODEL_LABELS[key], files, params: countParams(files), inputShape });
+  const add = (key: ModelKey, files: GraphModelFiles, inputShape: number[], label = MODEL_LABELS[key]) =>
+    out.push({ key, label, files, params: countParams(files), inputShape, fusedNodes: countFusedNodes(files) });
 
   if (config.ownModel != null) {
     onDetail(`reading ${config.ownModel.name}`);
@@ -90,7 +101,8 @@ export async function prepareModelFiles(config: ModelSourceConfig, onDetail: (de
     const result = convertModel(source, { onProgress: (m) => onDetail(`${config.ownModel!.name}: ${m}`) });
     const shape = result.graph.inputs[0]?.shape ?? [];
     add('own-original', writeGraphModel(result.unfused), shape);
-    add('own-converted', result.files, shape);
+    const converted = result.files;
+    add('own-converted', converted, shape, countFusedNodes(converted) > 0 ? MODEL_LABELS['own-converted'] : OWN_UNFUSED_LABEL);
     const { blocks, alreadyFused } = result.report;
     notes.push(`converted ${config.ownModel.name}: ${result.report.summary}`);
     // A converted model converted again has no blocks left to find, yet is fused: say which.

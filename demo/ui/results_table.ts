@@ -32,7 +32,8 @@ export function renderResults(tbody: HTMLTableSectionElement, rows: readonly Mod
     tr.dataset.model = r.model;
     tr.dataset.backend = r.backend;
     const speed = cell(r.speedup == null ? '—' : `${fmt(r.speedup)}x`);
-    if (r.speedup != null && r.speedup > 1.05) speed.classList.add('good');
+    // Only a model with fused ops can owe a speedup to fusion; between two stock-op graphs it is timing noise.
+    if (r.speedup != null && r.speedup > 1.05 && r.fusedNodes > 0) speed.classList.add('good');
     const diff = cell(r.maxDiff == null ? '—' : r.maxDiff.toExponential(1));
     diff.dataset.value = String(r.maxDiff ?? '');
     if (r.maxDiff != null) diff.classList.add(r.maxDiff <= DIFF_LIMIT ? 'good' : 'bad');

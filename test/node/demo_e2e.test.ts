@@ -60,6 +60,55 @@ describe('demo page', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${C
     await page.close();
   });
 
+  it('names a backend the URL asks for that cannot run, instead of "choose at least one backend" alone', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}?autorun&backends=foo`);
+    await page.waitForFunction(() => document.body.dataset.status === 'error', null, { timeout: 60_000 });
+    const shown = await page.evaluate(() => document.querySelector('#error')?.textContent ?? '');
+    assert.match(shown, /unknown backend 'foo' in the URL \(known: .*webgpu.*\)/);
+    await page.close();
+  });
+
+  it('own model by keyboard (Enter on the drop zone opens the chooser) and back to the built-in models', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}?backends=cpu`);
+    await page.waitForSelector('#backends input');
+    await page.locator('details.own-model summary').click();
+    await page.focus('#dropzone');
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 10_000 }), page.keyboard.press('Enter')]);
+    await chooser.setFiles(mobilenet);
+    assert.match(await page.locator('#own-files').textContent() ?? '', /Will convert torchvision_mobilenet/);
+    assert.equal(await page.locator('#clear-own').isVisible(), true);
+    await page.click('#clear-own');
+    assert.equal(await page.locator('#own-files').textContent(), '');
+    assert.equal(await page.locator('#clear-own').isVisible(), false);
+    await page.close();
+  });
+
+  const mobilenet = `${root}../shared/fixtures/onnx/torchvision_mobilenet_v2_w025_op17.onnx`;
+  it('a dropped model the converter cannot fuse: labelled "nothing fused", no speedup claimed, its own batch',
+    { skip: existsSync(mobilenet) ? false : `no fixture at ${mobilenet}` }, async () => {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}?backends=cpu&batch=1&iterations=1&warmup=0&profile=0`);
+      await page.waitForSelector('#backends input');
+      await page.locator('details.own-model summary').click();
+      await page.setInputFiles('#files', mobilenet);
+      await page.click('#run');
+      await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.status ?? ''), null,
+        { timeout: 300_000 });
+      assert.equal(await page.evaluate(() => document.body.dataset.status), 'done');
+      const rows = await page.evaluate(() => (window as unknown as { demoResults: { rows: Array<{ label: string;
+        batch: number; inputShape: number[]; fusedNodes: number }> } }).demoResults.rows);
+      assert.equal(rows[1].label, 'Your model (converted: nothing fused)');
+      assert.equal(rows[1].fusedNodes, 0);
+      // The fixture's batch is fixed (not -1): the row reports the batch that ran, not the form's.
+      assert.ok(rows[0].inputShape[0] > 0, `fixture batch is fixed: ${rows[0].inputShape}`);
+      assert.equal(rows[0].batch, rows[0].inputShape[0]);
+      // Speedup is column 6: between two stock-op graphs it is noise, never marked as a win.
+      assert.equal(await page.locator('#results tbody tr td:nth-child(6).good').count(), 0, 'no speedup shown as a win');
+      await page.close();
+    });
+
   const onnx = `${root}../shared/fixtures/onnx/torchvision_convnext_tiny16_op17.onnx`;
   it('converts a dropped ONNX file in the page and compares it with its unfused original',
     { skip: existsSync(onnx) ? false : `no fixture at ${onnx}` }, async () => {
