@@ -8,16 +8,17 @@
 import { foldConstants } from './const_fold.js';
 import { ConversionError } from './errors.js';
 import { fuseBlocks, type FusedBlock } from './fusion.js';
-import { type GraphModelFiles, writeGraphModel } from './graphmodel_writer.js';
+import { checkQuantize, type GraphModelFiles, writeGraphModel } from './graphmodel_writer.js';
 import type { Graph } from './ir.js';
 import { type InputLayout, lowerOnnx } from './layout.js';
 import { decodeOnnx } from './onnx_import.js';
 import { importTfjs, type TfjsModelJson } from './tfjs_import.js';
 import { buildReport, type ConversionReport } from './report.js';
 
+/** A model to convert: an ONNX file's bytes, or a parsed model.json and its shards' bytes joined in manifest order. */
 export type ConvertSource =
-  | { format: 'onnx'; bytes: Uint8Array }
-  | { format: 'tfjs'; modelJson: TfjsModelJson; weightData: Uint8Array };
+  | { format: 'onnx'; bytes: Uint8Array | ArrayBuffer }
+  | { format: 'tfjs'; modelJson: TfjsModelJson; weightData: Uint8Array | ArrayBuffer };
 
 export interface ConvertOptions {
   /** Rewrite residual blocks, standalone LayerNorms and patch convs to fused ops (default true). */
@@ -43,7 +44,47 @@ export interface ConvertResult {
 }
 
 /** Imports a model into the IR (no fusion). */
-export function importModel(source: ConvertSource, options: Pick<ConvertOptions, 'inputLayout' | 'customOps'> = {}): Graph {
+/** Bytes as a Uint8Array (an ArrayBuffer, e.g. from fetch().arrayBuffer(), or any typed array view); else null. */
+function asBytes(v: unknown): Uint8Array | null {
+  if (v instanceof Uint8Array) return v;
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  return null;
+}
+
+/** The source checked (a clear error for a wrong shape, before any parsing blames the file) and its bytes as Uint8Array. */
+function checkedSource(source: unknown): { format: 'onnx'; bytes: Uint8Array } |
+  { format: 'tfjs'; modelJson: TfjsModelJson; weightData: Uint8Array } {
+  const s = source as Record<string, unknown> | null;
+  if (s == null || typeof s !== 'object' || (s.format !== 'onnx' && s.format !== 'tfjs')) {
+    throw new ConversionError(`source must be { format: 'onnx', bytes } or { format: 'tfjs', modelJson, weightData }, ` +
+      `got ${s == null || typeof s !== 'object' ? String(s) : `format ${JSON.stringify(s.format)}`}`);
+  }
+  const key = s.format === 'onnx' ? 'bytes' : 'weightData';
+  const bytes = asBytes(s[key]);
+  if (bytes == null) {
+    throw new ConversionError(`source.${key} must be a Uint8Array or an ArrayBuffer (the ${s.format === 'onnx' ?
+      "ONNX file's bytes" : "weight shards' bytes, joined in manifest order"}), got ${s[key] === undefined ? 'nothing' : typeof s[key]}`);
+  }
+  return s.format === 'onnx' ? { format: 'onnx', bytes } :
+    { format: 'tfjs', modelJson: s.modelJson as TfjsModelJson, weightData: bytes };
+}
+
+const INPUT_LAYOUTS: readonly InputLayout[] = ['nchw', 'nhwc'];
+
+/** Throws a ConversionError naming the first bad option (a misspelt value would otherwise fall back silently). */
+function checkOptions(o: ConvertOptions): void {
+  if (o.inputLayout != null && !INPUT_LAYOUTS.includes(o.inputLayout)) {
+    throw new ConversionError(`inputLayout must be 'nchw' or 'nhwc' (or left out), got ${JSON.stringify(o.inputLayout)}`);
+  }
+  if (o.fuse != null && typeof o.fuse !== 'boolean') throw new ConversionError(`fuse must be a boolean, got ${JSON.stringify(o.fuse)}`);
+  checkQuantize(o.quantize);
+}
+
+export function importModel(src: ConvertSource, options: Pick<ConvertOptions, 'inputLayout' | 'customOps'> | null = {}): Graph {
+  const source = checkedSource(src);
+  options = options ?? {};
+  checkOptions(options);
   if (source.format === 'onnx') return lowerOnnx(decodeOnnx(source.bytes), { inputLayout: options.inputLayout });
   // Rejected whatever the value (nhwc too): accepting it would suggest it did something.
   if (options.inputLayout != null) {
@@ -53,10 +94,13 @@ export function importModel(source: ConvertSource, options: Pick<ConvertOptions,
   return importTfjs(source.modelJson, source.weightData, { customOps: options.customOps });
 }
 
-export function convertModel(source: ConvertSource, options: ConvertOptions = {}): ConvertResult {
+export function convertModel(source: ConvertSource, options: ConvertOptions | null = {}): ConvertResult {
+  options = options ?? {};
+  checkOptions(options);
+  const checked = checkedSource(source);
   const progress = options.onProgress ?? (() => {});
-  progress(`importing ${source.format === 'onnx' ? 'ONNX model' : 'TF.js GraphModel'}`);
-  const unfused = importModel(source, options);
+  progress(`importing ${checked.format === 'onnx' ? 'ONNX model' : 'TF.js GraphModel'}`);
+  const unfused = importModel(checked, options);
   foldConstants(unfused);
   let graph = unfused;
   let blocks: FusedBlock[] = [];
@@ -75,7 +119,7 @@ export function convertModel(source: ConvertSource, options: ConvertOptions = {}
   }
   // In memory only: the CLI verifies these files before it writes them to disk.
   progress('encoding the GraphModel (model.json + weight shards)');
-  const report = buildReport({ source: source.format, unfused, graph, blocks, layerNorms, patchConvs,
+  const report = buildReport({ source: checked.format, unfused, graph, blocks, layerNorms, patchConvs,
     classifierHeads, fuse: options.fuse !== false, quantize: options.quantize });
   const files = writeGraphModel(graph, { quantize: options.quantize, metadata: { tfjsBlockFusion: report.summary } });
   return { unfused, graph, blocks, files, report };

@@ -7,6 +7,7 @@
 import type { io } from '@tensorflow/tfjs-core';
 import { float32ToFloat16Bits } from './float16.js';
 import { type AttrValue, type ConstTensor, type DType, Graph, type StoragePrecision, valueIndex, valueNode } from './ir.js';
+import { ConversionError } from './errors.js';
 
 export const SHARD_BYTES = 4 * 1024 * 1024;
 
@@ -119,10 +120,27 @@ function sampleMinMax(values: Float32Array): [number, number] {
   return values.length === 0 ? [0, 0] : [lo, hi];
 }
 
+/** The weight precisions `quantize` may ask for (anything else would be written as uint8 by mistake). */
+export const QUANTIZE_MODES = ['float16', 'uint8'] as const;
+
+/** Throws a ConversionError unless `quantize` is absent or one of QUANTIZE_MODES. */
+export function checkQuantize(quantize: unknown): void {
+  if (quantize != null && !(QUANTIZE_MODES as readonly unknown[]).includes(quantize)) {
+    throw new ConversionError(`quantize must be ${QUANTIZE_MODES.map((m) => `'${m}'`).join(' or ')} (or left out), ` +
+      `got ${JSON.stringify(quantize)}`);
+  }
+}
+
 /** Builds model.json and the weight shards for `graph` (validated first). */
-export function writeGraphModel(graph: Graph, options: WriteOptions = {}): GraphModelFiles {
+export function writeGraphModel(graph: Graph, options: WriteOptions | null = {}): GraphModelFiles {
+  const o = options ?? {};
   graph.validate();
-  const shardBytes = options.shardBytes ?? SHARD_BYTES;
+  checkQuantize(o.quantize);
+  const shardBytes = o.shardBytes ?? SHARD_BYTES;
+  // Shards hold whole 4-byte values: another size would split one, and tfjs-converter reads each shard as is.
+  if (!Number.isInteger(shardBytes) || shardBytes < 4 || shardBytes % 4 !== 0) {
+    throw new ConversionError(`writeGraphModel: shardBytes must be a positive multiple of 4, got ${shardBytes}`);
+  }
   const nodes: TfNodeDef[] = [];
   for (const input of graph.inputs) {
     nodes.push({ name: input.name, op: 'Placeholder', attr: {
@@ -134,7 +152,7 @@ export function writeGraphModel(graph: Graph, options: WriteOptions = {}): Graph
     nodes.push({ name, op: 'Const', attr: {
       value: { tensor: { dtype: TF_DTYPE[t.dtype], tensorShape: tfShape(t.shape) } },
       dtype: { type: TF_DTYPE[t.dtype] } } });
-    const { entry, bytes } = encodeWeight(name, t, options.quantize ?? t.precision ?? 'float32');
+    const { entry, bytes } = encodeWeight(name, t, o.quantize ?? t.precision ?? 'float32');
     weights.push(entry);
     chunks.push(bytes);
   }
@@ -148,7 +166,7 @@ export function writeGraphModel(graph: Graph, options: WriteOptions = {}): Graph
   let off = 0;
   for (const c of chunks) { all.set(c, off); off += c.byteLength; }
   const count = Math.max(1, Math.ceil(total / shardBytes));
-  const prefix = options.shardPrefix ?? 'group1';
+  const prefix = o.shardPrefix ?? 'group1';
   const shards = Array.from({ length: count }, (_, i) => ({
     path: `${prefix}-shard${i + 1}of${count}.bin`,
     data: all.subarray(i * shardBytes, Math.min(total, (i + 1) * shardBytes)),
@@ -167,7 +185,7 @@ export function writeGraphModel(graph: Graph, options: WriteOptions = {}): Graph
     modelTopology: { node: nodes, library: {}, versions: { producer: 1 } },
     signature,
     weightsManifest: [{ paths: shards.map((s) => s.path), weights }],
-    ...(options.metadata ? { userDefinedMetadata: options.metadata } : {}),
+    ...(o.metadata ? { userDefinedMetadata: o.metadata } : {}),
   };
   return { modelJson, shards };
 }

@@ -7,6 +7,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertModel } from '../../src/converter/convert.js';
+import { writeGraphModel } from '../../src/converter/graphmodel_writer.js';
 import { ConversionError } from '../../src/converter/errors.js';
 import { decodeOnnx } from '../../src/converter/onnx_import.js';
 import { importTfjs } from '../../src/converter/tfjs_import.js';
@@ -39,6 +40,31 @@ describe('converter error paths (library)', () => {
     assert.throws(() => decodeOnnx(junk), ConversionError);
     assert.throws(() => decodeOnnx(new Uint8Array(0)), /empty/);
     assert.throws(() => decodeOnnx(new TextEncoder().encode('{"not": "onnx"}')), ConversionError);
+  });
+
+  it('bad sources and options are named (not a TypeError, not a silent fallback)', () => {
+    const src = { format: 'onnx' as const, bytes: onnxBytes };
+    const named = (f: () => unknown, re: RegExp) => assert.throws(f, (e: Error) => e instanceof ConversionError && re.test(e.message));
+    named(() => convertModel(src, { quantize: 'fp16' as never }), /quantize must be 'float16' or 'uint8' \(or left out\), got "fp16"/);
+    named(() => convertModel(src, { inputLayout: 'NHWC' as never }), /inputLayout must be 'nchw' or 'nhwc'.*got "NHWC"/);
+    named(() => convertModel(src, { fuse: 'no' as never }), /fuse must be a boolean, got "no"/);
+    named(() => convertModel({ format: 'keras' } as never), /source must be \{ format: 'onnx', bytes \}.*got format "keras"/);
+    named(() => convertModel(null as never), /source must be .* got null/);
+    named(() => convertModel({ format: 'onnx' } as never), /source\.bytes must be a Uint8Array or an ArrayBuffer .* got nothing/);
+    named(() => convertModel({ format: 'tfjs', modelJson: {}, weightData: 'x' } as never), /source\.weightData must be/);
+    const graph = convertModel(src).graph;
+    for (const shardBytes of [0, -5, Number.NaN, 6]) {
+      named(() => writeGraphModel(graph, { shardBytes }), /shardBytes must be a positive multiple of 4/);
+    }
+    named(() => writeGraphModel(graph, { quantize: 'int8' as never }), /quantize must be/);
+  });
+
+  it('an ArrayBuffer (what fetch().arrayBuffer() gives) converts like its Uint8Array, and options may be null', () => {
+    const copy = onnxBytes.slice();
+    const fromBuffer = convertModel({ format: 'onnx', bytes: copy.buffer }, null);
+    const fromBytes = convertModel({ format: 'onnx', bytes: onnxBytes });
+    assert.deepEqual(fromBuffer.report.nodes, fromBytes.report.nodes);
+    assert.deepEqual(fromBuffer.files.shards.map((f) => f.data), fromBytes.files.shards.map((f) => f.data));
   });
 
   it('unsupported ops are all listed with their node positions', () => {

@@ -72,7 +72,7 @@ export async function readSource(read: ReadBytes, c: FixtureCase): Promise<Conve
  */
 export function countResidualAdds(source: ConvertSource): number {
   if (source.format === 'onnx') {
-    const m = decodeOnnx(source.bytes);
+    const m = decodeOnnx(source.bytes as Uint8Array);
     const constant = new Set([...m.initializers.keys(), ...m.nodes.filter((n) => n.opType === 'Constant').flatMap((n) => n.outputs)]);
     return m.nodes.filter((n) => n.opType === 'Add' && n.inputs.every((i) => !constant.has(i))).length;
   }
