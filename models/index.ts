@@ -26,7 +26,8 @@ export interface BuiltModel {
 }
 
 /** Builds the graph and serialises it with the converter's writer; metadata records how it was made. */
-export function buildModel(family: string, variant: string, options: BuildOptions = {}): BuiltModel {
+export function buildModel(family: string, variant: string, opts: BuildOptions | null = {}): BuiltModel {
+  const options = opts ?? {};
   const config = resolveConfig(family, variant, options);
   const graph = buildModelGraph(family, variant, options);
   const params = countGraphParams(graph);
@@ -39,6 +40,6 @@ export function buildModel(family: string, variant: string, options: BuildOption
 }
 
 /** A built model loaded as a tf.GraphModel from memory (import 'tfjs-block-fusion' first for fused ops). */
-export async function loadBuiltModel(family: string, variant: string, options: BuildOptions = {}): Promise<GraphModel> {
+export async function loadBuiltModel(family: string, variant: string, options: BuildOptions | null = {}): Promise<GraphModel> {
   return loadGraphModel(io.fromMemory(toModelArtifacts(buildModel(family, variant, options).files)));
 }

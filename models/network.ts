@@ -42,7 +42,29 @@ export interface ModelConfig {
 /** Largest seed: the generator keeps 32 bits, so larger seeds would repeat smaller ones. */
 export const MAX_SEED = 0xffffffff;
 
-export function resolveConfig(family: string, variant: string, options: BuildOptions = {}): ModelConfig {
+/** Every BuildOptions key: another (a misspelt `fuse` for `fused`) would otherwise be ignored. */
+const BUILD_OPTION_KEYS = ['fused', 'seed', 'inputSize', 'batch', 'classes', 'weights', 'onProgress'] as const;
+
+function checkBuildOptions(options: BuildOptions): void {
+  for (const key of Object.keys(options)) {
+    if (!(BUILD_OPTION_KEYS as readonly string[]).includes(key)) {
+      const near = key === 'fuse' || key === 'unfused' ? " (did you mean 'fused'?)" : '';
+      throw new Error(`unknown build option '${key}'${near} (expected ${BUILD_OPTION_KEYS.join(', ')})`);
+    }
+  }
+  if (options.fused != null && typeof options.fused !== 'boolean') throw new Error(`fused must be a boolean, got ${JSON.stringify(options.fused)}`);
+  if (options.weights != null && options.weights !== 'random' && options.weights !== 'zeros') {
+    throw new Error(`weights must be 'random' or 'zeros', got ${JSON.stringify(options.weights)}`);
+  }
+  for (const key of ['seed', 'inputSize', 'batch', 'classes'] as const) {
+    if (options[key] != null && typeof options[key] !== 'number') throw new Error(`${key} must be a number, got ${JSON.stringify(options[key])}`);
+  }
+  if (options.onProgress != null && typeof options.onProgress !== 'function') throw new Error('onProgress must be a function');
+}
+
+export function resolveConfig(family: string, variant: string, opts: BuildOptions | null = {}): ModelConfig {
+  const options = opts ?? {};
+  checkBuildOptions(options);
   if (!isFamily(family)) throw new Error(`unknown model family '${family}' (expected ${MODEL_FAMILIES.join(' or ')})`);
   if (!isVariant(variant)) throw new Error(`unknown ${family} variant '${variant}' (expected one of ${VARIANTS.join(', ')})`);
   const inputSize = options.inputSize ?? 224;
@@ -64,13 +86,14 @@ export function resolveConfig(family: string, variant: string, options: BuildOpt
 export const INPUT_NAME = 'images';
 
 /** Builds the network's IR graph with seeded random weights. */
-export function buildModelGraph(family: string, variant: string, options: BuildOptions = {}): Graph {
+export function buildModelGraph(family: string, variant: string, options: BuildOptions | null = {}): Graph {
   return buildNetwork(family, variant, options).graph;
 }
 
 /** The graph plus the value name of each stage's output (for shape checks and feature taps). */
-export function buildNetwork(family: string, variant: string, options: BuildOptions = {}):
+export function buildNetwork(family: string, variant: string, opts: BuildOptions | null = {}):
   { graph: Graph; stageOutputs: string[] } {
+  const options = opts ?? {};
   const cfg = resolveConfig(family, variant, options);
   const design = BLOCK_DESIGNS[cfg.family];
   const { depths, widths } = STAGES[cfg.variant];

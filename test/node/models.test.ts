@@ -119,6 +119,12 @@ describe('model structure', () => {
     assert.throws(() => buildModelGraph('convnext', 'atto', { batch: 0 }), /batch 0/);
     assert.throws(() => buildModelGraph('convnext', 'atto', { seed: -1 }), /seed -1 must be an integer in \[0, 4294967295\]/);
     assert.throws(() => buildModelGraph('convnext', 'atto', { seed: 2 ** 32 + 1 }), /seed 4294967297 must be an integer in/);
+    // Options a caller can get wrong silently: misspelt keys and wrong types are named, not ignored.
+    assert.throws(() => buildModelGraph('convnext', 'atto', { fuse: false } as never), /unknown build option 'fuse' \(did you mean 'fused'\?\)/);
+    assert.throws(() => buildModelGraph('convnext', 'atto', { fused: 'false' } as never), /fused must be a boolean, got "false"/);
+    assert.throws(() => buildModelGraph('convnext', 'atto', { weights: 'zero' } as never), /weights must be 'random' or 'zeros', got "zero"/);
+    assert.throws(() => buildModelGraph('convnext', 'atto', { inputSize: '64' } as never), /inputSize must be a number, got "64"/);
+    assert.equal(buildModelGraph('convnext', 'atto', null).inputs[0].shape[1], 224, 'null options are the defaults');
   });
 });
 
