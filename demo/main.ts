@@ -186,6 +186,8 @@ async function start(): Promise<void> {
   setUpFileDrop();
   form.addEventListener('submit', (e) => { e.preventDefault(); void run(); });
   $<HTMLButtonElement>('#download').addEventListener('click', download);
+  // Every control is wired from here on (scripts wait for this before they use the form).
+  document.body.dataset.ready = 'true';
   if (params.has('autorun')) {
     if (gpu.length === 0 && !params.get('backends')) {
       const message = 'no GPU backend is available in this browser';

@@ -71,11 +71,15 @@ describe('demo page', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${C
 
   it('own model by keyboard (Enter on the drop zone opens the chooser) and back to the built-in models', async () => {
     const page = await browser.newPage();
+    // Listening from the start: Playwright turns on file-chooser interception asynchronously when the first
+    // listener comes, which would race a key press right after it.
+    const chooserShown = page.waitForEvent('filechooser', { timeout: 60_000 });
     await page.goto(`${server.url}?backends=cpu`);
-    await page.waitForSelector('#backends input');
+    await page.waitForSelector('body[data-ready]');  // every handler attached
     await page.locator('details.own-model summary').click();
     await page.focus('#dropzone');
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 10_000 }), page.keyboard.press('Enter')]);
+    await page.keyboard.press('Enter');
+    const chooser = await chooserShown;
     await chooser.setFiles(mobilenet);
     assert.match(await page.locator('#own-files').textContent() ?? '', /Will convert torchvision_mobilenet/);
     assert.equal(await page.locator('#clear-own').isVisible(), true);
@@ -90,7 +94,7 @@ describe('demo page', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${C
     { skip: existsSync(mobilenet) ? false : `no fixture at ${mobilenet}` }, async () => {
       const page = await browser.newPage();
       await page.goto(`${server.url}?backends=cpu&batch=1&iterations=1&warmup=0&profile=0`);
-      await page.waitForSelector('#backends input');
+      await page.waitForSelector('body[data-ready]');  // every handler attached
       await page.locator('details.own-model summary').click();
       await page.setInputFiles('#files', mobilenet);
       await page.click('#run');
@@ -117,7 +121,7 @@ describe('demo page', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${C
       page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
       page.on('pageerror', (e) => errors.push(String(e)));
       await page.goto(`${server.url}?backends=webgl&iterations=2&warmup=0&profile=0`);
-      await page.waitForSelector('#backends input');
+      await page.waitForSelector('body[data-ready]');  // every handler attached
       await page.locator('details.own-model summary').click();
       await page.setInputFiles('#files', onnx);
       await page.click('#run');
