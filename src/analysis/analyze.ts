@@ -119,6 +119,7 @@ export async function analyzeFunction(name: string, f: () => tf.TensorContainer 
 
 /** Checks a model input shape against the model's declared input and returns it as a plain array. */
 export function checkInputShape(model: CountableModel, inputShape: readonly number[]): number[] {
+  if (!Array.isArray(inputShape)) throw new Error(`input shape must be an array of positive integers, got ${JSON.stringify(inputShape)}`);
   if (model.inputs.length !== 1) {
     throw new Error(`the model has ${model.inputs.length} inputs; analyze supports single-input models`);
   }
@@ -158,7 +159,14 @@ export function drawFigures(models: ReadonlyArray<ModelAnalysis>, peaks: DeviceP
 
 /** Analyses several models one after the other on the active backend and draws them on shared figures. */
 export async function analyzeModels(entries: ReadonlyArray<ModelEntry>, options: AnalyzeOptions): Promise<Analysis> {
+  if (options == null) throw new Error('analyzeModels: options with the device peaks are required ({ peaks, ... })');
   const peaks = checkPeaks(options.peaks);
+  for (const [i, e] of entries.entries()) {
+    if (e == null || typeof e.name !== 'string' || e.model == null) {
+      throw new Error(`analyzeModels: entry ${i} must be { name, model, inputShape }`);
+    }
+    checkInputShape(e.model, e.inputShape);  // every entry checked before the first one is profiled
+  }
   const names = new Set<string>();
   for (const e of entries) {
     if (names.has(e.name)) throw new Error(`two models are named '${e.name}'; names must be unique`);

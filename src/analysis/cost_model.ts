@@ -399,8 +399,8 @@ export async function countModelCost(model: CountableModel, inputShape: readonly
   if (model.inputs.length !== 1) {
     throw new Error(`countModelCost: the model has ${model.inputs.length} inputs; only single-input models are supported`);
   }
-  if (!inputShape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new Error(`countModelCost: inputShape must be positive integers, got [${inputShape.join(', ')}]`);
+  if (!Array.isArray(inputShape) || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new Error(`countModelCost: inputShape must be an array of positive integers, got ${JSON.stringify(inputShape)}`);
   }
   const previous = tf.getBackend();
   if (backend != null && backend !== previous && !(await tf.setBackend(backend))) {

@@ -60,6 +60,9 @@ export function peaksFromMicrobench(m: MicrobenchPeaks, note: string): DevicePea
  * the real one (see sizesForRate).
  */
 export async function measureWebGPUPeaks(device: GPUDevice, measure: MeasureDevicePeaks): Promise<DevicePeaks> {
+  if (device == null) {
+    throw new Error('measureWebGPUPeaks: device must be a GPUDevice (the webgpu backend\'s: (tf.backend() as WebGPUBackend).device)');
+  }
   const m = await measure(device, sizesForRate(await measure(device, QUICK)));
   const timing = (m as { timing?: string }).timing;
   return peaksFromMicrobench(m, `WGSL vec4 FMA chains + buffer copy on this device${timing ? ` (${timing} timing)` : ''}`);
@@ -74,7 +77,12 @@ function now(): number {
  * independent-chains multiply-add loop and a Float32Array copy. A reference for the cpu backend only.
  */
 export function measureJsPeaks(opts: { seconds?: number } = {}): DevicePeaks {
-  const budgetMs = (opts.seconds ?? 0.2) * 1e3;
+  const seconds = opts.seconds ?? 0.2;
+  // No time to measure in would report the loop's starting values as measured peaks.
+  if (typeof seconds !== 'number' || !(seconds > 0) || !Number.isFinite(seconds)) {
+    throw new Error(`measureJsPeaks: seconds must be a positive number, got ${JSON.stringify(opts.seconds)}`);
+  }
+  const budgetMs = seconds * 1e3;
   const chains = new Float32Array(64).fill(1);
   let bestFlops = 0;
   let bestBytes = 0;

@@ -79,6 +79,9 @@ export function waterline(kernels: ReadonlyArray<{ timeMs: number; flops: number
 }
 
 export function checkPeaks(peaks: DevicePeaks): DevicePeaks {
+  if (peaks == null || typeof peaks !== 'object') {
+    throw new Error(`peaks must be { flopsPerSecond, bytesPerSecond } (measureDevicePeaks gives them), got ${peaks}`);
+  }
   for (const [name, v] of [['flopsPerSecond', peaks.flopsPerSecond], ['bytesPerSecond', peaks.bytesPerSecond]] as const) {
     if (!(Number.isFinite(v) && v > 0)) throw new Error(`peaks.${name} must be a positive number, got ${v}`);
   }

@@ -124,6 +124,9 @@ export async function measureWebGLPeaks(gl?: WebGL2RenderingContext, opts: WebGL
   const size = opts.size ?? 1024;
   const iterations = opts.fmaIterations ?? 256;
   const repeats = opts.repeats ?? 5;
+  if (gl == null && typeof OffscreenCanvas === 'undefined') {
+    throw new Error('measureWebGLPeaks: no WebGL2 context given and no OffscreenCanvas here (a browser API): pass a context');
+  }
   const ctx = gl ?? (new OffscreenCanvas(1, 1).getContext('webgl2') as WebGL2RenderingContext | null);
   if (ctx == null) throw new Error('measureWebGLPeaks: no WebGL2 context');
   if (ctx.getExtension('EXT_color_buffer_float') == null) {

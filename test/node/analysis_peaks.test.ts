@@ -4,8 +4,9 @@ import {
   type MicrobenchSizes, measureJsPeaks, measureWebGPUPeaks, sizesForRate, userPeaks,
 } from '../../src/analysis/peaks.js';
 import {
-  efficiency, floorMs, idealLatencyMs, latencyAtEfficiencyMs, ridgeIntensity, rooflineFlopsPerSecond, waterline,
+  checkPeaks, efficiency, floorMs, idealLatencyMs, latencyAtEfficiencyMs, ridgeIntensity, rooflineFlopsPerSecond, waterline,
 } from '../../src/analysis/roofline.js';
+import { measureWebGLPeaks } from '../../src/analysis/webgl_microbench.js';
 
 describe('peaks', () => {
   it('user peaks are converted to FLOP/s and byte/s and validated', () => {
@@ -47,6 +48,15 @@ describe('peaks', () => {
     const p = measureJsPeaks({ seconds: 0.05 });
     assert.ok(p.flopsPerSecond > 1e6 && Number.isFinite(p.flopsPerSecond));
     assert.ok(p.bytesPerSecond > 1e6 && Number.isFinite(p.bytesPerSecond));
+  });
+
+  it('bad arguments are named, not measured as nothing or met with a TypeError', async () => {
+    for (const seconds of [-1, 0, Number.NaN, 'a']) {
+      assert.throws(() => measureJsPeaks({ seconds: seconds as number }), /measureJsPeaks: seconds must be a positive number/);
+    }
+    await assert.rejects(measureWebGPUPeaks(undefined as never, (async () => ({})) as never), /measureWebGPUPeaks: device must be a GPUDevice/);
+    assert.throws(() => checkPeaks(undefined as never), /peaks must be \{ flopsPerSecond, bytesPerSecond \}/);
+    await assert.rejects(measureWebGLPeaks(), /measureWebGLPeaks: no WebGL2 context given and no OffscreenCanvas here/);
   });
 });
 

@@ -154,6 +154,11 @@ describe('whole GraphModel (Keras ConvNeXt fixture, 64x64)', () => {
       { name: 'a', model, inputShape: [1, 64, 64, 3] }], { peaks }), /two models are named 'a'/);
     await assert.rejects(analyzeModels([{ name: 'a', model, inputShape: [2, 64, 64, 3] }], { peaks }),
       /does not fit the model's input/);
+    // Named before any profiling, not a TypeError from deep inside.
+    await assert.rejects(analyzeModels([{ name: 'a', model, inputShape: [1, 64, 64, 3] }], undefined as never),
+      /analyzeModels: options with the device peaks are required/);
+    await assert.rejects(analyzeModels([{ name: 'a', model } as never], { peaks }), /input shape must be an array of positive integers/);
+    await assert.rejects(countModelCost(model, 32 as never), /countModelCost: inputShape must be an array of positive integers, got 32/);
     model.dispose();
   });
 });
