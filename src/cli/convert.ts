@@ -256,7 +256,8 @@ export async function run(args: string[]): Promise<number> {
       progress('verifying: unfused vs fused on a seeded random input (cpu backend)');
       await setUpVerifyBackend();
       const { verifyConversion } = await import('../converter/report.js');
-      result.report.verify = await verifyConversion(result.unfused, result.graph, 1234, a.quantize);
+      result.report.verify = await verifyConversion(result.unfused, result.graph,
+        { seed: 1234, quantize: a.quantize, onProgress: (m) => progress(`verify: ${m}`) });
     }
     progress(`writing ${a.outdir}`);
     writeOutdir(a.outdir, result, a.overwrite);

@@ -25,6 +25,6 @@ export type { InputLayout } from './layout.js';
 export { decodeOnnx } from './onnx_import.js';
 export { registerFusedGraphOps } from './register_ops.js';
 export { buildReport, seededInput, verifyConversion } from './report.js';
-export type { ConversionReport, VerifyResult } from './report.js';
+export type { ConversionReport, VerifyOptions, VerifyResult } from './report.js';
 export { importTfjs } from './tfjs_import.js';
 export type { TfjsImportOptions, TfjsModelJson } from './tfjs_import.js';

@@ -127,12 +127,29 @@ async function runGraph(g: Graph, inputs: tf.Tensor[], quantize?: 'float16' | 'u
  * Runs the unfused and fused graphs (both written with the same quantization) on one seeded random
  * input on the active TF.js backend and returns the largest difference.
  */
-export async function verifyConversion(unfused: Graph, fused: Graph, seed = 1234, quantize?: 'float16' | 'uint8'): Promise<VerifyResult> {
+export interface VerifyOptions {
+  /** Seed of the random input (default 1234). */
+  seed?: number;
+  /** The precision the written weights have (both graphs run with it). */
+  quantize?: 'float16' | 'uint8';
+  /** Told before each graph runs and before the comparison (a large model takes tens of seconds on cpu). */
+  onProgress?: (message: string) => void;
+}
+
+export async function verifyConversion(unfused: Graph, fused: Graph, seedOrOptions: number | VerifyOptions = 1234,
+  quantizeArg?: 'float16' | 'uint8'): Promise<VerifyResult> {
+  const o: VerifyOptions = typeof seedOrOptions === 'number' ? { seed: seedOrOptions, quantize: quantizeArg } : seedOrOptions;
+  const seed = o.seed ?? 1234;
+  const quantize = o.quantize;
+  const progress = o.onProgress ?? (() => {});
   const shapes = unfused.inputs.map((i) => i.shape.map((d) => (d < 0 ? 1 : d)));
   const inputs = unfused.inputs.map((inp, k) => tf.tensor(seededInput(shapes[k], seed + k), shapes[k], inp.dtype));
   try {
+    progress(`running the unfused graph (${unfused.nodes.length} nodes) on ${tf.getBackend()}`);
     const want = await runGraph(unfused, inputs, quantize);
+    progress(`running the fused graph (${fused.nodes.length} nodes)`);
     const got = await runGraph(fused, inputs, quantize);
+    progress(`comparing ${want.length} output(s)`);
     let maxAbs = 0;
     let maxRef = 0;
     want.forEach((w, o) => {

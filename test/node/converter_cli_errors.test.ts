@@ -175,6 +175,10 @@ describe('convert: log', () => {
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('[convert]'));
     const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
     assert.ok(at(/encoding the GraphModel/) >= 0 && at(/encoding/) < at(/verifying/) && at(/verifying/) < at(/writing /), lines.join('\n'));
+    // --verify's own steps (tens of seconds on a large model) are shown as they start.
+    assert.ok(at(/verifying/) < at(/verify: running the unfused graph \(\d+ nodes\) on cpu/) &&
+      at(/verify: running the unfused/) < at(/verify: running the fused graph/) &&
+      at(/verify: running the fused/) < at(/verify: comparing 1 output/) && at(/verify: comparing/) < at(/writing /), lines.join('\n'));
     assert.match(r.stdout, /verify \(seed 1234, cpu\)/);
   });
 });
