@@ -60,6 +60,8 @@ export interface KernelAttrs {
 export interface CostOptions {
   /** Bytes per tensor element: 4 for float32 (the default), 2 for float16. */
   bytesPerElement?: number;
+  /** Called with a short description of each step (a run of a large model on cpu takes seconds), for progress display. */
+  onProgress?: (message: string) => void;
 }
 
 export const DEFAULT_BYTES_PER_ELEMENT = 4;
@@ -408,6 +410,7 @@ export async function countModelCost(model: CountableModel, inputShape: readonly
   }
   const input = tf.zeros([...inputShape], model.inputs[0].dtype);
   try {
+    options.onProgress?.(`one traced run on ${tf.getBackend()}, input [${inputShape.join(', ')}]`);
     const trace = await traceKernels(() => {
       try {
         return model.execute(input);
@@ -423,6 +426,7 @@ export async function countModelCost(model: CountableModel, inputShape: readonly
         bytes: c.bytes, category: c.category, weights: uses[index].weights, params: uses[index].params };
     });
     const { params, weights } = countParams(model);
+    options.onProgress?.(`counted ${kernels.length} kernels`);
     return { inputShape: [...inputShape], params, flops: kernels.reduce((s, k) => s + k.flops, 0), weights, kernels };
   } finally {
     input.dispose();

@@ -56,8 +56,6 @@ export interface ProfileOptions extends CostOptions {
   repeats?: number;
   /** Attributes for a kernel the shapes do not describe fully (pooling window, fused-op activation). */
   attrsFor?: (record: KernelRecord, index: number) => KernelAttrs | undefined;
-  /** Called after each run with a short description, for progress display. */
-  onProgress?: (message: string) => void;
   /** A model's weights (GraphModel.weights): each row then lists the weights it reads and its params. */
   weights?: { [name: string]: tf.Tensor[] };
 }

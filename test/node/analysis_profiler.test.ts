@@ -134,7 +134,7 @@ describe('whole GraphModel (Keras ConvNeXt fixture, 64x64)', () => {
     assert.equal(names.filter((n) => n === 'FusedDepthwiseConv2D').length, 5, 'one depthwise conv per block');
     assert.equal(names.filter((n) => n === 'FusedConv2D').length, 4, 'stem + 3 downsampling convs');
     assert.ok(!names.some((n) => n.endsWith('__op')), 'op scopes are named after their kernel');
-    await assert.rejects(countModelCost(model, [1, 0, 64, 3]), /inputShape must be positive integers/);
+    await assert.rejects(countModelCost(model, [1, 0, 64, 3]), /inputShape must be an array of positive integers/);
     model.dispose();
   });
 
@@ -159,6 +159,9 @@ describe('whole GraphModel (Keras ConvNeXt fixture, 64x64)', () => {
       /analyzeModels: options with the device peaks are required/);
     await assert.rejects(analyzeModels([{ name: 'a', model } as never], { peaks }), /input shape must be an array of positive integers/);
     await assert.rejects(countModelCost(model, 32 as never), /countModelCost: inputShape must be an array of positive integers, got 32/);
+    const steps: string[] = [];
+    await countModelCost(model, [1, 64, 64, 3], undefined, { onProgress: (m) => steps.push(m) });
+    assert.deepEqual(steps.map((m) => m.split(' ')[0]), ['one', 'counted'], steps.join(' | '));
     model.dispose();
   });
 });
