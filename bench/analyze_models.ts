@@ -11,17 +11,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setupNodeWebGPU } from '../src/node/webgpu_setup.js';
+import { parseCommandLine } from './support/args.js';
+import { ANALYZE_MODELS_COMMAND } from './support/bench_args.js';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] != null ? args[i + 1] : fallback;
-};
-const smoke = args.includes('--smoke');
-const variant = opt('variant', smoke ? 'atto' : 'tiny');
-const inputSize = Number(opt('input-size', smoke ? '32' : '224'));
-const batch = Number(opt('batch', '1'));
-const out = opt('out', 'bench-output/analysis');
+// The command line is checked (--help, unknown options, bad values: exit) before any device work.
+const { smoke, variant, inputSize, batch, out } = parseCommandLine(ANALYZE_MODELS_COMMAND);
 
 await setupNodeWebGPU({ preferSwiftShader: true });
 const tf = await import('@tensorflow/tfjs-core');

@@ -11,11 +11,11 @@
  * Every configuration is checked against a CPU float64 product on sampled entries before it is timed.
  */
 import { writeFileSync } from 'node:fs';
+import { parseCommandLine } from './support/args.js';
+import { GEMM_PROBE_COMMAND } from './support/bench_args.js';
 
-const args = process.argv.slice(2);
-const smoke = args.includes('--smoke');
-const jsonIndex = args.indexOf('--json');
-const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : null;
+// The command line is checked (--help, unknown options: exit) before any device work.
+const { smoke, jsonFile } = parseCommandLine(GEMM_PROBE_COMMAND);
 
 const { setupNodeWebGPU } = await import('../src/node/webgpu_setup.js');
 await setupNodeWebGPU({ preferSwiftShader: true });

@@ -8,19 +8,19 @@
  *
  * Slow on the pure-JS cpu backend (about a minute for the base models); wasm is the default.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
-import { loadGraphModel } from '@tensorflow/tfjs-converter';
-import '../src/index.js';
-import { countModelCost } from '../src/analysis/cost_model.js';
-import { toModelArtifacts } from '../src/converter/graphmodel_writer.js';
-import { buildModel, MODEL_FAMILIES, STAGES, VARIANTS } from '../models/index.js';
+import { parseCommandLine } from './support/args.js';
+import { MODELS_TABLE_COMMAND } from './support/bench_args.js';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
-const backend = opt('--backend', 'wasm');
-const size = Number(opt('--size', '224'));
+// The command line is checked (--help, unknown options, bad values: exit) before tfjs loads.
+const { backend, size } = parseCommandLine(MODELS_TABLE_COMMAND);
+const tf = await import('@tensorflow/tfjs-core');
+await import('@tensorflow/tfjs-backend-cpu');
+await import('@tensorflow/tfjs-backend-wasm');
+const { loadGraphModel } = await import('@tensorflow/tfjs-converter');
+await import('../src/index.js');
+const { countModelCost } = await import('../src/analysis/cost_model.js');
+const { toModelArtifacts } = await import('../src/converter/graphmodel_writer.js');
+const { buildModel, MODEL_FAMILIES, STAGES, VARIANTS } = await import('../models/index.js');
 if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to start`);
 
 const cells = new Map<string, { params: number; flops: number }>();

@@ -3,7 +3,7 @@
  * downsample convs as stock ops or as FusedLayerNorm) at ConvNeXt-T's four patch conv shapes, side by side
  * in one run, in Node on Dawn: GPU time (timestamp queries), wall time, dispatches, and the floors.
  *
- *   tsx bench/patch_conv.ts [--json FILE] [--smoke] [--sweep]
+ *   tsx bench/patch_conv.ts [--json FILE] [--smoke] [--sweep] [--batches 1,32]
  *   tsx bench/patch_conv.ts --splitk [--splits 1,2,4,8,16] [--gemm-splits 1,2,3,4] [--rounds 3] [--batches 1,32]
  *     [--shapes stem,down1,...] [--gemm-tiles 32x96x4x3,64x128x8x2,...]
  *     [--json FILE] [--smoke]
@@ -22,15 +22,12 @@
  *   speedupVsStock, speedupVsUnsplit (median GPU), maxAbsDiff}.
  */
 import { writeFileSync } from 'node:fs';
+import { parseCommandLine } from './support/args.js';
+import { PATCH_CONV_COMMAND } from './support/bench_args.js';
 
-const args = process.argv.slice(2);
-const smoke = args.includes('--smoke');
-const sweep = args.includes('--sweep');
-const splitK = args.includes('--splitk');
-const argValue = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : null);
-const numberList = (name: string, fallback: number[]) => argValue(name)?.split(',').map(Number) ?? fallback;
-const jsonIndex = args.indexOf('--json');
-const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : null;
+// The command line is checked (--help, unknown options, shape names: exit) before any device work.
+const cli = parseCommandLine(PATCH_CONV_COMMAND);
+const { smoke, sweep, splitK, jsonFile } = cli;
 
 // Dawn must provide navigator.gpu before tfjs-backend-webgpu is evaluated (it registers itself on import).
 const { setupNodeWebGPU } = await import('../src/node/webgpu_setup.js');
@@ -67,7 +64,7 @@ const SHAPES: Shape[] = smoke ?
     { name: 'down1', h: 56, cin: 96, cout: 192, k: 2, preNorm: true },
     { name: 'down2', h: 28, cin: 192, cout: 384, k: 2, preNorm: true },
     { name: 'down3', h: 14, cin: 384, cout: 768, k: 2, preNorm: true }];
-const BATCHES = numberList('--batches', smoke ? [1, 2] : [1, 32]);
+const BATCHES = cli.batches ?? (smoke ? [1, 2] : [1, 32]);
 const WALL_REPEATS = smoke ? 2 : 50;
 
 /** GPU time per call in steady state (bench/support/webgpu_bench.ts steadyGpuTime). */
@@ -147,15 +144,15 @@ function median(v: number[]): number {
  * all measured in every round, rounds interleaved over the whole set, variant order rotated per round.
  */
 async function splitComparison(): Promise<void> {
-  const splitList = numberList('--splits', smoke ? [1, 2, 4] : [1, 2, 4, 8, 16]);
-  const gemmSplitList = numberList('--gemm-splits', smoke ? [1, 2] : [1, 2, 3, 4]);
+  const splitList = cli.splits ?? (smoke ? [1, 2, 4] : [1, 2, 4, 8, 16]);
+  const gemmSplitList = cli.gemmSplits ?? (smoke ? [1, 2] : [1, 2, 3, 4]);
   // --gemm-tiles: bm x bn x tm x tn4 (rowVec4, unrolled, bk 16) forced on the GEMM path, the rule's splits.
-  const gemmTiles = (argValue('--gemm-tiles')?.split(',') ?? []).map((spec) => {
+  const gemmTiles = (cli.gemmTiles ?? []).map((spec) => {
     const [bm, bn, tm, tn4] = spec.split('x').map(Number);
     return { name: `gemm tile ${bm}x${bn} ${tm}x${4 * tn4}`, tile: rowVec4Tile(bm, bn, 16, tm, tn4) };
   });
-  const rounds = Number(argValue('--rounds') ?? 3);
-  const wanted = argValue('--shapes')?.split(',');
+  const rounds = cli.rounds ?? 3;
+  const wanted = cli.shapes;
   interface Variant { shape: Shape; n: number; name: string; kSplits: number | null; f: () => Tensor;
     plan: unknown; dispatches: number; maxAbsDiff: number; gpuMs: number[]; wallMs: number[] }
   const groups: Variant[][] = [];

@@ -7,15 +7,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { parseCommandLine } from './support/args.js';
+import { PROFILE_SUMMARY_COMMAND } from './support/bench_args.js';
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
 
-const args = process.argv.slice(2);
-const topIndex = args.indexOf('--top');
-const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 25;
-const files = args.filter((a, i) => !a.startsWith('--') && (topIndex < 0 || i !== topIndex + 1));
-if (files.length === 0) throw new Error('usage: profile_summary.ts FILE.cpuprofile... [--top N]');
+// The command line is checked (--help, unknown options, no files: exit) first.
+const { files, top } = parseCommandLine(PROFILE_SUMMARY_COMMAND);
 
 /** Which package a script URL belongs to; bundles (device runs) are attributed by function name only. */
 function packageOf(url: string, fn: string): string {

@@ -10,28 +10,14 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { runInHeadlessChromium } from '../support/headless_page.js';
+import { parseCommandLine } from '../support/args.js';
+import { WEBGL_COMMAND } from '../support/bench_args.js';
 import type { BenchArgs, BenchRow } from './page.js';
 
-const DEFAULT_SHAPES = '56x96,28x192,14x384,7x768';
-
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
-const args: BenchArgs = {
-  shapes: option('shapes', DEFAULT_SHAPES).split(',').map((s) => s.split('x').map(Number) as [number, number]),
-  kinds: option('kinds', 'convnext,convfirst').split(','),
-  chain: Number(option('chain', '3')),
-  samples: Number(option('samples', '5')),
-  expand: option('expand', '2x4').split(',').filter((t) => t !== ''),
-  project: option('project', '1x1,2x4').split(',').filter((t) => t !== ''),
-  passes: process.argv.includes('--passes'),
-};
-for (const [h, c] of args.shapes) {
-  if (!(h > 0 && c > 0)) throw new Error(`--shapes: expected HxC pairs like 56x96, got ${option('shapes', '')}`);
-}
+// The command line is checked (--help, unknown options, bad shapes: exit) before Chromium starts.
+const { jsonFile, ...pageArgs } = parseCommandLine(WEBGL_COMMAND);
+const args: BenchArgs = pageArgs;
+const { runInHeadlessChromium } = await import('../support/headless_page.js');
 
 const result = await runInHeadlessChromium<{ renderer: string; webglVersion: number; userAgent: string;
   rows: BenchRow[] }>({ entry: fileURLToPath(new URL('./page.ts', import.meta.url)), args, timeoutMs: 3_600_000, exposeCpuTime: true,
@@ -77,8 +63,7 @@ if (args.passes) {
     }
   }
 }
-const jsonPath = option('json', '');
-if (jsonPath) {
-  writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), machine, args, ...result }, null, 2));
-  console.log(`wrote ${jsonPath}`);
+if (jsonFile) {
+  writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), machine, args, ...result }, null, 2));
+  console.log(`wrote ${jsonFile}`);
 }
