@@ -29,7 +29,9 @@ export class WebGPUInputUploader {
   constructor(backend: tf.KernelBackend = tf.backend()) {
     const device = (backend as Partial<WebGPUBackend>).device;
     if (device == null) {
-      throw new Error(`WebGPUInputUploader needs the webgpu backend (active backend: ${tf.getBackend()})`);
+      // Name the backend it was given (the active one by default), not merely the active one.
+      const given = backend === tf.backend() ? tf.getBackend() : backend?.constructor?.name ?? String(backend);
+      throw new Error(`WebGPUInputUploader needs the webgpu backend (given: ${given})`);
     }
     this.device = device;
   }
@@ -37,10 +39,21 @@ export class WebGPUInputUploader {
   /** A float32 tensor of `shape` holding `values`, resident on the GPU. */
   upload(values: Float32Array, shape: number[]): tf.Tensor {
     if (this.disposed) throw new Error('WebGPUInputUploader: upload() after dispose()');
+    // The staging copy is element-wise when a buffer is free and byte-wise otherwise: only float32 data means the
+    // same in both, so other arrays are refused rather than read differently from one upload to the next.
+    if (!(values instanceof Float32Array)) {
+      const kind = values == null ? String(values) : (values as object).constructor?.name ?? typeof values;
+      throw new Error(`WebGPUInputUploader: values must be a Float32Array, got ${kind} (convert with Float32Array.from)`);
+    }
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new Error(`WebGPUInputUploader: shape must be non-negative integers, got ${JSON.stringify(shape)}`);
+    }
     const size = tf.util.sizeFromShape(shape);
     if (values.length !== size) {
       throw new Error(`WebGPUInputUploader: ${values.length} values do not fill shape [${shape}] (${size} elements)`);
     }
+    // Nothing to stage (a GPU buffer cannot be empty): an empty tensor, as tf.tensor makes it.
+    if (size === 0) return tf.tensor(values, shape, 'float32');
     const bytes = Math.max(4, Math.ceil(values.byteLength / 4) * 4);
     if (this.target == null || this.target.size !== bytes) this.resize(bytes);
     const staging = this.readyStaging(bytes);

@@ -42,9 +42,25 @@ describe(`WebGPUInputUploader (seed ${seed})`, { skip: webgpuUnavailableReason()
     await useBackend('webgpu');
     const uploader = new WebGPUInputUploader();
     assert.throws(() => uploader.upload(new Float32Array(5), [2, 3]), /5 values do not fill shape \[2,3\] \(6 elements\)/);
+    // Other arrays were staged element-wise or as raw bytes depending on which path was free: refused, named.
+    for (const values of [new Int32Array(3), new Float64Array(3), [1, 2, 3]]) {
+      assert.throws(() => uploader.upload(values as never, [3]), /values must be a Float32Array, got (Int32Array|Float64Array|Array)/);
+    }
+    for (const shape of [[-2, -3], [1.5, 4], [Number.NaN, 3]]) {
+      assert.throws(() => uploader.upload(new Float32Array(6), shape), /shape must be non-negative integers/);
+    }
+    const before = tf.memory().numTensors;
+    const empty = uploader.upload(new Float32Array(0), [0, 3]);
+    assert.deepEqual([empty.shape, (await empty.data()).length], [[0, 3], 0], 'an empty upload reads back nothing');
+    empty.dispose();
+    assert.equal(tf.memory().numTensors, before);
     uploader.dispose();
     assert.throws(() => uploader.upload(new Float32Array(6), [2, 3]), /after dispose/);
+    const gpuBackend = tf.backend();
     await useBackend('cpu');
-    assert.throws(() => new WebGPUInputUploader(), /needs the webgpu backend \(active backend: cpu\)/);
+    assert.throws(() => new WebGPUInputUploader(), /needs the webgpu backend \(given: cpu\)/);
+    await useBackend('webgpu');
+    assert.throws(() => new WebGPUInputUploader(tf.findBackend('cpu')!), /needs the webgpu backend \(given: MathBackendCPU\)/);
+    assert.ok(new WebGPUInputUploader(gpuBackend), 'the webgpu backend passed explicitly');
   });
 });
