@@ -73,6 +73,26 @@ describe('webgpu tiling from adapter limits', () => {
 });
 
 describe('explainKernel', () => {
+  it('refuses what the ops refuse, naming it, instead of reporting it fused', () => {
+    const ok = { x: [1, 14, 14, 64], filter: [7, 7, 64, 1], w1: [64, 256] };
+    const bad: Array<[string, () => unknown, RegExp]> = [
+      ['even k', () => explainKernel(FUSED_CONVNEXT_BLOCK, { ...ok, filter: [4, 4, 64, 1] }, {}, DATACENTER_LIMITS), /filter must be \[k, k, C, 1\] with k odd/],
+      ['C mismatch', () => explainKernel(FUSED_CONVNEXT_BLOCK, { ...ok, w1: [32, 128] }, {}, DATACENTER_LIMITS), /w1 must be \[C = 64, D\]/],
+      ['filter C mismatch', () => explainKernel(FUSED_CONVNEXT_BLOCK, { ...ok, filter: [7, 7, 32, 1] }, {}, DATACENTER_LIMITS), /does not fit C = 64/],
+      ['rank-3 x', () => explainKernel(FUSED_CONVNEXT_BLOCK, { ...ok, x: [14, 14, 64] }, {}, DATACENTER_LIMITS), /x must be \[N, H, W, C\]/],
+      ['NaN dims', () => explainKernel(FUSED_CONVNEXT_BLOCK, { ...ok, x: [1, Number.NaN, 14, 64] }, {}, DATACENTER_LIMITS), /x must be \[N, H, W, C\]/],
+      ['unknown kernel', () => explainKernel('Nope' as never, ok, {}, DATACENTER_LIMITS), /kernel must be 'FusedConvNeXtBlock' or 'FusedConvFirstBlock', got "Nope"/],
+      ['activation', () => explainKernel(FUSED_CONVNEXT_BLOCK, ok, { activation: 'bogus' as never }, DATACENTER_LIMITS), /unknown activation "bogus"/],
+      ['epsilon', () => explainKernel(FUSED_CONVNEXT_BLOCK, ok, { epsilon: -1 }, DATACENTER_LIMITS), /epsilon must be a finite number > 0/],
+      ['no limits', () => explainKernel(FUSED_CONVNEXT_BLOCK, ok, {}, undefined as never), /limits\.maxComputeWorkgroupStorageSize must be a positive integer/],
+      ['G not dividing C', () => explainKernel(FUSED_CONVFIRST_BLOCK, { ...ok, filter: [3, 3, 6, 64] }, {}, DATACENTER_LIMITS), /does not fit C = 64/],
+      ['tiling limits -5', () => setWebGPUTilingLimits({ maxComputeWorkgroupStorageSize: -5, maxComputeInvocationsPerWorkgroup: 256 }),
+        /setWebGPUTilingLimits: limits\.maxComputeWorkgroupStorageSize must be a positive integer/],
+      ['tiling limits string', () => setWebGPUTilingLimits('small' as never), /setWebGPUTilingLimits: limits\.maxComputeWorkgroupStorageSize/],
+    ];
+    for (const [name, call, message] of bad) assert.throws(call, message, name);
+    assert.equal(explainKernel(FUSED_CONVNEXT_BLOCK, ok, {}, DATACENTER_LIMITS).fused, true, 'the valid call still plans');
+  });
   it('reports the fused tiling for a ConvNeXt-T stage', () => {
     const e = explainKernel(FUSED_CONVNEXT_BLOCK, { x: [2, 56, 56, 96], filter: [7, 7, 96, 1], w1: [96, 384],
       layerScale: true }, {}, DATACENTER_LIMITS);

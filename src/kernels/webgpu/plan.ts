@@ -2,7 +2,7 @@
  * Decides, per block call, whether the fused WebGPU kernel runs or the reference composition does, and
  * why: `explainKernel(...)` gives the same answer for given shapes without running anything.
  */
-import type { Activation } from '../../spec/activations.js';
+import { type Activation, isActivation } from '../../spec/activations.js';
 import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
   convfirstSpec, convnextSpec, specKey } from '../../spec/block_spec.js';
 import { type BlockTiling, chooseConvTiling, chooseHiddenSplits, chooseTiling, fewestSplitsReaching, gemmMlpOverride,
@@ -46,6 +46,8 @@ let limitsOverride: TilingLimits | null = null;
  * run the small SwiftShader profile on a large adapter. Pass null to restore.
  */
 export function setWebGPUTilingLimits(limits: TilingLimits | null): void {
+  // A bad limit (-5, NaN, a string) would make every block fall back, with a reason that blames the adapter.
+  if (limits !== null) checkLimits('setWebGPUTilingLimits', limits);
   limitsOverride = limits;
 }
 
@@ -167,6 +169,48 @@ export interface ExplainShapes {
   layerScale?: boolean;
 }
 
+const isDims = (s: unknown, rank: number): s is number[] =>
+  Array.isArray(s) && s.length === rank && s.every((d) => Number.isInteger(d) && d > 0);
+
+/** The checks the ops make on the same call, so a call the ops would refuse is not reported as one that runs fused. */
+function checkExplainArguments(kernel: string, shapes: ExplainShapes, attrs: { activation?: unknown; epsilon?: unknown },
+  limits: TilingLimits): void {
+  const fail = (message: string): never => { throw new Error(`explainKernel: ${message}`); };
+  if (kernel !== FUSED_CONVNEXT_BLOCK && kernel !== FUSED_CONVFIRST_BLOCK) {
+    fail(`kernel must be '${FUSED_CONVNEXT_BLOCK}' or '${FUSED_CONVFIRST_BLOCK}', got ${JSON.stringify(kernel)}`);
+  }
+  if (shapes == null || typeof shapes !== 'object') fail('shapes must be { x, filter, w1, layerScale? }');
+  const { x, filter, w1 } = shapes;
+  if (!isDims(x, 4)) fail(`shapes.x must be [N, H, W, C] of positive integers, got ${JSON.stringify(x)}`);
+  const c = x[3];
+  if (!isDims(filter, 4) || filter[0] !== filter[1] || filter[0] % 2 !== 1) {
+    fail(`shapes.filter must be [k, k, ${kernel === FUSED_CONVNEXT_BLOCK ? 'C, 1' : 'G, C'}] with k odd, got ${JSON.stringify(filter)}`);
+  }
+  const convnext = kernel === FUSED_CONVNEXT_BLOCK;
+  if (convnext ? filter[2] !== c || filter[3] !== 1 : filter[3] !== c || c % filter[2] !== 0) {
+    fail(`shapes.filter ${JSON.stringify(filter)} does not fit C = ${c} (${convnext ? '[k, k, C, 1]' : '[k, k, G, C], G dividing C'})`);
+  }
+  if (!isDims(w1, 2) || w1[0] !== c) fail(`shapes.w1 must be [C = ${c}, D], got ${JSON.stringify(w1)}`);
+  if (attrs == null || typeof attrs !== 'object') fail('attrs must be an object (e.g. { activation })');
+  if (attrs.activation != null && !isActivation(attrs.activation)) fail(`unknown activation ${JSON.stringify(attrs.activation)}`);
+  if (attrs.epsilon != null && !(typeof attrs.epsilon === 'number' && Number.isFinite(attrs.epsilon) && attrs.epsilon > 0)) {
+    fail(`epsilon must be a finite number > 0, got ${attrs.epsilon}`);
+  }
+  checkLimits('explainKernel', limits);
+}
+
+/** Throws unless `limits` has positive integer workgroup storage and invocation limits. */
+function checkLimits(what: string, limits: TilingLimits): void {
+  const l = limits as Partial<TilingLimits> | null;
+  for (const key of ['maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup'] as const) {
+    const v = l?.[key];
+    if (!(Number.isInteger(v) && (v as number) > 0)) {
+      throw new Error(`${what}: limits.${key} must be a positive integer (an adapter's limits, SWIFTSHADER_LIMITS or ` +
+        `DATACENTER_LIMITS), got ${l == null ? l : v}`);
+    }
+  }
+}
+
 /**
  * Reports whether a block call with these shapes and attributes runs fused on WebGPU under `limits`
  * (an adapter's `limits`, or SWIFTSHADER_LIMITS / DATACENTER_LIMITS) and why, without running anything.
@@ -174,6 +218,7 @@ export interface ExplainShapes {
 export function explainKernel(kernel: typeof FUSED_CONVNEXT_BLOCK | typeof FUSED_CONVFIRST_BLOCK,
   shapes: ExplainShapes, attrs: Partial<ConvNeXtAttrs & ConvFirstAttrs> & { activation?: Activation },
   limits: TilingLimits): KernelExplanation {
+  checkExplainArguments(kernel, shapes, attrs, limits);
   const activation = attrs.activation ?? (kernel === FUSED_CONVNEXT_BLOCK ? 'gelu' : 'silu');
   const spec = kernel === FUSED_CONVNEXT_BLOCK ?
     convnextSpec(shapes.x, shapes.w1, shapes.filter, { epsilon: attrs.epsilon ?? 1e-6, activation },
