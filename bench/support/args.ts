@@ -8,6 +8,8 @@
  * (which one was meant?); a switch given twice is the switch.
  */
 
+import { splitOption, switchValueProblem } from '../../src/cli/options.js';
+
 export interface FlagSpec {
   /** The option as typed, e.g. '--json'. */
   name: string;
@@ -67,18 +69,17 @@ export function parseArgs(spec: ArgsSpec, argv: readonly string[]): ParsedArgs |
       parsed.positionals.push(token);
       continue;
     }
-    const eq = token.indexOf('=');
-    const name = token.startsWith('--') && eq > 0 ? token.slice(0, eq) : token;
+    const { flag: name, inline } = splitOption(token);
     const flag = byName.get(name);
     if (flag == null) throw new ArgsError(`unknown option ${name}`);
     if (flag.value == null) {
-      if (name !== token) throw new ArgsError(`${name} is a switch and takes no value (got '${token}')`);
+      const problem = switchValueProblem(token);
+      if (problem != null) throw new ArgsError(problem);
       parsed.switches.add(name);
       continue;
     }
-    let value: string | undefined;
-    if (name !== token) value = token.slice(eq + 1);
-    else {
+    let value = inline;
+    if (value === undefined) {
       value = argv[i + 1];
       if (value == null || value.startsWith('--') || isHelp(value)) throw new ArgsError(`${name} needs a value (${flag.value})`);
       i++;

@@ -13,7 +13,9 @@ import { measureJsPeaks, measureWebGPUPeaks, userPeaks } from '../analysis/peaks
 import type { DevicePeaks } from '../analysis/roofline.js';
 import { loadGraphModelFromFile } from '../node/graph_model_file.js';
 import { setupNodeWebGPU, webgpuUnavailableReason } from '../node/webgpu_setup.js';
-import { checkGraphModelFiles, looksLikeJson, quietCpuBackendBanner, resolveModelPath } from './convert.js';
+import { quietCpuBackendBanner } from './cpu_backend.js';
+import { checkGraphModelFiles, looksLikeJson, resolveModelPath } from './files.js';
+import { splitOption, switchValueProblem } from './options.js';
 
 export const USAGE = `usage: tfjs-block-fusion analyze <model.json | dir>... [options]
 
@@ -76,10 +78,7 @@ export function parseAnalyzeArgs(args: readonly string[]): AnalyzeArgs {
   let pendingName: string | null = null;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    // --flag=value as well as --flag value, as convert and model take them.
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
+    const { flag, inline } = splitOption(arg);
     const next = () => inline ?? args[++i];
     switch (flag) {
       case '--batch': a.batch = positive(flag, next(), true); break;
@@ -87,10 +86,12 @@ export function parseAnalyzeArgs(args: readonly string[]): AnalyzeArgs {
       case '--peak-tflops': a.peakTflops = positive(flag, next(), false); break;
       case '--bandwidth-gbps': a.bandwidthGBps = positive(flag, next(), false); break;
       case '--repeats': a.repeats = positive(flag, next(), true); break;
-      case '--overwrite':
-        if (inline != null) throw new UsageError(`--overwrite is a switch and takes no value (got '${arg}'): give --overwrite or leave it out`);
+      case '--overwrite': {
+        const problem = switchValueProblem(arg);
+        if (problem != null) throw new UsageError(problem);
         a.overwrite = true;
         break;
+      }
       case '--warmup': {
         const v = next();
         if (v == null || !/^\d+$/.test(v)) throw new UsageError(`--warmup must be an integer >= 0, got '${v ?? ''}'`);
@@ -159,7 +160,7 @@ export function checkModelInput(input: string): string {
  * Refuses an --out that is a file, or that holds an earlier run's output without --overwrite (like convert,
  * which refuses a non-empty <outdir>; other files in the folder are never touched).
  */
-export function checkOutDir(out: string, overwrite: boolean): void {
+export function checkAnalysisOut(out: string, overwrite: boolean): void {
   if (!existsSync(out)) return;
   if (!statSync(out).isDirectory()) throw new Error(`--out ${out} exists and is not a directory`);
   const earlier = [ANALYSIS_JSON, ...Object.values(OUTPUT_FILES)].filter((f) => existsSync(join(out, f)));
@@ -261,7 +262,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     // Inputs and --out first: the backend start, peak measurement and profiling take minutes on a GPU.
     const paths = a.models.map((m) => checkModelInput(m.path));
-    checkOutDir(a.out, a.overwrite);
+    checkAnalysisOut(a.out, a.overwrite);
     await activateBackend(a.backend, log);
     const entries: ModelEntry[] = [];
     for (const [k, m] of a.models.entries()) {

@@ -4,11 +4,13 @@
  * src/converter/. Exit codes: 0 converted (blocks fused, the input already fused, or --no-fuse), 1 conversion
  * failed (nothing written), 2 usage error, 3 converted but no block was found (written unfused, stock ops only).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { type ConvertResult, type ConvertSource, convertModel } from '../converter/convert.js';
 import { ConversionError } from '../converter/errors.js';
-import { checkGraphModelJson, type TfjsModelJson, weightGroupBytes } from '../converter/tfjs_import.js';
+import { quietCpuBackendBanner } from './cpu_backend.js';
+import { splitOption, switchValueProblem } from './options.js';
+import { checkGraphModelFiles, checkOutdir, looksLikeJson, resolveModelPath, writeFolderAtomically } from './files.js';
 
 const USAGE = `usage: tfjs-block-fusion convert <model.onnx | model.json | dir> <outdir> [options]
 
@@ -40,15 +42,15 @@ export function parseArgs(args: string[]): ConvertArgs | 'help' {
   const out: Partial<ConvertArgs> = { verify: false, fuse: true, overwrite: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
+    const { flag, inline } = splitOption(a);
     const value = (): string => {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
+      const v = inline ?? args[++i];
       if (v == null) throw new UsageError(`${a} needs a value`);
       return v;
     };
-    const flag = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
-    // A switch given a value (--verify=no) would otherwise be read as on, the opposite of what was meant.
     const noValue = (): void => {
-      if (a !== flag) throw new UsageError(`${flag} is a switch and takes no value (got '${a}'): give ${flag} or leave it out`);
+      const problem = switchValueProblem(a);
+      if (problem != null) throw new UsageError(problem);
     };
     switch (flag) {
       case '-h': case '--help': return 'help';
@@ -76,64 +78,6 @@ export function parseArgs(args: string[]): ConvertArgs | 'help' {
   return { ...out, input: positional[0], outdir: positional[1] } as ConvertArgs;
 }
 
-/** The model file an input path names: a directory stands for its model.json (convert and analyze take either). */
-export function resolveModelPath(path: string): string {
-  if (!existsSync(path)) throw new ConversionError(`input ${path} does not exist`);
-  if (!statSync(path).isDirectory()) return path;
-  const mj = join(path, 'model.json');
-  if (existsSync(mj)) return mj;
-  throw new ConversionError(`input ${path} is a directory without model.json`);
-}
-
-/** Whether a model file is a model.json (else ONNX): by its name, or by a leading '{'. */
-export function looksLikeJson(path: string, bytes: Uint8Array): boolean {
-  return path.endsWith('.json') || bytes[0] === 0x7b; // '{'
-}
-
-/**
- * Parses a model.json and checks it is a GraphModel whose weight shards are all next to it at the sizes its
- * weightsManifest describes, naming the file at fault (the importer only sees the shards' bytes joined).
- * Returns the parsed model.json and the shard paths in manifest order.
- */
-export function checkGraphModelFiles(path: string, bytes: Uint8Array = new Uint8Array(readFileSync(path))):
-  { modelJson: TfjsModelJson; shardFiles: string[] } {
-  let modelJson: unknown;
-  try {
-    modelJson = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (e) {
-    throw new ConversionError(`${path} is not valid JSON (${(e as Error).message}): truncated or corrupt model.json?`);
-  }
-  checkGraphModelJson(modelJson, path);
-  const dir = dirname(path);
-  const name = basename(path);
-  const shardFiles: string[] = [];
-  for (const group of modelJson.weightsManifest ?? []) {
-    const sizes = group.paths.map((p) => {
-      const file = join(dir, p);
-      const stat = existsSync(file) ? statSync(file) : null;
-      if (stat == null || !stat.isFile()) {
-        throw new ConversionError(`weight shard ${p} listed in ${name} is missing: not found next to it in ${dir}`);
-      }
-      shardFiles.push(file);
-      return stat.size;
-    });
-    const want = weightGroupBytes(group);
-    const have = sizes.reduce((a, b) => a + b, 0);
-    if (want == null || want === have) continue;
-    // Writers fill every shard of a group but the last to the same size: a shorter one is the bad one, else the last.
-    const full = Math.max(...sizes.slice(0, -1), 0);
-    let k = sizes.findIndex((n, i) => i < sizes.length - 1 && n < full);
-    if (k < 0) k = sizes.length - 1;
-    const expected = k < sizes.length - 1 ? full : want - (have - sizes[k]);
-    const shard = group.paths[k];
-    throw new ConversionError(sizes[k] < expected
-      ? `weight shard ${shard} is truncated: ${sizes[k]} bytes, but ${name}'s weightsManifest needs ${expected}`
-      : `weight shard ${shard} is ${sizes[k]} bytes, but ${name}'s weightsManifest describes ${expected}: ` +
-        `the shard does not belong to this ${name}`);
-  }
-  return { modelJson, shardFiles };
-}
-
 /** Reads the input model (read only: the input is never written). */
 export function readSource(input: string): ConvertSource {
   const path = resolveModelPath(input);
@@ -148,34 +92,13 @@ export function readSource(input: string): ConvertSource {
   return { format: 'tfjs', modelJson, weightData };
 }
 
-/** Throws unless `outdir` can take the output: absent, an empty directory, or (with --overwrite) any directory. */
-export function checkOutdir(outdir: string, overwrite: boolean): void {
-  const target = resolve(outdir);
-  if (existsSync(target)) {
-    if (!statSync(target).isDirectory()) throw new ConversionError(`${outdir} exists and is not a directory`);
-    if (readdirSync(target).length > 0 && !overwrite) {
-      throw new ConversionError(`${outdir} exists and is not empty (pass --overwrite to replace it)`);
-    }
-  }
-}
-
-/** Writes the files into a fresh sibling directory, then renames it into place: no half-written outdir. */
-export function writeOutdir(outdir: string, result: ConvertResult, overwrite: boolean): void {
-  const target = resolve(outdir);
-  checkOutdir(outdir, overwrite); // again: the folder may have changed during the conversion
-  mkdirSync(dirname(target), { recursive: true });
-  const staging = `${target}.partial-${process.pid}-${Date.now()}`;
-  try {
-    mkdirSync(staging);
-    writeFileSync(join(staging, 'model.json'), JSON.stringify(result.files.modelJson));
-    for (const s of result.files.shards) writeFileSync(join(staging, s.path), s.data);
-    writeFileSync(join(staging, 'conversion-report.json'), `${JSON.stringify(result.report, null, 2)}\n`);
-    if (existsSync(target)) rmSync(target, { recursive: true });
-    renameSync(staging, target);
-  } catch (e) {
-    rmSync(staging, { recursive: true, force: true });
-    throw e;
-  }
+/** The converted model, its shards and conversion-report.json, written atomically into `outdir`. */
+function writeOutdir(outdir: string, result: ConvertResult, overwrite: boolean): void {
+  writeFolderAtomically(outdir, [
+    { path: 'model.json', data: JSON.stringify(result.files.modelJson) },
+    ...result.files.shards,
+    { path: 'conversion-report.json', data: `${JSON.stringify(result.report, null, 2)}\n` },
+  ], overwrite);
 }
 
 function printReport(r: ConvertResult['report']): void {
@@ -188,26 +111,6 @@ function printReport(r: ConvertResult['report']): void {
   if (r.verify) {
     console.log(`  verify (seed ${r.verify.seed}, ${r.verify.backend}): max abs error ${r.verify.maxAbsError.toExponential(3)}, ` +
       `max relative error ${r.verify.maxRelError.toExponential(3)}`);
-  }
-}
-
-/**
- * tfjs-backend-cpu prints "Hi, looks like you are running TensorFlow.js in Node.js ... install our node
- * backend" on its first tensor write. The CLIs chose the cpu backend on purpose, so make that first write
- * here with exactly this message filtered out; every other tfjs warning still prints (tf.enableProdMode()
- * or IS_TEST would silence them all).
- */
-export async function quietCpuBackendBanner(): Promise<void> {
-  const tf = await import('@tensorflow/tfjs-core');
-  if (tf.getBackend() !== 'cpu') return;
-  const warn = console.warn;
-  console.warn = (...args: unknown[]) => {
-    if (!String(args[0]).includes('looks like you are running TensorFlow.js in Node.js')) warn(...args);
-  };
-  try {
-    tf.tensor1d([0]).dispose();
-  } finally {
-    console.warn = warn;
   }
 }
 

@@ -3,9 +3,10 @@
  * [--batch N] [--classes K] [--overwrite]`: writes a GraphModel (model.json + weight shards) with seeded random
  * weights. Exit codes: 0 written, 1 failed (nothing written), 2 usage (bad arguments or configuration).
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { buildModel, MODEL_FAMILIES, resolveConfig, VARIANTS } from '../../models/index.js';
+import { checkOutdir, writeFolderAtomically } from './files.js';
+import { splitOption, switchValueProblem } from './options.js';
 
 const USAGE = `usage: tfjs-block-fusion model <${MODEL_FAMILIES.join('|')}> <variant> <outdir> [options]
 
@@ -31,11 +32,11 @@ function parse(args: string[]): Parsed {
   const p: Parsed = { positional: [], unfused: false, overwrite: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const { flag, inline } = splitOption(a);
     const value = (): string | undefined => inline ?? args[++i];
-    /** A switch takes no value: `--unfused=no` would otherwise read as on. */
     const on = (): true => {
-      if (inline !== undefined) throw new Error(`${flag} takes no value, got ${a}`);
+      const problem = switchValueProblem(a);
+      if (problem != null) throw new Error(problem);
       return true;
     };
     switch (flag) {
@@ -51,28 +52,6 @@ function parse(args: string[]): Parsed {
     }
   }
   return p;
-}
-
-/** Why `outdir` cannot be written, or null: checked before the build so a refusal costs nothing. */
-function outdirProblem(outdir: string, overwrite: boolean): string | null {
-  if (!existsSync(outdir)) return null;
-  if (!statSync(outdir).isDirectory()) return `${outdir} exists and is not a folder`;
-  if (!overwrite && readdirSync(outdir).length > 0) return `${outdir} exists and is not empty; choose a new folder or pass --overwrite`;
-  return null;
-}
-
-/** Writes into a sibling temp folder, then renames it into place: no half-written outdir on failure. */
-function writeAtomically(outdir: string, files: { path: string; data: Uint8Array | string }[]): void {
-  const tmp = join(dirname(outdir), `.${Date.now()}-${process.pid}.tmp-model`);
-  mkdirSync(tmp, { recursive: true });
-  try {
-    for (const f of files) writeFileSync(join(tmp, f.path), f.data);
-    if (existsSync(outdir)) rmSync(outdir, { recursive: true });
-    renameSync(tmp, outdir);
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
 }
 
 function buildOptions(p: Parsed, onProgress?: (message: string) => void) {
@@ -96,20 +75,17 @@ export async function run(args: string[]): Promise<number> {
   }
   const [family, variant, out] = parsed.positional;
   const outdir = resolve(out);
-  const problem = outdirProblem(outdir, parsed.overwrite);
-  if (problem != null) {
-    console.error(`tfjs-block-fusion model: ${problem}`);
-    return 1;
-  }
   try {
+    // Before the build, so a refusal costs nothing.
+    checkOutdir(outdir, parsed.overwrite);
     const t0 = performance.now();
     // Progress to stderr (as convert's): the result line stays the only stdout.
     const built = buildModel(family, variant, buildOptions(parsed, (m) => console.error(`[model] ${m}`)));
     console.error(`[model] writing ${outdir}`);
-    writeAtomically(outdir, [
+    writeFolderAtomically(outdir, [
       { path: 'model.json', data: JSON.stringify(built.files.modelJson) },
       ...built.files.shards,
-    ]);
+    ], parsed.overwrite);
     const c = built.config;
     const ops = built.graph.opCounts();
     const fusedNodes = (ops.FusedConvNeXtBlock ?? 0) + (ops.FusedConvFirstBlock ?? 0);

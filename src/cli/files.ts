@@ -1,0 +1,102 @@
+/**
+ * The file side the commands share: the model a command-line path names (a folder stands for its model.json), a
+ * GraphModel's files checked before anything is imported or profiled, and whether an output folder can be written.
+ * Problems are ConversionErrors naming the file (the commands report them with exit code 1). Node-only.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ConversionError } from '../converter/errors.js';
+import { checkGraphModelJson, type TfjsModelJson, weightGroupBytes } from '../converter/tfjs_import.js';
+
+/** The model file an input path names: a directory stands for its model.json (convert and analyze take either). */
+export function resolveModelPath(path: string): string {
+  if (!existsSync(path)) throw new ConversionError(`input ${path} does not exist`);
+  if (!statSync(path).isDirectory()) return path;
+  const mj = join(path, 'model.json');
+  if (existsSync(mj)) return mj;
+  throw new ConversionError(`input ${path} is a directory without model.json`);
+}
+
+/** Whether a model file is a model.json (else ONNX): by its name, or by a leading '{'. */
+export function looksLikeJson(path: string, bytes: Uint8Array): boolean {
+  return path.endsWith('.json') || bytes[0] === 0x7b; // '{'
+}
+
+/**
+ * Parses a model.json and checks it is a GraphModel whose weight shards are all next to it at the sizes its
+ * weightsManifest describes, naming the file at fault (the importer only sees the shards' bytes joined).
+ * Returns the parsed model.json and the shard paths in manifest order.
+ */
+export function checkGraphModelFiles(path: string, bytes: Uint8Array = new Uint8Array(readFileSync(path))):
+  { modelJson: TfjsModelJson; shardFiles: string[] } {
+  let modelJson: unknown;
+  try {
+    modelJson = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new ConversionError(`${path} is not valid JSON (${(e as Error).message}): truncated or corrupt model.json?`);
+  }
+  checkGraphModelJson(modelJson, path);
+  const dir = dirname(path);
+  const name = basename(path);
+  const shardFiles: string[] = [];
+  for (const group of modelJson.weightsManifest ?? []) {
+    const sizes = group.paths.map((p) => {
+      const file = join(dir, p);
+      const stat = existsSync(file) ? statSync(file) : null;
+      if (stat == null || !stat.isFile()) {
+        throw new ConversionError(`weight shard ${p} listed in ${name} is missing: not found next to it in ${dir}`);
+      }
+      shardFiles.push(file);
+      return stat.size;
+    });
+    const want = weightGroupBytes(group);
+    const have = sizes.reduce((a, b) => a + b, 0);
+    if (want == null || want === have) continue;
+    // Writers fill every shard of a group but the last to the same size: a shorter one is the bad one, else the last.
+    const full = Math.max(...sizes.slice(0, -1), 0);
+    let k = sizes.findIndex((n, i) => i < sizes.length - 1 && n < full);
+    if (k < 0) k = sizes.length - 1;
+    const expected = k < sizes.length - 1 ? full : want - (have - sizes[k]);
+    const shard = group.paths[k];
+    throw new ConversionError(sizes[k] < expected
+      ? `weight shard ${shard} is truncated: ${sizes[k]} bytes, but ${name}'s weightsManifest needs ${expected}`
+      : `weight shard ${shard} is ${sizes[k]} bytes, but ${name}'s weightsManifest describes ${expected}: ` +
+        `the shard does not belong to this ${name}`);
+  }
+  return { modelJson, shardFiles };
+}
+
+/**
+ * Throws unless `outdir` can take a command's output: absent, an empty directory, or (with --overwrite) any
+ * directory (convert and model; analyze, which writes named files into its folder, has its own rule).
+ */
+export function checkOutdir(outdir: string, overwrite: boolean): void {
+  const target = resolve(outdir);
+  if (existsSync(target)) {
+    if (!statSync(target).isDirectory()) throw new ConversionError(`${outdir} exists and is not a directory`);
+    if (readdirSync(target).length > 0 && !overwrite) {
+      throw new ConversionError(`${outdir} exists and is not empty (pass --overwrite to replace it)`);
+    }
+  }
+}
+
+/**
+ * Writes `files` into a fresh sibling folder, then renames it into place (replacing `outdir`): a failure never leaves
+ * a half-written `outdir`. Checks `outdir` again first: it may have changed while the output was being made.
+ */
+export function writeFolderAtomically(outdir: string, files: readonly { path: string; data: Uint8Array | string }[],
+  overwrite: boolean): void {
+  const target = resolve(outdir);
+  checkOutdir(outdir, overwrite);
+  mkdirSync(dirname(target), { recursive: true });
+  const staging = `${target}.partial-${process.pid}-${Date.now()}`;
+  try {
+    mkdirSync(staging);
+    for (const f of files) writeFileSync(join(staging, f.path), f.data);
+    if (existsSync(target)) rmSync(target, { recursive: true });
+    renameSync(staging, target);
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+}
