@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Activation } from '../src/spec/activations.js';
 import { type ConvNeXtAttrs, FUSED_CONVNEXT_BLOCK } from '../src/spec/block_spec.js';
+import { DEFAULT_LAYER_NORM_EPSILON } from '../src/spec/layer_norm.js';
 import { ensureKernelsForActiveBackend } from '../src/kernels/register.js';
 import { expectGradientsWhileRecording } from '../src/kernels/gradients.js';
 import { blockInput, dim, expectActivation, expectEpsilon, expectMlpWeights, expectOddKernel, expectShape, type TensorInput, toTensor,
@@ -31,8 +32,6 @@ export interface ConvNeXtBlockOptions {
 }
 
 const OP = 'convnextBlock';
-/** ConvNeXt's LayerNorm epsilon (the published models'). */
-const DEFAULT_CONVNEXT_EPSILON = 1e-6;
 
 /**
  * One ConvNeXt block on NHWC float32 input:
@@ -57,7 +56,7 @@ function convnextBlock_(x: tf.Tensor4D | TensorInput, weights: ConvNeXtBlockWeig
     expectShape(OP, 'weights.layerScale', ls, [dim('C', c)]);
     inputs.push(ls);
   }
-  const attrs: ConvNeXtAttrs = { epsilon: expectEpsilon(OP, 'options.epsilon', o.epsilon, DEFAULT_CONVNEXT_EPSILON),
+  const attrs: ConvNeXtAttrs = { epsilon: expectEpsilon(OP, 'options.epsilon', o.epsilon, DEFAULT_LAYER_NORM_EPSILON),
     activation: expectActivation(OP, o.activation ?? 'gelu') };
   ensureKernelsForActiveBackend();
   expectGradientsWhileRecording(OP);

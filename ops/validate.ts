@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATIONS, type Activation, isActivation } from '../src/spec/activations.js';
+import { isLayerNormEpsilon } from '../src/spec/layer_norm.js';
 
 /** Anything an op accepts in place of a tensor, as in TF.js's own ops. */
 export type TensorInput = tf.Tensor | tf.TensorLike;
@@ -49,15 +50,10 @@ export function optionsObject<T extends object>(opName: string, options: T | nul
   return options;
 }
 
-/**
- * A LayerNorm epsilon (`arg` names it in messages): `fallback` when undefined; else a finite number > 0 (with 0, a
- * pixel whose values are all equal normalizes to 0 * rsqrt(0) = NaN).
- */
+/** A LayerNorm epsilon (`arg` names it in messages): `fallback` when undefined; else finite and > 0 (isLayerNormEpsilon). */
 export function expectEpsilon(opName: string, arg: string, value: unknown, fallback: number): number {
   const epsilon = value ?? fallback;
-  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
-    throw new Error(`${opName}: ${arg} must be a finite number > 0, got ${epsilon}`);
-  }
+  if (!isLayerNormEpsilon(epsilon)) throw new Error(`${opName}: ${arg} must be a finite number > 0, got ${epsilon}`);
   return epsilon;
 }
 

@@ -14,3 +14,8 @@ export interface LayerNormAttrs {
 
 /** The default epsilon of the op (ConvNeXt's, as for convnextBlock). */
 export const DEFAULT_LAYER_NORM_EPSILON = 1e-6;
+
+/** A usable epsilon: finite and > 0 (with 0, a row whose values are all equal normalizes to 0 * rsqrt(0) = NaN). */
+export function isLayerNormEpsilon(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0;
+}

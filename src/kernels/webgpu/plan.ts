@@ -3,6 +3,7 @@
  * why: `explainKernel(...)` gives the same answer for given shapes without running anything.
  */
 import { type Activation, isActivation } from '../../spec/activations.js';
+import { DEFAULT_LAYER_NORM_EPSILON, isLayerNormEpsilon } from '../../spec/layer_norm.js';
 import { type BlockSpec, type ConvFirstAttrs, type ConvNeXtAttrs, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK,
   convfirstSpec, convnextSpec, specKey } from '../../spec/block_spec.js';
 import { type BlockTiling, chooseConvTiling, chooseHiddenSplits, chooseTiling, fewestSplitsReaching, gemmMlpOverride,
@@ -193,7 +194,7 @@ function checkExplainArguments(kernel: string, shapes: ExplainShapes, attrs: { a
   if (!isDims(w1, 2) || w1[0] !== c) fail(`shapes.w1 must be [C = ${c}, D], got ${JSON.stringify(w1)}`);
   if (attrs == null || typeof attrs !== 'object') fail('attrs must be an object (e.g. { activation })');
   if (attrs.activation != null && !isActivation(attrs.activation)) fail(`unknown activation ${JSON.stringify(attrs.activation)}`);
-  if (attrs.epsilon != null && !(typeof attrs.epsilon === 'number' && Number.isFinite(attrs.epsilon) && attrs.epsilon > 0)) {
+  if (attrs.epsilon != null && !isLayerNormEpsilon(attrs.epsilon)) {
     fail(`epsilon must be a finite number > 0, got ${attrs.epsilon}`);
   }
   checkLimits('explainKernel', limits);
@@ -221,7 +222,7 @@ export function explainKernel(kernel: typeof FUSED_CONVNEXT_BLOCK | typeof FUSED
   checkExplainArguments(kernel, shapes, attrs, limits);
   const activation = attrs.activation ?? (kernel === FUSED_CONVNEXT_BLOCK ? 'gelu' : 'silu');
   const spec = kernel === FUSED_CONVNEXT_BLOCK ?
-    convnextSpec(shapes.x, shapes.w1, shapes.filter, { epsilon: attrs.epsilon ?? 1e-6, activation },
+    convnextSpec(shapes.x, shapes.w1, shapes.filter, { epsilon: attrs.epsilon ?? DEFAULT_LAYER_NORM_EPSILON, activation },
       shapes.layerScale ?? false) :
     convfirstSpec(shapes.x, shapes.w1, shapes.filter, { activation, residual: attrs.residual ?? true });
   return planBlock(kernel, spec, shapes.x, limits);
