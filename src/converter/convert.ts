@@ -43,7 +43,6 @@ export interface ConvertResult {
   report: ConversionReport;
 }
 
-/** Imports a model into the IR (no fusion). */
 /** Bytes as a Uint8Array (an ArrayBuffer, e.g. from fetch().arrayBuffer(), or any typed array view); else null. */
 function asBytes(v: unknown): Uint8Array | null {
   if (v instanceof Uint8Array) return v;
@@ -52,9 +51,10 @@ function asBytes(v: unknown): Uint8Array | null {
   return null;
 }
 
+type CheckedSource = { format: 'onnx'; bytes: Uint8Array } | { format: 'tfjs'; modelJson: TfjsModelJson; weightData: Uint8Array };
+
 /** The source checked (a clear error for a wrong shape, before any parsing blames the file) and its bytes as Uint8Array. */
-function checkedSource(source: unknown): { format: 'onnx'; bytes: Uint8Array } |
-  { format: 'tfjs'; modelJson: TfjsModelJson; weightData: Uint8Array } {
+function checkedSource(source: unknown): CheckedSource {
   const s = source as Record<string, unknown> | null;
   if (s == null || typeof s !== 'object' || (s.format !== 'onnx' && s.format !== 'tfjs')) {
     throw new ConversionError(`source must be { format: 'onnx', bytes } or { format: 'tfjs', modelJson, weightData }, ` +
@@ -81,10 +81,15 @@ function checkOptions(o: ConvertOptions): void {
   checkQuantize(o.quantize);
 }
 
-export function importModel(src: ConvertSource, options: Pick<ConvertOptions, 'inputLayout' | 'customOps'> | null = {}): Graph {
-  const source = checkedSource(src);
-  options = options ?? {};
-  checkOptions(options);
+/** Imports a model into the IR (no fusion). */
+export function importModel(source: ConvertSource, options: Pick<ConvertOptions, 'inputLayout' | 'customOps'> | null = {}): Graph {
+  const o = options ?? {};
+  checkOptions(o);
+  return importChecked(checkedSource(source), o);
+}
+
+/** importModel past its checks (convertModel has made them). */
+function importChecked(source: CheckedSource, options: Pick<ConvertOptions, 'inputLayout' | 'customOps'>): Graph {
   if (source.format === 'onnx') return lowerOnnx(decodeOnnx(source.bytes), { inputLayout: options.inputLayout });
   // Rejected whatever the value (nhwc too): accepting it would suggest it did something.
   if (options.inputLayout != null) {
@@ -100,7 +105,7 @@ export function convertModel(source: ConvertSource, options: ConvertOptions | nu
   const checked = checkedSource(source);
   const progress = options.onProgress ?? (() => {});
   progress(`importing ${checked.format === 'onnx' ? 'ONNX model' : 'TF.js GraphModel'}`);
-  const unfused = importModel(checked, options);
+  const unfused = importChecked(checked, options);
   foldConstants(unfused);
   let graph = unfused;
   let blocks: FusedBlock[] = [];
