@@ -91,8 +91,11 @@ const yieldToPage = () => new Promise((r) => setTimeout(r, 0));
 export async function prepareModelFiles(config: ModelSourceConfig, onDetail: (detail: string) => void,
   notes: string[]): Promise<ModelFiles[]> {
   const out: ModelFiles[] = [];
-  const add = (key: ModelKey, files: GraphModelFiles, inputShape: number[], label = MODEL_LABELS[key]) =>
-    out.push({ key, label, files, params: countParams(files), inputShape, fusedNodes: countFusedNodes(files) });
+  const add = (key: ModelKey, files: GraphModelFiles, inputShape: number[]): ModelFiles => {
+    const entry = { key, label: MODEL_LABELS[key], files, params: countParams(files), inputShape, fusedNodes: countFusedNodes(files) };
+    out.push(entry);
+    return entry;
+  };
 
   if (config.ownModel != null) {
     onDetail(`reading ${config.ownModel.name}`);
@@ -101,8 +104,8 @@ export async function prepareModelFiles(config: ModelSourceConfig, onDetail: (de
     const result = convertModel(source, { onProgress: (m) => onDetail(`${config.ownModel!.name}: ${m}`) });
     const shape = result.graph.inputs[0]?.shape ?? [];
     add('own-original', writeGraphModel(result.unfused), shape);
-    const converted = result.files;
-    add('own-converted', converted, shape, countFusedNodes(converted) > 0 ? MODEL_LABELS['own-converted'] : OWN_UNFUSED_LABEL);
+    const converted = add('own-converted', result.files, shape);
+    if (converted.fusedNodes === 0) converted.label = OWN_UNFUSED_LABEL;
     const { blocks, alreadyFused } = result.report;
     notes.push(`converted ${config.ownModel.name}: ${result.report.summary}`);
     // A converted model converted again has no blocks left to find, yet is fused: say which.
