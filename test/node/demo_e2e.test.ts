@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { type PageServer, startPageServer } from '../../scripts/page_server.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -69,6 +69,19 @@ describe('demo page', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${C
     await page.close();
   });
 
+  const mobilenet = `${root}../shared/fixtures/onnx/torchvision_mobilenet_v2_w025_op17.onnx`;
+
+  /** Opens the page with `query`, drops `file` as the user's own model, runs the comparison and waits for its end. */
+  async function runOwnModel(page: Page, query: string, file: string): Promise<void> {
+    await page.goto(`${server.url}?${query}`);
+    await page.waitForSelector('body[data-ready]');  // every handler attached
+    await page.locator('details.own-model summary').click();
+    await page.setInputFiles('#files', file);
+    await page.click('#run');
+    await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.status ?? ''), null,
+      { timeout: 300_000 });
+  }
+
   it('own model by keyboard (Enter on the drop zone opens the chooser) and back to the built-in models', async () => {
     const page = await browser.newPage();
     // Listening from the start: Playwright turns on file-chooser interception asynchronously when the first
@@ -89,17 +102,10 @@ describe('demo page', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${C
     await page.close();
   });
 
-  const mobilenet = `${root}../shared/fixtures/onnx/torchvision_mobilenet_v2_w025_op17.onnx`;
   it('a dropped model the converter cannot fuse: labelled "nothing fused", no speedup claimed, its own batch',
     { skip: existsSync(mobilenet) ? false : `no fixture at ${mobilenet}` }, async () => {
       const page = await browser.newPage();
-      await page.goto(`${server.url}?backends=cpu&batch=1&iterations=1&warmup=0&profile=0`);
-      await page.waitForSelector('body[data-ready]');  // every handler attached
-      await page.locator('details.own-model summary').click();
-      await page.setInputFiles('#files', mobilenet);
-      await page.click('#run');
-      await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.status ?? ''), null,
-        { timeout: 300_000 });
+      await runOwnModel(page, 'backends=cpu&batch=1&iterations=1&warmup=0&profile=0', mobilenet);
       assert.equal(await page.evaluate(() => document.body.dataset.status), 'done');
       const rows = await page.evaluate(() => (window as unknown as { demoResults: { rows: Array<{ label: string;
         batch: number; inputShape: number[]; fusedNodes: number }> } }).demoResults.rows);
@@ -120,13 +126,7 @@ describe('demo page', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${C
       const errors: string[] = [];
       page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
       page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto(`${server.url}?backends=webgl&iterations=2&warmup=0&profile=0`);
-      await page.waitForSelector('body[data-ready]');  // every handler attached
-      await page.locator('details.own-model summary').click();
-      await page.setInputFiles('#files', onnx);
-      await page.click('#run');
-      await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.status ?? ''), null,
-        { timeout: 300_000 });
+      await runOwnModel(page, 'backends=webgl&iterations=2&warmup=0&profile=0', onnx);
       await page.screenshot({ path: `${root}test-output/demo-own-model-phone.png`, fullPage: true });
       const status = await page.evaluate(() => document.body.dataset.status);
       assert.equal(status, 'done', `page reported: ${await page.evaluate(() => document.querySelector('#error')?.textContent)}`);
