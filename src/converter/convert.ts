@@ -1,5 +1,5 @@
 /**
- * The converter pipeline as a library (browser-safe; file IO lives in src/cli/convert.ts):
+ * The converter pipeline as a library (browser-safe; file IO lives in src/cli/convert.ts and src/cli/files.ts):
  * import (ONNX bytes or TF.js model.json + shard bytes) -> IR -> fusion -> GraphModel files + report.
  *
  *   const result = convertModel({ format: 'onnx', bytes });
