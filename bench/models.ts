@@ -5,6 +5,7 @@
  * and loaded with tf.loadGraphModel, as a web app would.
  *
  *   npm run bench:models -- [--json FILE] [--cpu-profile DIR] [--smoke] [--configs stock,fused,...] [--dispatches]
+ *                           [--dawn-enable LIST] [--dawn-disable LIST]
  *
  * Per model and batch, the models of a batch interleaved in ROUNDS rounds: GPU time (timestamp queries, tf.time
  * kernelMs; each round after RAMP_MS of back-to-back inferences so the GPU runs at its working clocks; best over
@@ -25,12 +26,12 @@ import { MODELS_COMMAND } from './support/bench_args.js';
 import { ALL_CONFIGS } from './support/model_configs.js';
 
 // The command line is checked (--help, unknown options or --configs keys: exit) before any device work.
-const { smoke, jsonFile, profileDir, configKeys, dispatches } = parseCommandLine(MODELS_COMMAND);
+const { smoke, jsonFile, profileDir, configKeys, dispatches, dawnToggles } = parseCommandLine(MODELS_COMMAND);
 
 // Dawn must provide navigator.gpu before tfjs-backend-webgpu is evaluated (it registers itself on import);
 // with no Vulkan driver named, Chromium's SwiftShader is used where this machine has it (a CPU-only machine).
 const { setupNodeWebGPU } = await import('../src/node/webgpu_setup.js');
-await setupNodeWebGPU({ preferSwiftShader: true });
+await setupNodeWebGPU({ preferSwiftShader: true, dawnToggles });
 const tf = await import('@tensorflow/tfjs-core');
 const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
 const { loadGraphModel } = await import('@tensorflow/tfjs-converter');
@@ -327,7 +328,7 @@ const leaked = tf.memory().numTensors;
 console.log(`\ntensors alive at the end: ${leaked}`);
 if (jsonFile) {
   writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), smoke, adapter: adapterInfo,
-    timestampQuery: hasTimestamps, cpuForward: tf.env().getBool('WEBGPU_CPU_FORWARD'), peaks,
+    timestampQuery: hasTimestamps, dawnToggles, cpuForward: tf.env().getBool('WEBGPU_CPU_FORWARD'), peaks,
     repeats: { warmup: WARMUP, rounds: ROUNDS, gpuPerRound: GPU_REPEATS, wallPerRound: WALL_REPEATS }, rows }, null, 1));
   console.log(`wrote ${jsonFile}`);
 }

@@ -73,6 +73,7 @@ if (want('smoke')) {
     ['analyze:models (--smoke)', ['run', 'analyze:models', '--', '--smoke', '--out', join(tmp, 'analysis-smoke')]],
     ['bench:patch-conv (--smoke)', ['run', 'bench:patch-conv', '--', '--smoke', '--json', join(tmp, 'patch-conv-smoke.json')]],
     ['bench:gemm-probe (--smoke)', ['run', 'bench:gemm-probe', '--', '--smoke', '--json', join(tmp, 'gemm-probe-smoke.json')]],
+    ['bench:dwconv-probe (--smoke)', ['run', 'bench:dwconv-probe', '--', '--smoke', '--json', join(tmp, 'dwconv-probe-smoke.json')]],
   ];
   for (const [name, args] of smokes) {
     const { code, out } = await run('npm', args, { capture: true });

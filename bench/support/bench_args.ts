@@ -82,6 +82,8 @@ export interface ModelsArgs {
   /** --configs keys (stock among them), or null for all. */
   configKeys: string[] | null;
   dispatches: boolean;
+  /** Extra Dawn toggles for the whole run (--dawn-enable / --dawn-disable). */
+  dawnToggles: { enable: string[]; disable: string[] };
 }
 
 const CONFIG_KEYS = ALL_CONFIGS.map((c) => c.key);
@@ -89,6 +91,7 @@ const keyWidth = Math.max(...CONFIG_KEYS.map((k) => k.length)) + 2;
 
 const MODELS_SPEC: ArgsSpec = {
   usage: ['npm run bench:models -- [--json FILE] [--cpu-profile DIR] [--dispatches] [--smoke] [--configs stock,fused,...]',
+    '    [--dawn-enable LIST] [--dawn-disable LIST]',
     '(node --import tsx bench/models.ts ...; on a GPU machine: bash .device/run.sh ...)'],
   about: 'Whole-model inference on WebGPU in Node through Dawn: ConvNeXt-T stock ops, ConvNeXt-T fused, ConvFirstNet-T\n' +
     'fused (and the A/B configurations below), 224x224, batch 1 and 32, GraphModels loaded with tf.loadGraphModel;\n' +
@@ -103,6 +106,11 @@ const MODELS_SPEC: ArgsSpec = {
     { name: '--configs', value: 'LIST', keys: CONFIG_KEYS,
       help: 'only these configurations: comma-separated keys (listed below), stock (the baseline)\n' +
         'among them; default all' },
+    { name: '--dawn-enable', value: 'LIST', check: listOf(/^[a-z0-9_]+$/, 'Dawn toggle names'),
+      help: "extra Dawn toggles on for the whole run (e.g. disable_robustness): an A/B between runs\n" +
+        'of one device call, since Dawn is set up once per process' },
+    { name: '--dawn-disable', value: 'LIST', check: listOf(/^[a-z0-9_]+$/, 'Dawn toggle names'),
+      help: 'extra Dawn toggles off for the whole run' },
   ],
   notes: `configurations (--configs keys; they run in this order):\n` +
     ALL_CONFIGS.map((c) => `  ${c.key.padEnd(keyWidth)}${c.label}`).join('\n'),
@@ -123,6 +131,8 @@ export const MODELS_COMMAND: BenchCommand<ModelsArgs> = {
       profileDir: p.values.get('--cpu-profile') ?? null,
       configKeys,
       dispatches: p.switches.has('--dispatches'),
+      dawnToggles: { enable: p.values.get('--dawn-enable')?.split(',') ?? [],
+        disable: p.values.get('--dawn-disable')?.split(',') ?? [] },
     };
   },
 };
@@ -221,6 +231,25 @@ export const GEMM_PROBE_COMMAND: BenchCommand<GemmProbeArgs> = {
 };
 
 export const parseGemmProbeArgs = (argv: readonly string[]) => parseBenchArgs(GEMM_PROBE_COMMAND, argv);
+
+// ---------------------------------------------------------------------------------------------------------------
+// bench/dwconv_probe.ts (npm run bench:dwconv-probe)
+
+export const DWCONV_PROBE_COMMAND: BenchCommand<GemmProbeArgs> = {
+  script: 'bench/dwconv_probe.ts',
+  spec: {
+    usage: ['npm run bench:dwconv-probe -- [--smoke] [--json FILE]',
+      '(node --import tsx bench/dwconv_probe.ts ...; on a GPU machine: bash .device/run.sh ...)'],
+    about: "Probe: ConvNeXt's 7x7 depthwise conv alone at N=32 in three workgroup layouts (flat pixel strips, 2-D\n" +
+      'pixel blocks, 2-D blocks with the input halo staged in workgroup memory), each checked against a CPU float64\n' +
+      'conv on sampled outputs (poisoned first) before it is timed.',
+    flags: [
+      { name: '--smoke', help: 'one small shape and few repeats (SwiftShader; not a timing)' },
+      { name: '--json', value: 'FILE', help: 'write the peaks and rows to FILE as JSON' },
+    ],
+  },
+  interpret: (p) => ({ smoke: p.switches.has('--smoke'), jsonFile: p.values.get('--json') ?? null }),
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 // bench/analyze_models.ts (npm run analyze:models)

@@ -19,9 +19,22 @@ export function webgpuUnavailableReason(): string | null {
   return null;
 }
 
-let loaded: Promise<void> | null = null;
+/** Extra Dawn toggles (names as in Dawn's Toggles.cpp, e.g. 'disable_robustness') for the process's instance. */
+export interface DawnToggles { enable?: readonly string[]; disable?: readonly string[] }
 
-async function load(options: { preferSwiftShader: boolean }): Promise<void> {
+const TOGGLE_NAME = /^[a-z0-9_]+$/;
+
+function toggleList(base: string, extra: readonly string[] | undefined, what: string): string {
+  for (const t of extra ?? []) {
+    if (!TOGGLE_NAME.test(t)) throw new Error(`setupNodeWebGPU: dawnToggles.${what} '${t}' is not a Dawn toggle name (lower-case words joined by _)`);
+  }
+  return [base, ...(extra ?? [])].join(',');
+}
+
+let loaded: Promise<void> | null = null;
+let loadedToggles = '';
+
+async function load(options: { preferSwiftShader: boolean; toggles: [string, string] }): Promise<void> {
   if (options.preferSwiftShader && process.env.VK_ICD_FILENAMES == null && process.env.VK_DRIVER_FILES == null &&
       existsSync(SWIFTSHADER_ICD)) {
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
@@ -30,16 +43,26 @@ async function load(options: { preferSwiftShader: boolean }): Promise<void> {
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
   // Dawn quantizes timestamps (to ~65 us on an H200) unless told not to; per-kernel times need raw values.
-  const gpu = create(['enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=timestamp_quantization']);
+  const gpu = create([`enable-dawn-features=${options.toggles[0]}`, `disable-dawn-features=${options.toggles[1]}`]);
   Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   await import('@tensorflow/tfjs-backend-webgpu');
 }
 
 /**
  * Makes navigator.gpu (Dawn) and registers tfjs's webgpu backend; idempotent. `preferSwiftShader`
- * (tests) selects Chromium's SwiftShader when no driver is named in VK_ICD_FILENAMES.
+ * (tests) selects Chromium's SwiftShader when no driver is named in VK_ICD_FILENAMES. `dawnToggles` adds Dawn
+ * toggles to the two every instance gets (allow_unsafe_apis for timestamps, timestamp_quantization off); the
+ * benchmarks use it for A/B runs (bench:models --dawn-enable). A second call asking for other toggles throws:
+ * Dawn's instance exists once per process.
  */
-export function setupNodeWebGPU(options: { preferSwiftShader?: boolean } = {}): Promise<void> {
-  loaded ??= load({ preferSwiftShader: options.preferSwiftShader ?? false });
+export async function setupNodeWebGPU(options: { preferSwiftShader?: boolean; dawnToggles?: DawnToggles } = {}): Promise<void> {
+  const toggles: [string, string] = [toggleList('allow_unsafe_apis', options.dawnToggles?.enable, 'enable'),
+    toggleList('timestamp_quantization', options.dawnToggles?.disable, 'disable')];
+  const key = toggles.join(' / ');
+  if (loaded != null && key !== loadedToggles) {
+    throw new Error(`setupNodeWebGPU: Dawn is already set up with toggles ${loadedToggles}; asked for ${key}`);
+  }
+  loadedToggles = key;
+  loaded ??= load({ preferSwiftShader: options.preferSwiftShader ?? false, toggles });
   return loaded;
 }

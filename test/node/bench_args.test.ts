@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ArgsError, type ArgsSpec, type BenchCommand, formatUsage, parseArgs, parseBenchArgs } from '../../bench/support/args.js';
-import { ANALYZE_MODELS_COMMAND, GEMM_PROBE_COMMAND, GPU_COMMAND, MODELS_COMMAND, MODELS_TABLE_COMMAND, MRT_PROBE_COMMAND,
+import { ANALYZE_MODELS_COMMAND, DWCONV_PROBE_COMMAND, GEMM_PROBE_COMMAND, GPU_COMMAND, MODELS_COMMAND, MODELS_TABLE_COMMAND, MRT_PROBE_COMMAND,
   parseGpuArgs, parseModelsArgs, parsePatchConvArgs, parseProfileSummaryArgs, parseWebGLArgs, PATCH_CONV_COMMAND,
   PROFILE_SUMMARY_COMMAND, WEBGL_COMMAND } from '../../bench/support/bench_args.js';
 import { ALL_CONFIGS } from '../../bench/support/model_configs.js';
@@ -29,10 +29,12 @@ interface Script {
 
 const SCRIPTS: Script[] = [
   { file: 'bench/gpu.ts', flags: ['--json', '--smoke', '--split', '--sweep', '--sweep-ops', '--sweep-only', '--sweep-batch'] },
-  { file: 'bench/models.ts', flags: ['--json', '--cpu-profile', '--dispatches', '--smoke', '--configs'] },
+  { file: 'bench/models.ts', flags: ['--json', '--cpu-profile', '--dispatches', '--smoke', '--configs', '--dawn-enable',
+    '--dawn-disable'] },
   { file: 'bench/patch_conv.ts', flags: ['--json', '--smoke', '--sweep', '--splitk', '--batches', '--splits',
     '--gemm-splits', '--gemm-tiles', '--rounds', '--shapes'] },
   { file: 'bench/gemm_probe.ts', flags: ['--smoke', '--json'] },
+  { file: 'bench/dwconv_probe.ts', flags: ['--smoke', '--json'] },
   { file: 'bench/analyze_models.ts', flags: ['--variant', '--input-size', '--batch', '--out', '--smoke'] },
   { file: 'bench/analyze_device.ts', flags: ['--batch', '--input-size', '--backend', '--name', '--out'] },
   { file: 'bench/models_table.ts', flags: ['--backend', '--size'] },
@@ -45,7 +47,8 @@ const SCRIPTS: Script[] = [
 /** Each script's command (bench/analyze_device.ts is the `tfjs-block-fusion analyze` CLI, src/cli/analyze.ts). */
 const COMMANDS: Record<string, BenchCommand<unknown>> = {
   'bench/gpu.ts': GPU_COMMAND, 'bench/models.ts': MODELS_COMMAND, 'bench/patch_conv.ts': PATCH_CONV_COMMAND,
-  'bench/gemm_probe.ts': GEMM_PROBE_COMMAND, 'bench/analyze_models.ts': ANALYZE_MODELS_COMMAND,
+  'bench/gemm_probe.ts': GEMM_PROBE_COMMAND, 'bench/dwconv_probe.ts': DWCONV_PROBE_COMMAND,
+  'bench/analyze_models.ts': ANALYZE_MODELS_COMMAND,
   'bench/models_table.ts': MODELS_TABLE_COMMAND, 'bench/profile_summary.ts': PROFILE_SUMMARY_COMMAND,
   'bench/webgl/run.ts': WEBGL_COMMAND, 'bench/webgl/mrt_probe.ts': MRT_PROBE_COMMAND,
 };
@@ -178,10 +181,16 @@ describe('bench scripts: settings for valid arguments (the defaults as before)',
     assert.throws(() => parseGpuArgs(['--sweep', '--split']), /--split has no effect with --sweep/);
   });
   it('bench:models: defaults and --configs (stock required)', () => {
+    const noToggles = { enable: [], disable: [] };
     assert.deepEqual(parseModelsArgs([]), { smoke: false, jsonFile: null, profileDir: null, configKeys: null,
-      dispatches: false });
+      dispatches: false, dawnToggles: noToggles });
     assert.deepEqual(parseModelsArgs(['--configs', 'stock,fused,sub1k', '--dispatches', '--cpu-profile', 'p', '--json', 'o']),
-      { smoke: false, jsonFile: 'o', profileDir: 'p', configKeys: ['stock', 'fused', 'sub1k'], dispatches: true });
+      { smoke: false, jsonFile: 'o', profileDir: 'p', configKeys: ['stock', 'fused', 'sub1k'], dispatches: true,
+        dawnToggles: noToggles });
+    assert.deepEqual(parseModelsArgs(['--dawn-enable', 'disable_robustness,use_dxc', '--dawn-disable', 'lazy_clear_resource_on_first_use']).dawnToggles,
+      { enable: ['disable_robustness', 'use_dxc'], disable: ['lazy_clear_resource_on_first_use'] });
+    assert.throws(() => parseModelsArgs(['--dawn-enable', 'Disable-Robustness']), /--dawn-enable: expected Dawn toggle names/);
+    assert.throws(() => parseModelsArgs(['--dawn-disable']), /--dawn-disable needs a value/);
     assert.throws(() => parseModelsArgs(['--configs', 'fused']), /--configs must include stock/);
     assert.throws(() => parseModelsArgs(['--configs', 'stock,']), /unknown --configs key ''/);
     assert.throws(() => parseModelsArgs(['--json', '--smoke']), /--json needs a value/);
