@@ -35,11 +35,6 @@ export function floatLiteral(v: number): string {
 
 export type ShaderLanguage = 'wgsl' | 'glsl';
 
-/** A vec4 splat of a constant: GLSL's max/clamp take a float beside a vec4, WGSL's need matching types. */
-function splat(value: number, lang: ShaderLanguage): string {
-  return lang === 'wgsl' ? `vec4<f32>(${floatLiteral(value)})` : floatLiteral(value);
-}
-
 /** erf(u) = sign(u) (1 - t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) exp(-u^2)), t = 1 / (1 + p |u|). */
 function erfCode(u: string): string {
   const t = `(1.0 / (1.0 + ${floatLiteral(ERF.p)} * abs(${u})))`;
@@ -65,9 +60,23 @@ export const ACTIVATION_CODE: Record<Activation, (v: string, lang: ShaderLanguag
   gelu_tanh: (v) => `(0.5 * ${v} * (1.0 + ${tanhCode(
     `(${floatLiteral(SQRT_2_OVER_PI)} * (${v} + ${floatLiteral(GELU_TANH_COEFF)} * ${v} * ${v} * ${v}))`)}))`,
   silu: (v) => `(${v} / (1.0 + exp(-${v})))`,
-  relu: (v, lang) => `max(${v}, ${splat(0, lang)})`,
-  relu6: (v, lang) => `clamp(${v}, ${splat(0, lang)}, ${splat(6, lang)})`,
+  // Comparisons and selects, not max / clamp: GPUs' max(NaN, 0) is 0, which would hide a NaN that stock tf.relu
+  // (and the reference) passes on; NaN < 0 and NaN > 6 are false, so a NaN lane keeps v.
+  relu: (v, lang) => below(v, 0, lang),
+  relu6: (v, lang) => above(`(${below(v, 0, lang)})`, 6, lang),
 };
+
+/** v with the lanes below `bound` replaced by it (WGSL select / GLSL mix with a bvec4: exact, no blending). */
+function below(v: string, bound: number, lang: ShaderLanguage): string {
+  const b = `vec4${lang === 'wgsl' ? '<f32>' : ''}(${floatLiteral(bound)})`;
+  return lang === 'wgsl' ? `select(${v}, ${b}, ${v} < ${b})` : `mix(${v}, ${b}, lessThan(${v}, ${b}))`;
+}
+
+/** v with the lanes above `bound` replaced by it. */
+function above(v: string, bound: number, lang: ShaderLanguage): string {
+  const b = `vec4${lang === 'wgsl' ? '<f32>' : ''}(${floatLiteral(bound)})`;
+  return lang === 'wgsl' ? `select(${v}, ${b}, ${v} > ${b})` : `mix(${v}, ${b}, greaterThan(${v}, ${b}))`;
+}
 
 /** GLSL expression builders, one per activation (the WebGL generator's view of ACTIVATION_CODE). */
 export const ACTIVATION_GLSL = Object.fromEntries(

@@ -1,5 +1,5 @@
 import '../../src/index.js';
-import { blockMatrix, caseName, runBlockCase } from '../support/block_cases.js';
+import { blockMatrix, caseName, nanCases, runBlockCase } from '../support/block_cases.js';
 import { GPU_BACKENDS, useBackend } from '../support/browser_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
 
@@ -13,6 +13,12 @@ for (const backend of GPU_BACKENDS) {
       it(caseName(t), async () => {
         await useBackend(backend);
         await runBlockCase(t, rng.int(1, 2 ** 30));
+      });
+    }
+    for (const t of nanCases()) {
+      it(`${caseName(t)}: a NaN input stays NaN where it reaches`, async () => {
+        await useBackend(backend);
+        await runBlockCase(t, rng.int(1, 2 ** 30), true);
       });
     }
   });

@@ -54,11 +54,15 @@ interface Prepared {
   depth: number;
 }
 
-/** Well-scaled random weights (N(0, 1/fan_in)), so the branch matters as much as the residual. */
-export function prepareCase(t: BlockCase, rng: Rng): Prepared {
+/**
+ * Well-scaled random weights (N(0, 1/fan_in)), so the branch matters as much as the residual. `editX` changes the
+ * drawn input before the oracle runs (non-finite cases).
+ */
+export function prepareCase(t: BlockCase, rng: Rng, editX?: (x: Float32Array) => void): Prepared {
   const { n, h, w, c, d, k } = t;
   const s: Shape4 = { n, h, w, c };
   const x = rng.normals(n * h * w * c);
+  editX?.(x);
   const common = {
     w1: rng.normals(c * d, 1 / Math.sqrt(c)), b1: rng.normals(d, 0.1),
     w2: rng.normals(d * c, 1 / Math.sqrt(d)), b2: rng.normals(c, 0.1),
@@ -87,8 +91,24 @@ export function tolerance(depth: number, scale: number): number {
 
 export interface CaseResult { maxErr: number; tol: number; worstIndex: number }
 
-export function compare(got: ArrayLike<number>, want: Float64Array, depth: number, label: string): CaseResult {
+/**
+ * Max abs error against the oracle, thrown past the tolerance. A NaN where the oracle has a number fails; with
+ * `nanWhereExpected`, the oracle's NaN outputs (a NaN input's reach) must be NaN too, and are not measured.
+ */
+export function compare(got: ArrayLike<number>, want: Float64Array, depth: number, label: string,
+  nanWhereExpected = false): CaseResult {
   if (got.length !== want.length) throw new Error(`${label}: got ${got.length} values, want ${want.length}`);
+  if (nanWhereExpected) {
+    const finite = new Float64Array(want);
+    const gotFinite = Float32Array.from(got);
+    for (let i = 0; i < want.length; i++) {
+      if (!Number.isNaN(want[i])) continue;
+      if (!Number.isNaN(got[i])) throw new Error(`${label}: flat index ${i} should be NaN (the NaN input reaches it), got ${got[i]}`);
+      finite[i] = 0;
+      gotFinite[i] = 0;
+    }
+    return compare(gotFinite, finite, depth, label);
+  }
   let scale = 0;
   for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
   const tol = tolerance(depth, scale);
@@ -106,10 +126,14 @@ export function compare(got: ArrayLike<number>, want: Float64Array, depth: numbe
   return { maxErr, tol, worstIndex };
 }
 
-/** Runs one case with the package's op on the active backend; throws on mismatch or leaked tensors. */
-export async function runBlockCase(t: BlockCase, seed: number): Promise<CaseResult> {
-  const label = `${caseName(t)} on ${tf.getBackend()} (seed ${seed})`;
-  const p = prepareCase(t, new Rng(seed));
+/**
+ * Runs one case with the package's op on the active backend; throws on mismatch or leaked tensors. `nanInput`: one
+ * input element (drawn from the seed) is NaN, and every output the oracle makes NaN must be NaN (an activation
+ * written as max(v, 0) turns it into 0 on GPUs), the rest must match.
+ */
+export async function runBlockCase(t: BlockCase, seed: number, nanInput = false): Promise<CaseResult> {
+  const label = `${caseName(t)}${nanInput ? ' with a NaN input' : ''} on ${tf.getBackend()} (seed ${seed})`;
+  const p = prepareCase(t, new Rng(seed), nanInput ? (x) => { x[seed % x.length] = Number.NaN; } : undefined);
   const before = tf.memory().numTensors;
   const tensors: Record<string, tf.Tensor> = {};
   for (const [name, data] of Object.entries(p.inputs)) tensors[name] = tf.tensor(data, p.shapes[name], 'float32');
@@ -123,5 +147,13 @@ export async function runBlockCase(t: BlockCase, seed: number): Promise<CaseResu
   tf.dispose(Object.values(tensors));
   const leaked = tf.memory().numTensors - before;
   if (leaked !== 0) throw new Error(`${label}: leaked ${leaked} tensors`);
-  return compare(got, p.expected, p.depth, label);
+  return compare(got, p.expected, p.depth, label, nanInput);
+}
+
+/** Small cases of each block kind and activation for the NaN check (a 7x7 conv spreads the NaN over the image). */
+export function nanCases(): BlockCase[] {
+  return ACTS.flatMap((act): BlockCase[] => [
+    { kind: 'convnext', n: 2, h: 9, w: 11, c: 12, d: 48, k: 3, act, layerScale: true },
+    { kind: 'convfirst', n: 1, h: 10, w: 7, c: 16, d: 64, k: 3, g: 8, act, residual: true },
+  ]);
 }
