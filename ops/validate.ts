@@ -81,6 +81,8 @@ export function blockInput(opName: string, x: TensorInput, weights: unknown): { 
   }
   const $x = toTensor(x, 'x', opName);
   expectShape(opName, 'x', $x, [dim('N'), dim('H'), dim('W'), dim('C')]);
+  // N, H or W may be 0 (an empty batch gives an empty output); a block without channels is no block.
+  if ($x.shape[3] === 0) throw new Error(`${opName}: x must have at least one channel (C >= 1), got shape [${$x.shape.join(', ')}]`);
   return { $x, c: $x.shape[3] as number };
 }
 
@@ -96,6 +98,9 @@ export function weightTensors<K extends string>(opName: string, weights: Partial
 export function expectMlpWeights(opName: string, w: Record<'w1' | 'b1' | 'w2' | 'b2', tf.Tensor>, c: number): number {
   expectShape(opName, 'weights.w1', w.w1, [dim('C', c), dim('D')]);
   const d = w.w1.shape[1] as number;
+  if (d === 0) {
+    throw new Error(`${opName}: weights.w1 must have at least one hidden channel (D >= 1), got shape [${w.w1.shape.join(', ')}]`);
+  }
   expectShape(opName, 'weights.b1', w.b1, [dim('D', d)]);
   expectShape(opName, 'weights.w2', w.w2, [dim('D', d), dim('C', c)]);
   expectShape(opName, 'weights.b2', w.b2, [dim('C', c)]);

@@ -2,15 +2,15 @@
  * WebGL fused block kernels: float64 agreement on extra odd shapes (the foundation matrix itself runs in
  * ops_reference.spec.ts through the same ops), unwritten-texel poisoning, draw calls per block (at most
  * 3, no hidden pack / unpack / reshape passes) and blits (the multi-target project pass's part copies),
- * both project paths, the weight cache's lifetime, and the WebGL 1 error.
+ * both project paths, the weight cache's lifetime, empty inputs, and the reference path on a real WebGL 1 context.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
+import { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { convfirstBlock, convnextBlock } from '../../src/index.js';
 import { type ExpandShape, expandShape, type ProjectShape, projectShape, setExpandShape, setProjectShape }
   from '../../src/kernels/webgl/block_passes.js';
-import { cachedWeightSets, requireWebGL2 } from '../../src/kernels/webgl/index.js';
+import { cachedWeightSets, fusedBlocksSupported } from '../../src/kernels/webgl/index.js';
 import { maxRenderTargets } from '../../src/kernels/webgl/multi_target_pass.js';
 import { isNatural, outputLayout } from '../../src/kernels/webgl/packed_layout.js';
 import { splitShape } from '../../src/kernels/webgl/pointwise_program.js';
@@ -366,9 +366,97 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     expect(tf.memory().numDataBuffers).toBe(buffersBefore);
   });
 
-  it('rejects WebGL 1 with an error naming the requirement', () => {
-    expect(() => requireWebGL2('FusedConvNeXtBlock', 1)).toThrowError(/needs WebGL 2.*WebGL 1/);
-    expect(() => requireWebGL2('FusedConvNeXtBlock', 2)).not.toThrow();
+  it('keeps one prepared entry per weight set when two sets share a tensor (no re-preparing as they alternate)', async () => {
+    const backend = webglBackend();
+    const setsBefore = cachedWeightSets(backend);
+    const tensorsBefore = tf.memory().numTensors;
+    const t: BlockCase = { kind: 'convnext', n: 1, h: 5, w: 6, c: 8, d: 24, k: 3, act: 'gelu', layerScale: true };
+    const a = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
+    const b = makeCase(t, new Rng(rng.int(1, 2 ** 30)));
+    // Set b shares a's dwFilter; set c is a without its layer scale.
+    const bWeights = { ...b.weights, dwFilter: a.weights.dwFilter };
+    const { layerScale: _unused, ...cWeights } = a.weights;
+    const runs = [
+      () => convnextBlock(a.x, a.weights as never), () => convnextBlock(a.x, bWeights as never),
+      () => convnextBlock(a.x, cWeights as never),
+    ];
+    const reads = () => {
+      let n = 0;
+      const readSync = backend.readSync;
+      backend.readSync = function (...args: Parameters<typeof readSync>) { n++; return readSync.apply(this, args); };
+      return { count: () => n, restore: () => { backend.readSync = readSync; } };
+    };
+    const first = runs.map((run) => run());
+    expect(cachedWeightSets(backend)).toBe(setsBefore + 3);
+    const counter = reads();
+    try {
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < runs.length; i++) {
+          const y = runs[i]();
+          const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(y, first[i]))));
+          expect(diff.dataSync()[0]).toBe(0);
+          tf.dispose([diff, y]);
+        }
+      }
+    } finally { counter.restore(); }
+    // One read per check above (its max); no weight set was read back to be prepared again.
+    expect(counter.count()).toBe(3 * runs.length);
+    expect(cachedWeightSets(backend)).toBe(setsBefore + 3);
+    a.weights.dwFilter.dispose();
+    // Every set that held the shared filter is freed with it; the b-only tensors stay valid.
+    expect(cachedWeightSets(backend)).toBe(setsBefore);
+    tf.dispose([...first, a.x, b.x, ...Object.values(a.weights), ...Object.values(b.weights)]);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+
+  it('runs an empty batch or image (N, H or W = 0) to an empty output, drawing nothing', async () => {
+    const c = 8;
+    const m = makeCase({ kind: 'convnext', n: 1, h: 3, w: 3, c, d: 16, k: 3, act: 'gelu', layerScale: false }, new Rng(seed));
+    const f = makeCase({ kind: 'convfirst', n: 1, h: 3, w: 3, c, d: 16, k: 3, g: 4, act: 'silu', residual: true }, new Rng(seed));
+    const tensorsBefore = tf.memory().numTensors;
+    for (const shape of [[0, 5, 5, c], [2, 0, 5, c], [1, 4, 0, c]] as [number, number, number, number][]) {
+      for (const made of [m, f]) {
+        const x = tf.zeros(shape) as tf.Tensor4D;
+        const run = recordPasses(() => made.run(x));
+        expect(run.programs).withContext(`${shape}`).toEqual([]);
+        expect(run.result.shape).toEqual(shape);
+        expect((await run.result.data()).length).toBe(0);
+        tf.dispose([x, run.result]);
+      }
+    }
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    tf.dispose([m.x, f.x, ...Object.values(m.weights), ...Object.values(f.weights)]);
+  });
+
+  it('runs the reference composition on a real WebGL 1 context (the passes need WebGL 2)', async () => {
+    expect(fusedBlocksSupported(1)).toBeFalse();
+    expect(fusedBlocksSupported(2)).toBeTrue();
+    // A webgl backend on a WebGL 1 context, as on a browser without WebGL 2; the WebGL 2 one is restored after.
+    tf.removeBackend('webgl');
+    tf.env().reset();
+    tf.env().set('WEBGL_VERSION', 1);
+    tf.registerBackend('webgl', () => new MathBackendWebGL(), 2);
+    try {
+      await useBackend('webgl');
+      expect(tf.env().getNumber('WEBGL_VERSION')).toBe(1);
+      const rng = new Rng(seed + 1);
+      for (const t of ODD_CASES.slice(0, 2)) {
+        const made = makeCase(t, rng);
+        const run = recordPasses(() => made.run(made.x));
+        const fusedPasses = run.programs.filter((p) => p === 'SpatialConvProgram' || p === 'PointwiseProgram' ||
+          p.startsWith('MultiTargetPass'));
+        expect(fusedPasses).withContext(run.programs.join()).toEqual([]);
+        expect(run.programs.length).withContext('the reference ran stock programs').toBeGreaterThan(3);
+        compare(await run.result.data(), made.expected, made.depth, `${caseName(t)} on WebGL 1`);
+        tf.dispose([run.result, made.x, ...Object.values(made.weights)]);
+      }
+    } finally {
+      tf.removeBackend('webgl');
+      tf.env().reset();
+      tf.registerBackend('webgl', () => new MathBackendWebGL(), 2);
+      await useBackend('webgl');
+    }
+    expect(tf.env().getNumber('WEBGL_VERSION')).toBe(2);
   });
 
   it('leaves no tensors behind when an op rejects bad input', () => {

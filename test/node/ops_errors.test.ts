@@ -61,6 +61,11 @@ describe('convnextBlock bad input', () => {
       /weights\.dwFilter must have shape \[k, k, C, 1\] = \[\?, \?, 8, 1\], got \[3, 3, 6, 1\]/],
     ['even k', (a) => args(a.x as never, { ...a.w, dwFilter: tf.zeros([4, 4, 8, 1]) } as never),
       /weights\.dwFilter must be a square filter with odd size k .* got 4x4/],
+    // An empty batch or image is fine (an empty output); no channels or no hidden channels is no block.
+    ['no channels (C = 0)', (a) => args(tf.zeros([1, 5, 5, 0]) as never, a.w as never),
+      /convnextBlock: x must have at least one channel \(C >= 1\), got shape \[1, 5, 5, 0\]/],
+    ['no hidden channels (D = 0)', (a) => args(a.x as never, { ...a.w, w1: tf.zeros([8, 0]), b1: tf.zeros([0]),
+      w2: tf.zeros([0, 8]) } as never), /convnextBlock: weights\.w1 must have at least one hidden channel \(D >= 1\), got shape \[8, 0\]/],
     ['C mismatch in lnGamma', (a) => args(a.x as never, { ...a.w, lnGamma: tf.ones([7]) } as never),
       /weights\.lnGamma must have shape \[C\] = \[8\], got \[7\]/],
     ['C mismatch in w1', (a) => args(a.x as never, { ...a.w, w1: tf.zeros([9, 16]) } as never),
@@ -114,6 +119,8 @@ describe('convfirstBlock bad input', () => {
   const cases: Array<[string, (a: ReturnType<typeof convfirstArgs>) => Args, RegExp]> = [
     ['rank-5 x', (a) => args(tf.zeros([1, 1, 5, 5, 8]) as never, a.w as never),
       /convfirstBlock: x must have shape \[N, H, W, C\] = \[\?, \?, \?, \?\], got \[1, 1, 5, 5, 8\]/],
+    ['no hidden channels (D = 0)', (a) => args(a.x as never, { ...a.w, w1: tf.zeros([8, 0]), b1: tf.zeros([0]),
+      w2: tf.zeros([0, 8]) } as never), /convfirstBlock: weights\.w1 must have at least one hidden channel \(D >= 1\), got shape \[8, 0\]/],
     ['C not divisible by G', (a) => args(a.x as never, { ...a.w, filter: tf.zeros([3, 3, 3, 8]) } as never),
       /channels C = 8 must be divisible by the group width G = 3/],
     ['C mismatch in filter', (a) => args(a.x as never, { ...a.w, filter: tf.zeros([3, 3, 4, 12]) } as never),

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import '../../src/index.js';
+import assert from 'node:assert/strict';
+import { convfirstBlock, convnextBlock } from '../../src/index.js';
 import { blockMatrix, caseName, nanCases, runBlockCase } from '../support/block_cases.js';
 import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
@@ -19,6 +20,25 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as const) {
     }
     // wasm runs the reference (stock ops), and tfjs-backend-wasm's own Relu6 and ClipByValue turn NaN into 0
     // (tf.relu6([NaN]) is [0] there): the op matches stock on that backend, so relu6 is not held to NaN there.
+    it('an empty batch or image (N, H or W = 0) gives an empty output of that shape', async () => {
+      await useBackend(backend);
+      const before = tf.memory().numTensors;
+      const c = 8;
+      const wt = { w1: tf.ones([c, 16]), b1: tf.zeros([16]), w2: tf.ones([16, c]), b2: tf.zeros([c]) };
+      const next = { ...wt, dwFilter: tf.ones([3, 3, c, 1]), dwBias: tf.zeros([c]), lnGamma: tf.ones([c]), lnBeta: tf.zeros([c]) };
+      const first = { ...wt, filter: tf.ones([3, 3, 4, c]), bias: tf.zeros([c]) };
+      for (const shape of [[0, 5, 5, c], [2, 0, 5, c], [1, 4, 0, c]] as [number, number, number, number][]) {
+        const x = tf.zeros(shape) as tf.Tensor4D;
+        for (const y of [convnextBlock(x, next), convfirstBlock(x, first)]) {
+          assert.deepEqual(y.shape, shape);
+          assert.equal((await y.data()).length, 0);
+          y.dispose();
+        }
+        x.dispose();
+      }
+      tf.dispose([...Object.values(next), first.filter, first.bias]);
+      assert.equal(tf.memory().numTensors, before);
+    });
     for (const t of nanCases().filter((c) => !(backend === 'wasm' && c.act === 'relu6'))) {
       it(`${caseName(t)}: a NaN input stays NaN where it reaches`, async () => {
         await useBackend(backend);

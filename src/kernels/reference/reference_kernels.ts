@@ -14,13 +14,22 @@ import { type ClassifierHeadInputs, classifierHeadReference } from './classifier
  * Kernel functions that run the reference composition on whatever backend is active. A kernel may return
  * a Tensor (the engine adopts it); the tidy frees every intermediate so the engine's leak check passes.
  */
+/** An empty x (N, H or W = 0): an empty output, without the stock ops (tfjs-backend-wasm's throw on size 0). */
+function emptyBlockOutput(x: tf.TensorInfo): tf.Tensor | null {
+  return tf.util.sizeFromShape(x.shape) === 0 ? tf.zeros(x.shape, 'float32') : null;
+}
+
 export function convnextReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const empty = emptyBlockOutput(inputs.x as tf.TensorInfo);
+  if (empty != null) return empty;
   return tf.tidy(() => convnextBlockReference(inputs as unknown as ConvNeXtInputs, attrs as unknown as ConvNeXtAttrs));
 }
 
 export function convfirstReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const empty = emptyBlockOutput(inputs.x as tf.TensorInfo);
+  if (empty != null) return empty;
   return tf.tidy(() => convfirstBlockReference(inputs as unknown as ConvFirstInputs,
     attrs as unknown as ConvFirstAttrs));
 }

@@ -1,30 +1,36 @@
 /**
  * FusedConvNeXtBlock and FusedConvFirstBlock for the webgl backend: three packed draw calls per block
- * (block_passes.ts), weights prepared once per weight set (weight_cache.ts). WebGL2 is required
- * (the shaders are GLSL ES 3.00: integer texel arithmetic, float render targets).
+ * (block_passes.ts), weights prepared once per weight set (weight_cache.ts). The passes need WebGL 2 (GLSL ES
+ * 3.00: integer texel arithmetic, float render targets); on WebGL 1 the kernels run the reference composition.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { CONVFIRST_INPUTS, CONVNEXT_INPUTS, type ConvFirstAttrs, type ConvNeXtAttrs, convfirstSpec, convnextSpec,
   FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, specKey } from '../../spec/block_spec.js';
-import { convfirstReferenceKernel } from '../reference/reference_kernels.js';
+import { convfirstReferenceKernel, convnextReferenceKernel } from '../reference/reference_kernels.js';
 import { type BlockWeights, runBlockPasses } from './block_passes.js';
 import { prepareConvFirst, prepareConvNeXt } from './block_weights.js';
 import { preparedWeights } from './weight_cache.js';
 
-/** Throws unless the webgl backend runs on WebGL 2. */
-export function requireWebGL2(kernelName: string, version = tf.env().getNumber('WEBGL_VERSION')): void {
-  if (version !== 2) {
-    throw new Error(`${kernelName} on the webgl backend needs WebGL 2 (its shaders are GLSL ES 3.00); this ` +
-      `context is WebGL ${version}. Use a WebGL 2 browser, or tf.setBackend('cpu' | 'wasm') for the reference.`);
-  }
+/** Whether the block passes can run: their shaders are GLSL ES 3.00 (integer texel arithmetic, float targets). */
+export function fusedBlocksSupported(version = tf.env().getNumber('WEBGL_VERSION')): boolean {
+  return version === 2;
 }
 
 type KernelArgs = { inputs: Record<string, tf.TensorInfo>; attrs?: tf.NamedAttrMap; backend: tf.KernelBackend };
 
-function convnextKernel({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo {
-  requireWebGL2(FUSED_CONVNEXT_BLOCK);
+/** An empty x (N, H or W = 0) gives an empty output; no texture can hold a size-0 tensor. */
+function emptyOutput(backend: MathBackendWebGL, x: tf.TensorInfo): tf.TensorInfo | null {
+  return tf.util.sizeFromShape(x.shape) === 0 ? backend.makeTensorInfo([...x.shape], 'float32', new Float32Array(0)) : null;
+}
+
+function convnextKernel(args: KernelArgs): tf.TensorInfo {
+  const { inputs, attrs, backend } = args;
+  // On WebGL 1 the block runs the reference composition (stock ops), as for any configuration the passes lack.
+  if (!fusedBlocksSupported()) return convnextReferenceKernel(args as unknown as Parameters<typeof convnextReferenceKernel>[0]);
   const webgl = backend as MathBackendWebGL;
+  const empty = emptyOutput(webgl, inputs.x);
+  if (empty != null) return empty;
   const a = attrs as unknown as ConvNeXtAttrs;
   const { x, dwFilter, w1 } = inputs;
   const spec = convnextSpec(x.shape, w1.shape, dwFilter.shape, a, inputs.layerScale != null);
@@ -36,9 +42,11 @@ function convnextKernel({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo {
 }
 
 function convfirstKernel(args: KernelArgs): tf.TensorInfo {
-  requireWebGL2(FUSED_CONVFIRST_BLOCK);
   const { inputs, attrs, backend } = args;
+  if (!fusedBlocksSupported()) return convfirstReferenceKernel(args as unknown as Parameters<typeof convfirstReferenceKernel>[0]);
   const webgl = backend as MathBackendWebGL;
+  const empty = emptyOutput(webgl, inputs.x);
+  if (empty != null) return empty;
   const { x, filter, w1 } = inputs;
   const spec = convfirstSpec(x.shape, w1.shape, filter.shape, attrs as unknown as ConvFirstAttrs);
   // The conv pass reads input channels in pairs within a group: odd group widths above 1 (rare) run

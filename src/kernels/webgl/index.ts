@@ -5,5 +5,5 @@ import { webglLayerNormKernelConfig } from './layer_norm_kernel.js';
 
 addFusedKernels('webgl', [...webglBlockKernelConfigs, webglLayerNormKernelConfig]);
 
-export { requireWebGL2 } from './fused_block_kernels.js';
+export { fusedBlocksSupported } from './fused_block_kernels.js';
 export { cachedWeightSets } from './weight_cache.js';

@@ -1,8 +1,9 @@
 /**
  * Prepared weights, built once per weight set and kept on the GPU: LayerNorm's gamma / beta and the
  * layer scale folded into the 1x1 weights and biases, filters re-shaped for the conv pass. Entries are
- * keyed by the weight tensors' dataIds and freed as soon as any of those tensors is disposed (the
- * backend's disposeData is wrapped once to hear about it).
+ * keyed by all the weight tensors' dataIds (looked up by the first one) and freed as soon as any of those tensors is
+ * disposed (the backend's disposeData is wrapped once to hear about it). Weight sets that share a tensor (one
+ * dwFilter in two blocks, a set used with and without its layer scale) each keep their entry.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
@@ -12,20 +13,24 @@ export interface PreparedTensor { shape: number[]; values: Float32Array }
 
 interface Entry { key: string; sources: DataId[]; tensors: Record<string, TensorInfo> }
 
-const caches = new WeakMap<MathBackendWebGL, Map<DataId, Entry>>();
+/** Entries by their first source's dataId (a few per id at most: the sets sharing that tensor). */
+const caches = new WeakMap<MathBackendWebGL, Map<DataId, Entry[]>>();
 
-function cacheFor(backend: MathBackendWebGL): Map<DataId, Entry> {
+function cacheFor(backend: MathBackendWebGL): Map<DataId, Entry[]> {
   let cache = caches.get(backend);
   if (cache != null) return cache;
-  const entries = new Map<DataId, Entry>();
+  const entries = new Map<DataId, Entry[]>();
   cache = entries;
   caches.set(backend, entries);
   const disposeData = backend.disposeData.bind(backend);
   backend.disposeData = (dataId: DataId, force?: boolean): boolean => {
     const released = disposeData(dataId, force);
     if (!backend.texData.has(dataId)) {
-      for (const [first, entry] of entries) {
-        if (entry.sources.includes(dataId)) { entries.delete(first); freeEntry(backend, disposeData, entry); }
+      for (const [first, list] of entries) {
+        const kept = list.filter((entry) => !entry.sources.includes(dataId));
+        for (const entry of list) if (!kept.includes(entry)) freeEntry(backend, disposeData, entry);
+        if (kept.length === 0) entries.delete(first);
+        else if (kept.length !== list.length) entries.set(first, kept);
       }
     }
     return released;
@@ -40,18 +45,16 @@ function freeEntry(backend: MathBackendWebGL, disposeData: (id: DataId, force?: 
 }
 
 /**
- * The prepared tensors for weights `sources` (first one is the key), built by `prepare` from their
- * values on a miss. `key` names what else the preparation depends on (kind, shapes).
+ * The prepared tensors for weights `sources` (all of them, in order, and `key` identify the entry), built by
+ * `prepare` from their values on a miss. `key` names what else the preparation depends on (kind, shapes).
  */
 export function preparedWeights(backend: MathBackendWebGL, key: string, sources: TensorInfo[],
   prepare: (values: Float32Array[]) => Record<string, PreparedTensor>): Record<string, TensorInfo> {
   const cache = cacheFor(backend);
   const ids = sources.map((s) => s.dataId);
-  const hit = cache.get(ids[0]);
-  if (hit != null && hit.key === key && hit.sources.length === ids.length && hit.sources.every((id, i) => id === ids[i])) {
-    return hit.tensors;
-  }
-  if (hit != null) { cache.delete(ids[0]); freeEntry(backend, (id, f) => backend.disposeData(id, f), hit); }
+  const list = cache.get(ids[0]) ?? [];
+  const hit = list.find((e) => e.key === key && e.sources.length === ids.length && e.sources.every((id, i) => id === ids[i]));
+  if (hit != null) return hit.tensors;
   const before = backend.numDataIds();
   // Read once per weight set (a GPU -> CPU copy if the weights were uploaded already) and fold in float64.
   const values = sources.map((s) => Float32Array.from(backend.readSync(s.dataId) as Float32Array));
@@ -59,7 +62,7 @@ export function preparedWeights(backend: MathBackendWebGL, key: string, sources:
   for (const [name, t] of Object.entries(prepare(values))) {
     tensors[name] = backend.makeTensorInfo(t.shape, 'float32', t.values);
   }
-  cache.set(ids[0], { key, sources: ids, tensors });
+  cache.set(ids[0], [...list, { key, sources: ids, tensors }]);
   excuseFromLeakCheck(backend.numDataIds() - before);
   return tensors;
 }
@@ -76,5 +79,7 @@ function excuseFromLeakCheck(count: number): void {
 
 /** Number of cached weight sets on this backend (for tests and reports). */
 export function cachedWeightSets(backend: MathBackendWebGL): number {
-  return caches.get(backend)?.size ?? 0;
+  let sets = 0;
+  for (const list of caches.get(backend)?.values() ?? []) sets += list.length;
+  return sets;
 }
