@@ -27,7 +27,8 @@ export type { TensorInput } from '../ops/validate.js';
 export { ACTIVATIONS } from './spec/activations.js';
 export type { Activation } from './spec/activations.js';
 export { FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM } from './spec/block_spec.js';
-export type { BlockSpec } from './spec/block_spec.js';
+export type { BlockSpec, ConvFirstAttrs, ConvNeXtAttrs } from './spec/block_spec.js';
+export type { ConvFirstInputs, ConvNeXtInputs } from './kernels/reference/block_reference.js';
 export { convfirstBlockReference, convnextBlockReference, groupedConv2d } from './kernels/reference/block_reference.js';
 export { clearWebGPUWeightCache, DATACENTER_LIMITS, explainKernel, lastClassifierHeadDecision, lastKernelDecision,
   lastPatchConvDecision, setWebGPUTilingLimits, SWIFTSHADER_LIMITS, webgpuWeightCacheStats } from './kernels/webgpu/index.js';

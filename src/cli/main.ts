@@ -12,7 +12,17 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
   return ['usage: tfjs-block-fusion <command> [options]', '', 'commands:', ...rows, '',
-    'Run `tfjs-block-fusion <command> --help` for a command\'s options.'].join('\n');
+    'Run `tfjs-block-fusion <command> --help` for a command\'s options; --version prints the version.'].join('\n');
+}
+
+/** This package's version: the nearest package.json above this file (src/cli/ in the repo, dist/src/cli/ built). */
+async function packageVersion(): Promise<string> {
+  const { existsSync, readFileSync } = await import('node:fs');
+  for (let up = '../'; up.length <= 12; up += '../') {
+    const url = new URL(`${up}package.json`, import.meta.url);
+    if (existsSync(url)) return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+  }
+  throw new Error('no package.json above the CLI');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -24,6 +34,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (name === '--help' || name === '-h') {
     console.log(usage());
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(await packageVersion());
     return 0;
   }
   const command = COMMANDS[name];

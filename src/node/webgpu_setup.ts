@@ -40,7 +40,16 @@ async function load(options: { preferSwiftShader: boolean; toggles: [string, str
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   }
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
-  const { create, globals } = await import('webgpu');
+  let dawn: typeof import('webgpu');
+  try {
+    dawn = await import('webgpu');
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    // An optional peer dependency (Dawn's Node binding, ~130 MB with its binaries for every platform).
+    throw new Error("WebGPU in Node needs the 'webgpu' package (Dawn): npm install webgpu. " +
+      '(The analyze command also runs on --backend cpu without it.)');
+  }
+  const { create, globals } = dawn;
   Object.assign(globalThis, globals);
   // Dawn quantizes timestamps (to ~65 us on an H200) unless told not to; per-kernel times need raw values.
   const gpu = create([`enable-dawn-features=${options.toggles[0]}`, `disable-dawn-features=${options.toggles[1]}`]);

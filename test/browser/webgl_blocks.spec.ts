@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
+import { MathBackendWebGL, webgl_util } from '@tensorflow/tfjs-backend-webgl';
 import { convfirstBlock, convnextBlock } from '../../src/index.js';
 import { type ExpandShape, expandShape, type ProjectShape, projectShape, setExpandShape, setProjectShape }
   from '../../src/kernels/webgl/block_passes.js';
@@ -14,6 +14,7 @@ import { cachedWeightSets, fusedBlocksSupported } from '../../src/kernels/webgl/
 import { maxRenderTargets } from '../../src/kernels/webgl/multi_target_pass.js';
 import { isNatural, outputLayout } from '../../src/kernels/webgl/packed_layout.js';
 import { splitShape } from '../../src/kernels/webgl/pointwise_program.js';
+import { isReshapeFree, packedTextureShape } from '../../src/kernels/webgl/webgl_rules.js';
 import { type BlockCase, caseName, compare, prepareCase, runBlockCase } from '../support/block_cases.js';
 import { useBackend } from '../support/browser_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
@@ -469,5 +470,33 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.memory().numDataBuffers).toBe(buffers);
     tf.dispose([x, ...Object.values(w)]);
+  });
+});
+
+describe('webgl_rules.ts: tfjs-backend-webgl\'s texture rules, written out', () => {
+  beforeAll(async () => { await useBackend('webgl'); });
+  it('packedTextureShape and isReshapeFree equal webgl_util on many shapes and texture limits', () => {
+    const shapes: number[][] = [[], [1], [7], [2, 3], [5, 1], [1, 9], [3, 4, 5], [1, 1, 33], [2, 9, 7, 6], [1, 56, 56, 96],
+      [32, 7, 7, 768], [3, 1, 1, 5], [4, 17, 3, 2], [1, 1, 1, 1], [8, 2], [1, 100000], [100000, 3], [2, 2, 2, 2, 2]];
+    const rng = new Rng(seed);
+    for (let i = 0; i < 200; i++) {
+      const rank = rng.int(1, 4);
+      shapes.push(Array.from({ length: rank }, () => rng.int(1, i % 3 === 0 ? 3000 : 40)));
+    }
+    const saved = tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE');
+    try {
+      for (const maxSize of [saved, 256, 64]) {
+        tf.env().set('WEBGL_MAX_TEXTURE_SIZE', maxSize);
+        for (const shape of shapes) {
+          expect(packedTextureShape(shape)).withContext(`${shape} at ${maxSize}`)
+            .toEqual(webgl_util.getTextureShapeFromLogicalShape(shape, true) as [number, number]);
+        }
+      }
+    } finally { tf.env().set('WEBGL_MAX_TEXTURE_SIZE', saved); }
+    for (const a of shapes) {
+      for (const b of shapes.slice(0, 40)) {
+        expect(isReshapeFree(a, b)).withContext(`${a} -> ${b}`).toBe(webgl_util.isReshapeFree(a, b));
+      }
+    }
   });
 });

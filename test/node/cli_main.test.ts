@@ -17,6 +17,15 @@ describe('tfjs-block-fusion entry point', () => {
     assert.equal(r.code, 0);
     assert.match(r.stdout, /commands:\n {2}convert .*\n {2}model .*\n {2}analyze /);
   });
+  it('--version / -v: the package.json version on stdout, exit 0', async () => {
+    const { readFileSync } = await import('node:fs');
+    const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+    for (const flag of ['--version', '-v']) {
+      const r = cli(flag);
+      assert.equal(r.code, 0);
+      assert.equal(r.stdout.trim(), version);
+    }
+  });
   it('an unknown command is named, exit 2', () => {
     const r = cli('fuse');
     assert.equal(r.code, 2);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as esbuild from 'esbuild';
 
@@ -34,6 +36,31 @@ describe('package', () => {
     assert.deepEqual(result.y2, [0, 0]);
   });
 
+  it('installed without the optional webgpu peer: the CLI builds a model, analyze names the package to install', {
+    skip: existsSync(`${root}/dist/src/cli/main.js`) ? false : 'dist/ not built (npm test builds it first)',
+  }, () => {
+    // An app folder holding the built package and its required dependencies only (no webgpu).
+    const app = mkdtempSync(join(tmpdir(), 'tbf-nowebgpu-'));
+    try {
+      const pkg = join(app, 'node_modules', 'tfjs-block-fusion');
+      mkdirSync(pkg, { recursive: true });
+      cpSync(join(root, 'package.json'), join(pkg, 'package.json'));
+      cpSync(join(root, 'dist'), join(pkg, 'dist'), { recursive: true });
+      for (const dep of ['@tensorflow', 'protobufjs', 'long', '@protobufjs', 'seedrandom']) {
+        if (existsSync(join(root, 'node_modules', dep))) symlinkSync(join(root, 'node_modules', dep), join(app, 'node_modules', dep));
+      }
+      const cli = (...args: string[]) => spawnSync(process.execPath, [join(pkg, 'dist/src/cli/main.js'), ...args],
+        { cwd: app, encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
+      const built = cli('model', 'convnext', 'atto', join(app, 'm'), '--input-size', '32');
+      assert.equal(built.status, 0, built.stderr);
+      const analyzed = cli('analyze', join(app, 'm'), '--out', join(app, 'a'));
+      assert.equal(analyzed.status, 1);
+      assert.match(analyzed.stderr, /WebGPU in Node needs the 'webgpu' package \(Dawn\): npm install webgpu/);
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
+  });
+
   it('the package root bundles for browsers without Node built-ins', async () => {
     const result = await esbuild.build({
       entryPoints: [`${root}/src/index.ts`], bundle: true, platform: 'browser', format: 'esm', write: false,
@@ -44,5 +71,8 @@ describe('package', () => {
     assert.deepEqual(nodeOnly, []);
     const imports = Object.values(result.metafile.outputs).flatMap((o) => o.imports.map((i) => i.path));
     assert.ok(imports.every((p) => p.startsWith('@tensorflow/')), `unexpected external imports: ${imports}`);
+    // No backend package: importing tfjs-backend-webgl (or -webgpu) registers that backend, so a WebGPU-only app
+    // would ship and start WebGL (the WebGL kernels once imported webgl_util; src/kernels/webgl/webgl_rules.ts).
+    assert.deepEqual([...new Set(imports)].sort(), ['@tensorflow/tfjs-converter', '@tensorflow/tfjs-core']);
   });
 });

@@ -7,7 +7,8 @@
  * own draws is put back afterwards: color attachments, draw buffers, program, VAO, viewport, scissor.
  */
 import { env, type TensorInfo } from '@tensorflow/tfjs-core';
-import { type GPGPUContext, type MathBackendWebGL, webgl_util } from '@tensorflow/tfjs-backend-webgl';
+import type { GPGPUContext, MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
+import { compileFragmentShader } from './webgl_rules.js';
 
 export interface MultiTargetProgram {
   /** Complete GLSL ES 3.00 fragment shader with `layout(location = i) out vec4` for i < outputs. */
@@ -31,7 +32,7 @@ function compile(gpgpu: GPGPUContext, p: MultiTargetProgram): Compiled {
   if (cache == null) { cache = new Map(); programCaches.set(gpgpu, cache); }
   let compiled = cache.get(p.source);
   if (compiled == null) {
-    const shader = webgl_util.createFragmentShader(gpgpu.gl, p.source);
+    const shader = compileFragmentShader(gpgpu.gl, p.source);
     compiled = { program: gpgpu.createProgram(shader) as Compiled['program'], samplers: null };
     cache.set(p.source, compiled);
   }

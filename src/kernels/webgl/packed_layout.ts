@@ -8,7 +8,8 @@
  * SwiftShader (texelFetch measured slower there per fetch).
  */
 import { type TensorInfo, util } from '@tensorflow/tfjs-core';
-import { type MathBackendWebGL, webgl_util } from '@tensorflow/tfjs-backend-webgl';
+import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
+import { isReshapeFree, packedTextureShape } from './webgl_rules.js';
 import { floatLiteral } from '../../spec/activations.js';
 
 export interface PackedLayout {
@@ -35,7 +36,7 @@ export function layoutFromTexShape(shape: readonly number[], texShape: readonly 
 
 /** The layout tfjs will give a new packed output of `shape`. */
 export function outputLayout(shape: readonly number[]): PackedLayout {
-  return layoutFromTexShape(shape, webgl_util.getTextureShapeFromLogicalShape(shape as number[], true));
+  return layoutFromTexShape(shape, packedTextureShape(shape));
 }
 
 export function isNatural(l: PackedLayout): boolean {
@@ -106,7 +107,7 @@ export function ensurePacked(backend: MathBackendWebGL, info: TensorInfo): { inf
     return { info, temporary: false };
   }
   if (!texData.isPacked) return { info: backend.packTensor(info), temporary: true };
-  if (!webgl_util.isReshapeFree(texData.shape, info.shape)) {
+  if (!isReshapeFree(texData.shape, info.shape)) {
     const reshape = (backend as unknown as { packedReshape(i: TensorInfo, s: number[]): TensorInfo }).packedReshape;
     return { info: reshape.call(backend, { ...info, shape: texData.shape }, info.shape as number[]),
       temporary: true };
