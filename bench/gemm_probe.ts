@@ -21,15 +21,8 @@ const { setupNodeWebGPU } = await import('../src/node/webgpu_setup.js');
 await setupNodeWebGPU({ preferSwiftShader: true });
 const { measureDevicePeaks, timeDispatch } = await import('../src/analysis/microbench.js');
 
-const adapter = await navigator.gpu.requestAdapter();
-if (adapter == null) throw new Error('no WebGPU adapter');
-const device = await adapter.requestDevice({
-  requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
-  requiredLimits: { maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
-    maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
-    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-    maxBufferSize: adapter.limits.maxBufferSize },
-});
+const { requestProbeDevice } = await import('./support/webgpu_bench.js');
+const device = await requestProbeDevice();
 
 interface Config { bm: number; bn: number; bk: number; tm: number; tn4: number }
 

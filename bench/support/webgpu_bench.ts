@@ -15,6 +15,22 @@ export function describeDevice(backend: WebGPUBackend, extra = ''): string {
     `${device.limits.maxComputeInvocationsPerWorkgroup} invocations${extra}`;
 }
 
+/**
+ * A GPUDevice of its own for the probes, which bypass tfjs: the adapter's compute and buffer limits, timestamps when
+ * offered. Call after setupNodeWebGPU().
+ */
+export async function requestProbeDevice(): Promise<GPUDevice> {
+  const adapter = await navigator.gpu.requestAdapter();
+  if (adapter == null) throw new Error('no WebGPU adapter');
+  const l = adapter.limits;
+  return adapter.requestDevice({
+    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+    requiredLimits: { maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize },
+  });
+}
+
 /** The WGSL FMA peak and copy bandwidth; `smoke` runs a tiny version for software renderers. */
 export async function measureBenchPeaks(device: GPUDevice, smoke: boolean): Promise<DevicePeaks> {
   const peaks = await measureDevicePeaks(device, smoke ?
