@@ -30,9 +30,9 @@ function classifierHead_(x: tf.Tensor4D | TensorInput, gamma: TensorInput, beta:
   const $beta = toTensor(beta, 'beta', OP);
   const $weight = toTensor(weight, 'weight', OP);
   const $bias = toTensor(bias, 'bias', OP);
-  expectShape(OP, 'gamma', $gamma, [dim('C', c)]);
-  expectShape(OP, 'beta', $beta, [dim('C', c)]);
-  expectShape(OP, 'weight', $weight, [dim('C', c), dim('K')]);
+  expectShape(OP, 'gamma', $gamma, [dim('C', c, 'x')]);
+  expectShape(OP, 'beta', $beta, [dim('C', c, 'x')]);
+  expectShape(OP, 'weight', $weight, [dim('C', c, 'x'), dim('K')]);
   const k = $weight.shape[1] as number;
   if (k < 1) throw new Error(`${OP}: weight must have K >= 1 output columns, got [${$weight.shape.join(', ')}]`);
   expectShape(OP, 'bias', $bias, [dim('K', k)]);

@@ -36,14 +36,14 @@ function convfirstBlock_(x: tf.Tensor4D | TensorInput, weights: ConvFirstBlockWe
   const o = optionsObject(OP, options);
   const { $x, c } = blockInput(OP, x, weights);
   const w = weightTensors(OP, weights, ['filter', 'bias', 'w1', 'b1', 'w2', 'b2'] as const);
-  expectShape(OP, 'weights.filter', w.filter, [dim('k'), dim('k'), dim('G'), dim('C', c)]);
+  expectShape(OP, 'weights.filter', w.filter, [dim('k'), dim('k'), dim('G'), dim('C', c, 'x')]);
   expectOddKernel(OP, 'weights.filter', w.filter);
   const g = w.filter.shape[2] as number;
   if (g < 1 || c % g !== 0) {
     throw new Error(`${OP}: channels C = ${c} must be divisible by the group width G = ${g} ` +
       `(weights.filter shape [k, k, G, C] = [${w.filter.shape.join(', ')}])`);
   }
-  expectShape(OP, 'weights.bias', w.bias, [dim('C', c)]);
+  expectShape(OP, 'weights.bias', w.bias, [dim('C', c, 'x')]);
   expectMlpWeights(OP, w, c);
   const residual = o.residual ?? true;
   if (typeof residual !== 'boolean') {

@@ -43,17 +43,17 @@ function convnextBlock_(x: tf.Tensor4D | TensorInput, weights: ConvNeXtBlockWeig
   const o = optionsObject(OP, options);
   const { $x, c } = blockInput(OP, x, weights);
   const w = weightTensors(OP, weights, ['dwFilter', 'dwBias', 'lnGamma', 'lnBeta', 'w1', 'b1', 'w2', 'b2'] as const);
-  expectShape(OP, 'weights.dwFilter', w.dwFilter, [dim('k'), dim('k'), dim('C', c), dim('1', 1)]);
+  expectShape(OP, 'weights.dwFilter', w.dwFilter, [dim('k'), dim('k'), dim('C', c, 'x'), dim('1', 1)]);
   expectOddKernel(OP, 'weights.dwFilter', w.dwFilter);
   for (const name of ['dwBias', 'lnGamma', 'lnBeta'] as const) {
-    expectShape(OP, `weights.${name}`, w[name], [dim('C', c)]);
+    expectShape(OP, `weights.${name}`, w[name], [dim('C', c, 'x')]);
   }
   expectMlpWeights(OP, w, c);
   // In CONVNEXT_INPUTS order; layerScale, when given, last.
   const inputs: tf.Tensor[] = [$x, w.dwFilter, w.dwBias, w.lnGamma, w.lnBeta, w.w1, w.b1, w.w2, w.b2];
   if (weights.layerScale != null) {
     const ls = toTensor(weights.layerScale, 'weights.layerScale', OP);
-    expectShape(OP, 'weights.layerScale', ls, [dim('C', c)]);
+    expectShape(OP, 'weights.layerScale', ls, [dim('C', c, 'x')]);
     inputs.push(ls);
   }
   const attrs: ConvNeXtAttrs = { epsilon: expectEpsilon(OP, 'options.epsilon', o.epsilon, DEFAULT_LAYER_NORM_EPSILON),

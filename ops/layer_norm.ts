@@ -27,8 +27,8 @@ function layerNorm_<T extends tf.Tensor>(x: T | TensorInput, gamma: TensorInput,
   if (c < 1) throw new Error(`${OP}: x's last axis (the normalized one) must not be empty, got [${$x.shape.join(', ')}]`);
   const $gamma = toTensor(gamma, 'gamma', OP);
   const $beta = toTensor(beta, 'beta', OP);
-  expectShape(OP, 'gamma', $gamma, [dim('C', c)]);
-  expectShape(OP, 'beta', $beta, [dim('C', c)]);
+  expectShape(OP, 'gamma', $gamma, [dim('C', c, 'x')]);
+  expectShape(OP, 'beta', $beta, [dim('C', c, 'x')]);
   const attrs: LayerNormAttrs = { epsilon: expectEpsilon(OP, 'options.epsilon', o.epsilon, DEFAULT_LAYER_NORM_EPSILON) };
   ensureKernelsForActiveBackend();
   expectGradientsWhileRecording(OP);

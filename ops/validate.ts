@@ -5,11 +5,14 @@ import { isLayerNormEpsilon } from '../src/spec/layer_norm.js';
 /** Anything an op accepts in place of a tensor, as in TF.js's own ops. */
 export type TensorInput = tf.Tensor | tf.TensorLike;
 
-/** One expected dimension: a fixed size, or null for "any", with the symbol shown in messages. */
-export type Dim = { size: number | null; name: string };
+/**
+ * One expected dimension: a fixed size, or null for "any", with the symbol shown in messages; `from` names the
+ * tensor the size was read from (C from x), so a mismatch says which of the two set it.
+ */
+export type Dim = { size: number | null; name: string; from?: string };
 
-export function dim(name: string, size: number | null = null): Dim {
-  return { size, name };
+export function dim(name: string, size: number | null = null, from?: string): Dim {
+  return { size, name, from };
 }
 
 /** Converts a TensorLike to a tensor (inside the op's scope, so it is freed on error). */
@@ -39,7 +42,9 @@ export function expectShape(opName: string, arg: string, t: tf.Tensor, dims: rea
   }
   const ok = t.rank === dims.length && dims.every((d, i) => d.size == null || d.size === t.shape[i]);
   if (!ok) {
-    throw new Error(`${opName}: ${arg} must have shape ${formatShape(dims)}, got [${t.shape.join(', ')}]`);
+    const sources = [...new Set(dims.filter((d) => d.from != null).map((d) => `${d.name} = ${d.size} from ${d.from}'s shape`))];
+    throw new Error(`${opName}: ${arg} must have shape ${formatShape(dims)}, got [${t.shape.join(', ')}]` +
+      (sources.length > 0 ? ` (${sources.join(', ')})` : ''));
   }
 }
 
@@ -96,13 +101,13 @@ export function weightTensors<K extends string>(opName: string, weights: Partial
 
 /** Checks the pointwise MLP weights both blocks share: w1 [C, D], b1 [D], w2 [D, C], b2 [C]. Returns D. */
 export function expectMlpWeights(opName: string, w: Record<'w1' | 'b1' | 'w2' | 'b2', tf.Tensor>, c: number): number {
-  expectShape(opName, 'weights.w1', w.w1, [dim('C', c), dim('D')]);
+  expectShape(opName, 'weights.w1', w.w1, [dim('C', c, 'x'), dim('D')]);
   const d = w.w1.shape[1] as number;
   if (d === 0) {
     throw new Error(`${opName}: weights.w1 must have at least one hidden channel (D >= 1), got shape [${w.w1.shape.join(', ')}]`);
   }
   expectShape(opName, 'weights.b1', w.b1, [dim('D', d)]);
-  expectShape(opName, 'weights.w2', w.w2, [dim('D', d), dim('C', c)]);
-  expectShape(opName, 'weights.b2', w.b2, [dim('C', c)]);
+  expectShape(opName, 'weights.w2', w.w2, [dim('D', d), dim('C', c, 'x')]);
+  expectShape(opName, 'weights.b2', w.b2, [dim('C', c, 'x')]);
   return d;
 }

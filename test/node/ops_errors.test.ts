@@ -58,7 +58,7 @@ describe('convnextBlock bad input', () => {
     ['int32 x', (a) => args(tf.zeros([1, 5, 5, 8], 'int32') as never, a.w as never),
       /convnextBlock: x must be float32, got int32/],
     ['C mismatch in dwFilter', (a) => args(a.x as never, { ...a.w, dwFilter: tf.zeros([3, 3, 6, 1]) } as never),
-      /weights\.dwFilter must have shape \[k, k, C, 1\] = \[\?, \?, 8, 1\], got \[3, 3, 6, 1\]/],
+      /weights\.dwFilter must have shape \[k, k, C, 1\] = \[\?, \?, 8, 1\], got \[3, 3, 6, 1\] \(C = 8 from x's shape\)$/],
     ['even k', (a) => args(a.x as never, { ...a.w, dwFilter: tf.zeros([4, 4, 8, 1]) } as never),
       /weights\.dwFilter must be a square filter with odd size k .* got 4x4/],
     // An empty batch or image is fine (an empty output); no channels or no hidden channels is no block.
