@@ -53,7 +53,8 @@ writeFileSync(join(out, 'waterline.svg'), analysis.figures.waterline);
 writeFileSync(join(out, 'roofline.svg'), analysis.figures.roofline);
 for (const m of analysis.models) {
   console.log(`${m.name}: ${m.totals.kernels} kernels, ${m.totals.timeMs.toFixed(3)} ms GPU, ` +
-    `${(m.totals.flops / 1e9).toFixed(2)} GFLOP, ${(m.totals.achievedTflops).toFixed(2)} TFLOP/s, ` +
-    `E = ${(100 * m.totals.efficiency).toFixed(1)}%, floor ${m.totals.floorMs.toFixed(3)} ms`);
+    `${(m.totals.flops / 1e9).toFixed(2)} GFLOP, ${m.totals.achievedTflops == null || m.totals.efficiency == null ?
+      'no timing' : `${m.totals.achievedTflops.toFixed(2)} TFLOP/s, E = ${(100 * m.totals.efficiency).toFixed(1)}%`}, ` +
+    `floor ${m.totals.floorMs.toFixed(3)} ms`);
 }
 console.log(`wrote ${out}/analysis.json and three SVG figures`);

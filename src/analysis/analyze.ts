@@ -15,9 +15,10 @@ import { rooflineSvg } from './svg/roofline.js';
 import { waterlineSvg } from './svg/waterline.js';
 
 export interface AnalyzedKernel extends KernelRow {
-  achievedTflops: number;
-  /** Computational efficiency: achieved / peak FLOP/s. */
-  efficiency: number;
+  /** Achieved TFLOP/s; null when the kernel has no measured time (timing source 'none'). */
+  achievedTflops: number | null;
+  /** Computational efficiency: achieved / peak FLOP/s; null without a measured time. */
+  efficiency: number | null;
   /** FLOPs / peak, ms. */
   idealMs: number;
   /** max(FLOPs / peak, bytes / bandwidth), ms. */
@@ -32,8 +33,9 @@ export interface AnalyzedKernel extends KernelRow {
 export interface ModelTotals extends ProfileTotals {
   idealMs: number;
   floorMs: number;
-  achievedTflops: number;
-  efficiency: number;
+  /** null when the model's kernels have no measured times. */
+  achievedTflops: number | null;
+  efficiency: number | null;
 }
 
 export interface ModelAnalysis {
@@ -76,6 +78,25 @@ export interface ModelEntry {
   inputShape: number[];
 }
 
+/** Achieved TFLOP/s and efficiency, or nulls when nothing was timed (a 0 would read as a measured 0%). */
+function rates(flops: number, timeMs: number, peaks: DevicePeaks): { achievedTflops: number | null; efficiency: number | null } {
+  return timeMs > 0 ? { achievedTflops: achievedFlopsPerSecond(flops, timeMs) / 1e12, efficiency: efficiency(flops, timeMs, peaks) } :
+    { achievedTflops: null, efficiency: null };
+}
+
+/**
+ * Kernels measured faster than their roofline floor (beyond 2% timing noise): the peaks are below what the device
+ * reaches, and efficiencies above 1 follow. Null when there are none.
+ */
+export function belowFloorWarning(kernels: ReadonlyArray<AnalyzedKernel>): string | null {
+  const below = kernels.filter((k) => k.timeMs > 0 && k.timeMs < 0.98 * k.floorMs);
+  if (below.length === 0) return null;
+  const names = [...new Set(below.map((k) => k.name))].slice(0, 5).join(', ');
+  return `${below.length} kernel(s) measured faster than their roofline floor (${names}): the peaks used are lower than ` +
+    'this device reaches (measure them with more repeats, or give --peak-tflops / --bandwidth-gbps); their ' +
+    'efficiencies exceed 100% and the floors are not lower bounds for them';
+}
+
 /** Adds the roofline metrics and running sums to profiled kernel rows. */
 export function withRoofline(rows: ReadonlyArray<KernelRow>, totals: ProfileTotals, peaks: DevicePeaks):
   { kernels: AnalyzedKernel[]; totals: ModelTotals } {
@@ -88,7 +109,7 @@ export function withRoofline(rows: ReadonlyArray<KernelRow>, totals: ProfileTota
     const compute = k.flops / peaks.flopsPerSecond;
     const memory = k.bytes / peaks.bytesPerSecond;
     return {
-      ...k, achievedTflops: achievedFlopsPerSecond(k.flops, k.timeMs) / 1e12, efficiency: efficiency(k.flops, k.timeMs, peaks),
+      ...k, ...rates(k.flops, k.timeMs, peaks),
       idealMs: idealLatencyMs(k.flops, peaks), floorMs: floor,
       bound: compute === 0 && memory === 0 ? 'none' : compute >= memory ? 'compute' : 'memory',
       cumulativeMs: cumulative, cumulativeFloorMs: cumulativeFloor,
@@ -99,8 +120,7 @@ export function withRoofline(rows: ReadonlyArray<KernelRow>, totals: ProfileTota
     totals: {
       ...totals, idealMs: idealLatencyMs(totals.flops, peaks),
       floorMs: kernels.reduce((s, k) => s + k.floorMs, 0),
-      achievedTflops: achievedFlopsPerSecond(totals.flops, totals.timeMs) / 1e12,
-      efficiency: efficiency(totals.flops, totals.timeMs, peaks),
+      ...rates(totals.flops, totals.timeMs, peaks),
     },
   };
 }
@@ -111,9 +131,10 @@ export async function analyzeFunction(name: string, f: () => tf.TensorContainer 
   const peaks = checkPeaks(options.peaks);
   const p = await profileFunction(f, options);
   const { kernels, totals } = withRoofline(p.kernels, p.totals, peaks);
+  const belowFloor = belowFloorWarning(kernels);
   return {
     name, backend: p.backend, timing: p.timing, inputShape: null, params: 0, repeats: p.repeats,
-    nestedKernels: p.nestedKernels, warnings: p.warnings, kernels, totals,
+    nestedKernels: p.nestedKernels, warnings: belowFloor == null ? p.warnings : [...p.warnings, belowFloor], kernels, totals,
   };
 }
 

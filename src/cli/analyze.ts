@@ -292,7 +292,8 @@ export async function run(args: string[]): Promise<number> {
       for (const w of m.warnings) log(`warning: ${m.name}: ${w}`);
       const t = m.totals;
       console.log(`${m.name}: ${t.kernels} kernels, ${(t.flops / 1e9).toPrecision(4)} GFLOP, ${t.timeMs.toPrecision(4)} ms ` +
-        `(${m.timing}), ${(t.achievedTflops).toPrecision(3)} TFLOP/s, E = ${(t.efficiency * 100).toPrecision(3)}%, ` +
+        `(${m.timing}), ${t.achievedTflops == null || t.efficiency == null ? 'no timing, E n/a' :
+          `${t.achievedTflops.toPrecision(3)} TFLOP/s, E = ${(t.efficiency * 100).toPrecision(3)}%`}, ` +
         `floor ${t.floorMs.toPrecision(3)} ms`);
     }
     console.log(`wrote ${join(a.out, ANALYSIS_JSON)} and ${Object.values(files).join(', ')}`);

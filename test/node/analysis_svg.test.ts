@@ -138,3 +138,41 @@ describe(`SVG figures (seed ${seed})`, () => {
     assert.throws(() => parseXml('<svg><text x=1>t</text></svg>'), /bad attribute/);
   });
 });
+
+describe('figures: untimed models, kernels above the measured peaks, very long kernel lists', () => {
+  const untimed: FigureModel = { name: 'no timestamps', kernels: [
+    { name: 'a', flops: 1e9, bytes: 1e6, timeMs: 0 }, { name: 'b', flops: 2e9, bytes: 4e6, timeMs: 0 }] };
+  const timed: FigureModel = { name: 'timed', kernels: [{ name: 'a', flops: 1e9, bytes: 1e6, timeMs: 0.5 }] };
+
+  it('a model without kernel times: no measured waterline, "no timing" in the legends (not 0 ms, E = 0%)', () => {
+    const water = parseXml(waterlineSvg([untimed, timed], peaks));
+    assert.equal(bySeries(water, 'no timestamps/measured').filter((e) => e.name === 'polyline').length, 0);
+    assert.equal(bySeries(water, 'no timestamps/floor').filter((e) => e.name === 'polyline').length, 1);
+    assert.equal(bySeries(water, 'timed/measured').filter((e) => e.name === 'polyline').length, 1);
+    const legendText = allElements(water).map((e) => e.text).join('\n');
+    assert.match(legendText, /no timestamps: measured: no timing/);
+    assert.doesNotMatch(legendText, /no timestamps: measured 0 ms/);
+    const gap = allElements(parseXml(efficiencyGapSvg([untimed, timed], peaks))).map((e) => e.text).join('\n');
+    assert.match(gap, /no timestamps: no timing/);
+    assert.doesNotMatch(gap, /E = 0%/);
+  });
+
+  it('a kernel measured faster than the peaks allow stays inside the roofline plot', () => {
+    // 1e12 FLOPs in 1 ms = 1000 TFLOP/s against a 60 TFLOP/s peak.
+    const fast: FigureModel = { name: 'fast', kernels: [{ name: 'k', flops: 1e12, bytes: 1e9, timeMs: 1 }] };
+    const root = parseXml(rooflineSvg([fast], peaks));
+    const frameRect = allElements(root).find((e) => e.name === 'rect' && e.attrs.stroke === '#333');
+    assert.ok(frameRect);
+    const top = Number(frameRect.attrs.y);
+    const ys = allElements(root).filter((e) => e.attrs['data-series'] === 'fast/kernels')
+      .flatMap((g) => allElements(g)).map((e) => Number(e.attrs.cy ?? e.attrs.y)).filter((v) => Number.isFinite(v));
+    assert.ok(ys.length > 0, 'the kernel is drawn');
+    for (const y of ys) assert.ok(y >= top, `point at y ${y} above the plot's top ${top}`);
+  });
+
+  it('200000 kernels draw without overflowing the call stack', () => {
+    const many: FigureModel = { name: 'many', kernels: Array.from({ length: 200000 }, (_, i) =>
+      ({ name: `k${i}`, flops: 1e6 + i, bytes: 1e4 + i, timeMs: 0.001 + i * 1e-9 })) };
+    for (const draw of [efficiencyGapSvg, waterlineSvg, rooflineSvg]) assert.ok(draw([many], peaks).startsWith('<svg'));
+  });
+});

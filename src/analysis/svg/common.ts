@@ -94,8 +94,12 @@ export function linearTicks(lo: number, hi: number, maxTicks: number): number[] 
 export function logDomain(values: number[], pad = 1.6): [number, number] {
   const pos = values.filter((v) => v > 0 && Number.isFinite(v));
   if (pos.length === 0) return [0.1, 10];
-  let lo = Math.min(...pos) / pad;
-  let hi = Math.max(...pos) * pad;
+  // Loops, not Math.min(...pos): a spread of 10^5 values overflows the call stack.
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of pos) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  lo /= pad;
+  hi *= pad;
   if (hi / lo < 10) {
     const mid = Math.sqrt(lo * hi);
     lo = mid / Math.sqrt(10);

@@ -47,7 +47,8 @@ export function efficiencyGapSvg(models: ReadonlyArray<FigureModel>, peaks: Devi
     const t = totals[i];
     entries.push({ label: `${m.name}: kernels`, color: colorOf(i), marker: 'circle', series: `${m.name}/kernels` });
     entries.push({
-      label: `${m.name}: total ${fmt3(t.timeMs)} ms, E = ${fmt3(t.e * 100)}%`, color: colorOf(i), marker: 'diamond',
+      label: t.timeMs > 0 ? `${m.name}: total ${fmt3(t.timeMs)} ms, E = ${fmt3(t.e * 100)}%` : `${m.name}: no timing`,
+      color: colorOf(i), marker: 'diamond',
       series: `${m.name}/total`,
     });
   });

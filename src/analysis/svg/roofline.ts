@@ -24,7 +24,10 @@ export function rooflineSvg(models: ReadonlyArray<FigureModel>, peaks: DevicePea
   const bw = peaks.bytesPerSecond / 1e9; // GFLOP/s per (FLOP/byte)
   const [xlo, xhi] = logDomain([...points.flat().map((p) => p.x), ridge], 2);
   const [ylo] = logDomain(points.flat().map((p) => p.y).concat([Math.min(peak, bw * xlo)]), 2);
-  const yhi = peak * 2.5;
+  // Above the roof by 2.5x, or more if a kernel measured faster than the peaks allow (it must stay visible: that
+  // says the measured peaks are low, not that the kernel is impossible).
+  let yhi = peak * 2.5;
+  for (const p of points.flat()) yhi = Math.max(yhi, p.y * 1.6);
 
   const entries: LegendEntry[] = models.map((m, i) => ({
     label: `${m.name} (${points[i].length} kernels)`, color: colorOf(i), marker: 'circle' as const, series: `${m.name}/kernels`,

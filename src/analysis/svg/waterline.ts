@@ -19,12 +19,15 @@ export interface WaterlineOptions {
 export function waterlineSvg(models: ReadonlyArray<FigureModel>, peaks: DevicePeaks,
   options: WaterlineOptions = {}): string {
   const lines = models.map((m) => waterline(m.kernels, peaks));
+  // A model profiled without kernel timings (no timestamp queries) has no measured curve: drawn as 0 it would sit
+  // under the floor, which is a lower bound.
+  const timed = lines.map((w) => w.measured.length > 0 && w.measured[w.measured.length - 1] > 0);
   const entries: LegendEntry[] = [];
   models.forEach((m, i) => {
     const w = lines[i];
     const last = (a: number[]) => (a.length > 0 ? a[a.length - 1] : 0);
-    entries.push({ label: `${m.name}: measured ${fmt3(last(w.measured))} ms`, color: colorOf(i), marker: 'line',
-      series: `${m.name}/measured` });
+    entries.push({ label: timed[i] ? `${m.name}: measured ${fmt3(last(w.measured))} ms` : `${m.name}: measured: no timing`,
+      color: colorOf(i), marker: 'line', series: `${m.name}/measured` });
     entries.push({ label: `${m.name}: floor ${fmt3(last(w.floor))} ms`, color: colorOf(i), marker: 'dashed',
       series: `${m.name}/floor` });
   });
@@ -32,8 +35,14 @@ export function waterlineSvg(models: ReadonlyArray<FigureModel>, peaks: DevicePe
   const box: PlotBox = { left: 90, top: 70, width: options.width ?? 620, height: options.height ?? 380 };
   const width = box.left + box.width + 30 + lw + 10;
   const height = Math.max(box.top + box.height + 70, box.top + legendHeight(entries, 'Cumulative time') + 20);
-  const n = Math.max(1, ...models.map((m) => m.kernels.length));
-  const yMax = Math.max(1e-6, ...lines.flatMap((w) => [...w.measured, ...w.floor])) * 1.05;
+  let n = 1;
+  let yMax = 1e-6;
+  models.forEach((m, i) => {
+    n = Math.max(n, m.kernels.length);
+    for (const v of lines[i].floor) yMax = Math.max(yMax, v);
+    if (timed[i]) for (const v of lines[i].measured) yMax = Math.max(yMax, v);
+  });
+  yMax *= 1.05;
   const x = linearScale([0, n], [box.left, box.left + box.width]);
   const y = linearScale([0, yMax], [box.top + box.height, box.top]);
 
@@ -44,6 +53,7 @@ export function waterlineSvg(models: ReadonlyArray<FigureModel>, peaks: DevicePe
   if (models.every((m) => m.kernels.length === 0)) data.push(noData(box, 'no kernels'));
   models.forEach((m, i) => {
     for (const [kind, values] of [['measured', lines[i].measured], ['floor', lines[i].floor]] as const) {
+      if (kind === 'measured' && !timed[i]) continue;
       // Kernel j spans x in [j, j + 1]; the running sum after it is plotted at j + 1.
       const pts = [`${r(x(0))},${r(y(0))}`, ...values.map((v, j) => `${r(x(j + 1))},${r(y(v))}`)].join(' ');
       const dash = kind === 'floor' ? ' stroke-dasharray="6 4"' : '';
