@@ -51,7 +51,8 @@ function tanhCode(u: string): string {
 
 /**
  * The activation math for both shader generators: an expression of the vec4 named `v` (pass a variable
- * name: the expression repeats it), written with functions WGSL and GLSL share (abs, sign, exp, max, clamp).
+ * name: the expression repeats it), written with functions WGSL and GLSL share (abs, sign, exp; relu's lane choice
+ * is WGSL's select or GLSL's mix with a bvec4, see replaceBeyond).
  * erf is the same Abramowitz-Stegun form as tfjs's Erf kernel and tanh the overflow-safe form of its Tanh, so
  * fused results track stock ones.
  */
@@ -62,20 +63,18 @@ export const ACTIVATION_CODE: Record<Activation, (v: string, lang: ShaderLanguag
   silu: (v) => `(${v} / (1.0 + exp(-${v})))`,
   // Comparisons and selects, not max / clamp: GPUs' max(NaN, 0) is 0, which would hide a NaN that stock tf.relu
   // (and the reference) passes on; NaN < 0 and NaN > 6 are false, so a NaN lane keeps v.
-  relu: (v, lang) => below(v, 0, lang),
-  relu6: (v, lang) => above(`(${below(v, 0, lang)})`, 6, lang),
+  relu: (v, lang) => replaceBeyond(v, 'below', 0, lang),
+  relu6: (v, lang) => replaceBeyond(`(${replaceBeyond(v, 'below', 0, lang)})`, 'above', 6, lang),
 };
 
-/** v with the lanes below `bound` replaced by it (WGSL select / GLSL mix with a bvec4: exact, no blending). */
-function below(v: string, bound: number, lang: ShaderLanguage): string {
+/**
+ * v with the lanes on `side` of `bound` (below or above it) replaced by the bound: WGSL select / GLSL mix with a
+ * bvec4, an exact choice, no blending; a NaN lane compares false and keeps v.
+ */
+function replaceBeyond(v: string, side: 'below' | 'above', bound: number, lang: ShaderLanguage): string {
   const b = `vec4${lang === 'wgsl' ? '<f32>' : ''}(${floatLiteral(bound)})`;
-  return lang === 'wgsl' ? `select(${v}, ${b}, ${v} < ${b})` : `mix(${v}, ${b}, lessThan(${v}, ${b}))`;
-}
-
-/** v with the lanes above `bound` replaced by it. */
-function above(v: string, bound: number, lang: ShaderLanguage): string {
-  const b = `vec4${lang === 'wgsl' ? '<f32>' : ''}(${floatLiteral(bound)})`;
-  return lang === 'wgsl' ? `select(${v}, ${b}, ${v} > ${b})` : `mix(${v}, ${b}, greaterThan(${v}, ${b}))`;
+  const [op, glslTest] = side === 'below' ? ['<', 'lessThan'] : ['>', 'greaterThan'];
+  return lang === 'wgsl' ? `select(${v}, ${b}, ${v} ${op} ${b})` : `mix(${v}, ${b}, ${glslTest}(${v}, ${b}))`;
 }
 
 /** GLSL expression builders, one per activation (the WebGL generator's view of ACTIVATION_CODE). */
