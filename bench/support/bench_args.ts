@@ -6,6 +6,7 @@
  * Plain data and string checks only: importing this loads no backend.
  */
 import { VARIANTS } from '../../models/variants.js';
+import { DAWN_TOGGLE_NAME } from '../../src/node/webgpu_setup.js';
 import { type ArgsSpec, type BenchCommand, ArgsError, listOf, parseBenchArgs, positiveInteger, positiveIntegerList }
   from './args.js';
 import { ALL_CONFIGS } from './model_configs.js';
@@ -106,10 +107,10 @@ const MODELS_SPEC: ArgsSpec = {
     { name: '--configs', value: 'LIST', keys: CONFIG_KEYS,
       help: 'only these configurations: comma-separated keys (listed below), stock (the baseline)\n' +
         'among them; default all' },
-    { name: '--dawn-enable', value: 'LIST', check: listOf(/^[a-z0-9_]+$/, 'Dawn toggle names'),
+    { name: '--dawn-enable', value: 'LIST', check: listOf(DAWN_TOGGLE_NAME, 'Dawn toggle names'),
       help: "extra Dawn toggles on for the whole run (e.g. disable_robustness): an A/B between runs\n" +
         'of one device call, since Dawn is set up once per process' },
-    { name: '--dawn-disable', value: 'LIST', check: listOf(/^[a-z0-9_]+$/, 'Dawn toggle names'),
+    { name: '--dawn-disable', value: 'LIST', check: listOf(DAWN_TOGGLE_NAME, 'Dawn toggle names'),
       help: 'extra Dawn toggles off for the whole run' },
   ],
   notes: `configurations (--configs keys; they run in this order):\n` +

@@ -22,11 +22,12 @@ export function webgpuUnavailableReason(): string | null {
 /** Extra Dawn toggles (names as in Dawn's Toggles.cpp, e.g. 'disable_robustness') for the process's instance. */
 export interface DawnToggles { enable?: readonly string[]; disable?: readonly string[] }
 
-const TOGGLE_NAME = /^[a-z0-9_]+$/;
+/** A Dawn toggle's name: lower-case words joined by _ (also what bench:models --dawn-enable accepts). */
+export const DAWN_TOGGLE_NAME = /^[a-z0-9_]+$/;
 
 function toggleList(base: string, extra: readonly string[] | undefined, what: string): string {
   for (const t of extra ?? []) {
-    if (!TOGGLE_NAME.test(t)) throw new Error(`setupNodeWebGPU: dawnToggles.${what} '${t}' is not a Dawn toggle name (lower-case words joined by _)`);
+    if (!DAWN_TOGGLE_NAME.test(t)) throw new Error(`setupNodeWebGPU: dawnToggles.${what} '${t}' is not a Dawn toggle name (lower-case words joined by _)`);
   }
   return [base, ...(extra ?? [])].join(',');
 }
