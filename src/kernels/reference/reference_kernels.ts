@@ -14,7 +14,10 @@ import { type ClassifierHeadInputs, classifierHeadReference } from './classifier
  * Kernel functions that run the reference composition on whatever backend is active. A kernel may return
  * a Tensor (the engine adopts it); the tidy frees every intermediate so the engine's leak check passes.
  */
-/** An empty x (N, H or W = 0): an empty output, without the stock ops (tfjs-backend-wasm's throw on size 0). */
+/**
+ * An empty x (N, H or W = 0): an empty output, without the stock ops (tfjs-backend-wasm's throw on size 0); the webgl
+ * block kernels send empty inputs here too.
+ */
 function emptyBlockOutput(x: tf.TensorInfo): tf.Tensor | null {
   return tf.util.sizeFromShape(x.shape) === 0 ? tf.zeros(x.shape, 'float32') : null;
 }

@@ -19,18 +19,19 @@ export function fusedBlocksSupported(version = tf.env().getNumber('WEBGL_VERSION
 
 type KernelArgs = { inputs: Record<string, tf.TensorInfo>; attrs?: tf.NamedAttrMap; backend: tf.KernelBackend };
 
-/** An empty x (N, H or W = 0) gives an empty output; no texture can hold a size-0 tensor. */
-function emptyOutput(backend: MathBackendWebGL, x: tf.TensorInfo): tf.TensorInfo | null {
-  return tf.util.sizeFromShape(x.shape) === 0 ? backend.makeTensorInfo([...x.shape], 'float32', new Float32Array(0)) : null;
+/**
+ * Where the block runs the reference composition (stock ops) instead of the passes: on WebGL 1, as for any
+ * configuration the passes lack, and for an empty x (N, H or W = 0: no texture holds a size-0 tensor; the reference
+ * kernel returns the empty output without running anything).
+ */
+function runsReference(x: tf.TensorInfo): boolean {
+  return !fusedBlocksSupported() || tf.util.sizeFromShape(x.shape) === 0;
 }
 
 function convnextKernel(args: KernelArgs): tf.TensorInfo {
   const { inputs, attrs, backend } = args;
-  // On WebGL 1 the block runs the reference composition (stock ops), as for any configuration the passes lack.
-  if (!fusedBlocksSupported()) return convnextReferenceKernel(args as unknown as Parameters<typeof convnextReferenceKernel>[0]);
+  if (runsReference(inputs.x)) return convnextReferenceKernel(args as unknown as Parameters<typeof convnextReferenceKernel>[0]);
   const webgl = backend as MathBackendWebGL;
-  const empty = emptyOutput(webgl, inputs.x);
-  if (empty != null) return empty;
   const a = attrs as unknown as ConvNeXtAttrs;
   const { x, dwFilter, w1 } = inputs;
   const spec = convnextSpec(x.shape, w1.shape, dwFilter.shape, a, inputs.layerScale != null);
@@ -43,10 +44,8 @@ function convnextKernel(args: KernelArgs): tf.TensorInfo {
 
 function convfirstKernel(args: KernelArgs): tf.TensorInfo {
   const { inputs, attrs, backend } = args;
-  if (!fusedBlocksSupported()) return convfirstReferenceKernel(args as unknown as Parameters<typeof convfirstReferenceKernel>[0]);
+  if (runsReference(inputs.x)) return convfirstReferenceKernel(args as unknown as Parameters<typeof convfirstReferenceKernel>[0]);
   const webgl = backend as MathBackendWebGL;
-  const empty = emptyOutput(webgl, inputs.x);
-  if (empty != null) return empty;
   const { x, filter, w1 } = inputs;
   const spec = convfirstSpec(x.shape, w1.shape, filter.shape, attrs as unknown as ConvFirstAttrs);
   // The conv pass reads input channels in pairs within a group: odd group widths above 1 (rare) run
