@@ -11,10 +11,6 @@ import { type ClassifierHeadAttrs, FUSED_CLASSIFIER_HEAD } from '../../spec/clas
 import { type ClassifierHeadInputs, classifierHeadReference } from './classifier_head_reference.js';
 
 /**
- * Kernel functions that run the reference composition on whatever backend is active. A kernel may return
- * a Tensor (the engine adopts it); the tidy frees every intermediate so the engine's leak check passes.
- */
-/**
  * An empty x (N, H or W = 0): an empty output, without the stock ops (tfjs-backend-wasm's throw on size 0); the webgl
  * block kernels send empty inputs here too.
  */
@@ -22,6 +18,10 @@ function emptyBlockOutput(x: tf.TensorInfo): tf.Tensor | null {
   return tf.util.sizeFromShape(x.shape) === 0 ? tf.zeros(x.shape, 'float32') : null;
 }
 
+/**
+ * Kernel functions that run the reference composition on whatever backend is active. A kernel may return
+ * a Tensor (the engine adopts it); the tidy frees every intermediate so the engine's leak check passes.
+ */
 export function convnextReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const empty = emptyBlockOutput(inputs.x as tf.TensorInfo);
