@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import '../../src/index.js';
+import '@tensorflow/tfjs'; // registers stock ops' gradients, which the layerNorm gradient runs
+import { layerNorm } from '../../src/index.js';
 import { fuseBlocks } from '../../src/converter/fusion.js';
 import type { Graph } from '../../src/converter/ir.js';
 import { GraphBuilder } from '../../src/converter/ir_builder.js';
@@ -42,6 +43,37 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as const) {
     });
   });
 }
+
+describe(`layerNorm gradient on webgpu at ranks 1-6 equals cpu's (seed ${seed})`, { skip: webgpuUnavailableReason() ?? false }, () => {
+  // The gradient runs the reference composition with stock ops; tfjs-backend-webgpu's broadcasting binary ops stop
+  // at rank 4, so a rank-5 x once gave zeros (and a poisoned command buffer) without an error.
+  const rng = new Rng(seed);
+  for (const shape of [[12], [3, 5], [2, 1, 3, 1, 12], [1, 2, 1, 2, 3, 6]]) {
+    it(`[${shape.join(', ')}]`, async () => {
+      const c = shape[shape.length - 1];
+      const size = shape.reduce((a, b) => a * b, 1);
+      const values = [rng.normals(size, 1.5, 0.3), rng.normals(c, 0.5, 1), rng.normals(c, 0.1), rng.normals(size)];
+      const run = () => tf.tidy(() => {
+        const [x, g, b, r] = [tf.tensor(values[0], shape), tf.tensor1d(values[1]), tf.tensor1d(values[2]), tf.tensor(values[3], shape)];
+        const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(layerNorm(xx, gg, bb), r));
+        return [layerNorm(x, g, b), ...tf.grads(f as (...xs: tf.Tensor[]) => tf.Tensor)([x, g, b])];
+      });
+      await useBackend('cpu');
+      const expected = await Promise.all(run().map(async (t) => { const d = await t.data(); t.dispose(); return d; }));
+      await useBackend('webgpu');
+      const before = tf.memory().numTensors;
+      const got = run();
+      const actual = await Promise.all(got.map((t) => t.data()));
+      tf.dispose(got);
+      assert.equal(tf.memory().numTensors, before, 'leaked tensors');
+      ['y', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => {
+        const scale = Math.max(1, ...Array.from(expected[i], Math.abs));
+        const diff = actual[i].reduce((m, v, j) => Math.max(m, Math.abs(v - expected[i][j])), 0);
+        assert.ok(diff <= 1e-4 * scale, `${name}: max |webgpu - cpu| ${diff} (scale ${scale})`);
+      });
+    });
+  }
+});
 
 describe('webgpu LayerNorm plan', () => {
   it('every C from 1 to 5000 (and 65536) fits both limit profiles, each unit owned by one thread', () => {
