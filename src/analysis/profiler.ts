@@ -54,11 +54,27 @@ export interface ProfileOptions extends CostOptions {
   warmup?: number;
   /** Profiled runs; each kernel's time is the median over them. Default 1. */
   repeats?: number;
+  /**
+   * Unprofiled runs back to back for this long (ms) before each profiled run, so a GPU works at its steady clocks
+   * when it is timed. Default DEFAULT_GPU_RAMP_MS on the webgpu and webgl backends, 0 elsewhere.
+   */
+  rampMs?: number;
   /** Attributes for a kernel the shapes do not describe fully (pooling window, fused-op activation). */
   attrsFor?: (record: KernelRecord, index: number) => KernelAttrs | undefined;
   /** A model's weights (GraphModel.weights): each row then lists the weights it reads and its params. */
   weights?: { [name: string]: tf.Tensor[] };
 }
+
+/**
+ * The default clock ramp on GPU backends. Timed right after a few synchronised warm-up runs, a GPU can still be at
+ * its idle clocks: on an H200 the fused ConvNeXt-T at N=32 profiled at 9.6 to 20.9 ms in four runs of one
+ * build (stock, whose kernels are memory- and launch-bound, 35.0 ms in all four; with the ramp 9.55 ms three times; BENCHMARKS.md "Analysis
+ * runs"); the model benchmarks ramp for the same reason.
+ */
+export const DEFAULT_GPU_RAMP_MS = 300;
+
+/** Backends whose kernel times depend on the GPU's clocks (the ramp's default is on for them). */
+const GPU_BACKENDS = new Set(['webgpu', 'webgl']);
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -92,6 +108,17 @@ async function settle(result: tf.TensorContainer | Promise<tf.TensorContainer>):
   tf.dispose(tensors);
 }
 
+/** Runs `f` back to back for `ms` (two calls queued per wait, so the device does not idle between them). */
+async function rampClocks(f: () => tf.TensorContainer | Promise<tf.TensorContainer>, ms: number): Promise<void> {
+  const t0 = tf.util.now();
+  while (tf.util.now() - t0 < ms) {
+    const first = f();
+    const second = f();
+    await settle(first);
+    await settle(second);
+  }
+}
+
 /** Profiles `f` (which may return tensors; they are disposed) on the active backend. */
 export async function profileFunction(f: () => tf.TensorContainer | Promise<tf.TensorContainer>,
   options: ProfileOptions = {}): Promise<ProfileResult> {
@@ -99,12 +126,18 @@ export async function profileFunction(f: () => tf.TensorContainer | Promise<tf.T
   const repeats = options.repeats ?? 1;
   if (!(Number.isInteger(warmup) && warmup >= 0)) throw new Error(`warmup must be an integer >= 0, got ${warmup}`);
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new Error(`repeats must be an integer >= 1, got ${repeats}`);
+  const rampMs = options.rampMs ?? (GPU_BACKENDS.has(tf.getBackend()) ? DEFAULT_GPU_RAMP_MS : 0);
+  if (!(Number.isFinite(rampMs) && rampMs >= 0)) throw new Error(`rampMs must be a finite number >= 0, got ${rampMs}`);
   for (let i = 0; i < warmup; i++) {
     await settle(f());
     options.onProgress?.(`warm-up ${i + 1}/${warmup}`);
   }
   const traces: KernelTrace[] = [];
   for (let i = 0; i < repeats; i++) {
+    if (rampMs > 0) {
+      options.onProgress?.(`clock ramp ${rampMs} ms before profiled run ${i + 1}/${repeats}`);
+      await rampClocks(f, rampMs);
+    }
     traces.push(await traceKernels(f));
     options.onProgress?.(`profiled run ${i + 1}/${repeats}: ${traces[i].kernels.length} kernels`);
   }

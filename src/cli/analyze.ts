@@ -35,6 +35,8 @@ options:
   --name NAME           display name of the next model (repeat per model; default: its folder name)
   --repeats R           profiled runs; each kernel's time is the median (default 3)
   --warmup W            unprofiled runs first (default 1)
+  --ramp-ms MS          unprofiled runs back to back for MS ms before each profiled run, so the GPU is
+                        timed at its working clocks (default 300 on webgpu, 0 on cpu)
   --out DIR             output folder (default ./analysis)
   --overwrite           replace the analysis.json and SVGs of an earlier run in DIR (otherwise refused)
   -h, --help            this text
@@ -52,6 +54,8 @@ export interface AnalyzeArgs {
   bandwidthGBps: number | null;
   repeats: number;
   warmup: number;
+  /** null: the profiler's default for the backend. */
+  rampMs: number | null;
   out: string;
   overwrite: boolean;
 }
@@ -73,7 +77,7 @@ function positive(flag: string, value: string | undefined, integer: boolean): nu
 export function parseAnalyzeArgs(args: readonly string[]): AnalyzeArgs {
   const a: AnalyzeArgs = {
     models: [], batch: 1, inputSize: null, backend: 'webgpu', peakTflops: null, bandwidthGBps: null,
-    repeats: 3, warmup: 1, out: 'analysis', overwrite: false,
+    repeats: 3, warmup: 1, rampMs: null, out: 'analysis', overwrite: false,
   };
   let pendingName: string | null = null;
   for (let i = 0; i < args.length; i++) {
@@ -96,6 +100,12 @@ export function parseAnalyzeArgs(args: readonly string[]): AnalyzeArgs {
         const v = next();
         if (v == null || !/^\d+$/.test(v)) throw new UsageError(`--warmup must be an integer >= 0, got '${v ?? ''}'`);
         a.warmup = Number(v);
+        break;
+      }
+      case '--ramp-ms': {
+        const v = next();
+        if (v == null || !/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`--ramp-ms must be a number >= 0, got '${v ?? ''}'`);
+        a.rampMs = Number(v);
         break;
       }
       case '--backend': {
@@ -281,7 +291,9 @@ export async function run(args: string[]): Promise<number> {
     const peaks = await resolvePeaks(a, log);
     log(`peaks: ${(peaks.flopsPerSecond / 1e12).toPrecision(3)} TFLOP/s, ${(peaks.bytesPerSecond / 1e9).toPrecision(3)} GB/s ` +
       `(${peaks.source})`);
-    const analysis = await analyzeModels(entries, { peaks, repeats: a.repeats, warmup: a.warmup, onProgress: log });
+    const analysis = await analyzeModels(entries, {
+      peaks, repeats: a.repeats, warmup: a.warmup, ...(a.rampMs != null ? { rampMs: a.rampMs } : {}), onProgress: log,
+    });
     await mkdir(a.out, { recursive: true });
     const files = OUTPUT_FILES;
     for (const key of Object.keys(files) as Array<keyof typeof files>) {

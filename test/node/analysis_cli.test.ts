@@ -52,6 +52,8 @@ describe('analyze CLI: usage errors exit 2 and name the problem', () => {
     [['m.json', '--bandwidth-gbps', '-3', '--peak-tflops', '1'], /--bandwidth-gbps must be a positive number/],
     [['m.json', '--name', 'x'], /--name 'x' is not followed by a model\.json/],
     [['m.json', '--warmup', '-1'], /--warmup must be an integer >= 0/],
+    [['m.json', '--ramp-ms', '-5'], /--ramp-ms must be a number >= 0, got '-5'/],
+    [['m.json', '--ramp-ms=fast'], /--ramp-ms must be a number >= 0, got 'fast'/],
     [['m.json', '--batch=0'], /--batch must be a positive integer, got '0'/],
     [['m.json', '--backend=webgl'], /--backend must be webgpu or cpu, got 'webgl'/],
     [['m.json', '--overwrite=no'], /--overwrite is a switch and takes no value \(got '--overwrite=no'\)/],
@@ -90,11 +92,12 @@ describe('analyze CLI: input shapes', () => {
 
   it('takes --flag=value as convert and model do', () => {
     const a = parseAnalyzeArgs([B1, '--batch=2', '--input-size=32', '--backend=cpu', '--repeats=2', '--warmup=0',
-      '--peak-tflops=1', '--bandwidth-gbps=2', '--out=o', '--name=n', DYN, '--overwrite']);
+      '--ramp-ms=50', '--peak-tflops=1', '--bandwidth-gbps=2', '--out=o', '--name=n', DYN, '--overwrite']);
     assert.deepEqual({ ...a, models: a.models.map((m) => m.name) }, {
       models: ['keras_convnext_tiny16_b1', 'n'], batch: 2, inputSize: 32, backend: 'cpu', peakTflops: 1, bandwidthGBps: 2,
-      repeats: 2, warmup: 0, out: 'o', overwrite: true,
+      repeats: 2, warmup: 0, rampMs: 50, out: 'o', overwrite: true,
     });
+    assert.equal(parseAnalyzeArgs([B1]).rampMs, null, "no --ramp-ms: the profiler's default for the backend");
   });
 });
 

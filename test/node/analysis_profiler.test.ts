@@ -6,7 +6,7 @@ import '../../src/index.js';
 import { analyzeFunction, analyzeModels } from '../../src/analysis/analyze.js';
 import { countModelCost } from '../../src/analysis/cost_model.js';
 import { addNestedGpuTime, type KernelRecord } from '../../src/analysis/kernel_trace.js';
-import { profileFunction, type ProfileResult } from '../../src/analysis/profiler.js';
+import { DEFAULT_GPU_RAMP_MS, profileFunction, type ProfileResult } from '../../src/analysis/profiler.js';
 import { userPeaks } from '../../src/analysis/peaks.js';
 import { floorMs } from '../../src/analysis/roofline.js';
 import { loadGraphModelFromFile } from '../../src/node/graph_model_file.js';
@@ -82,6 +82,31 @@ describe('profiler on cpu', () => {
     await assert.rejects(profileFunction(() => (n++ % 2 === 0 ? tf.exp(x) : tf.neg(x)), { warmup: 0, repeats: 2 }),
       /different kernel sequences/);
     await assert.rejects(profileFunction(() => tf.exp(x), { repeats: 0 }), /repeats must be an integer >= 1/);
+    for (const rampMs of [-1, NaN, Infinity]) {
+      await assert.rejects(profileFunction(() => tf.exp(x), { rampMs }), new RegExp(`rampMs must be a finite number >= 0, got ${rampMs}`));
+    }
+    x.dispose();
+  });
+
+  it('a clock ramp runs the function back to back before each profiled run (off by default on cpu)', async () => {
+    await useBackend('cpu');
+    const x = tf.ones([64]);
+    let calls = 0;
+    const f = () => { calls++; return tf.exp(x); };
+    const before = tf.memory().numTensors;
+    await profileFunction(f, { warmup: 0, repeats: 2 });
+    assert.equal(calls, 2, 'no ramp on cpu unless asked');
+    calls = 0;
+    const progress: string[] = [];
+    const t0 = performance.now();
+    const p = await profileFunction(f, { warmup: 0, repeats: 2, rampMs: 40, onProgress: (m) => progress.push(m) });
+    assert.ok(performance.now() - t0 >= 80, 'each profiled run waits for its 40 ms ramp');
+    // Each ramp runs at least one pair; the profiled runs themselves are the other two calls.
+    assert.ok(calls >= 2 + 2 * 2 && calls % 2 === 0, `calls ${calls}`);
+    assert.deepEqual(progress.filter((m) => m.startsWith('clock ramp')),
+      ['clock ramp 40 ms before profiled run 1/2', 'clock ramp 40 ms before profiled run 2/2']);
+    assert.deepEqual(p.kernels.map((k) => k.name), ['Exp'], 'ramp runs are not profiled');
+    assert.equal(tf.memory().numTensors, before);
     x.dispose();
   });
 
@@ -173,8 +198,10 @@ describe('profiler on webgpu (Dawn, SwiftShader)', { skip: webgpuUnavailableReas
     const w = tf.randomNormal([3, 3, 3, 8]) as tf.Tensor4D;
     const m = tf.randomNormal([8, 5]) as tf.Tensor2D;
     const before = tf.memory().numTensors;
-    const p = await profileFunction(smallNetwork(x, w, m), { repeats: 2 });
+    const progress: string[] = [];
+    const p = await profileFunction(smallNetwork(x, w, m), { repeats: 2, onProgress: (msg) => progress.push(msg) });
     assert.equal(tf.memory().numTensors, before);
+    assert.ok(progress.includes(`clock ramp ${DEFAULT_GPU_RAMP_MS} ms before profiled run 1/2`), 'GPU backends ramp by default');
     assert.equal(p.backend, 'webgpu');
     assert.equal(p.timing, 'gpu-timestamp');
     assert.deepEqual(p.warnings, []);
