@@ -22,7 +22,7 @@ options:
   --no-fuse                convert only (stock TF.js ops)
   --input-layout nchw|nhwc ONNX only: input layout of the converted model (default: nchw, the ONNX model's own)
   --quantize float16|uint8 quantize the weights (default: keep the input's precision)
-  --overwrite              replace a non-empty <outdir>
+  --overwrite              replace an earlier output in <outdir> (a folder holding a model.json)
   -h, --help               this text`;
 
 export interface ConvertArgs {
@@ -75,6 +75,9 @@ export function parseArgs(args: string[]): ConvertArgs | 'help' {
     }
   }
   if (positional.length !== 2) throw new UsageError(`expected <model> and <outdir>, got ${positional.length} argument(s)`);
+  // An unset shell variable ("$OUT") would otherwise mean the current directory.
+  if (positional[1].trim() === '') throw new UsageError('<outdir> is empty');
+  if (positional[0].trim() === '') throw new UsageError('<model> is empty');
   return { ...out, input: positional[0], outdir: positional[1] } as ConvertArgs;
 }
 

@@ -4,7 +4,7 @@
  * Problems are ConversionErrors naming the file (the commands report them with exit code 1). Node-only.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConversionError } from '../converter/errors.js';
 import { checkGraphModelJson, type TfjsModelJson, weightGroupBytes } from '../converter/tfjs_import.js';
 
@@ -67,16 +67,26 @@ export function checkGraphModelFiles(path: string, bytes: Uint8Array = new Uint8
 }
 
 /**
- * Throws unless `outdir` can take a command's output: absent, an empty directory, or (with --overwrite) any
- * directory (convert and model; analyze, which writes named files into its folder, has its own rule).
+ * Throws unless `outdir` can take a command's output: absent, an empty directory, or (with --overwrite) an earlier
+ * output folder, i.e. one holding a model.json; never the current directory or a folder above it (the output replaces
+ * the folder, and --overwrite deletes what it held: a mistyped path must not take a project with it) (convert and model; analyze, which writes named
+ * files into its folder, has its own rule).
  */
 export function checkOutdir(outdir: string, overwrite: boolean): void {
   const target = resolve(outdir);
-  if (existsSync(target)) {
-    if (!statSync(target).isDirectory()) throw new ConversionError(`${outdir} exists and is not a directory`);
-    if (readdirSync(target).length > 0 && !overwrite) {
-      throw new ConversionError(`${outdir} exists and is not empty (pass --overwrite to replace it)`);
-    }
+  if (!existsSync(target)) return;
+  if (!statSync(target).isDirectory()) throw new ConversionError(`${outdir} exists and is not a directory`);
+  // The output replaces the folder (a rename): never the directory the command runs in or one above it.
+  const fromTarget = relative(target, process.cwd());
+  if (fromTarget === '' || (!fromTarget.startsWith('..') && !isAbsolute(fromTarget))) {
+    throw new ConversionError(`${outdir} is the current directory or contains it: write into a new folder`);
+  }
+  const entries = readdirSync(target);
+  if (entries.length === 0) return;
+  if (!overwrite) throw new ConversionError(`${outdir} exists and is not empty (pass --overwrite to replace it)`);
+  if (!entries.includes('model.json')) {
+    throw new ConversionError(`${outdir} is not empty and holds no model.json: --overwrite replaces only an earlier ` +
+      'output folder (choose a new or empty folder)');
   }
 }
 

@@ -18,14 +18,17 @@ options:
   --input-size P     input height = width, a multiple of 32 (default 224)
   --batch N          fixed batch size (default: dynamic)
   --classes K        classes of the linear head (default 1000)
-  --overwrite        replace <outdir> if it exists and is not empty`;
+  --overwrite        replace an earlier output in <outdir> (a folder holding a model.json)`;
 
 interface Parsed { positional: string[]; unfused: boolean; overwrite: boolean; seed?: number; inputSize?: number;
   batch?: number; classes?: number }
 
 function intOption(name: string, value: string | undefined): number {
   if (value == null || !/^-?\d+$/.test(value)) throw new Error(`${name} needs an integer, got ${value ?? 'nothing'}`);
-  return Number(value);
+  const n = Number(value);
+  // Past 2^53 Number() rounds: 9007199254740993 would quietly become ...992.
+  if (!Number.isSafeInteger(n)) throw new Error(`${name} ${value} is out of range`);
+  return n;
 }
 
 function parse(args: string[]): Parsed {
@@ -67,6 +70,8 @@ export async function run(args: string[]): Promise<number> {
   try {
     parsed = parse(args);
     if (parsed.positional.length !== 3) throw new Error(`expected <model> <variant> <outdir>, got ${parsed.positional.length} arguments`);
+    // An unset shell variable ("$OUT") would otherwise mean the current directory.
+    if (parsed.positional[2].trim() === '') throw new Error('<outdir> is empty');
     // The configuration (family, variant, sizes, seed) is part of the usage: checked before any work.
     resolveConfig(parsed.positional[0], parsed.positional[1], buildOptions(parsed));
   } catch (e) {

@@ -191,8 +191,37 @@ describe('converter CLI', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /not empty/);
     assert.equal(readFileSync(join(out, 'keep.txt'), 'utf8'), 'x');
-    assert.equal((await runIn([onnxFixture, out, '--overwrite'])).code, 0);
-    assert.equal(existsSync(join(out, 'keep.txt')), false);
+    // --overwrite deletes the folder: only an earlier output (a model.json in it) is replaced, never other files,
+    // the current directory or a folder above it, and an empty <outdir> (an unset "$OUT") is a usage error.
+    const refused = await runIn([onnxFixture, out, '--overwrite']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /busy is not empty and holds no model\.json: --overwrite replaces only an earlier output folder/);
+    assert.equal(readFileSync(join(out, 'keep.txt'), 'utf8'), 'x');
+    // In a scratch folder that looks like an earlier output, so only the current-directory rule can refuse it.
+    const guard = join(work, 'cwd-guard');
+    mkdirSync(join(guard, 'inner'), { recursive: true });
+    writeFileSync(join(guard, 'model.json'), '{}');
+    const cwd = process.cwd();
+    try {
+      process.chdir(join(guard, 'inner'));
+      for (const target of ['.', '..']) {
+        const here = await runIn([onnxFixture, target, '--overwrite']);
+        assert.equal(here.code, 1, target);
+        assert.match(here.stderr, /is the current directory or contains it: write into a new folder/);
+      }
+    } finally {
+      process.chdir(cwd);
+    }
+    assert.ok(existsSync(join(guard, 'model.json')) && existsSync(join(guard, 'inner')));
+    const empty = await runIn([onnxFixture, '', '--overwrite']);
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /<outdir> is empty/);
+    const earlier = join(work, 'earlier');
+    assert.equal((await runIn([onnxFixture, earlier])).code, 0);
+    writeFileSync(join(earlier, 'stale.txt'), 'x');
+    assert.equal((await runIn([onnxFixture, earlier, '--overwrite'])).code, 0, 'an earlier output is replaced');
+    assert.equal(existsSync(join(earlier, 'stale.txt')), false);
+    assert.ok(existsSync(join(earlier, 'model.json')));
     assert.equal((await runIn([onnxFixture])).code, 2);
     assert.equal((await runIn([onnxFixture, join(work, 'o2'), '--frobnicate'])).code, 2);
     const badJson = join(work, 'bad');
