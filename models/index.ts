@@ -12,7 +12,7 @@ import { type GraphModelFiles, toModelArtifacts, writeGraphModel } from '../src/
 import type { Graph } from '../src/converter/ir.js';
 import { type BuildOptions, buildModelGraph, countGraphParams, type ModelConfig, resolveConfig } from './network.js';
 
-export { buildModelGraph, buildNetwork, countGraphParams, INPUT_NAME, resolveConfig } from './network.js';
+export { buildModelGraph, buildNetwork, countGraphParams, INPUT_NAME, MAX_CLASSES, MAX_DIM, MAX_INPUT_SIZE, resolveConfig } from './network.js';
 export type { BuildOptions, ModelConfig } from './network.js';
 export { BLOCK_DESIGNS, MACRO, MODEL_FAMILIES, PUBLISHED_CONVNEXT_PARAMS_M, STAGES, VARIANTS } from './variants.js';
 export type { BlockDesign, ModelFamily, StageTable, Variant } from './variants.js';

@@ -62,23 +62,37 @@ function checkBuildOptions(options: BuildOptions): void {
   if (options.onProgress != null && typeof options.onProgress !== 'function') throw new Error('onProgress must be a function');
 }
 
+/**
+ * Bounds on the sizes a built model may declare: a shape dimension is an int32 in TF.js's model.json; input sizes
+ * past 32768 px describe tensors no device can hold; 100000 classes (ImageNet-21k has 21841) keep the head's weights
+ * under half a gigabyte at base width instead of failing later in an allocation that names nothing.
+ */
+export const MAX_DIM = 2 ** 31 - 1;
+export const MAX_INPUT_SIZE = 32768;
+export const MAX_CLASSES = 100000;
+
 export function resolveConfig(family: string, variant: string, opts: BuildOptions | null = {}): ModelConfig {
   const options = opts ?? {};
   checkBuildOptions(options);
   if (!isFamily(family)) throw new Error(`unknown model family '${family}' (expected ${MODEL_FAMILIES.join(' or ')})`);
   if (!isVariant(variant)) throw new Error(`unknown ${family} variant '${variant}' (expected one of ${VARIANTS.join(', ')})`);
   const inputSize = options.inputSize ?? 224;
-  if (!Number.isInteger(inputSize) || inputSize < TOTAL_STRIDE || inputSize % TOTAL_STRIDE !== 0) {
-    throw new Error(`input size ${inputSize} must be a positive multiple of ${TOTAL_STRIDE} (the network's total stride)`);
+  if (!Number.isInteger(inputSize) || inputSize < TOTAL_STRIDE || inputSize % TOTAL_STRIDE !== 0 || inputSize > MAX_INPUT_SIZE) {
+    throw new Error(`input size ${inputSize} must be a positive multiple of ${TOTAL_STRIDE} (the network's total stride) ` +
+      `up to ${MAX_INPUT_SIZE}`);
   }
   const batch = options.batch ?? -1;
-  if (!Number.isInteger(batch) || (batch < 1 && batch !== -1)) throw new Error(`batch ${batch} must be -1 or >= 1`);
+  if (!Number.isInteger(batch) || (batch < 1 && batch !== -1) || batch > MAX_DIM) {
+    throw new Error(`batch ${batch} must be -1 or in [1, ${MAX_DIM}]`);
+  }
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
     throw new Error(`seed ${seed} must be an integer in [0, ${MAX_SEED}] (the weight generator's state is 32 bits)`);
   }
   const classes = options.classes ?? MACRO.classes;
-  if (!Number.isInteger(classes) || classes < 1) throw new Error(`classes ${classes} must be an integer >= 1`);
+  if (!Number.isInteger(classes) || classes < 1 || classes > MAX_CLASSES) {
+    throw new Error(`classes ${classes} must be an integer in [1, ${MAX_CLASSES}]`);
+  }
   return { family, variant, fused: options.fused ?? true, seed, inputSize, batch, classes };
 }
 

@@ -59,16 +59,16 @@ describe(`layerNorm gradient on webgpu at ranks 1-6 equals cpu's (seed ${seed})`
         return [layerNorm(x, g, b), ...tf.grads(f as (...xs: tf.Tensor[]) => tf.Tensor)([x, g, b])];
       });
       await useBackend('cpu');
-      const expected = await Promise.all(run().map(async (t) => { const d = await t.data(); t.dispose(); return d; }));
+      const expected = await Promise.all(run().map(async (t) => { const d = await t.data() as Float32Array; t.dispose(); return d; }));
       await useBackend('webgpu');
       const before = tf.memory().numTensors;
       const got = run();
-      const actual = await Promise.all(got.map((t) => t.data()));
+      const actual = await Promise.all(got.map((t) => t.data() as Promise<Float32Array>));
       tf.dispose(got);
       assert.equal(tf.memory().numTensors, before, 'leaked tensors');
       ['y', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => {
         const scale = Math.max(1, ...Array.from(expected[i], Math.abs));
-        const diff = actual[i].reduce((m, v, j) => Math.max(m, Math.abs(v - expected[i][j])), 0);
+        const diff = actual[i].reduce((m: number, v: number, j: number) => Math.max(m, Math.abs(v - expected[i][j])), 0);
         assert.ok(diff <= 1e-4 * scale, `${name}: max |webgpu - cpu| ${diff} (scale ${scale})`);
       });
     });

@@ -117,6 +117,9 @@ describe('model structure', () => {
     assert.throws(() => buildModelGraph('convnext', 'huge'), /unknown convnext variant 'huge'/);
     assert.throws(() => buildModelGraph('convnext', 'atto', { inputSize: 100 }), /input size 100 must be a positive multiple of 32/);
     assert.throws(() => buildModelGraph('convnext', 'atto', { batch: 0 }), /batch 0/);
+    assert.throws(() => buildModelGraph('convnext', 'atto', { batch: 2 ** 31 }), /batch 2147483648 must be -1 or in \[1, 2147483647\]/);
+    assert.throws(() => buildModelGraph('convnext', 'atto', { inputSize: 32800 }), /input size 32800 must be .* up to 32768/);
+    assert.throws(() => buildModelGraph('convnext', 'atto', { classes: 1e8 }), /classes 100000000 must be an integer in \[1, 100000\]/);
     assert.throws(() => buildModelGraph('convnext', 'atto', { seed: -1 }), /seed -1 must be an integer in \[0, 4294967295\]/);
     assert.throws(() => buildModelGraph('convnext', 'atto', { seed: 2 ** 32 + 1 }), /seed 4294967297 must be an integer in/);
     // Options a caller can get wrong silently: misspelt keys and wrong types are named, not ignored.
@@ -195,7 +198,12 @@ describe(`models on cpu: fused vs unfused, seeds, save and reload (seed ${seed})
       // Bad configurations are usage errors (2), found before any work.
       for (const bad of [['convnext', 'atto', join(dir, 'bad'), '--input-size', '33'], ['convnext', 'huge', join(dir, 'bad')],
         ['resnet', 'atto', join(dir, 'bad')], ['convnext', 'atto', join(dir, 'bad'), '--seed', '4294967296'],
-        ['convnext', 'atto', join(dir, 'bad'), '--batch', '0'], ['convnext', 'atto', join(dir, 'bad'), '--unfused=no']]) {
+        ['convnext', 'atto', join(dir, 'bad'), '--batch', '0'], ['convnext', 'atto', join(dir, 'bad'), '--unfused=no'],
+        // An empty <outdir> (an unset "$OUT") is not the current directory; sizes past the bounds, or past 2^53 where
+        // Number() would round them, are refused rather than written.
+        ['convnext', 'atto', ''], ['convnext', 'atto', join(dir, 'bad'), '--input-size', '9007199254740993'],
+        ['convnext', 'atto', join(dir, 'bad'), '--input-size', '32800'], ['convnext', 'atto', join(dir, 'bad'), '--batch', '99999999999999999999'],
+        ['convnext', 'atto', join(dir, 'bad'), '--classes', '100001']]) {
         assert.equal(await runModelCli(bad), 2, bad.join(' '));
       }
       assert.deepEqual(readdirSync(dir).sort(), ['convfirst-atto'], 'no half-written folder left behind');
