@@ -67,9 +67,9 @@ export interface ProfileOptions extends CostOptions {
 
 /**
  * The default clock ramp on GPU backends. Timed right after a few synchronised warm-up runs, a GPU can still be at
- * its idle clocks: on an H200 the fused ConvNeXt-T at N=32 profiled at 9.6 to 20.9 ms in four runs of one
- * build (stock, whose kernels are memory- and launch-bound, 35.0 ms in all four; with the ramp 9.55 ms three times; BENCHMARKS.md "Analysis
- * runs"); the model benchmarks ramp for the same reason.
+ * its idle clocks: on an H200 the fused ConvNeXt-T at N=32 profiled at 9.6 to 20.9 ms in four runs of one build
+ * (stock, whose kernels are memory- and launch-bound, 35.0 ms in all four), and at 9.55 ms three times with the
+ * ramp (BENCHMARKS.md "Analysis runs"); the model benchmarks ramp for the same reason.
  */
 export const DEFAULT_GPU_RAMP_MS = 300;
 

@@ -68,9 +68,9 @@ export function checkGraphModelFiles(path: string, bytes: Uint8Array = new Uint8
 
 /**
  * Throws unless `outdir` can take a command's output: absent, an empty directory, or (with --overwrite) an earlier
- * output folder, i.e. one holding a model.json; never the current directory or a folder above it (the output replaces
- * the folder, and --overwrite deletes what it held: a mistyped path must not take a project with it) (convert and model; analyze, which writes named
- * files into its folder, has its own rule).
+ * output folder, i.e. one holding a model.json; never the current directory or a folder above it: the output replaces
+ * the folder, and --overwrite deletes what it held, so a mistyped path must not take a project with it. For convert
+ * and model; analyze, which writes named files into its folder, has its own rule.
  */
 export function checkOutdir(outdir: string, overwrite: boolean): void {
   const target = resolve(outdir);
