@@ -15,7 +15,7 @@
  * use shapes only; `KernelAttrs` lets a caller that knows them refine pooling windows and fused-op options.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Activation } from '../spec/activations.js';
+import { type Activation, isActivation } from '../spec/activations.js';
 import {
   type BlockSpec, convfirstSpec, convnextSpec, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK, FUSED_LAYER_NORM,
 } from '../spec/block_spec.js';
@@ -267,6 +267,31 @@ export function kernelCost(name: string, inputShapes: ReadonlyArray<Shape | null
   return finish(0, bytes, 'unknown');
 }
 
+/** Kernels whose `activation` attribute, when not 'linear', adds one op per output after the bias. */
+const FUSED_ACTIVATION_KERNELS = new Set(['FusedConv2D', 'FusedDepthwiseConv2D', '_FusedMatMul']);
+
+/**
+ * The cost-relevant attributes a traced kernel was called with (KernelRecord.attrs): a fused block's activation and
+ * residual, a pool's window, whether a fused conv / matmul applies an activation. Unknown or malformed values are
+ * left out (the formulas' defaults apply).
+ */
+export function recordedAttrs(record: Pick<KernelRecord, 'name' | 'attrs'>): KernelAttrs {
+  const a = record.attrs;
+  if (a == null) return {};
+  const out: KernelAttrs = {};
+  if (record.name === FUSED_CONVNEXT_BLOCK || record.name === FUSED_CONVFIRST_BLOCK) {
+    if (isActivation(a.activation)) out.activation = a.activation;
+    if (typeof a.residual === 'boolean') out.residual = a.residual;
+  } else if (POOLING.has(record.name)) {
+    const f = a.filterSize;
+    if (Number.isInteger(f)) out.filterSize = [f as number, f as number];
+    else if (Array.isArray(f) && f.length === 2 && f.every(Number.isInteger)) out.filterSize = [f[0], f[1]];
+  } else if (FUSED_ACTIVATION_KERNELS.has(record.name) && typeof a.activation === 'string') {
+    out.fusedActivation = a.activation !== 'linear';
+  }
+  return out;
+}
+
 export interface RecordCost extends KernelCost {
   /** The kernel the cost formula used: the record's own name, or its single inner kernel's name. */
   kernel: string;
@@ -277,17 +302,20 @@ export interface RecordCost extends KernelCost {
  * customGrad scope such as `fusedConv2d__op`, or a composite kernel) costs what its inner kernels do:
  * FLOPs summed over them, bytes the outer record's inputs and outputs once.
  */
-export function recordCost(record: Pick<KernelRecord, 'name' | 'inputShapes' | 'outputShapes' | 'nested'>,
-  attrs: KernelAttrs = {}, options: CostOptions = {}): RecordCost {
+export function recordCost(record: Pick<KernelRecord, 'name' | 'inputShapes' | 'outputShapes' | 'nested' | 'attrs'>,
+  given: KernelAttrs = {}, options: CostOptions = {}): RecordCost {
+  // The call's own attributes, refined by what the caller says (attrsFor).
+  const attrs = { ...recordedAttrs(record), ...given };
   const own = kernelCost(record.name, record.inputShapes, record.outputShapes, attrs, options);
   if (own.category !== 'unknown' || record.nested.length === 0) return { ...own, kernel: record.name };
   // Reshapes around the real kernel (tf.fused.matMul reshapes to 3-D and back) do not make it composite.
   const working = record.nested.filter((r) => kernelCost(r.name, r.inputShapes, r.outputShapes).category !== 'view');
   if (working.length === 1) {
-    const inner = recordCost(working[0], attrs, options);
+    // Inner records carry their own call attributes; only the caller's pass down.
+    const inner = recordCost(working[0], given, options);
     return { ...inner, bytes: own.bytes, intensity: own.bytes > 0 ? inner.flops / own.bytes : 0 };
   }
-  const flops = record.nested.reduce((s, r) => s + recordCost(r, attrs, options).flops, 0);
+  const flops = record.nested.reduce((s, r) => s + recordCost(r, given, options).flops, 0);
   return { ...finish(flops, own.bytes, 'composite'), kernel: record.name };
 }
 

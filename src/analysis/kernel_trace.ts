@@ -35,6 +35,11 @@ export interface KernelRecord {
   nested: KernelRecord[];
   /** The engine's data ids of the inputs, in input order (null for an absent input): identifies weights. */
   inputDataIds: Array<object | null>;
+  /**
+   * The attributes the kernel was called with (runKernel's attrs: a fused block's activation, a pool's window, a
+   * fused conv's activation), which tf.profile's report leaves out; absent when the call had none.
+   */
+  attrs?: Readonly<Record<string, unknown>>;
 }
 
 export interface KernelTrace {
@@ -62,7 +67,11 @@ interface EngineInternals {
 
 interface KernelParams {
   inputs?: Record<string, { dataId?: object } | null | undefined>;
+  attrs?: Record<string, unknown>;
 }
+
+/** What the wrapped runKernelFunc notes about each call: its input data ids and attributes. */
+interface CallInfo { ids: Array<object | null>; attrs?: Readonly<Record<string, unknown>> }
 
 interface PatchableEngine {
   runKernelFunc(params: KernelParams): unknown;
@@ -70,9 +79,9 @@ interface PatchableEngine {
 
 /**
  * Calls `f` with the engine's runKernelFunc wrapped so that each profile record pushed during a kernel
- * call gets that call's input data ids (the record is the last one pushed when the call returns).
+ * call gets that call's input data ids and attributes (the record is the last one pushed when the call returns).
  */
-function withInputIds<T>(ids: WeakMap<object, Array<object | null>>, records: () => unknown[], f: () => T): T {
+function withCallInfo<T>(calls: WeakMap<object, CallInfo>, records: () => unknown[], f: () => T): T {
   const engine = tf.engine() as unknown as PatchableEngine;
   const own = Object.prototype.hasOwnProperty.call(engine, 'runKernelFunc');
   const original = engine.runKernelFunc;
@@ -80,8 +89,11 @@ function withInputIds<T>(ids: WeakMap<object, Array<object | null>>, records: ()
     const out = original.call(this, params);
     const list = records();
     const last = list[list.length - 1] as object | undefined;
-    if (last != null && !ids.has(last)) {
-      ids.set(last, Object.values(params.inputs ?? {}).map((t) => (t?.dataId ?? null)));
+    if (last != null && !calls.has(last)) {
+      calls.set(last, {
+        ids: Object.values(params.inputs ?? {}).map((t) => (t?.dataId ?? null)),
+        attrs: params.attrs != null && Object.keys(params.attrs).length > 0 ? { ...params.attrs } : undefined,
+      });
     }
     return out;
   };
@@ -134,7 +146,7 @@ export async function traceKernels(f: () => tf.TensorContainer | Promise<tf.Tens
   const { timing, warning } = timingSourceOf(backend);
   const state = tf.engine().state as unknown as EngineInternals;
   const depths: number[] = [];
-  const inputIds = new WeakMap<object, Array<object | null>>();
+  const calls = new WeakMap<object, CallInfo>();
   const info = await tf.profile(async () => {
     // tf.profile has just made a fresh kernels array: note each record's nesting depth as it is pushed.
     const records = state.activeProfile.kernels;
@@ -143,7 +155,7 @@ export async function traceKernels(f: () => tf.TensorContainer | Promise<tf.Tens
       for (let i = 0; i < items.length; i++) depths.push(state.kernelDepth);
       return push.apply(this, items);
     };
-    return await withInputIds(inputIds, () => records, f);
+    return await withCallInfo(calls, () => records, f);
   });
   tf.dispose(info.result);
   const warnings = warning != null ? [warning] : [];
@@ -164,8 +176,10 @@ export async function traceKernels(f: () => tf.TensorContainer | Promise<tf.Tens
       timeMs,
       extraInfo: typeof k.extraInfo === 'string' ? k.extraInfo : '',
       nested: pending[depth + 1] ?? [],
-      inputDataIds: inputIds.get(k) ?? [],
+      inputDataIds: calls.get(k)?.ids ?? [],
     };
+    const attrs = calls.get(k)?.attrs;
+    if (attrs != null) record.attrs = attrs;
     pending[depth + 1] = [];
     (pending[depth] ??= []).push(record);
   });

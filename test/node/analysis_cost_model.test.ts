@@ -190,4 +190,35 @@ describe('cost model: fused blocks count the layers they replace', () => {
     tf.dispose([x, x2, x3, w3, b3, ...Object.values(w), ...Object.values(f)]);
     assert.equal(tf.memory().numTensors, before);
   });
+
+  it('counts what each call was run with: block activation and residual, pool window, fused activation', async () => {
+    await useBackend('cpu');
+    const r = (shape: number[]) => tf.randomNormal(shape);
+    const before = tf.memory().numTensors;
+    const f = { filter: r([3, 3, 8, 16]), bias: r([16]), w1: r([16, 64]), b1: r([64]), w2: r([64, 16]), b2: r([16]) };
+    const x = r([1, 4, 4, 16]);
+    // 16 pixels x 64 hidden activations; SiLU (2 per element) is the default; no residual: 256 fewer (16 x 16).
+    const hidden = 16 * 64;
+    const traced = async (fn: () => tf.Tensor) => recordCost((await traceKernels(fn)).kernels[0]).flops;
+    assert.equal(await traced(() => convfirstBlock(x, f)), 106240);
+    assert.equal(await traced(() => convfirstBlock(x, f, { activation: 'gelu' })), 106240 + (5 - 2) * hidden);
+    assert.equal(await traced(() => convfirstBlock(x, f, { activation: 'relu' })), 106240 - hidden);
+    assert.equal(await traced(() => convfirstBlock(x, f, { residual: false })), 106240 - 256);
+    // A caller's attrsFor still wins over the recorded call.
+    const k = (await traceKernels(() => convfirstBlock(x, f, { activation: 'gelu' }))).kernels[0];
+    assert.equal(recordCost(k, { activation: 'silu' }).flops, 106240);
+    // A 3x3 stride-2 'same' pool: 9 per output (the shape ratio would have said a 2x2 window).
+    const img = r([1, 9, 9, 4]) as tf.Tensor4D;
+    assert.equal(await traced(() => tf.avgPool(img, 3, 2, 'same')), 5 * 5 * 4 * 9);
+    assert.equal(await traced(() => tf.maxPool(img, [3, 1], 1, 'valid')), 7 * 9 * 4 * 3);
+    // A fused conv's ReLU: one op per output besides the bias.
+    const w3 = r([1, 1, 4, 8]) as tf.Tensor4D;
+    const b3 = r([8]);
+    const conv = 2 * 81 * 8 * 4;
+    assert.equal(await traced(() => tf.fused.conv2d({ x: img, filter: w3, bias: b3, strides: 1, pad: 'valid' })), conv + 81 * 8);
+    assert.equal(await traced(() => tf.fused.conv2d({ x: img, filter: w3, bias: b3, strides: 1, pad: 'valid', activation: 'relu' })),
+      conv + 2 * 81 * 8);
+    tf.dispose([x, img, w3, b3, ...Object.values(f)]);
+    assert.equal(tf.memory().numTensors, before);
+  });
 });
