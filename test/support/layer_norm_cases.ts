@@ -37,7 +37,7 @@ export function layerNormShapes(rng: Rng): number[][] {
   const rank = rng.int(2, 4);
   const random = [...Array.from({ length: rank - 1 }, () => rng.int(1, 5)), rng.int(1, 800)];
   return [[37], [5, 1], [3, 7], [130, 6], [2, 5, 96], [7, 3, 13], [2, 3, 5, 20], [1, 3, 3, 800], [2, 2, 2, 771],
-    [2, 4100], random];
+    [2, 4100], [2, 1, 3, 2, 9], [1, 2, 1, 2, 3, 6], random];
 }
 
 /** Runs layerNorm on the active backend against float64; throws on mismatch or leaked tensors. */
