@@ -9,7 +9,8 @@ export class WeightInit {
   private state: number;
 
   constructor(readonly seed: number, readonly mode: 'random' | 'zeros' = 'random') {
-    // Every seed in [0, 2^32) its own sequence (mulberry32 needs no nonzero state); resolveConfig rejects the rest.
+    // Every seed in [0, 2^32) its own starting state (mulberry32 needs no nonzero state; its states form one 2^32
+    // cycle, so two seeds give the same sequence from different points); resolveConfig rejects the rest.
     this.state = seed >>> 0;
   }
 
