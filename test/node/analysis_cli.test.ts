@@ -185,6 +185,12 @@ describe('analyze CLI: runs', () => {
     assert.doesNotMatch(r.stderr, /TypeError|Initialization of backend|\n\s+at /);
   });
 
+  it('--ramp-ms reaches the profiler (a ramp before each profiled run, on cpu too when asked)', async () => {
+    const r = await cli([B1, '--backend', 'cpu', ...PEAKS, '--repeats', '2', '--warmup', '0', '--ramp-ms', '20', '--out', tempDir()]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /clock ramp 20 ms before profiled run 1\/2[\s\S]*clock ramp 20 ms before profiled run 2\/2/);
+  });
+
   it('a batch the model does not take is a usage error', async () => {
     const r = await cli([B1, '--batch', '2', '--backend', 'cpu', ...PEAKS, '--out', tempDir()]);
     assert.equal(r.code, 2);
@@ -197,6 +203,7 @@ describe('analyze CLI: runs', () => {
       '--repeats', '1', '--warmup', '0', '--out', out]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.err, /\[analyze\] keras_convnext_tiny16_b1: profiled run 1\/1/);
+    assert.doesNotMatch(r.err, /clock ramp/, 'no ramp on cpu by default');
     const report = JSON.parse(readFileSync(join(out, 'analysis.json'), 'utf8'));
     assert.equal(report.tool, 'tfjs-block-fusion analyze');
     assert.deepEqual(report.models.map((m: { name: string }) => m.name), ['keras_convnext_tiny16_b1', 'dynamic batch 2']);
