@@ -40,6 +40,7 @@ const { buildModel, buildModelGraph } = await import('../models/index.js');
 const { toModelArtifacts, writeGraphModel } = await import('../src/converter/graphmodel_writer.js');
 const { fuseBlocks } = await import('../src/converter/fusion.js');
 const { countModelCost } = await import('../src/analysis/cost_model.js');
+const { rampClocks } = await import('../src/analysis/profiler.js');
 const { countDispatches, describeDevice, measureBenchPeaks, perDispatchGpuMs } = await import('./support/webgpu_bench.js');
 const { meanPhases, withCpuProfile } = await import('./support/wall_phases.js');
 type Phases = import('./support/wall_phases.js').Phases;
@@ -168,12 +169,7 @@ async function prepare(model: Model, n: number) {
 
 /** One round of GPU timing: RAMP_MS of back-to-back inferences, then GPU_REPEATS timed ones (timestamp sums). */
 async function gpuRound(model: Model, x: Tensor): Promise<number[]> {
-  const t0 = performance.now();
-  while (performance.now() - t0 < RAMP_MS) {
-    const ys = [model.predict(x) as Tensor, model.predict(x) as Tensor];
-    await ys[1].data();
-    tf.dispose(ys);
-  }
+  await rampClocks(() => model.predict(x) as Tensor, RAMP_MS);
   const gpu: number[] = [];
   for (let i = 0; i < GPU_REPEATS; i++) {
     let y: Tensor | null = null;

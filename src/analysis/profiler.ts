@@ -108,8 +108,11 @@ async function settle(result: tf.TensorContainer | Promise<tf.TensorContainer>):
   tf.dispose(tensors);
 }
 
-/** Runs `f` back to back for `ms` (two calls queued per wait, so the device does not idle between them). */
-async function rampClocks(f: () => tf.TensorContainer | Promise<tf.TensorContainer>, ms: number): Promise<void> {
+/**
+ * Runs `f` back to back for `ms` (two calls queued per wait, so the device does not idle between them): a GPU's clocks
+ * ramp to their working speed (the profiler before each profiled run; bench:models before each timing round).
+ */
+export async function rampClocks(f: () => tf.TensorContainer | Promise<tf.TensorContainer>, ms: number): Promise<void> {
   const t0 = tf.util.now();
   while (tf.util.now() - t0 < ms) {
     const first = f();
