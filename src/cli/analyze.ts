@@ -292,7 +292,7 @@ export async function run(args: string[]): Promise<number> {
     log(`peaks: ${(peaks.flopsPerSecond / 1e12).toPrecision(3)} TFLOP/s, ${(peaks.bytesPerSecond / 1e9).toPrecision(3)} GB/s ` +
       `(${peaks.source})`);
     const analysis = await analyzeModels(entries, {
-      peaks, repeats: a.repeats, warmup: a.warmup, ...(a.rampMs != null ? { rampMs: a.rampMs } : {}), onProgress: log,
+      peaks, repeats: a.repeats, warmup: a.warmup, rampMs: a.rampMs ?? undefined, onProgress: log,
     });
     await mkdir(a.out, { recursive: true });
     const files = OUTPUT_FILES;

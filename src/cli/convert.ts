@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { type ConvertResult, type ConvertSource, convertModel } from '../converter/convert.js';
 import { ConversionError } from '../converter/errors.js';
 import { quietCpuBackendBanner } from './cpu_backend.js';
-import { splitOption, switchValueProblem } from './options.js';
+import { emptyArgumentProblem, splitOption, switchValueProblem } from './options.js';
 import { checkGraphModelFiles, checkOutdir, looksLikeJson, resolveModelPath, writeFolderAtomically } from './files.js';
 
 const USAGE = `usage: tfjs-block-fusion convert <model.onnx | model.json | dir> <outdir> [options]
@@ -75,9 +75,8 @@ export function parseArgs(args: string[]): ConvertArgs | 'help' {
     }
   }
   if (positional.length !== 2) throw new UsageError(`expected <model> and <outdir>, got ${positional.length} argument(s)`);
-  // An unset shell variable ("$OUT") would otherwise mean the current directory.
-  if (positional[1].trim() === '') throw new UsageError('<outdir> is empty');
-  if (positional[0].trim() === '') throw new UsageError('<model> is empty');
+  const empty = emptyArgumentProblem('<outdir>', positional[1]) ?? emptyArgumentProblem('<model>', positional[0]);
+  if (empty != null) throw new UsageError(empty);
   return { ...out, input: positional[0], outdir: positional[1] } as ConvertArgs;
 }
 

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { buildModel, MODEL_FAMILIES, resolveConfig, VARIANTS } from '../../models/index.js';
 import { checkOutdir, writeFolderAtomically } from './files.js';
-import { splitOption, switchValueProblem } from './options.js';
+import { emptyArgumentProblem, splitOption, switchValueProblem } from './options.js';
 
 const USAGE = `usage: tfjs-block-fusion model <${MODEL_FAMILIES.join('|')}> <variant> <outdir> [options]
 
@@ -70,8 +70,8 @@ export async function run(args: string[]): Promise<number> {
   try {
     parsed = parse(args);
     if (parsed.positional.length !== 3) throw new Error(`expected <model> <variant> <outdir>, got ${parsed.positional.length} arguments`);
-    // An unset shell variable ("$OUT") would otherwise mean the current directory.
-    if (parsed.positional[2].trim() === '') throw new Error('<outdir> is empty');
+    const empty = emptyArgumentProblem('<outdir>', parsed.positional[2]);
+    if (empty != null) throw new Error(empty);
     // The configuration (family, variant, sizes, seed) is part of the usage: checked before any work.
     resolveConfig(parsed.positional[0], parsed.positional[1], buildOptions(parsed));
   } catch (e) {

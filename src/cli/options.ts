@@ -9,6 +9,14 @@ export function splitOption(arg: string): { flag: string; inline: string | undef
   return eq > 0 ? { flag: arg.slice(0, eq), inline: arg.slice(eq + 1) } : { flag: arg, inline: undefined };
 }
 
+/**
+ * The usage error for a positional argument given as '' (an unset shell variable, "$OUT"), which a path resolver would
+ * read as the current directory; null when it is not empty.
+ */
+export function emptyArgumentProblem(name: string, value: string): string | null {
+  return value.trim() === '' ? `${name} is empty` : null;
+}
+
 /** The usage error for a switch given a value: its message, or null when none was given. */
 export function switchValueProblem(arg: string): string | null {
   const { flag, inline } = splitOption(arg);
