@@ -97,19 +97,26 @@ function encodeWeight(name: string, t: ConstTensor, precision: StoragePrecision)
       bytes: new Uint8Array(half.buffer),
     };
   }
-  // uint8 affine quantization, range nudged so 0 is exact (as tensorflowjs_converter does).
+  // uint8 / uint16 affine quantization as tensorflowjs_converter's quantize_weights does it: the range nudged so 0
+  // is exact when it covers 0, else the data's own range, and a constant tensor stored exactly (all zeros, min =
+  // the value). Re-quantizing weights a quantized source stored so gives them back on their own grid.
+  const levels = precision === 'uint8' ? 255 : 65535;
   const [lo, hi] = sampleMinMax(values);
-  let min = Math.min(0, lo);
-  let max = Math.max(0, hi);
-  if (max === min) max = min + 1;
-  const scale = (max - min) / 255;
-  const zero = Math.round(-min / scale);
-  min = -zero * scale;
-  const q = new Uint8Array(values.length);
-  for (let i = 0; i < values.length; i++) q[i] = Math.max(0, Math.min(255, Math.round((values[i] - min) / scale)));
+  const q = precision === 'uint8' ? new Uint8Array(values.length) : new Uint16Array(values.length);
+  let min = lo;
+  let scale = 1;
+  if (hi > lo) {
+    scale = (hi - lo) / levels;
+    let max = hi;
+    if (lo <= 0 && hi >= 0) {
+      min = -Math.round(-lo / scale) * scale;
+      max = levels * scale + min;
+    }
+    for (let i = 0; i < values.length; i++) q[i] = Math.round((Math.min(max, Math.max(min, values[i])) - min) / scale);
+  }
   return {
-    entry: { name, shape, dtype: 'float32', quantization: { dtype: 'uint8', min, scale } },
-    bytes: q,
+    entry: { name, shape, dtype: 'float32', quantization: { dtype: precision, min, scale } },
+    bytes: new Uint8Array(q.buffer),
   };
 }
 
@@ -174,10 +181,13 @@ export function writeGraphModel(graph: Graph, options: WriteOptions | null = {})
   const inputInfo = (name: string, dtype: DType, shape: number[]): TfTensorInfo =>
     ({ name: `${name}:0`, dtype: TF_DTYPE[dtype], tensorShape: tfShape(shape) });
   const signature: ModelJson['signature'] = { inputs: {}, outputs: {} };
-  for (const i of graph.inputs) signature.inputs[i.name] = inputInfo(i.name, i.dtype, i.shape);
-  for (const o of graph.outputs) {
-    signature.outputs[valueNode(o)] = { name: `${valueNode(o)}:${valueIndex(o)}`, dtype: 'DT_FLOAT', tensorShape: {} };
-  }
+  // Keyed as the source model was (a TF.js input's `input_1`, `output_0`), else by node name.
+  for (const i of graph.inputs) signature.inputs[i.signatureKey ?? i.name] = inputInfo(i.name, i.dtype, i.shape);
+  graph.outputs.forEach((o, k) => {
+    signature.outputs[graph.outputKeys?.[k] ?? valueNode(o)] =
+      { name: `${valueNode(o)}:${valueIndex(o)}`, dtype: 'DT_FLOAT', tensorShape: {} };
+  });
+  const metadata = graph.metadata != null || o.metadata != null ? { ...graph.metadata, ...o.metadata } : undefined;
   const modelJson: ModelJson = {
     format: 'graph-model',
     generatedBy: 'tfjs-block-fusion',
@@ -185,7 +195,7 @@ export function writeGraphModel(graph: Graph, options: WriteOptions | null = {})
     modelTopology: { node: nodes, library: {}, versions: { producer: 1 } },
     signature,
     weightsManifest: [{ paths: shards.map((s) => s.path), weights }],
-    ...(o.metadata ? { userDefinedMetadata: o.metadata } : {}),
+    ...(metadata ? { userDefinedMetadata: metadata } : {}),
   };
   return { modelJson, shards };
 }

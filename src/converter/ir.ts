@@ -16,7 +16,7 @@
 export type DType = 'float32' | 'int32' | 'bool';
 
 /** How a float32 constant's values are stored on disk (the writer keeps it unless asked to quantize). */
-export type StoragePrecision = 'float32' | 'float16' | 'uint8';
+export type StoragePrecision = 'float32' | 'float16' | 'uint8' | 'uint16';
 
 export interface ConstTensor {
   dtype: DType;
@@ -68,6 +68,8 @@ export interface GraphInput {
   shape: number[];
   /** Layout the user feeds (documentation for the model's consumer; the graph itself is NHWC inside). */
   layout?: 'NCHW' | 'NHWC';
+  /** The source GraphModel's signature key for this input (e.g. `input_1`), kept so apps feed it by that key. */
+  signatureKey?: string;
 }
 
 /** The node name of a value name: `conv:1` -> `conv`. */
@@ -95,6 +97,13 @@ export class Graph {
   inputs: GraphInput[] = [];
   /** Value names of the graph outputs, in order. */
   outputs: string[] = [];
+  /**
+   * The source GraphModel's signature key of each output (by position, e.g. `output_0`), so `execute(x, key)` and
+   * `model.outputs` keep working after fusion renames the producing nodes. Absent: keyed by node name.
+   */
+  outputKeys?: string[];
+  /** The source GraphModel's userDefinedMetadata, written back beside the converter's own entry. */
+  metadata?: Record<string, unknown>;
   /** Topologically ordered. */
   nodes: IRNode[] = [];
   constants = new Map<string, ConstTensor>();
@@ -246,6 +255,8 @@ export class Graph {
     const g = new Graph();
     g.inputs = this.inputs.map((i) => ({ ...i, shape: [...i.shape] }));
     g.outputs = [...this.outputs];
+    if (this.outputKeys != null) g.outputKeys = [...this.outputKeys];
+    if (this.metadata != null) g.metadata = structuredClone(this.metadata);
     g.nodes = this.nodes.map((n) => ({ name: n.name, op: n.op, inputs: [...n.inputs], attrs: structuredClone(n.attrs) }));
     g.constants = new Map(this.constants);
     for (const t of this.taken) g.taken.add(t);

@@ -8,11 +8,11 @@ import { specKey } from '../spec/block_spec.js';
 import { FUSED_OPS, fusedOpCounts } from './fused_ops.js';
 import type { FusedBlock } from './fusion.js';
 import { toModelArtifacts, writeGraphModel } from './graphmodel_writer.js';
-import type { Graph } from './ir.js';
+import type { Graph, GraphInput } from './ir.js';
 
 export interface VerifyResult {
   seed: number;
-  /** Input shapes used (dynamic dims set to 1). */
+  /** Input shapes used (dynamic dims set to 1, dynamic height / width to VERIFY_SPATIAL_SIZE). */
   inputShapes: number[][];
   maxAbsError: number;
   /** maxAbsError / max |unfused output|. */
@@ -97,6 +97,18 @@ export function buildReport(o: { source: 'onnx' | 'tfjs'; unfused: Graph; graph:
   };
 }
 
+/** Height and width --verify gives an image input whose spatial dims are dynamic (ConvNeXt's total stride is 32). */
+export const VERIFY_SPATIAL_SIZE = 64;
+
+/**
+ * The input shape --verify runs: known dims as they are; an unknown height / width of a rank-4 input (axes 2, 3 of
+ * an NCHW input, else 1, 2) VERIFY_SPATIAL_SIZE, as a 1x1 image is smaller than a stem patch; other unknown dims 1.
+ */
+export function verifyInputShape(input: GraphInput): number[] {
+  const spatial = input.shape.length !== 4 ? [] : input.layout === 'NCHW' ? [2, 3] : [1, 2];
+  return input.shape.map((d, axis) => (d >= 0 ? d : spatial.includes(axis) ? VERIFY_SPATIAL_SIZE : 1));
+}
+
 /** Seeded uniform [-1, 1) values (mulberry32), so --verify runs are reproducible. */
 export function seededInput(shape: number[], seed: number): Float32Array {
   let s = seed >>> 0 || 1;
@@ -142,7 +154,7 @@ export async function verifyConversion(unfused: Graph, fused: Graph, seedOrOptio
   const seed = o.seed ?? 1234;
   const quantize = o.quantize;
   const progress = o.onProgress ?? (() => {});
-  const shapes = unfused.inputs.map((i) => i.shape.map((d) => (d < 0 ? 1 : d)));
+  const shapes = unfused.inputs.map(verifyInputShape);
   const inputs = unfused.inputs.map((inp, k) => tf.tensor(seededInput(shapes[k], seed + k), shapes[k], inp.dtype));
   try {
     progress(`running the unfused graph (${unfused.nodes.length} nodes) on ${tf.getBackend()}`);

@@ -1,6 +1,6 @@
 /**
  * Imports a TF.js GraphModel (model.json made by tensorflowjs_converter, plus its weight shards) into
- * the IR. Weights are dequantized to float32 and remember their stored precision (float16 / uint8), so
+ * the IR. Weights are dequantized to float32 and remember their stored precision (float16 / uint8 / uint16), so
  * the writer keeps it. Browser-safe: takes the parsed model.json and the shard bytes, never paths.
  */
 import { ConversionError, type UnsupportedNode, unsupportedOpsError } from './errors.js';
@@ -21,6 +21,7 @@ export interface TfjsModelJson {
   modelTopology?: { node?: TfjsNodeDef[] };
   signature?: { inputs?: Record<string, { name: string }>; outputs?: Record<string, { name: string }> };
   weightsManifest?: { paths: string[]; weights: TfjsWeightEntry[] }[];
+  userDefinedMetadata?: Record<string, unknown>;
 }
 
 export interface TfjsNodeDef { name: string; op: string; input?: string[]; attr?: Record<string, Record<string, unknown>> }
@@ -82,6 +83,13 @@ export function checkGraphModelJson(json: unknown, what = 'model.json'):
     manifest.every((g) => g != null && Array.isArray(g.paths) && Array.isArray(g.weights)))) {
     throw new ConversionError(`${what}'s weightsManifest is not a list of { paths, weights } groups`);
   }
+  for (const side of ['inputs', 'outputs'] as const) {
+    const entries = (mj.signature as Record<string, unknown> | undefined)?.[side];
+    if (entries == null) continue;
+    const ok = typeof entries === 'object' && !Array.isArray(entries) &&
+      Object.values(entries).every((t) => t != null && typeof (t as { name?: unknown }).name === 'string');
+    if (!ok) throw new ConversionError(`${what}'s signature.${side} is not a map of { name: 'node:0', ... } tensor infos`);
+  }
 }
 
 /**
@@ -128,7 +136,7 @@ export function decodeWeights(entries: TfjsWeightEntry[], data: Uint8Array): Map
       const scale = q.scale ?? 1;
       const min = q.min ?? 0;
       const vals = Float32Array.from(raw, (v) => v * scale + min);
-      const precision: StoragePrecision = q.dtype === 'uint8' ? 'uint8' : 'float16';
+      const precision: StoragePrecision = q.dtype;
       t = w.dtype === 'int32' ? { dtype: 'int32', shape: [...w.shape], data: Int32Array.from(vals, Math.round) }
         : { dtype: 'float32', shape: [...w.shape], data: vals, precision };
     } else if (w.dtype === 'float32') {
@@ -152,6 +160,11 @@ function shapeAttr(a: Record<string, unknown> | undefined): number[] {
   return (shape?.dim ?? []).map((d) => Number(d.size ?? -1));
 }
 
+/** The node of a tensor name: `input_1:0` -> `input_1`. */
+function tensorNode(name: string): string {
+  return name.endsWith(':0') ? name.slice(0, -2) : name;
+}
+
 /** Builds the IR graph of a TF.js GraphModel. `weightData` is the shards' bytes in manifest order. */
 export function importTfjs(modelJson: TfjsModelJson, weightData: Uint8Array, options: TfjsImportOptions = {}): Graph {
   checkGraphModelJson(modelJson);
@@ -166,10 +179,13 @@ export function importTfjs(modelJson: TfjsModelJson, weightData: Uint8Array, opt
   const weights = decodeWeights(entries, weightData);
   const g = new Graph();
   const nodes: IRNode[] = [];
+  // Signature keys by tensor name (`input_1:0` -> `input_1`): the written model keeps them.
+  const inputKeys = new Map(Object.entries(modelJson.signature?.inputs ?? {}).map(([key, t]) => [tensorNode(t.name), key]));
   for (const n of modelJson.modelTopology.node) {
     if (n.op === 'Placeholder') {
       const dtype = DTYPES[String(n.attr?.dtype?.type)] ?? 'float32';
-      g.inputs.push({ name: n.name, dtype, shape: shapeAttr(n.attr?.shape) });
+      const signatureKey = inputKeys.get(n.name);
+      g.inputs.push({ name: n.name, dtype, shape: shapeAttr(n.attr?.shape), ...(signatureKey != null ? { signatureKey } : {}) });
     } else if (n.op === 'Const') {
       const w = weights.get(n.name);
       if (w == null) throw new ConversionError(`Const node '${n.name}' has no entry in the weights manifest`);
@@ -182,9 +198,12 @@ export function importTfjs(modelJson: TfjsModelJson, weightData: Uint8Array, opt
     }
   }
   g.nodes = nodes;
+  const metadata = modelJson.userDefinedMetadata;
+  if (metadata != null && typeof metadata === 'object' && !Array.isArray(metadata)) g.metadata = structuredClone(metadata);
   const sigOut = modelJson.signature?.outputs;
   if (sigOut && Object.keys(sigOut).length > 0) {
-    g.outputs = Object.values(sigOut).map((o) => (o.name.endsWith(':0') ? o.name.slice(0, -2) : o.name));
+    g.outputs = Object.values(sigOut).map((o) => tensorNode(o.name));
+    g.outputKeys = Object.keys(sigOut);
   } else {
     const used = new Set(nodes.flatMap((n) => n.inputs.map((v) => v.split(':')[0])));
     g.outputs = nodes.filter((n) => !used.has(n.name)).map((n) => n.name);
