@@ -3,7 +3,7 @@
  * GraphModel's files checked before anything is imported or profiled, and whether an output folder can be written.
  * Problems are ConversionErrors naming the file (the commands report them with exit code 1). Node-only.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConversionError } from '../converter/errors.js';
 import { checkGraphModelJson, type TfjsModelJson, weightGroupBytes } from '../converter/tfjs_import.js';
@@ -74,6 +74,8 @@ export function checkGraphModelFiles(path: string, bytes: Uint8Array = new Uint8
  */
 export function checkOutdir(outdir: string, overwrite: boolean): void {
   const target = resolve(outdir);
+  // The output is staged beside `outdir` and renamed into place: its parent must be (or become) a writable folder.
+  checkWritableParent(outdir, dirname(target));
   if (!existsSync(target)) return;
   if (!statSync(target).isDirectory()) throw new ConversionError(`${outdir} exists and is not a directory`);
   // The output replaces the folder (a rename): never the directory the command runs in or one above it.
@@ -90,6 +92,18 @@ export function checkOutdir(outdir: string, overwrite: boolean): void {
   }
 }
 
+/** Throws unless the nearest existing folder on the way to `parent` is a directory this process can write. */
+function checkWritableParent(outdir: string, parent: string): void {
+  let existing = parent;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  if (!statSync(existing).isDirectory()) throw new ConversionError(`cannot write ${outdir}: ${existing} is a file, not a folder`);
+  try {
+    accessSync(existing, fsConstants.W_OK | fsConstants.X_OK);
+  } catch {
+    throw new ConversionError(`cannot write ${outdir}: no permission to create files in ${existing}`);
+  }
+}
+
 /**
  * Writes `files` into a fresh sibling folder, then renames it into place (replacing `outdir`): a failure never leaves
  * a half-written `outdir`. Checks `outdir` again first: it may have changed while the output was being made.
@@ -98,15 +112,16 @@ export function writeFolderAtomically(outdir: string, files: readonly { path: st
   overwrite: boolean): void {
   const target = resolve(outdir);
   checkOutdir(outdir, overwrite);
-  mkdirSync(dirname(target), { recursive: true });
   const staging = `${target}.partial-${process.pid}-${Date.now()}`;
   try {
+    mkdirSync(dirname(target), { recursive: true });
     mkdirSync(staging);
     for (const f of files) writeFileSync(join(staging, f.path), f.data);
     if (existsSync(target)) rmSync(target, { recursive: true });
     renameSync(staging, target);
   } catch (e) {
     rmSync(staging, { recursive: true, force: true });
-    throw e;
+    // Name the folder the user gave (not the staging one) and what the system said (disk full, read-only, ...).
+    throw new ConversionError(`cannot write ${outdir}: ${(e as Error).message.replace(staging, '<staging folder>')}`);
   }
 }

@@ -78,6 +78,16 @@ describe('convert: output folder checked before the slow work', () => {
     }
     assert.equal(readFileSync(join(busy, 'keep.txt'), 'utf8'), 'x');
   });
+
+  it('an outdir under a file fails before the input is read, naming the file (not a system error)', async () => {
+    const file = join(work, 'a-file');
+    writeFileSync(file, 'x');
+    const r = await runIn([onnxFixture, join(file, 'deeper', 'out'), '--verify']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot write .*a-file\/deeper\/out: .*a-file is a file, not a folder/);
+    assert.doesNotMatch(r.stderr, /EEXIST|ENOTDIR|\[convert\] (reading|importing|verifying|writing)/, 'refused before any work');
+    assert.equal(readFileSync(file, 'utf8'), 'x');
+  });
 });
 
 describe('convert: switches and --input-layout', () => {
