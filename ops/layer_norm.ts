@@ -6,7 +6,7 @@ import { expectGradientsWhileRecording } from '../src/kernels/gradients.js';
 import { dim, expectEpsilon, expectShape, optionsObject, type TensorInput, toTensor } from './validate.js';
 
 export interface LayerNormOptions {
-  /** Added to the variance; a finite number > 0. Default 1e-6 (ConvNeXt's). */
+  /** Added to the variance; a number in float32's normal range (> 0). Default 1e-6 (ConvNeXt's). */
   epsilon?: number;
 }
 

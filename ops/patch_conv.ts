@@ -3,7 +3,7 @@ import { DEFAULT_LAYER_NORM_EPSILON } from '../src/spec/layer_norm.js';
 import { FUSED_PATCH_CONV, type PatchConvAttrs } from '../src/spec/patch_conv.js';
 import { ensureKernelsForActiveBackend } from '../src/kernels/register.js';
 import { expectGradientsWhileRecording } from '../src/kernels/gradients.js';
-import { type Dim, dim, expectEpsilon, expectShape, optionsObject, type TensorInput, toTensor } from './validate.js';
+import { type Dim, describeValue, dim, expectEpsilon, expectShape, optionsObject, type TensorInput, toTensor } from './validate.js';
 
 export interface PatchConvOptions {
   /**
@@ -25,8 +25,9 @@ const OP = 'patchConv';
  * padding to x [N, H, W, Cin], plus bias [Cout] when given; output [N, floor(H / k), floor(W / k), Cout].
  * With `preNorm`, x is first LayerNorm'ed over its channels (the ConvNeXt downsample layer, one kernel); with
  * `postNorm`, the output is LayerNorm'ed over its channels (the ConvNeXt stem).
- * One dispatch on webgpu (after a one-time fold of gamma / beta into the weights per weight set), the
- * stock ops (layerNorm, conv2d, add) elsewhere.
+ * On webgpu one to three dispatches (the GEMM, a split-K sum and a LayerNorm pass where the plan needs them;
+ * docs/patch_conv.md) after a one-time fold of gamma / beta into the weights per weight set; the stock ops
+ * (layerNorm, conv2d, add) elsewhere.
  */
 function patchConv_(x: tf.Tensor4D | TensorInput, filter: tf.Tensor4D | TensorInput, bias?: tf.Tensor1D | TensorInput | null,
   options: PatchConvOptions | null = {}): tf.Tensor4D {
@@ -61,12 +62,12 @@ function patchConv_(x: tf.Tensor4D | TensorInput, filter: tf.Tensor4D | TensorIn
 }
 
 /**
- * A folded LayerNorm's options checked (gamma and beta of `size` channels, epsilon finite and > 0), its gamma and beta
+ * A folded LayerNorm's options checked (gamma and beta of `size` channels, epsilon a normal float32 > 0), its gamma and beta
  * appended to `inputs`; returns its epsilon.
  */
 function normInputs(which: 'preNorm' | 'postNorm', o: { gamma: TensorInput; beta: TensorInput; epsilon?: number },
   size: Dim, inputs: tf.Tensor[]): number {
-  if (o === null || typeof o !== 'object') throw new Error(`${OP}: options.${which} must be {gamma, beta, epsilon?}, got ${o}`);
+  if (o === null || typeof o !== 'object') throw new Error(`${OP}: options.${which} must be {gamma, beta, epsilon?}, got ${describeValue(o)}`);
   const $gamma = toTensor(o.gamma, `${which}.gamma`, OP);
   const $beta = toTensor(o.beta, `${which}.beta`, OP);
   expectShape(OP, `${which}.gamma`, $gamma, [size]);

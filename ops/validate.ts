@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATIONS, type Activation, isActivation } from '../src/spec/activations.js';
-import { isLayerNormEpsilon } from '../src/spec/layer_norm.js';
+import { isLayerNormEpsilon, LAYER_NORM_EPSILON_MAX, LAYER_NORM_EPSILON_MIN } from '../src/spec/layer_norm.js';
 
 /** Anything an op accepts in place of a tensor, as in TF.js's own ops. */
 export type TensorInput = tf.Tensor | tf.TensorLike;
@@ -55,10 +55,24 @@ export function optionsObject<T extends object>(opName: string, options: T | nul
   return options;
 }
 
-/** A LayerNorm epsilon (`arg` names it in messages): `fallback` when undefined; else finite and > 0 (isLayerNormEpsilon). */
+/** A bad argument as messages show it: strings quoted (`"1e-6"` is not 1e-6), other values as JSON or their type. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value !== null && typeof value === 'object') {
+    try { return JSON.stringify(value) ?? String(value); } catch { return 'an object'; }
+  }
+  return String(value);
+}
+
+/** A LayerNorm epsilon (`arg` names it in messages): `fallback` when undefined; else a normal float32 > 0 (isLayerNormEpsilon). */
 export function expectEpsilon(opName: string, arg: string, value: unknown, fallback: number): number {
   const epsilon = value ?? fallback;
-  if (!isLayerNormEpsilon(epsilon)) throw new Error(`${opName}: ${arg} must be a finite number > 0, got ${epsilon}`);
+  if (!isLayerNormEpsilon(epsilon)) {
+    throw new Error(`${opName}: ${arg} must be a number in float32's normal range [${LAYER_NORM_EPSILON_MIN}, ` +
+      `${LAYER_NORM_EPSILON_MAX}], got ${describeValue(epsilon)}`);
+  }
   return epsilon;
 }
 
@@ -82,7 +96,7 @@ export function expectOddKernel(opName: string, arg: string, filter: tf.Tensor):
 /** The checks both block ops start with: a weights object, and x an NHWC float32 tensor. Returns x and C. */
 export function blockInput(opName: string, x: TensorInput, weights: unknown): { $x: tf.Tensor; c: number } {
   if (weights == null || typeof weights !== 'object') {
-    throw new Error(`${opName}: weights must be an object of tensors, got ${weights}`);
+    throw new Error(`${opName}: weights must be an object of tensors, got ${describeValue(weights)}`);
   }
   const $x = toTensor(x, 'x', opName);
   expectShape(opName, 'x', $x, [dim('N'), dim('H'), dim('W'), dim('C')]);

@@ -11,6 +11,6 @@ export const FUSED_CLASSIFIER_HEAD = 'FusedClassifierHead';
 export const CLASSIFIER_HEAD_INPUTS = ['x', 'gamma', 'beta', 'weight', 'bias'] as const;
 
 export interface ClassifierHeadAttrs {
-  /** Added to the variance of the pooled row; finite and > 0. */
+  /** Added to the variance of the pooled row; a normal float32 > 0 (isLayerNormEpsilon). */
   epsilon: number;
 }

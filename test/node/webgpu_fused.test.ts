@@ -83,7 +83,7 @@ describe('explainKernel', () => {
       ['NaN dims', () => explainKernel(FUSED_CONVNEXT_BLOCK, { ...ok, x: [1, Number.NaN, 14, 64] }, {}, DATACENTER_LIMITS), /x must be \[N, H, W, C\]/],
       ['unknown kernel', () => explainKernel('Nope' as never, ok, {}, DATACENTER_LIMITS), /kernel must be 'FusedConvNeXtBlock' or 'FusedConvFirstBlock', got "Nope"/],
       ['activation', () => explainKernel(FUSED_CONVNEXT_BLOCK, ok, { activation: 'bogus' as never }, DATACENTER_LIMITS), /unknown activation "bogus"/],
-      ['epsilon', () => explainKernel(FUSED_CONVNEXT_BLOCK, ok, { epsilon: -1 }, DATACENTER_LIMITS), /epsilon must be a finite number > 0/],
+      ['epsilon', () => explainKernel(FUSED_CONVNEXT_BLOCK, ok, { epsilon: -1 }, DATACENTER_LIMITS), /epsilon must be a number in float32's normal range/],
       ['no limits', () => explainKernel(FUSED_CONVNEXT_BLOCK, ok, {}, undefined as never), /limits\.maxComputeWorkgroupStorageSize must be a positive integer/],
       ['G not dividing C', () => explainKernel(FUSED_CONVFIRST_BLOCK, { ...ok, filter: [3, 3, 6, 64] }, {}, DATACENTER_LIMITS), /does not fit C = 64/],
       ['tiling limits -5', () => setWebGPUTilingLimits({ maxComputeWorkgroupStorageSize: -5, maxComputeInvocationsPerWorkgroup: 256 }),

@@ -5,7 +5,7 @@ import type { LayerNormAttrs } from '../../spec/layer_norm.js';
 import { type ConvFirstInputs, type ConvNeXtInputs, convfirstBlockReference, convnextBlockReference }
   from './block_reference.js';
 import { type LayerNormInputs, layerNormReference } from './layer_norm_reference.js';
-import { FUSED_PATCH_CONV, type PatchConvAttrs } from '../../spec/patch_conv.js';
+import { FUSED_PATCH_CONV, type PatchConvAttrs, patchConvOutputSize } from '../../spec/patch_conv.js';
 import { type PatchConvInputs, patchConvReference } from './patch_conv_reference.js';
 import { type ClassifierHeadAttrs, FUSED_CLASSIFIER_HEAD } from '../../spec/classifier_head.js';
 import { type ClassifierHeadInputs, classifierHeadReference } from './classifier_head_reference.js';
@@ -44,12 +44,22 @@ export function layerNormReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTe
 
 export function patchConvReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  // An empty batch: tfjs-backend-webgpu's conv2d throws on N = 0 (a reshape in its im2col path).
+  const x = inputs.x as tf.TensorInfo;
+  if (tf.util.sizeFromShape(x.shape) === 0) {
+    const [n, h, w] = x.shape;
+    const [k, , , cout] = (inputs.filter as tf.TensorInfo).shape;
+    return tf.zeros([n, ...patchConvOutputSize(h, w, k), cout], 'float32');
+  }
   return tf.tidy(() => patchConvReference(inputs as unknown as PatchConvInputs, attrs as unknown as PatchConvAttrs));
 }
 
 /** FusedClassifierHead's reference; webgl runs it too (the head is tiny; a fused GLSL head is not worth a pass). */
 export function classifierHeadReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  // An empty batch: tfjs-backend-wasm's Mean throws 'divide by zero' on a size-0 input.
+  const x = inputs.x as tf.TensorInfo;
+  if (x.shape[0] === 0) return tf.zeros([0, (inputs.weight as tf.TensorInfo).shape[1]], 'float32');
   return tf.tidy(() => classifierHeadReference(inputs as unknown as ClassifierHeadInputs,
     attrs as unknown as ClassifierHeadAttrs));
 }

@@ -182,7 +182,9 @@ function checkExplainArguments(kernel: string, shapes: ExplainShapes, attrs: { a
   }
   if (shapes == null || typeof shapes !== 'object') fail('shapes must be { x, filter, w1, layerScale? }');
   const { x, filter, w1 } = shapes;
-  if (!isDims(x, 4)) fail(`shapes.x must be [N, H, W, C] of positive integers, got ${JSON.stringify(x)}`);
+  if (!isDims(x, 4)) {
+    fail(`shapes.x must be [N, H, W, C] of positive integers (an empty input runs no dispatch), got ${JSON.stringify(x)}`);
+  }
   const c = x[3];
   if (!isDims(filter, 4) || filter[0] !== filter[1] || filter[0] % 2 !== 1) {
     fail(`shapes.filter must be [k, k, ${kernel === FUSED_CONVNEXT_BLOCK ? 'C, 1' : 'G, C'}] with k odd, got ${JSON.stringify(filter)}`);
@@ -195,7 +197,7 @@ function checkExplainArguments(kernel: string, shapes: ExplainShapes, attrs: { a
   if (attrs == null || typeof attrs !== 'object') fail('attrs must be an object (e.g. { activation })');
   if (attrs.activation != null && !isActivation(attrs.activation)) fail(`unknown activation ${JSON.stringify(attrs.activation)}`);
   if (attrs.epsilon != null && !isLayerNormEpsilon(attrs.epsilon)) {
-    fail(`epsilon must be a finite number > 0, got ${attrs.epsilon}`);
+    fail(`epsilon must be a number in float32's normal range (> 0), got ${attrs.epsilon}`);
   }
   checkLimits('explainKernel', limits);
 }
