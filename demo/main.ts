@@ -107,7 +107,7 @@ async function run(): Promise<void> {
   const started = performance.now();
   try {
     const config = readConfig();
-    // A dropped model runs at its own input size and ignores the variant.
+    // A dropped model runs at its own input size (a dynamic one at the form's) and ignores the variant.
     log(`${config.ownModel ? `your model (${config.ownModel.name}) · its own input size` :
       `${config.models.join(', ')} · ${config.variant} · ${config.inputSize}px`} · batch ${config.batch} · ` +
       config.backends.join(', '));

@@ -36,19 +36,30 @@ export async function activateBackend(name: BackendName): Promise<void> {
   await tf.ready();
 }
 
-const PASS_METHOD: Partial<Record<string, string>> = { webgpu: 'runWebGPUProgram', webgl: 'runWebGLProgram' };
+type Methods = Record<string, (...a: unknown[]) => unknown>;
+
+/**
+ * The method every GPU pass goes through: each WebGPU dispatch is a runWebGPUProgram call; each WebGL draw
+ * is a GPGPUContext.executeProgram call, made by runWebGLProgram and by the fused blocks' multiple-render-
+ * target passes alike (src/kernels/webgl/multi_target_pass.ts: those bypass runWebGLProgram).
+ */
+const PASS_METHOD: Partial<Record<string, { of: (backend: unknown) => Methods; name: string }>> = {
+  webgpu: { of: (b) => b as Methods, name: 'runWebGPUProgram' },
+  webgl: { of: (b) => (b as { gpgpu: Methods }).gpgpu, name: 'executeProgram' },
+};
 
 /**
  * Runs `fn` once and counts the GPU programs it launched (WebGPU dispatches or WebGL draw calls, pack and
  * unpack passes included); on cpu, the kernels it ran.
  */
 export async function countGpuPasses(fn: () => Promise<void>): Promise<number> {
-  const method = PASS_METHOD[tf.getBackend()];
-  if (method == null) {
+  const pass = PASS_METHOD[tf.getBackend()];
+  if (pass == null) {
     const info = await tf.profile(fn);
     return info.kernels.length;
   }
-  const backend = tf.backend() as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const backend = pass.of(tf.backend());
+  const method = pass.name;
   const original = backend[method];
   let passes = 0;
   backend[method] = function (this: unknown, ...args: unknown[]) {

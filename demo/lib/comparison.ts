@@ -66,6 +66,15 @@ const ORIGINALS: Partial<Record<ModelKey, true>> = { 'convnext-original': true, 
 /** Models that compute the same function as the original (so their outputs must match it). */
 const CONVERSIONS: Partial<Record<ModelKey, true>> = { 'convnext-converted': true, 'own-converted': true };
 
+/**
+ * The shape of the input every model of a comparison gets: the graph's input shape with an unknown batch
+ * (dim 0) set to the form's batch and any other unknown dim (an export with dynamic height / width) to the
+ * form's input size; a fixed dim stays as the model declares it.
+ */
+export function comparisonInputShape(shape: readonly number[], batch: number, inputSize: number): number[] {
+  return shape.map((d, i) => (d >= 0 ? d : i === 0 ? batch : inputSize));
+}
+
 export async function runComparison(config: ComparisonConfig, onProgress: (p: Progress) => void):
   Promise<ComparisonResults> {
   const startedAt = new Date().toISOString();
@@ -77,6 +86,9 @@ export async function runComparison(config: ComparisonConfig, onProgress: (p: Pr
   const rows: ModelRow[] = [];
   const profiles: ProfileSummary[] = [];
   const peaks: ComparisonResults['peaks'] = [];
+  if (files[0] != null && files[0].inputShape.slice(1).some((d) => d < 0)) {
+    notes.push(`${files[0].label}: the input's height / width are dynamic; ran at ${config.inputSize}px (the form's input size)`);
+  }
   const steps = config.backends.length * files.length;
   let step = 0;
 
@@ -86,67 +98,71 @@ export async function runComparison(config: ComparisonConfig, onProgress: (p: Pr
       say(step / steps, 'Measuring device peaks', backend);
       peaks.push({ backend, peaks: await peaksFor(backend) });
     }
-    const input = tf.tidy(() => tf.randomUniform(files[0].inputShape.map((d) => (d < 0 ? config.batch : d)),
+    const input = tf.tidy(() => tf.randomUniform(comparisonInputShape(files[0].inputShape, config.batch, config.inputSize),
       0, 1, 'float32', config.seed));
     let originalOut: Float32Array | null = null;
     let originalMedian: number | null = null;
-    for (const f of files) {
-      const base = step / steps;
-      const frac = (x: number) => base + x / steps;
-      const name = `${f.label} on ${backend}`;
-      say(frac(0.05), 'Uploading weights', name);
-      const model = await loadFromFiles(f);
-      try {
-        const run = async () => {
-          const y = model.predict(input) as tf.Tensor;
-          const data = await y.data() as Float32Array;
-          y.dispose();
-          return data;
-        };
-        say(frac(0.15), 'Compiling shaders (first run)', name);
-        let t0 = performance.now();
-        const out = await run();
-        const firstRunMs = performance.now() - t0;
-        for (let i = 0; i < config.warmup; i++) {
-          say(frac(0.2 + 0.1 * (i / Math.max(1, config.warmup))), 'Warming up', `${name}: ${i + 1}/${config.warmup}`);
-          await run();
-        }
-        const timesMs: number[] = [];
-        for (let i = 0; i < config.iterations; i++) {
-          if (i % Math.max(1, Math.floor(config.iterations / 10)) === 0) {
-            say(frac(0.3 + 0.5 * (i / config.iterations)), 'Timing', `${name}: ${i}/${config.iterations}`);
+    // A model that fails mid-run must not leave the input behind (one tensor per failed run otherwise).
+    try {
+      for (const f of files) {
+        const base = step / steps;
+        const frac = (x: number) => base + x / steps;
+        const name = `${f.label} on ${backend}`;
+        say(frac(0.05), 'Uploading weights', name);
+        const model = await loadFromFiles(f);
+        try {
+          const run = async () => {
+            const y = model.predict(input) as tf.Tensor;
+            const data = await y.data() as Float32Array;
+            y.dispose();
+            return data;
+          };
+          say(frac(0.15), 'Compiling shaders (first run)', name);
+          let t0 = performance.now();
+          const out = await run();
+          const firstRunMs = performance.now() - t0;
+          for (let i = 0; i < config.warmup; i++) {
+            say(frac(0.2 + 0.1 * (i / Math.max(1, config.warmup))), 'Warming up', `${name}: ${i + 1}/${config.warmup}`);
+            await run();
           }
-          t0 = performance.now();
-          await run();
-          timesMs.push(performance.now() - t0);
+          const timesMs: number[] = [];
+          for (let i = 0; i < config.iterations; i++) {
+            if (i % Math.max(1, Math.floor(config.iterations / 10)) === 0) {
+              say(frac(0.3 + 0.5 * (i / config.iterations)), 'Timing', `${name}: ${i}/${config.iterations}`);
+            }
+            t0 = performance.now();
+            await run();
+            timesMs.push(performance.now() - t0);
+          }
+          const gpuPasses = await countGpuPasses(async () => { await run(); });
+          let gflops: number | null = null;
+          if (config.profile) {
+            say(frac(0.85), 'Profiling kernels', name);
+            const p = await profileForFigures(`${f.label} (${backend})`, () => model.predict(input) as tf.Tensor);
+            profiles.push(p);
+            gflops = p.totalFlops / 1e9;
+          }
+          const isOriginal = ORIGINALS[f.key] === true;
+          if (isOriginal) {
+            originalOut = out;
+            originalMedian = median(timesMs);
+          }
+          rows.push({
+            model: f.key, label: f.label, backend, batch: input.shape[0], inputShape: f.inputShape, fusedNodes: f.fusedNodes,
+            firstRunMs,
+            medianMs: median(timesMs), p90Ms: percentile(timesMs, 90),
+            speedup: originalMedian != null && !isOriginal ? originalMedian / median(timesMs) : (isOriginal ? 1 : null),
+            gpuPasses, maxDiff: isOriginal ? 0 : CONVERSIONS[f.key] && originalOut != null ? maxAbsDiff(out, originalOut) : null,
+            gflops, params: f.params, timesMs,
+          });
+        } finally {
+          model.dispose();
         }
-        const gpuPasses = await countGpuPasses(async () => { await run(); });
-        let gflops: number | null = null;
-        if (config.profile) {
-          say(frac(0.85), 'Profiling kernels', name);
-          const p = await profileForFigures(`${f.label} (${backend})`, () => model.predict(input) as tf.Tensor);
-          profiles.push(p);
-          gflops = p.totalFlops / 1e9;
-        }
-        const isOriginal = ORIGINALS[f.key] === true;
-        if (isOriginal) {
-          originalOut = out;
-          originalMedian = median(timesMs);
-        }
-        rows.push({
-          model: f.key, label: f.label, backend, batch: input.shape[0], inputShape: f.inputShape, fusedNodes: f.fusedNodes,
-          firstRunMs,
-          medianMs: median(timesMs), p90Ms: percentile(timesMs, 90),
-          speedup: originalMedian != null && !isOriginal ? originalMedian / median(timesMs) : (isOriginal ? 1 : null),
-          gpuPasses, maxDiff: isOriginal ? 0 : CONVERSIONS[f.key] && originalOut != null ? maxAbsDiff(out, originalOut) : null,
-          gflops, params: f.params, timesMs,
-        });
-      } finally {
-        model.dispose();
+        step++;
       }
-      step++;
+    } finally {
+      input.dispose();
     }
-    input.dispose();
   }
   say(1, 'Done');
   const { ownModel, ...rest } = config;
