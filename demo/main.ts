@@ -1,12 +1,13 @@
 /**
  * The comparison page. `?autorun` runs the default comparison (smallest model, every available GPU backend)
- * without clicks, then sets <body data-status="done"> (or "error") and exposes `window.demoResults`.
+ * without clicks, then sets <body data-status="done"> (or "error", or "stopped" by the Stop button) and exposes
+ * `window.demoResults` (cleared when a run starts).
  * URL parameters preset the form: backends=webgl,webgpu variant=atto size=224 batch=1 iterations=20 warmup=3
  * models=convnext-original,convnext-converted,convfirst profile=0|1 seed=1.
  */
 import '../src/index.js';
-import { probeBackends, type BackendName } from './lib/backends.js';
-import { type ComparisonConfig, type ComparisonResults, runComparison } from './lib/comparison.js';
+import { type BackendAvailability, probeBackends, type BackendName } from './lib/backends.js';
+import { type ComparisonConfig, type ComparisonResults, isStopped, runComparison } from './lib/comparison.js';
 import type { ModelKey, OwnModelInput } from './lib/model_sources.js';
 import { renderFigures } from './ui/figures.js';
 import { renderResults } from './ui/results_table.js';
@@ -22,8 +23,12 @@ let ownModel: OwnModelInput | undefined;
 let results: ComparisonResults | undefined;
 /** Backends the URL asked for that cannot run (unknown or unavailable): named when no backend is left. */
 let urlBackendProblems: string[] = [];
+/** Whether this browser runs WebGPU: the figures' message words its advice by it. */
+let webgpu: BackendAvailability | undefined;
+/** Stops the comparison in progress (the Stop button); undefined when none runs. */
+let stopper: AbortController | undefined;
 
-function setStatus(status: 'idle' | 'running' | 'done' | 'error', message?: string): void {
+function setStatus(status: 'idle' | 'running' | 'done' | 'error' | 'stopped', message?: string): void {
   document.body.dataset.status = status;
   const err = $<HTMLParagraphElement>('#error');
   err.hidden = status !== 'error';
@@ -40,6 +45,7 @@ function log(line: string): void {
 async function setUpBackends(): Promise<BackendName[]> {
   const box = $<HTMLDivElement>('#backends');
   const avail = await probeBackends();
+  webgpu = avail.find((b) => b.name === 'webgpu');
   const wanted = params.get('backends')?.split(',');
   // Named in the error readConfig gives when none is left: silently dropping them left "choose a backend" unexplained.
   urlBackendProblems = (wanted ?? []).filter((w) => !avail.some((b) => b.name === w && b.available)).map((w) => {
@@ -98,19 +104,51 @@ function readConfig(): ComparisonConfig {
   };
 }
 
-async function run(): Promise<void> {
-  const button = $<HTMLButtonElement>('#run');
-  button.disabled = true;
+/** The form is read once, when a run starts: while it runs, its controls are disabled and Stop is offered. */
+function setRunning(running: boolean): void {
+  const stop = $<HTMLButtonElement>('#stop');
+  const runButton = $<HTMLButtonElement>('#run');
+  $<HTMLFieldSetElement>('#settings').disabled = running;
+  runButton.disabled = running;
+  // Keyboard users keep a focused control: Run hands focus to Stop and gets it back.
+  const stopHadFocus = document.activeElement === stop;
+  stop.hidden = !running;
+  stop.disabled = !running;
+  if (running) stop.focus();
+  else if (stopHadFocus) runButton.focus();
+}
+
+/** Empties the results card, so that a run that fails or is stopped never shows an earlier run's results. */
+function clearResults(emptyText: string): void {
+  results = undefined;
+  delete window.demoResults;
   $<HTMLButtonElement>('#download').disabled = true;
+  renderResults($<HTMLTableSectionElement>('#results tbody'), [], emptyText);
+  $<HTMLDivElement>('#figures').replaceChildren();
+}
+
+/** The first log line: what runs. A dropped model brings its batch and input size unless they are dynamic. */
+function describeRun(config: ComparisonConfig): string {
+  const what = config.ownModel ?
+    `your model (${config.ownModel.name}) · its own batch and input size (where dynamic: batch ${config.batch}, ` +
+      `${config.inputSize}px)` :
+    `${config.models.join(', ')} · ${config.variant} · ${config.inputSize}px · batch ${config.batch}`;
+  return `${what} · ${config.backends.join(', ')}`;
+}
+
+async function run(): Promise<void> {
+  if (stopper != null) return;
+  const controller = new AbortController();
+  stopper = controller;
+  setRunning(true);
+  clearResults('Running…');
   $<HTMLOListElement>('#log').replaceChildren();
   setStatus('running');
   const started = performance.now();
+  const seconds = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
   try {
-    const config = readConfig();
-    // A dropped model runs at its own input size (a dynamic one at the form's) and ignores the variant.
-    log(`${config.ownModel ? `your model (${config.ownModel.name}) · its own input size` :
-      `${config.models.join(', ')} · ${config.variant} · ${config.inputSize}px`} · batch ${config.batch} · ` +
-      config.backends.join(', '));
+    const config = { ...readConfig(), signal: controller.signal };
+    log(describeRun(config));
     let lastStage = '';
     results = await runComparison(config, (p) => {
       $<HTMLProgressElement>('#progress').value = p.fraction;
@@ -120,19 +158,37 @@ async function run(): Promise<void> {
     });
     for (const note of results.notes) log(note);
     renderResults($<HTMLTableSectionElement>('#results tbody'), results.rows);
-    renderFigures($<HTMLDivElement>('#figures'), results);
+    renderFigures($<HTMLDivElement>('#figures'), results, webgpu);
     window.demoResults = results;
     $<HTMLButtonElement>('#download').disabled = false;
-    log(`finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    log(`finished in ${seconds()}`);
     setStatus('done');
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    log(`error: ${message}`);
-    $<HTMLParagraphElement>('#stage').textContent = 'Failed.';
-    setStatus('error', message);
+    if (isStopped(e, controller.signal)) {
+      // runComparison drops the rows of a stopped run (see ComparisonConfig.signal); the table says so.
+      clearResults('Stopped: the partial results were discarded. Press Run to start again.');
+      log(`stopped after ${seconds()}`);
+      $<HTMLParagraphElement>('#stage').textContent = 'Stopped.';
+      setStatus('stopped');
+    } else {
+      const message = e instanceof Error ? e.message : String(e);
+      clearResults('No results: the run failed (see Progress).');
+      log(`error: ${message}`);
+      $<HTMLParagraphElement>('#stage').textContent = 'Failed.';
+      setStatus('error', message);
+    }
   } finally {
-    button.disabled = false;
+    stopper = undefined;
+    setRunning(false);
   }
+}
+
+function stop(): void {
+  if (stopper == null || stopper.signal.aborted) return;
+  stopper.abort();
+  $<HTMLButtonElement>('#stop').disabled = true;
+  // An inference is not interrupted: on a slow backend the stop can take one inference's time.
+  $<HTMLParagraphElement>('#stage').textContent = 'Stopping after the current step…';
 }
 
 function download(): void {
@@ -177,7 +233,12 @@ function setUpFileDrop(): void {
   });
   zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
   zone.addEventListener('dragleave', () => zone.classList.remove('over'));
-  zone.addEventListener('drop', (e) => { e.preventDefault(); zone.classList.remove('over'); take(e.dataTransfer?.files ?? null); });
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('over');
+    // A drop is no control of the disabled form: while a run reads nothing, a new file would be silently ignored.
+    if (stopper == null) take(e.dataTransfer?.files ?? null);
+  });
 }
 
 async function start(): Promise<void> {
@@ -186,6 +247,7 @@ async function start(): Promise<void> {
   setUpFileDrop();
   form.addEventListener('submit', (e) => { e.preventDefault(); void run(); });
   $<HTMLButtonElement>('#download').addEventListener('click', download);
+  $<HTMLButtonElement>('#stop').addEventListener('click', stop);
   // Every control is wired from here on (scripts wait for this before they use the form).
   document.body.dataset.ready = 'true';
   if (params.has('autorun')) {

@@ -25,12 +25,14 @@ export interface PageServerOptions {
   extraRoutes?: Record<string, string>;
   minify?: boolean;
   onLog?: (message: string) => void;
+  /** When `port` is taken, listen on a free one instead of rejecting (EADDRINUSE); said through onLog. */
+  fallbackToFreePort?: boolean;
 }
 
 export interface PageServer { url: string; close(): Promise<void> }
 
 export async function startPageServer({ entry, staticDir, port = 0, host = '127.0.0.1', extraRoutes = {},
-  minify = false, onLog = () => {} }: PageServerOptions): Promise<PageServer> {
+  minify = false, onLog = () => {}, fallbackToFreePort = false }: PageServerOptions): Promise<PageServer> {
   onLog(`bundling ${entry} ...`);
   const t0 = Date.now();
   const built = await esbuild.build({
@@ -61,10 +63,17 @@ export async function startPageServer({ entry, staticDir, port = 0, host = '127.
       res.end(`not found: ${path}`);
     }
   });
-  await new Promise<void>((resolve, reject) => {
+  const listen = (p: number) => new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, resolve);
+    server.listen(p, host, () => { server.off('error', reject); resolve(); });
   });
+  try {
+    await listen(port);
+  } catch (e) {
+    if (!fallbackToFreePort || port === 0 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    onLog(`port ${port} is taken; using a free one`);
+    await listen(0);
+  }
   const url = `http://${host}:${(server.address() as AddressInfo).port}/`;
   return { url, close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
 }

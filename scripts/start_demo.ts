@@ -1,20 +1,22 @@
-// `npm start`: bundles the demo page and serves it on localhost (offline). Options: --port N (default 8080,
-// or PORT; falls back to a free port when taken), --host H.
+// `npm start`: bundles the demo page and serves it on localhost (offline). Options: --port N (or PORT; default
+// 8080, which falls back to a free port when taken: a port asked for that is taken is an error), --host H.
 import { type PageServer, startPageServer } from './page_server.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const arg = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };
 const host = arg('host') ?? '127.0.0.1';
-const wanted = Number(arg('port') ?? process.env.PORT ?? 8080);
-const options = { entry: `${root}demo/main.ts`, staticDir: `${root}demo`, host, onLog: (m: string) => console.log(m) };
+const asked = arg('port') ?? process.env.PORT;
+const port = Number(asked ?? 8080);
 
 let server: PageServer;
 try {
-  server = await startPageServer({ ...options, port: wanted });
+  // Only the default may move: someone who named a port would otherwise open a URL that is not the demo.
+  server = await startPageServer({ entry: `${root}demo/main.ts`, staticDir: `${root}demo`, host, port,
+    fallbackToFreePort: asked == null, onLog: (m: string) => console.log(m) });
 } catch (e) {
   if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
-  console.log(`port ${wanted} is taken; using a free one`);
-  server = await startPageServer({ ...options, port: 0 });
+  console.error(`error: port ${port} on ${host} is already in use; free it or choose another with --port`);
+  process.exit(1);
 }
 console.log(`\ntfjs-block-fusion demo: ${server.url}\n(open ${server.url}?autorun to run the default comparison; Ctrl+C stops)`);
 const stop = async () => { await server.close(); process.exit(0); };

@@ -10,6 +10,7 @@ import { peaksFor, profileForFigures, type ProfileSummary } from './profile.js';
 import type { DevicePeaks } from '../../src/analysis/index.js';
 import { maxAbsDiff, median, percentile } from './stats.js';
 import { loadFromFiles } from './load.js';
+import { nextTask } from './next_task.js';
 
 export interface ComparisonConfig {
   backends: BackendName[];
@@ -24,6 +25,13 @@ export interface ComparisonConfig {
   ownModel?: OwnModelInput;
   /** Profile kernels for the efficiency-gap and waterline figures (one extra run per model). */
   profile: boolean;
+  /**
+   * Stops the comparison: checked at every progress point and before every inference (a running inference is
+   * not interrupted), it then rejects with the signal's reason (an AbortError) after disposing what it made.
+   * Rows measured so far are discarded, not returned: a stopped run lacks some models or backends, so its
+   * speedups and diffs would lack their original, and a half-filled table reads like a finished one.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ModelRow {
@@ -49,7 +57,7 @@ export interface ModelRow {
 }
 
 export interface ComparisonResults {
-  config: Omit<ComparisonConfig, 'ownModel'> & { ownModel?: string };
+  config: Omit<ComparisonConfig, 'ownModel' | 'signal'> & { ownModel?: string };
   userAgent: string;
   startedAt: string;
   finishedAt: string;
@@ -75,31 +83,52 @@ export function comparisonInputShape(shape: readonly number[], batch: number, in
   return shape.map((d, i) => (d >= 0 ? d : i === 0 ? batch : inputSize));
 }
 
+/** True when `error` is the rejection of a comparison stopped through `signal` (not a failure). */
+export function isStopped(error: unknown, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true && error === signal.reason;
+}
+
+/** How the log names the batch that runs: a model with a fixed batch ignores the form's. */
+export function describeBatch(modelShape: readonly number[], formBatch: number): string {
+  const fixed = modelShape[0];
+  return fixed == null || fixed < 0 ? `batch ${formBatch}` :
+    `batch ${fixed}${fixed === formBatch ? '' : ` (fixed by the model; the form's ${formBatch} does not apply)`}`;
+}
+
 export async function runComparison(config: ComparisonConfig, onProgress: (p: Progress) => void):
   Promise<ComparisonResults> {
   const startedAt = new Date().toISOString();
   const notes: string[] = [];
-  const say = (fraction: number, stage: string, detail?: string) => onProgress({ fraction, stage, detail });
+  const stopIfAsked = () => config.signal?.throwIfAborted();
+  const say = (fraction: number, stage: string, detail?: string) => {
+    stopIfAsked();
+    onProgress({ fraction, stage, detail });
+  };
 
   say(0, 'Building models', config.ownModel ? 'converting your model' : `${config.variant}, ${config.inputSize}px`);
-  const files = await prepareModelFiles(config, (detail: string) => say(0.02, 'Building models', detail), notes);
+  // Building reports only (no stop check): the converter's progress callback is no place to throw from.
+  const files = await prepareModelFiles(config, (detail: string) => onProgress({ fraction: 0.02, stage: 'Building models', detail }),
+    notes);
   const rows: ModelRow[] = [];
   const profiles: ProfileSummary[] = [];
   const peaks: ComparisonResults['peaks'] = [];
   if (files[0] != null && files[0].inputShape.slice(1).some((d) => d < 0)) {
     notes.push(`${files[0].label}: the input's height / width are dynamic; ran at ${config.inputSize}px (the form's input size)`);
   }
+  const inputShape = files[0] == null ? [] : comparisonInputShape(files[0].inputShape, config.batch, config.inputSize);
+  // The batch that really runs, logged before the first run (the page's first line can only give the form's).
+  if (files[0] != null) say(0.02, 'Input', `${describeBatch(files[0].inputShape, config.batch)}, shape [${inputShape.join(', ')}]`);
   const steps = config.backends.length * files.length;
   let step = 0;
 
   for (const backend of config.backends) {
+    stopIfAsked();
     await activateBackend(backend);
     if (config.profile) {
       say(step / steps, 'Measuring device peaks', backend);
       peaks.push({ backend, peaks: await peaksFor(backend) });
     }
-    const input = tf.tidy(() => tf.randomUniform(comparisonInputShape(files[0].inputShape, config.batch, config.inputSize),
-      0, 1, 'float32', config.seed));
+    const input = tf.tidy(() => tf.randomUniform(inputShape, 0, 1, 'float32', config.seed));
     let originalOut: Float32Array | null = null;
     let originalMedian: number | null = null;
     // A model that fails mid-run must not leave the input behind (one tensor per failed run otherwise).
@@ -111,33 +140,44 @@ export async function runComparison(config: ComparisonConfig, onProgress: (p: Pr
         say(frac(0.05), 'Uploading weights', name);
         const model = await loadFromFiles(f);
         try {
-          const run = async () => {
+          const predictOnce = async () => {
             const y = model.predict(input) as tf.Tensor;
             const data = await y.data() as Float32Array;
             y.dispose();
             return data;
           };
+          // Before each inference, outside the timed span: let a Stop click in, then honour it.
+          const beforeInference = async () => {
+            await nextTask();
+            stopIfAsked();
+          };
           say(frac(0.15), 'Compiling shaders (first run)', name);
+          await beforeInference();
           let t0 = performance.now();
-          const out = await run();
+          const out = await predictOnce();
           const firstRunMs = performance.now() - t0;
           for (let i = 0; i < config.warmup; i++) {
             say(frac(0.2 + 0.1 * (i / Math.max(1, config.warmup))), 'Warming up', `${name}: ${i + 1}/${config.warmup}`);
-            await run();
+            await beforeInference();
+            await predictOnce();
           }
           const timesMs: number[] = [];
           for (let i = 0; i < config.iterations; i++) {
             if (i % Math.max(1, Math.floor(config.iterations / 10)) === 0) {
               say(frac(0.3 + 0.5 * (i / config.iterations)), 'Timing', `${name}: ${i}/${config.iterations}`);
             }
+            await beforeInference();
             t0 = performance.now();
-            await run();
+            await predictOnce();
             timesMs.push(performance.now() - t0);
           }
-          const gpuPasses = await countGpuPasses(async () => { await run(); });
+          await beforeInference();
+          // The stop check stays outside: thrown inside tf.profile (cpu), it would leave the engine profiling for good.
+          const gpuPasses = await countGpuPasses(async () => { await predictOnce(); });
           let gflops: number | null = null;
           if (config.profile) {
             say(frac(0.85), 'Profiling kernels', name);
+            await beforeInference();
             const p = await profileForFigures(`${f.label} (${backend})`, () => model.predict(input) as tf.Tensor);
             profiles.push(p);
             gflops = p.totalFlops / 1e9;
@@ -164,8 +204,9 @@ export async function runComparison(config: ComparisonConfig, onProgress: (p: Pr
       input.dispose();
     }
   }
-  say(1, 'Done');
-  const { ownModel, ...rest } = config;
+  // Not say(): a stop that comes after the last measurement keeps the finished results.
+  onProgress({ fraction: 1, stage: 'Done' });
+  const { ownModel, signal: _signal, ...rest } = config;
   return { config: { ...rest, ...(ownModel ? { ownModel: ownModel.name } : {}) }, userAgent: navigator.userAgent,
     startedAt, finishedAt: new Date().toISOString(), rows, profiles, peaks, notes };
 }

@@ -40,6 +40,8 @@ export interface ModelSourceConfig {
   inputSize: number;
   seed: number;
   ownModel?: OwnModelInput;
+  /** Stops the building between steps (see ComparisonConfig.signal). */
+  signal?: AbortSignal;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -86,7 +88,11 @@ async function readOwnModel(own: OwnModelInput): Promise<ConvertSource> {
   return { format: 'tfjs', modelJson, weightData: concat(parts) };
 }
 
-const yieldToPage = () => new Promise((r) => setTimeout(r, 0));
+/** Lets the page paint (and a Stop click land) between building steps, then honours that stop. */
+async function yieldToPage(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise((r) => setTimeout(r, 0));
+  signal?.throwIfAborted();
+}
 
 export async function prepareModelFiles(config: ModelSourceConfig, onDetail: (detail: string) => void,
   notes: string[]): Promise<ModelFiles[]> {
@@ -100,7 +106,7 @@ export async function prepareModelFiles(config: ModelSourceConfig, onDetail: (de
   if (config.ownModel != null) {
     onDetail(`reading ${config.ownModel.name}`);
     const source = await readOwnModel(config.ownModel);
-    await yieldToPage();
+    await yieldToPage(config.signal);
     const result = convertModel(source, { onProgress: (m) => onDetail(`${config.ownModel!.name}: ${m}`) });
     const shape = result.graph.inputs[0]?.shape ?? [];
     add('own-original', writeGraphModel(result.unfused), shape);
@@ -121,13 +127,13 @@ export async function prepareModelFiles(config: ModelSourceConfig, onDetail: (de
   const wantConvNeXt = config.models.some((m) => m.startsWith('convnext'));
   if (wantConvNeXt) {
     onDetail(`ConvNeXt-${config.variant}: building the stock-op graph`);
-    await yieldToPage();
+    await yieldToPage(config.signal);
     const original = buildModel('convnext', config.variant, { ...opts, fused: false });
     const shape = original.graph.inputs[0].shape;
     if (config.models.includes('convnext-original')) add('convnext-original', original.files, shape);
     if (config.models.includes('convnext-converted')) {
       onDetail(`ConvNeXt-${config.variant}: converting (fusing residual blocks)`);
-      await yieldToPage();
+      await yieldToPage(config.signal);
       const converted = convertModel({ format: 'tfjs', modelJson: original.files.modelJson as unknown as TfjsModelJson,
         weightData: concat(original.files.shards.map((s) => s.data)) }, { onProgress: (m) => onDetail(`converter: ${m}`) });
       add('convnext-converted', converted.files, shape);
@@ -136,7 +142,7 @@ export async function prepareModelFiles(config: ModelSourceConfig, onDetail: (de
   }
   if (config.models.includes('convfirst')) {
     onDetail(`ConvFirstNet-${config.variant}: building`);
-    await yieldToPage();
+    await yieldToPage(config.signal);
     const cf = buildModel('convfirst', config.variant, { ...opts, fused: true });
     add('convfirst', cf.files, cf.graph.inputs[0].shape);
   }

@@ -17,12 +17,13 @@ function cell(text: string, cls = 'num'): HTMLTableCellElement {
 /** Max difference the page flags as a correctness problem (float32 rounding across a whole network is far below). */
 export const DIFF_LIMIT = 1e-3;
 
-export function renderResults(tbody: HTMLTableSectionElement, rows: readonly ModelRow[]): void {
+/** `emptyText`: what an empty table says (why there are no rows: running, failed, stopped). */
+export function renderResults(tbody: HTMLTableSectionElement, rows: readonly ModelRow[], emptyText = 'No results.'): void {
   tbody.replaceChildren();
   if (rows.length === 0) {
     const tr = document.createElement('tr');
     tr.className = 'empty';
-    tr.append(cell('No results.', ''));
+    tr.append(cell(emptyText, ''));
     (tr.firstChild as HTMLTableCellElement).colSpan = 10;
     tbody.append(tr);
     return;
