@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '../../src/index.js';
 import { comparisonInputShape, runComparison, type ComparisonConfig } from '../../demo/lib/comparison.js';
-import { smallConvNeXtOnnx } from '../support/small_convnext_onnx.js';
+import { smallConvNeXtOnnx } from '../support/convnext_onnx.js';
 
 const config = (name: string, bytes: Uint8Array): ComparisonConfig => ({
   backends: ['cpu'], models: [], variant: 'atto', inputSize: 32, batch: 2, iterations: 1, warmup: 0, seed: 1, profile: false,

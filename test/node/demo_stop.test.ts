@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '../../src/index.js';
 import { type ComparisonConfig, isStopped, type Progress, runComparison } from '../../demo/lib/comparison.js';
-import { smallConvNeXtOnnx } from '../support/small_convnext_onnx.js';
+import { smallConvNeXtOnnx } from '../support/convnext_onnx.js';
 
 const dynamicBatch = smallConvNeXtOnnx(['N', 3, 32, 32]);
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { type PageServer, startPageServer } from '../../scripts/page_server.js';
-import { smallConvNeXtOnnx } from '../support/small_convnext_onnx.js';
+import { smallConvNeXtOnnx } from '../support/convnext_onnx.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const CHROMIUM = process.env.CHROME_BIN ?? '/usr/bin/chromium';
