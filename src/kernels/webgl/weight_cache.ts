@@ -11,7 +11,12 @@ import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 
 export interface PreparedTensor { shape: number[]; values: Float32Array }
 
-interface Entry { key: string; sources: DataId[]; tensors: Record<string, TensorInfo> }
+/**
+ * `placeholder`: built under ENGINE_COMPILE_ONLY (tfjs's parallel-compile warm-up) from zeros of the right shapes,
+ * since nothing can be read back then (a readSync would run unexecuted programs, return garbage and cache it on the
+ * source tensor); replaced by the real weights on the first call that executes.
+ */
+interface Entry { key: string; sources: DataId[]; tensors: Record<string, TensorInfo>; placeholder: boolean }
 
 /** Entries by their first source's dataId (a few per id at most: the sets sharing that tensor). */
 const caches = new WeakMap<MathBackendWebGL, Map<DataId, Entry[]>>();
@@ -52,17 +57,26 @@ export function preparedWeights(backend: MathBackendWebGL, key: string, sources:
   prepare: (values: Float32Array[]) => Record<string, PreparedTensor>): Record<string, TensorInfo> {
   const cache = cacheFor(backend);
   const ids = sources.map((s) => s.dataId);
-  const list = cache.get(ids[0]) ?? [];
+  const compileOnly = tf.env().getBool('ENGINE_COMPILE_ONLY');
+  let list = cache.get(ids[0]) ?? [];
   const hit = list.find((e) => e.key === key && e.sources.length === ids.length && e.sources.every((id, i) => id === ids[i]));
-  if (hit != null) return hit.tensors;
+  if (hit != null && (!hit.placeholder || compileOnly)) return hit.tensors;
+  // Counted before a placeholder is freed: replacing it leaves the backend's data ids as they were.
   const before = backend.numDataIds();
-  // Read once per weight set (a GPU -> CPU copy if the weights were uploaded already) and fold in float64.
-  const values = sources.map((s) => Float32Array.from(backend.readSync(s.dataId) as Float32Array));
+  if (hit != null) {
+    // A compile-only placeholder: free it and prepare the real weights.
+    list = list.filter((e) => e !== hit);
+    for (const t of Object.values(hit.tensors)) backend.disposeData(t.dataId, true);
+  }
+  // Read once per weight set (a GPU -> CPU copy if the weights were uploaded already) and fold in float64; under
+  // ENGINE_COMPILE_ONLY nothing executes, so zeros of the same sizes stand in (only the shapes matter then).
+  const values = sources.map((s) => compileOnly ? new Float32Array(tf.util.sizeFromShape(s.shape)) :
+    Float32Array.from(backend.readSync(s.dataId) as Float32Array));
   const tensors: Record<string, TensorInfo> = {};
   for (const [name, t] of Object.entries(prepare(values))) {
     tensors[name] = backend.makeTensorInfo(t.shape, 'float32', t.values);
   }
-  cache.set(ids[0], [...list, { key, sources: ids, tensors }]);
+  cache.set(ids[0], [...list, { key, sources: ids, tensors, placeholder: compileOnly }]);
   excuseFromLeakCheck(backend.numDataIds() - before);
   return tensors;
 }
