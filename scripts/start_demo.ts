@@ -1,12 +1,28 @@
 // `npm start`: bundles the demo page and serves it on localhost (offline). Options: --port N (or PORT; default
 // 8080, which falls back to a free port when taken: a port asked for that is taken is an error), --host H.
+import { parseArgs } from 'node:util';
 import { type PageServer, startPageServer } from './page_server.js';
 
+const USAGE = 'usage: npm start [-- --port N] [--host H]   (PORT=N also sets the port; default 127.0.0.1:8080)';
 const root = new URL('..', import.meta.url).pathname;
-const arg = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };
-const host = arg('host') ?? '127.0.0.1';
-const asked = arg('port') ?? process.env.PORT;
+let values: { port?: string; host?: string; help?: boolean };
+try {
+  ({ values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+} catch (e) {
+  console.error(`error: ${(e as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const host = values.host ?? '127.0.0.1';
+const asked = values.port ?? process.env.PORT;
 const port = Number(asked ?? 8080);
+if (!/^\d+$/.test(asked ?? '8080') || port > 65535) {
+  console.error(`error: the port must be an integer 0-65535, got ${JSON.stringify(asked)}\n${USAGE}`);
+  process.exit(2);
+}
 
 let server: PageServer;
 try {

@@ -6,6 +6,12 @@ import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const only = process.argv.slice(2); // optional: suites to run (typecheck build node karma smoke)
+const STAGES = ['typecheck', 'build', 'node', 'karma', 'smoke'];
+const unknown = only.filter((s) => !STAGES.includes(s));
+if (unknown.length > 0) {
+  console.error(`unknown stage(s) ${unknown.join(', ')}: choose from ${STAGES.join(', ')} (none = all)`);
+  process.exit(2);
+}
 const want = (s) => only.length === 0 || only.includes(s);
 let passed = 0;
 let failed = 0;

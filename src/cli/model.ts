@@ -18,7 +18,8 @@ options:
   --input-size P     input height = width, a multiple of 32 (default 224)
   --batch N          fixed batch size (default: dynamic)
   --classes K        classes of the linear head (default 1000)
-  --overwrite        replace an earlier output in <outdir> (a folder holding a model.json)`;
+  --overwrite        replace an earlier output in <outdir> (a folder holding a model.json)
+  -h, --help         this text`;
 
 interface Parsed { positional: string[]; unfused: boolean; overwrite: boolean; seed?: number; inputSize?: number;
   batch?: number; classes?: number }

@@ -63,3 +63,32 @@ describe('demo server port', () => {
     }
   });
 });
+
+describe('demo server arguments', () => {
+  for (const [args, message] of [
+    [['--port', 'abc'], /the port must be an integer 0-65535, got "abc"/],
+    [['--port=70000'], /the port must be an integer 0-65535, got "70000"/],
+    [['--prot', '8095'], /Unknown option '--prot'/],
+  ] as const) {
+    it(`${args.join(' ')}: a usage error (exit 2) naming it, before bundling`, async () => {
+      const { code, out } = await startDemo([...args]);
+      assert.equal(code, 2, out);
+      assert.match(out, message);
+      assert.match(out, /usage: npm start/);
+      assert.doesNotMatch(out, /bundling|demo: http/);
+    });
+  }
+
+  it('--port=N is the same as --port N (a taken one is refused by number)', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const { code, out } = await startDemo([`--port=${port}`]);
+      assert.equal(code, 1, out);
+      assert.match(out, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
+    } finally {
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
+    }
+  });
+});
