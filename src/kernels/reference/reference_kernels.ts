@@ -11,11 +11,12 @@ import { type ClassifierHeadAttrs, FUSED_CLASSIFIER_HEAD } from '../../spec/clas
 import { type ClassifierHeadInputs, classifierHeadReference } from './classifier_head_reference.js';
 
 /**
- * An empty x (N, H or W = 0): an empty output, without the stock ops (tfjs-backend-wasm's throw on size 0); the webgl
- * block kernels send empty inputs here too.
+ * An output with no elements (an empty batch or image): the empty tensor, without the stock ops, which throw on size 0
+ * (tfjs-backend-wasm's Mean and depthwise conv, tfjs-backend-webgpu's conv2d); the webgl block kernels send empty
+ * inputs here too. Null when the output has elements.
  */
-function emptyBlockOutput(x: tf.TensorInfo): tf.Tensor | null {
-  return tf.util.sizeFromShape(x.shape) === 0 ? tf.zeros(x.shape, 'float32') : null;
+function emptyOutput(outShape: number[]): tf.Tensor | null {
+  return tf.util.sizeFromShape(outShape) === 0 ? tf.zeros(outShape, 'float32') : null;
 }
 
 /**
@@ -24,14 +25,14 @@ function emptyBlockOutput(x: tf.TensorInfo): tf.Tensor | null {
  */
 export function convnextReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  const empty = emptyBlockOutput(inputs.x as tf.TensorInfo);
+  const empty = emptyOutput((inputs.x as tf.TensorInfo).shape);
   if (empty != null) return empty;
   return tf.tidy(() => convnextBlockReference(inputs as unknown as ConvNeXtInputs, attrs as unknown as ConvNeXtAttrs));
 }
 
 export function convfirstReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  const empty = emptyBlockOutput(inputs.x as tf.TensorInfo);
+  const empty = emptyOutput((inputs.x as tf.TensorInfo).shape);
   if (empty != null) return empty;
   return tf.tidy(() => convfirstBlockReference(inputs as unknown as ConvFirstInputs,
     attrs as unknown as ConvFirstAttrs));
@@ -44,22 +45,18 @@ export function layerNormReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTe
 
 export function patchConvReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  // An empty batch: tfjs-backend-webgpu's conv2d throws on N = 0 (a reshape in its im2col path).
-  const x = inputs.x as tf.TensorInfo;
-  if (tf.util.sizeFromShape(x.shape) === 0) {
-    const [n, h, w] = x.shape;
-    const [k, , , cout] = (inputs.filter as tf.TensorInfo).shape;
-    return tf.zeros([n, ...patchConvOutputSize(h, w, k), cout], 'float32');
-  }
+  const [n, h, w] = (inputs.x as tf.TensorInfo).shape;
+  const [k, , , cout] = (inputs.filter as tf.TensorInfo).shape;
+  const empty = emptyOutput([n, ...patchConvOutputSize(h, w, k), cout]);
+  if (empty != null) return empty;
   return tf.tidy(() => patchConvReference(inputs as unknown as PatchConvInputs, attrs as unknown as PatchConvAttrs));
 }
 
 /** FusedClassifierHead's reference; webgl runs it too (the head is tiny; a fused GLSL head is not worth a pass). */
 export function classifierHeadReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  // An empty batch: tfjs-backend-wasm's Mean throws 'divide by zero' on a size-0 input.
-  const x = inputs.x as tf.TensorInfo;
-  if (x.shape[0] === 0) return tf.zeros([0, (inputs.weight as tf.TensorInfo).shape[1]], 'float32');
+  const empty = emptyOutput([(inputs.x as tf.TensorInfo).shape[0], (inputs.weight as tf.TensorInfo).shape[1]]);
+  if (empty != null) return empty;
   return tf.tidy(() => classifierHeadReference(inputs as unknown as ClassifierHeadInputs,
     attrs as unknown as ClassifierHeadAttrs));
 }
