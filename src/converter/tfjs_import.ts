@@ -160,7 +160,7 @@ function shapeAttr(a: Record<string, unknown> | undefined): number[] {
   return (shape?.dim ?? []).map((d) => Number(d.size ?? -1));
 }
 
-/** The node of a tensor name: `input_1:0` -> `input_1`. */
+/** The value name of a TF tensor name: output 0 is the node's own name (`input_1:0` -> `input_1`), others keep `:k`. */
 function tensorNode(name: string): string {
   return name.endsWith(':0') ? name.slice(0, -2) : name;
 }
@@ -194,7 +194,7 @@ export function importTfjs(modelJson: TfjsModelJson, weightData: Uint8Array, opt
       const attrs: Record<string, AttrValue> = {};
       for (const [k, v] of Object.entries(n.attr ?? {})) attrs[k] = decodeTfAttr(v);
       // Control inputs (^name) only order side effects, which inference graphs do not have.
-      nodes.push({ name: n.name, op: n.op, inputs: (n.input ?? []).filter((i) => !i.startsWith('^')).map((i) => (i.endsWith(':0') ? i.slice(0, -2) : i)), attrs });
+      nodes.push({ name: n.name, op: n.op, inputs: (n.input ?? []).filter((i) => !i.startsWith('^')).map(tensorNode), attrs });
     }
   }
   g.nodes = nodes;
