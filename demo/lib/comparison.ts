@@ -10,7 +10,7 @@ import { peaksFor, profileForFigures, type ProfileSummary } from './profile.js';
 import type { DevicePeaks } from '../../src/analysis/index.js';
 import { maxAbsDiff, median, percentile } from './stats.js';
 import { loadFromFiles } from './load.js';
-import { nextTask } from './next_task.js';
+import { yieldToPage } from './next_task.js';
 
 export interface ComparisonConfig {
   backends: BackendName[];
@@ -147,10 +147,7 @@ export async function runComparison(config: ComparisonConfig, onProgress: (p: Pr
             return data;
           };
           // Before each inference, outside the timed span: let a Stop click in, then honour it.
-          const beforeInference = async () => {
-            await nextTask();
-            stopIfAsked();
-          };
+          const beforeInference = () => yieldToPage(config.signal);
           say(frac(0.15), 'Compiling shaders (first run)', name);
           await beforeInference();
           let t0 = performance.now();

@@ -7,6 +7,7 @@ import { convertModel, type ConvertSource, type GraphModelFiles, type TfjsModelJ
   from '../../src/converter/index.js';
 import { buildModel } from '../../models/index.js';
 import { FUSED_OPS } from '../../src/converter/fused_ops.js';
+import { yieldToPage } from './next_task.js';
 
 export type ModelKey = 'convnext-original' | 'convnext-converted' | 'convfirst' | 'own-original' | 'own-converted';
 
@@ -88,11 +89,6 @@ async function readOwnModel(own: OwnModelInput): Promise<ConvertSource> {
   return { format: 'tfjs', modelJson, weightData: concat(parts) };
 }
 
-/** Lets the page paint (and a Stop click land) between building steps, then honours that stop. */
-async function yieldToPage(signal: AbortSignal | undefined): Promise<void> {
-  await new Promise((r) => setTimeout(r, 0));
-  signal?.throwIfAborted();
-}
 
 export async function prepareModelFiles(config: ModelSourceConfig, onDetail: (detail: string) => void,
   notes: string[]): Promise<ModelFiles[]> {

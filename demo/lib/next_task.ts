@@ -13,3 +13,9 @@ export function nextTask(): Promise<void> {
     channel.port2.postMessage(null);
   });
 }
+
+/** Lets the page paint and a Stop click land (a new task), then honours that stop (throws the signal's reason). */
+export async function yieldToPage(signal: AbortSignal | undefined): Promise<void> {
+  await nextTask();
+  signal?.throwIfAborted();
+}
