@@ -11,6 +11,7 @@ import type { DevicePeaks } from '../../src/analysis/index.js';
 import { maxAbsDiff, median, percentile } from './stats.js';
 import { loadFromFiles } from './load.js';
 import { yieldToPage } from './next_task.js';
+import { concreteInputShape, type GraphInput } from '../../src/converter/ir.js';
 
 export interface ComparisonConfig {
   backends: BackendName[];
@@ -75,12 +76,11 @@ const ORIGINALS: Partial<Record<ModelKey, true>> = { 'convnext-original': true, 
 const CONVERSIONS: Partial<Record<ModelKey, true>> = { 'convnext-converted': true, 'own-converted': true };
 
 /**
- * The shape of the input every model of a comparison gets: the graph's input shape with an unknown batch
- * (dim 0) set to the form's batch and any other unknown dim (an export with dynamic height / width) to the
- * form's input size; a fixed dim stays as the model declares it.
+ * The shape of the input every model of a comparison gets: the graph input's known dims as declared, an unknown
+ * batch the form's batch, an unknown height / width (an export with dynamic H / W) the form's input size.
  */
-export function comparisonInputShape(shape: readonly number[], batch: number, inputSize: number): number[] {
-  return shape.map((d, i) => (d >= 0 ? d : i === 0 ? batch : inputSize));
+export function comparisonInputShape(input: Pick<GraphInput, 'shape' | 'layout'>, batch: number, inputSize: number): number[] {
+  return concreteInputShape(input, { batch, spatial: inputSize });
 }
 
 /** True when `error` is the rejection of a comparison stopped through `signal` (not a failure). */
@@ -112,12 +112,12 @@ export async function runComparison(config: ComparisonConfig, onProgress: (p: Pr
   const rows: ModelRow[] = [];
   const profiles: ProfileSummary[] = [];
   const peaks: ComparisonResults['peaks'] = [];
-  if (files[0] != null && files[0].inputShape.slice(1).some((d) => d < 0)) {
+  if (files[0] != null && files[0].input.shape.slice(1).some((d) => d < 0)) {
     notes.push(`${files[0].label}: the input's height / width are dynamic; ran at ${config.inputSize}px (the form's input size)`);
   }
-  const inputShape = files[0] == null ? [] : comparisonInputShape(files[0].inputShape, config.batch, config.inputSize);
+  const inputShape = files[0] == null ? [] : comparisonInputShape(files[0].input, config.batch, config.inputSize);
   // The batch that really runs, logged before the first run (the page's first line can only give the form's).
-  if (files[0] != null) say(0.02, 'Input', `${describeBatch(files[0].inputShape, config.batch)}, shape [${inputShape.join(', ')}]`);
+  if (files[0] != null) say(0.02, 'Input', `${describeBatch(files[0].input.shape, config.batch)}, shape [${inputShape.join(', ')}]`);
   const steps = config.backends.length * files.length;
   let step = 0;
 
@@ -185,7 +185,7 @@ export async function runComparison(config: ComparisonConfig, onProgress: (p: Pr
             originalMedian = median(timesMs);
           }
           rows.push({
-            model: f.key, label: f.label, backend, batch: input.shape[0], inputShape: f.inputShape, fusedNodes: f.fusedNodes,
+            model: f.key, label: f.label, backend, batch: input.shape[0], inputShape: f.input.shape, fusedNodes: f.fusedNodes,
             firstRunMs,
             medianMs: median(timesMs), p90Ms: percentile(timesMs, 90),
             speedup: originalMedian != null && !isOriginal ? originalMedian / median(timesMs) : (isOriginal ? 1 : null),

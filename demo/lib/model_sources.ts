@@ -3,7 +3,7 @@
  * "original"), that graph put through the converter (the "converted" one, fused blocks), ConvFirstNet built
  * fused, or a user's ONNX / TF.js model converted in the page (unfused original vs fused).
  */
-import { convertModel, type ConvertSource, type GraphModelFiles, type TfjsModelJson, writeGraphModel }
+import { convertModel, type ConvertSource, type GraphInput, type GraphModelFiles, type TfjsModelJson, writeGraphModel }
   from '../../src/converter/index.js';
 import { buildModel } from '../../models/index.js';
 import { FUSED_OPS } from '../../src/converter/fused_ops.js';
@@ -29,8 +29,8 @@ export interface ModelFiles {
   label: string;
   files: GraphModelFiles;
   params: number;
-  /** The graph input's shape; -1 marks the batch. */
-  inputShape: number[];
+  /** The graph's (first) input: its shape (-1 marks a dynamic dim) and the layout the user feeds. */
+  input: GraphInput;
   /** Nodes of the package's fused ops in the graph (0: stock ops only). */
   fusedNodes: number;
 }
@@ -90,11 +90,14 @@ async function readOwnModel(own: OwnModelInput): Promise<ConvertSource> {
 }
 
 
+/** A graph without inputs: an empty shape (the comparison then feeds a scalar). */
+const NO_INPUT: GraphInput = { name: '', dtype: 'float32', shape: [] };
+
 export async function prepareModelFiles(config: ModelSourceConfig, onDetail: (detail: string) => void,
   notes: string[]): Promise<ModelFiles[]> {
   const out: ModelFiles[] = [];
-  const add = (key: ModelKey, files: GraphModelFiles, inputShape: number[]): ModelFiles => {
-    const entry = { key, label: MODEL_LABELS[key], files, params: countParams(files), inputShape, fusedNodes: countFusedNodes(files) };
+  const add = (key: ModelKey, files: GraphModelFiles, input: GraphInput): ModelFiles => {
+    const entry = { key, label: MODEL_LABELS[key], files, params: countParams(files), input, fusedNodes: countFusedNodes(files) };
     out.push(entry);
     return entry;
   };
@@ -104,9 +107,9 @@ export async function prepareModelFiles(config: ModelSourceConfig, onDetail: (de
     const source = await readOwnModel(config.ownModel);
     await yieldToPage(config.signal);
     const result = convertModel(source, { onProgress: (m) => onDetail(`${config.ownModel!.name}: ${m}`) });
-    const shape = result.graph.inputs[0]?.shape ?? [];
-    add('own-original', writeGraphModel(result.unfused), shape);
-    const converted = add('own-converted', result.files, shape);
+    const input = result.graph.inputs[0] ?? NO_INPUT;
+    add('own-original', writeGraphModel(result.unfused), input);
+    const converted = add('own-converted', result.files, input);
     if (converted.fusedNodes === 0) converted.label = OWN_UNFUSED_LABEL;
     const { blocks, alreadyFused } = result.report;
     notes.push(`converted ${config.ownModel.name}: ${result.report.summary}`);
@@ -125,14 +128,14 @@ export async function prepareModelFiles(config: ModelSourceConfig, onDetail: (de
     onDetail(`ConvNeXt-${config.variant}: building the stock-op graph`);
     await yieldToPage(config.signal);
     const original = buildModel('convnext', config.variant, { ...opts, fused: false });
-    const shape = original.graph.inputs[0].shape;
-    if (config.models.includes('convnext-original')) add('convnext-original', original.files, shape);
+    const input = original.graph.inputs[0];
+    if (config.models.includes('convnext-original')) add('convnext-original', original.files, input);
     if (config.models.includes('convnext-converted')) {
       onDetail(`ConvNeXt-${config.variant}: converting (fusing residual blocks)`);
       await yieldToPage(config.signal);
       const converted = convertModel({ format: 'tfjs', modelJson: original.files.modelJson as unknown as TfjsModelJson,
         weightData: concat(original.files.shards.map((s) => s.data)) }, { onProgress: (m) => onDetail(`converter: ${m}`) });
-      add('convnext-converted', converted.files, shape);
+      add('convnext-converted', converted.files, input);
       notes.push(`converter fused ${converted.blocks.length} blocks of ConvNeXt-${config.variant}`);
     }
   }
@@ -140,7 +143,7 @@ export async function prepareModelFiles(config: ModelSourceConfig, onDetail: (de
     onDetail(`ConvFirstNet-${config.variant}: building`);
     await yieldToPage(config.signal);
     const cf = buildModel('convfirst', config.variant, { ...opts, fused: true });
-    add('convfirst', cf.files, cf.graph.inputs[0].shape);
+    add('convfirst', cf.files, cf.graph.inputs[0]);
   }
   return out;
 }

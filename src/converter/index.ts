@@ -16,7 +16,7 @@ export { fusePatchConvsInPlace } from './patch_conv_fusion.js';
 export type { FusedPatchConvNode } from './patch_conv_fusion.js';
 export { SHARD_BYTES, toModelArtifacts, writeGraphModel } from './graphmodel_writer.js';
 export type { GraphModelFiles, ModelJson, WriteOptions } from './graphmodel_writer.js';
-export { attr, Graph, tensorSize, valueIndex, valueNode } from './ir.js';
+export { attr, concreteInputShape, Graph, tensorSize, valueIndex, valueNode } from './ir.js';
 export type { AttrValue, ConstTensor, DType, GraphInput, IRNode, StoragePrecision } from './ir.js';
 export { GraphBuilder } from './ir_builder.js';
 export type { ConvOptions, Padding } from './ir_builder.js';

@@ -72,6 +72,18 @@ export interface GraphInput {
   signatureKey?: string;
 }
 
+/**
+ * A shape to run a graph input at: known dims as declared; an unknown batch (dim 0) `batch`; an unknown height /
+ * width of a rank-4 input (axes 2, 3 of an NCHW input, else 1, 2) `spatial`; any other unknown dim 1 (a dynamic
+ * channel count has no better guess). Shared by `convert --verify` and the demo, which differ only in the sizes.
+ */
+export function concreteInputShape(input: Pick<GraphInput, 'shape' | 'layout'>,
+  sizes: { batch: number; spatial: number }): number[] {
+  const spatialAxes = input.shape.length !== 4 ? [] : input.layout === 'NCHW' ? [2, 3] : [1, 2];
+  return input.shape.map((d, axis) =>
+    (d >= 0 ? d : axis === 0 ? sizes.batch : spatialAxes.includes(axis) ? sizes.spatial : 1));
+}
+
 /** The node name of a value name: `conv:1` -> `conv`. */
 export function valueNode(value: string): string {
   const i = value.lastIndexOf(':');

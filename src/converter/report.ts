@@ -8,7 +8,7 @@ import { specKey } from '../spec/block_spec.js';
 import { FUSED_OPS, fusedOpCounts } from './fused_ops.js';
 import type { FusedBlock } from './fusion.js';
 import { toModelArtifacts, writeGraphModel } from './graphmodel_writer.js';
-import type { Graph, GraphInput } from './ir.js';
+import { concreteInputShape, type Graph, type GraphInput } from './ir.js';
 
 export interface VerifyResult {
   seed: number;
@@ -100,13 +100,9 @@ export function buildReport(o: { source: 'onnx' | 'tfjs'; unfused: Graph; graph:
 /** Height and width --verify gives an image input whose spatial dims are dynamic (ConvNeXt's total stride is 32). */
 export const VERIFY_SPATIAL_SIZE = 64;
 
-/**
- * The input shape --verify runs: known dims as they are; an unknown height / width of a rank-4 input (axes 2, 3 of
- * an NCHW input, else 1, 2) VERIFY_SPATIAL_SIZE, as a 1x1 image is smaller than a stem patch; other unknown dims 1.
- */
+/** The input shape --verify runs: batch 1, an unknown height / width VERIFY_SPATIAL_SIZE (a 1x1 image is smaller than a stem patch). */
 export function verifyInputShape(input: GraphInput): number[] {
-  const spatial = input.shape.length !== 4 ? [] : input.layout === 'NCHW' ? [2, 3] : [1, 2];
-  return input.shape.map((d, axis) => (d >= 0 ? d : spatial.includes(axis) ? VERIFY_SPATIAL_SIZE : 1));
+  return concreteInputShape(input, { batch: 1, spatial: VERIFY_SPATIAL_SIZE });
 }
 
 /** Seeded uniform [-1, 1) values (mulberry32), so --verify runs are reproducible. */

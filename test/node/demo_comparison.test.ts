@@ -22,10 +22,13 @@ describe('demo comparison (cpu, Node)', () => {
     await tf.setBackend('cpu');
   });
 
-  it('fills an unknown batch with the batch and unknown spatial dims with the input size', () => {
-    assert.deepEqual(comparisonInputShape([-1, 3, -1, -1], 2, 32), [2, 3, 32, 32]);
-    assert.deepEqual(comparisonInputShape([-1, 64, 64, 3], 5, 224), [5, 64, 64, 3]);
-    assert.deepEqual(comparisonInputShape([1, 3, 64, 64], 8, 32), [1, 3, 64, 64]);
+  it('fills an unknown batch with the batch and unknown spatial dims (by layout) with the input size', () => {
+    assert.deepEqual(comparisonInputShape({ shape: [-1, 3, -1, -1], layout: 'NCHW' }, 2, 32), [2, 3, 32, 32]);
+    assert.deepEqual(comparisonInputShape({ shape: [-1, 64, 64, 3] }, 5, 224), [5, 64, 64, 3]);
+    assert.deepEqual(comparisonInputShape({ shape: [1, 3, 64, 64], layout: 'NCHW' }, 8, 32), [1, 3, 64, 64]);
+    // A dynamic channel count is not an image size: 1, as convert --verify gives it (the image size was used before).
+    assert.deepEqual(comparisonInputShape({ shape: [-1, -1, -1, -1] }, 2, 32), [2, 32, 32, 1]);
+    assert.deepEqual(comparisonInputShape({ shape: [-1, -1, -1, -1], layout: 'NCHW' }, 2, 32), [2, 1, 32, 32]);
   });
 
   it('runs an ONNX export with dynamic height / width at the form input size, outputs matching', async () => {
