@@ -40,8 +40,11 @@ export interface OnnxModel {
 
 export const ONNX_FLOAT = 1;
 const ONNX_TYPES: Record<number, string> = {
-  1: 'float32', 2: 'uint8', 3: 'int8', 5: 'int16', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64',
+  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool', 10: 'float16',
+  11: 'float64',
 };
+/** Bytes per element in raw_data, for the element types decodeTensor reads. */
+const RAW_ELEMENT_BYTES: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8 };
 
 let modelType: protobuf.Type | null = null;
 function onnxModelType(): protobuf.Type {
@@ -86,10 +89,15 @@ export function decodeTensor(t: Msg, what: string): ConstTensor {
       throw new ConversionError(`${what}: tensor has ${n} values for shape [${dims.join(', ')}] (truncated or corrupt file?)`);
     }
   };
+  // Before any typed-array view: a length that is no multiple of the element size would throw a bare RangeError.
+  const elementBytes = RAW_ELEMENT_BYTES[type];
+  if (raw != null && elementBytes != null && raw.length !== size * elementBytes) {
+    throw new ConversionError(`${what}: raw_data holds ${raw.length} bytes, but ${size} ${ONNX_TYPES[type]} values for ` +
+      `shape [${dims.join(', ')}] take ${size * elementBytes} (truncated or corrupt file?)`);
+  }
   switch (type) {
     case 1: { // FLOAT
-      const data = raw ? new Float32Array(aligned(raw.subarray(0, Math.floor(raw.length / 4) * 4))) : Float32Array.from(t.floatData ?? []);
-      if (raw && raw.length !== size * 4) check(raw.length / 4);
+      const data = raw ? new Float32Array(aligned(raw)) : Float32Array.from(t.floatData ?? []);
       check(data.length);
       return { dtype: 'float32', shape: dims, data };
     }

@@ -94,6 +94,20 @@ describe('converter error paths (library)', () => {
     assert.throws(() => decodeOnnx(bytes), /initializer 'w': tensor data is stored in an external file/);
   });
 
+  it('raw_data whose length does not fit the element type names the initializer (not a bare RangeError)', () => {
+    // A Reshape target (int64) and weights of other widths, each with raw_data cut short by a few bytes.
+    const cases: [dataType: number, dims: number[], bytes: number, type: string][] =
+      [[7, [2], 12, 'int64'], [11, [1], 5, 'float64'], [10, [2], 3, 'float16'], [6, [2], 6, 'int32'], [1, [2], 9, 'float32']];
+    for (const [dataType, dims, bytes, type] of cases) {
+      const model = encodeOnnx({ inputs: { x: [1, 4] }, outputs: { y: [2, 2] },
+        initializers: { shape: { dims, raw: { dataType, bytes: new Uint8Array(bytes) } } },
+        nodes: [{ op: 'Reshape', inputs: ['x', 'shape'], outputs: ['y'] }] });
+      assert.throws(() => decodeOnnx(model), (e: Error) => e instanceof ConversionError &&
+        e.message.includes(`initializer 'shape': raw_data holds ${bytes} bytes`) && e.message.includes(`${type} values`) &&
+        /truncated or corrupt/.test(e.message), type);
+    }
+  });
+
   it('an unsupported attribute form names the node', () => {
     const bytes = encodeOnnx({
       inputs: { x: [1, 2, 4, 4] }, outputs: { y: [1, 2, 2, 2] },

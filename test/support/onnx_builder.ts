@@ -6,12 +6,17 @@ const root = protobuf.Root.fromJSON(ONNX_PROTO_JSON as unknown as protobuf.IName
 const ModelProto = root.lookupType('onnx.ModelProto');
 
 export type AttrInput = number | number[] | string | { tensor: TensorInput };
-export interface TensorInput { dims: number[]; float?: Float32Array | number[]; int64?: number[]; external?: string }
+export interface TensorInput {
+  dims: number[]; float?: Float32Array | number[]; int64?: number[]; external?: string;
+  /** raw_data as given, of any ONNX element type (to write lengths a real exporter would not). */
+  raw?: { dataType: number; bytes: Uint8Array };
+}
 export interface NodeInput { op: string; inputs: string[]; outputs: string[]; attrs?: Record<string, AttrInput>; name?: string; domain?: string }
 
 function tensor(name: string, t: TensorInput): Record<string, unknown> {
   if (t.external) return { name, dims: t.dims, dataType: 1, dataLocation: 1, externalData: [{ key: 'location', value: t.external }] };
   if (t.int64) return { name, dims: t.dims, dataType: 7, int64Data: t.int64 };
+  if (t.raw) return { name, dims: t.dims, dataType: t.raw.dataType, rawData: t.raw.bytes };
   const f = Float32Array.from(t.float ?? []);
   return { name, dims: t.dims, dataType: 1, rawData: new Uint8Array(f.buffer) };
 }
