@@ -2,7 +2,7 @@
  * `tfjs-block-fusion analyze <model.json | dir>... [options]`: profile GraphModels on one backend and write
  * DIR/analysis.json plus the efficiency gap, waterline and roofline SVGs. Node-only.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,7 +14,7 @@ import type { DevicePeaks } from '../analysis/roofline.js';
 import { loadGraphModelFromFile } from '../node/graph_model_file.js';
 import { setupNodeWebGPU, webgpuUnavailableReason } from '../node/webgpu_setup.js';
 import { quietCpuBackendBanner } from './cpu_backend.js';
-import { checkGraphModelFiles, looksLikeJson, resolveModelPath } from './files.js';
+import { checkGraphModelFiles, looksLikeJson, readModelFile, resolveModelPath } from './files.js';
 import { splitOption, switchValueProblem } from './options.js';
 
 export const USAGE = `usage: tfjs-block-fusion analyze <model.json | dir>... [options]
@@ -157,7 +157,7 @@ function isDirectory(path: string): boolean {
  */
 export function checkModelInput(input: string): string {
   const path = resolveModelPath(input);
-  const bytes = new Uint8Array(readFileSync(path));
+  const bytes = readModelFile(path);
   if (!looksLikeJson(path, bytes)) {
     throw new Error(`${input} is not a TF.js model.json${path.endsWith('.onnx') ? ' (it is an ONNX model)' : ''}: analyze ` +
       `profiles TF.js GraphModels; convert it first: tfjs-block-fusion convert ${input} <outdir>`);

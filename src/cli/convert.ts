@@ -4,13 +4,12 @@
  * src/converter/. Exit codes: 0 converted (blocks fused, the input already fused, or --no-fuse), 1 conversion
  * failed (nothing written), 2 usage error, 3 converted but no block was found (written unfused, stock ops only).
  */
-import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type ConvertResult, type ConvertSource, convertModel } from '../converter/convert.js';
 import { ConversionError } from '../converter/errors.js';
 import { quietCpuBackendBanner } from './cpu_backend.js';
 import { emptyArgumentProblem, splitOption, switchValueProblem } from './options.js';
-import { checkGraphModelFiles, checkOutdir, looksLikeJson, resolveModelPath, writeFolderAtomically } from './files.js';
+import { checkGraphModelFiles, checkOutdir, looksLikeJson, readModelFile, resolveModelPath, writeFolderAtomically } from './files.js';
 
 const USAGE = `usage: tfjs-block-fusion convert <model.onnx | model.json | dir> <outdir> [options]
 
@@ -83,10 +82,10 @@ export function parseArgs(args: string[]): ConvertArgs | 'help' {
 /** Reads the input model (read only: the input is never written). */
 export function readSource(input: string): ConvertSource {
   const path = resolveModelPath(input);
-  const bytes = new Uint8Array(readFileSync(path));
+  const bytes = readModelFile(path);
   if (!looksLikeJson(path, bytes)) return { format: 'onnx', bytes };
   const { modelJson, shardFiles } = checkGraphModelFiles(path, bytes);
-  const shards = shardFiles.map((f) => new Uint8Array(readFileSync(f)));
+  const shards = shardFiles.map(readModelFile);
   const total = shards.reduce((s, b) => s + b.byteLength, 0);
   const weightData = new Uint8Array(total);
   let off = 0;

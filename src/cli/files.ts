@@ -17,6 +17,22 @@ export function resolveModelPath(path: string): string {
   throw new ConversionError(`input ${path} is a directory without model.json`);
 }
 
+/** The most Node reads into one buffer (its kIoMaxLength); readFileSync of a bigger file fails naming no file. */
+const MAX_READ_BYTES = 2 ** 31 - 1;
+
+/** A model file's bytes (an ONNX file, a model.json or a weight shard); one over 2 GiB is refused, naming it. */
+export function readModelFile(path: string): Uint8Array {
+  const { size } = statSync(path);
+  if (size > MAX_READ_BYTES) {
+    // Protobuf caps one message at 2 GB, so exporters move bigger models' weights into external data files.
+    const onnx = path.endsWith('.onnx') ? '; an ONNX file cannot be that big (protobuf limits it to 2 GB: larger ' +
+      'models keep their weights in external data files, which the converter does not read)' : '';
+    throw new ConversionError(`cannot read ${path}: it is ${(size / 1e9).toFixed(2)} GB, more than the 2 GiB Node ` +
+      `reads from one file${onnx}`);
+  }
+  return new Uint8Array(readFileSync(path));
+}
+
 /** Whether a model file is a model.json (else ONNX): by its name, or by a leading '{'. */
 export function looksLikeJson(path: string, bytes: Uint8Array): boolean {
   return path.endsWith('.json') || bytes[0] === 0x7b; // '{'
@@ -27,7 +43,7 @@ export function looksLikeJson(path: string, bytes: Uint8Array): boolean {
  * weightsManifest describes, naming the file at fault (the importer only sees the shards' bytes joined).
  * Returns the parsed model.json and the shard paths in manifest order.
  */
-export function checkGraphModelFiles(path: string, bytes: Uint8Array = new Uint8Array(readFileSync(path))):
+export function checkGraphModelFiles(path: string, bytes: Uint8Array = readModelFile(path)):
   { modelJson: TfjsModelJson; shardFiles: string[] } {
   let modelJson: unknown;
   try {

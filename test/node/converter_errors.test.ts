@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertModel } from '../../src/converter/convert.js';
@@ -174,6 +174,17 @@ describe('converter CLI', () => {
     assert.match(r.stderr, /not a valid ONNX model/);
     assert.equal(existsSync(out), false);
     assert.ok(!readdirSync(work).some((f) => f.includes('partial')));
+  });
+
+  it('an ONNX file over 2 GiB: exit 1, names the file and the 2 GB limit (not Node\'s bare "File size ... is greater")', async () => {
+    const input = join(work, 'huge.onnx');
+    writeFileSync(input, '');
+    truncateSync(input, 3 * 2 ** 30); // sparse: takes no disk space
+    const r = await runIn([input, join(work, 'huge-out')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot read .*huge\.onnx: it is 3\.22 GB, more than the 2 GiB .*protobuf limits it to 2 GB/);
+    rmSync(input);
+    assert.equal(existsSync(join(work, 'huge-out')), false);
   });
 
   it('a TF.js model with a missing shard: exit 1, names the shard', async () => {
