@@ -80,8 +80,12 @@ export function decodeTensor(t: Msg, what: string): ConstTensor {
   const size = dims.reduce((a, b) => a * b, 1);
   const type = t.dataType ?? 0;
   if (t.dataLocation === 1 || (t.externalData ?? []).length > 0) {
-    throw new ConversionError(`${what}: tensor data is stored in an external file; re-export with the weights ` +
-      'embedded (torch.onnx.export(..., external_data=False)) or merge them with onnx.load + onnx.save');
+    const location = (t.externalData ?? []).find((e: Msg) => e.key === 'location')?.value;
+    // Embedding only works below protobuf's 2 GB limit for one file: past it onnx.save and torch refuse.
+    throw new ConversionError(`${what}: tensor data is stored in an external file${location ? ` ('${location}')` : ''}, ` +
+      'which the converter does not read; re-export with the weights embedded (torch.onnx.export(..., ' +
+      'external_data=False)) or merge them with onnx.load + onnx.save: possible while the model is under 2 GB ' +
+      "(protobuf's limit for one file); a bigger model cannot be converted");
   }
   const raw: Uint8Array | undefined = t.rawData != null && t.rawData.length > 0 ? t.rawData : undefined;
   const check = (n: number): void => {
