@@ -7,6 +7,7 @@ import { accessSync, constants as fsConstants, existsSync, mkdirSync, readdirSyn
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConversionError } from '../converter/errors.js';
 import { checkGraphModelJson, type TfjsModelJson, weightGroupBytes } from '../converter/tfjs_import.js';
+import { weightShardFile } from '../node/weight_shard_file.js';
 
 /** The model file an input path names: a directory stands for its model.json (convert and analyze take either). */
 export function resolveModelPath(path: string): string {
@@ -57,7 +58,7 @@ export function checkGraphModelFiles(path: string, bytes: Uint8Array = readModel
   const shardFiles: string[] = [];
   for (const group of modelJson.weightsManifest ?? []) {
     const sizes = group.paths.map((p) => {
-      const file = join(dir, p);
+      const file = weightShardFile(path, p);
       const stat = existsSync(file) ? statSync(file) : null;
       if (stat == null || !stat.isFile()) {
         throw new ConversionError(`weight shard ${p} listed in ${name} is missing: not found next to it in ${dir}`);

@@ -3,9 +3,9 @@
  * Node-only.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
+import { weightShardFile } from './weight_shard_file.js';
 
 /** An IOHandler reading model.json and its weight shards from the local file system. */
 export function fileModelHandler(modelJsonPath: string): tf.io.IOHandler {
@@ -24,14 +24,13 @@ export function fileModelHandler(modelJsonPath: string): tf.io.IOHandler {
         throw new Error(`${modelJsonPath} is not JSON: ${(e as Error).message}`);
       }
       if (json.modelTopology == null) throw new Error(`${modelJsonPath} has no modelTopology: not a TF.js model.json`);
-      const dir = dirname(modelJsonPath);
       return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
         const specs: tf.io.WeightsManifestEntry[] = [];
         const buffers: ArrayBuffer[] = [];
         for (const group of manifest) {
           specs.push(...group.weights);
           for (const p of group.paths) {
-            const b = await readFile(join(dir, p));
+            const b = await readFile(weightShardFile(modelJsonPath, p));
             buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
           }
         }

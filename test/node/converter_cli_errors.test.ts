@@ -162,6 +162,19 @@ describe('convert: file errors name the file', () => {
     assert.match(r.stderr, /weight shard group1-shard1of1\.bin listed in model\.json is missing: not found next to it/);
   });
 
+  it('a shard path outside the model\'s folder (../x.bin, absolute) is refused, even when that file fits the manifest', async () => {
+    const shard = readFileSync(join(kerasDir, 'group1-shard1of1.bin'));
+    const outside = join(work, 'outside.bin');
+    writeFileSync(outside, shard); // the right size: only the path can be refused
+    for (const [name, path] of [['climbs', '../outside.bin'], ['absolute', outside]] as const) {
+      const dir = kerasCopy(`shard-${name}`, (mj) => { mj.weightsManifest![0].paths = [path]; });
+      const r = await runIn([dir, join(work, `shard-${name}-out`)]);
+      assert.equal(r.code, 1, `${name}: ${r.stderr}`);
+      assert.ok(r.stderr.includes(`weight shard ${path} listed in ${join(dir, 'model.json')} is outside the model's folder`), r.stderr);
+      assert.equal(existsSync(join(work, `shard-${name}-out`)), false);
+    }
+  });
+
   it('a shard of another model (too long) and a bad weightsManifest', async () => {
     const long = kerasCopy('long');
     writeFileSync(join(long, 'group1-shard1of1.bin'), Buffer.concat([readFileSync(join(long, 'group1-shard1of1.bin')), Buffer.alloc(8)]));
