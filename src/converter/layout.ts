@@ -204,7 +204,8 @@ class OnnxLowering {
       case 'Cast': return out(this.cast(node, x));
       case 'Softmax': {
         const r = x.shape?.length ?? 0;
-        const axis = (a.axis as number | undefined) ?? -1;
+        // Before opset 13 the default axis is 1 (softmax over all of axes 1.. flattened), the last axis only at rank 2.
+        const axis = (a.axis as number | undefined) ?? (this.model.opset < 13 ? 1 : -1);
         if (axis !== -1 && axis !== r - 1) this.fail(node, `Softmax over axis ${axis} (only the last axis is supported)`);
         const y = this.b.op('Softmax', [this.ref(x, 'logical')]);
         return out({ ref: y, layout: 'logical', shape: x.shape, dtype: 'float32' });

@@ -117,6 +117,22 @@ describe('converter error paths (library)', () => {
     assert.throws(() => convertModel({ format: 'onnx', bytes }), /node #0 'pool' \(MaxPool\): ceil_mode=1/);
   });
 
+  it('opset < 13 Softmax without axis uses that opset\'s default axis 1: refused at rank 3, converted at rank 2', () => {
+    const softmax = (opset: number, shape: number[]): Uint8Array => encodeOnnx({ opset, inputs: { x: shape }, outputs: { y: shape },
+      nodes: [{ op: 'Softmax', inputs: ['x'], outputs: ['y'], name: 'sm' }] });
+    const { warn } = console;
+    console.warn = () => {}; // the opset-outside-13..20 warning
+    try {
+      // Opset 11's default is softmax over axes 1.. flattened: the last axis alone would be a silently wrong model.
+      assert.throws(() => convertModel({ format: 'onnx', bytes: softmax(11, [1, 2, 4]) }, { fuse: false }),
+        /node #0 'sm' \(Softmax\): Softmax over axis 1 \(only the last axis is supported\)/);
+      assert.doesNotThrow(() => convertModel({ format: 'onnx', bytes: softmax(11, [1, 4]) }, { fuse: false }));
+      assert.doesNotThrow(() => convertModel({ format: 'onnx', bytes: softmax(13, [1, 2, 4]) }, { fuse: false }));
+    } finally {
+      console.warn = warn;
+    }
+  });
+
   it('TF.js: missing or truncated shards, bad model.json', () => {
     const mj = JSON.parse(readFileSync(join(kerasDir, 'model.json'), 'utf8'));
     const shard = new Uint8Array(readFileSync(join(kerasDir, 'group1-shard1of1.bin')));
