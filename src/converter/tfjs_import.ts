@@ -78,10 +78,24 @@ export function checkGraphModelJson(json: unknown, what = 'model.json'):
   if (mj.format != null && mj.format !== 'graph-model') {
     throw new ConversionError(`${what} format is '${mj.format}', expected 'graph-model'`);
   }
+  mj.modelTopology.node.forEach((n, i) => {
+    const problem = n == null || typeof n !== 'object' ? `is ${JSON.stringify(n)}, not a node` : typeof n.name !== 'string'
+      ? 'has no name' : typeof n.op !== 'string' ? `'${n.name}' has no op` : null;
+    if (problem != null) throw new ConversionError(`${what}'s modelTopology: node #${i} ${problem}`);
+  });
   const manifest = mj.weightsManifest as unknown;
   if (manifest != null && !(Array.isArray(manifest) &&
     manifest.every((g) => g != null && Array.isArray(g.paths) && Array.isArray(g.weights)))) {
     throw new ConversionError(`${what}'s weightsManifest is not a list of { paths, weights } groups`);
+  }
+  for (const group of mj.weightsManifest ?? []) {
+    const path = group.paths.find((p) => typeof p !== 'string' || p === '');
+    if (path !== undefined) throw new ConversionError(`${what}'s weightsManifest lists a shard path ${JSON.stringify(path)}, not a file name`);
+    // Checked here, so a corrupt entry is named instead of failing as a TypeError or a wrong size further on.
+    group.weights.forEach((w, k) => {
+      const problem = weightEntryProblem(w);
+      if (problem != null) throw new ConversionError(`${what}'s weightsManifest: weight #${k} ${problem}`);
+    });
   }
   for (const side of ['inputs', 'outputs'] as const) {
     const entries = (mj.signature as Record<string, unknown> | undefined)?.[side];
@@ -90,6 +104,18 @@ export function checkGraphModelJson(json: unknown, what = 'model.json'):
       Object.values(entries).every((t) => t != null && typeof (t as { name?: unknown }).name === 'string');
     if (!ok) throw new ConversionError(`${what}'s signature.${side} is not a map of { name: 'node:0', ... } tensor infos`);
   }
+}
+
+/** What is wrong with a weightsManifest entry's name, shape or dtype, or null (the values are checked later). */
+function weightEntryProblem(w: unknown): string | null {
+  if (w == null || typeof w !== 'object') return `is ${JSON.stringify(w)}, not a { name, shape, dtype } weight`;
+  const { name, shape, dtype } = w as Record<string, unknown>;
+  if (typeof name !== 'string') return `has no name (${JSON.stringify(w).slice(0, 80)})`;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    return `'${name}' has shape ${JSON.stringify(shape)}, not a list of non-negative integers`;
+  }
+  if (typeof dtype !== 'string') return `'${name}' has no dtype`;
+  return null;
 }
 
 /**
@@ -192,7 +218,14 @@ export function importTfjs(modelJson: TfjsModelJson, weightData: Uint8Array, opt
       g.constants.set(n.name, w);
     } else {
       const attrs: Record<string, AttrValue> = {};
-      for (const [k, v] of Object.entries(n.attr ?? {})) attrs[k] = decodeTfAttr(v);
+      for (const [k, v] of Object.entries(n.attr ?? {})) {
+        try {
+          attrs[k] = decodeTfAttr(v);
+        } catch (e) { // a string attribute that is not base64 (atob's DOMException names nothing)
+          throw new ConversionError(`model.json node '${n.name}' (${n.op}): attribute ${k} ${JSON.stringify(v)?.slice(0, 60)} ` +
+            `cannot be decoded (${(e as Error).message})`);
+        }
+      }
       // Control inputs (^name) only order side effects, which inference graphs do not have.
       nodes.push({ name: n.name, op: n.op, inputs: (n.input ?? []).filter((i) => !i.startsWith('^')).map(tensorNode), attrs });
     }

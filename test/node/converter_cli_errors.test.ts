@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertModel } from '../../src/converter/convert.js';
 import { ConversionError } from '../../src/converter/errors.js';
-import { importTfjs, type TfjsModelJson } from '../../src/converter/tfjs_import.js';
+import { importTfjs, type TfjsModelJson, type TfjsWeightEntry } from '../../src/converter/tfjs_import.js';
 import { run } from '../../src/cli/convert.js';
 import { type CliResult, runCaptured, spawnCli } from '../support/cli.js';
 
@@ -160,6 +160,26 @@ describe('convert: file errors name the file', () => {
     const r = await runIn([dir, join(work, 'missing-out')]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /weight shard group1-shard1of1\.bin listed in model\.json is missing: not found next to it/);
+  });
+
+  it('a malformed weight entry, shard path, node or attribute is named (exit 1), not a TypeError or DOMException', async () => {
+    type Mj = TfjsModelJson & { modelTopology: { node: { name: string; op: string; attr?: Record<string, unknown> }[] } };
+    const cases: [string, (mj: Mj) => void, RegExp][] = [
+      ['no-shape', (mj) => { delete (mj.weightsManifest![0].weights[0] as Partial<TfjsWeightEntry>).shape; },
+        /model\.json's weightsManifest: weight #0 '[^']+' has shape undefined, not a list of non-negative integers/],
+      ['null-weight', (mj) => { (mj.weightsManifest![0].weights as unknown[])[1] = null; },
+        /weightsManifest: weight #1 is null, not a \{ name, shape, dtype \} weight/],
+      ['path-number', (mj) => { (mj.weightsManifest![0].paths as unknown[]) = [5]; }, /weightsManifest lists a shard path 5, not a file name/],
+      ['null-node', (mj) => { (mj.modelTopology.node as unknown[])[3] = null; }, /model\.json's modelTopology: node #3 is null, not a node/],
+      ['bad-base64', (mj) => { mj.modelTopology.node.find((n) => n.attr?.padding)!.attr!.padding = { s: '%%%' }; },
+        /node '[^']+' \(_FusedConv2D\): attribute padding \{"s":"%%%"\} cannot be decoded/],
+    ];
+    for (const [name, edit, message] of cases) {
+      const dir = kerasCopy(`malformed-${name}`, edit as (mj: unknown) => void);
+      const r = await runIn([dir, join(work, `malformed-${name}-out`)]);
+      assert.equal(r.code, 1, name);
+      assert.match(r.stderr, message, name);
+    }
   });
 
   it('a shard path outside the model\'s folder (../x.bin, absolute) is refused, even when that file fits the manifest', async () => {
