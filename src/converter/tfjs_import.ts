@@ -135,6 +135,11 @@ function storedBytes(w: TfjsWeightEntry): number {
   const q = w.quantization?.dtype;
   if (q === 'uint8') return 1;
   if (q === 'uint16' || q === 'float16') return 2;
+  // Any other quantization is no format TF.js reads: reading its bytes as the plain dtype would make garbage weights.
+  if (w.quantization != null) {
+    throw new ConversionError(`weight '${w.name}' is quantized as ${JSON.stringify(q)}, which TF.js does not read ` +
+      '(uint8, uint16 or float16)');
+  }
   if (w.dtype === 'bool') return 1;
   if (w.dtype === 'float32' || w.dtype === 'int32') return 4;
   throw new ConversionError(`weight '${w.name}' has dtype ${w.dtype}, which the converter does not support`);

@@ -162,7 +162,7 @@ describe('convert: file errors name the file', () => {
     assert.match(r.stderr, /weight shard group1-shard1of1\.bin listed in model\.json is missing: not found next to it/);
   });
 
-  it('a malformed weight entry, shard path, node or attribute is named (exit 1), not a TypeError or DOMException', async () => {
+  it('a malformed weight entry, quantization, shard path, node or attribute is named (exit 1), not a TypeError, DOMException or garbage weights', async () => {
     type Mj = TfjsModelJson & { modelTopology: { node: { name: string; op: string; attr?: Record<string, unknown> }[] } };
     const cases: [string, (mj: Mj) => void, RegExp][] = [
       ['no-shape', (mj) => { delete (mj.weightsManifest![0].weights[0] as Partial<TfjsWeightEntry>).shape; },
@@ -171,6 +171,8 @@ describe('convert: file errors name the file', () => {
         /weightsManifest: weight #1 is null, not a \{ name, shape, dtype \} weight/],
       ['path-number', (mj) => { (mj.weightsManifest![0].paths as unknown[]) = [5]; }, /weightsManifest lists a shard path 5, not a file name/],
       ['null-node', (mj) => { (mj.modelTopology.node as unknown[])[3] = null; }, /model\.json's modelTopology: node #3 is null, not a node/],
+      ['int4-quantized', (mj) => { mj.weightsManifest![0].weights[0].quantization = { dtype: 'int4', scale: 1, min: 0 }; },
+        /weight '[^']+' is quantized as "int4", which TF\.js does not read \(uint8, uint16 or float16\)/],
       ['bad-base64', (mj) => { mj.modelTopology.node.find((n) => n.attr?.padding)!.attr!.padding = { s: '%%%' }; },
         /node '[^']+' \(_FusedConv2D\): attribute padding \{"s":"%%%"\} cannot be decoded/],
     ];
