@@ -140,7 +140,15 @@ class OnnxLowering {
       const ref = this.b.input(inp.name, nhwc ? TO_NHWC.map((i) => shape[i]) : shape, dtype, nhwc ? 'NHWC' : (shape.length === 4 ? 'NCHW' : undefined));
       this.set(inp.name, { ref, layout: nhwc ? 'nhwc' : 'logical', shape: inp.shape, dtype });
     }
-    for (const node of this.model.nodes) this.lowerNode(node);
+    for (const node of this.model.nodes) {
+      try {
+        this.lowerNode(node);
+      } catch (e) {
+        // Shapes that disagree (a corrupt or hand-edited file) surface as plain Errors deep in shape evaluation.
+        if (e instanceof ConversionError) throw e;
+        this.fail(node, (e as Error).message);
+      }
+    }
     for (const out of this.model.outputs) {
       const v = this.val(out.name, { index: -1, name: out.name, opType: 'output', domain: '', inputs: [], outputs: [], attrs: {} });
       const id = this.b.op('Identity', [this.ref(v, 'logical', out.name)], {}, out.name);

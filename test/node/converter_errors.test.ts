@@ -117,6 +117,17 @@ describe('converter error paths (library)', () => {
     assert.throws(() => convertModel({ format: 'onnx', bytes }), /node #0 'pool' \(MaxPool\): ceil_mode=1/);
   });
 
+  it('shapes that disagree (Add of [1, 4] and [3], a Gather past a shape\'s end) name the node, as a ConversionError', () => {
+    const add = encodeOnnx({ inputs: { a: [1, 4] }, outputs: { y: [1, 4] }, initializers: { w: { dims: [3], float: [1, 2, 3] } },
+      nodes: [{ op: 'Add', inputs: ['a', 'w'], outputs: ['y'], name: 'add' }] });
+    assert.throws(() => convertModel({ format: 'onnx', bytes: add }), (e: Error) => e instanceof ConversionError &&
+      e.message === "node #0 'add' (Add): shapes [1, 4] and [3] do not broadcast");
+    const gather = encodeOnnx({ inputs: { a: [2, 4] }, outputs: { y: [] }, initializers: { i: { dims: [], int64: [5] } },
+      nodes: [{ op: 'Shape', inputs: ['a'], outputs: ['s'] }, { op: 'Gather', inputs: ['s', 'i'], outputs: ['y'], name: 'g' }] });
+    assert.throws(() => convertModel({ format: 'onnx', bytes: gather }), (e: Error) => e instanceof ConversionError &&
+      /^node #1 'g' \(Gather\): gather index 5 out of range/.test(e.message));
+  });
+
   it('opset < 13 Softmax without axis uses that opset\'s default axis 1: refused at rank 3, converted at rank 2', () => {
     const softmax = (opset: number, shape: number[]): Uint8Array => encodeOnnx({ opset, inputs: { x: shape }, outputs: { y: shape },
       nodes: [{ op: 'Softmax', inputs: ['x'], outputs: ['y'], name: 'sm' }] });
