@@ -9,7 +9,8 @@ import { type ConvertResult, type ConvertSource, convertModel } from '../convert
 import { ConversionError } from '../converter/errors.js';
 import { quietCpuBackendBanner } from './cpu_backend.js';
 import { emptyArgumentProblem, splitOption, switchValueProblem } from './options.js';
-import { checkGraphModelFiles, checkOutdir, looksLikeJson, readModelFile, resolveModelPath, writeFolderAtomically } from './files.js';
+import { checkGraphModelFiles, checkOutdir, looksLikeJson, onnxExternalDataReader, readModelFile, resolveModelPath,
+  writeFolderAtomically } from './files.js';
 
 const USAGE = `usage: tfjs-block-fusion convert <model.onnx | model.json | dir> <outdir> [options]
 
@@ -83,7 +84,7 @@ export function parseArgs(args: string[]): ConvertArgs | 'help' {
 export function readSource(input: string): ConvertSource {
   const path = resolveModelPath(input);
   const bytes = readModelFile(path);
-  if (!looksLikeJson(path, bytes)) return { format: 'onnx', bytes };
+  if (!looksLikeJson(path, bytes)) return { format: 'onnx', bytes, externalData: onnxExternalDataReader(path) };
   const { modelJson, shardFiles } = checkGraphModelFiles(path, bytes);
   const shards = shardFiles.map(readModelFile);
   const total = shards.reduce((s, b) => s + b.byteLength, 0);

@@ -3,11 +3,13 @@
  * GraphModel's files checked before anything is imported or profiled, and whether an output folder can be written.
  * Problems are ConversionErrors naming the file (the commands report them with exit code 1). Node-only.
  */
-import { accessSync, constants as fsConstants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync,
+  rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConversionError } from '../converter/errors.js';
+import type { ExternalDataReader } from '../converter/onnx_import.js';
 import { checkGraphModelJson, type TfjsModelJson, weightGroupBytes } from '../converter/tfjs_import.js';
-import { weightShardFile } from '../node/weight_shard_file.js';
+import { fileNextToModel } from '../node/model_folder_file.js';
 
 /** The model file an input path names: a directory stands for its model.json (convert and analyze take either). */
 export function resolveModelPath(path: string): string {
@@ -26,12 +28,45 @@ export function readModelFile(path: string): Uint8Array {
   const { size } = statSync(path);
   if (size > MAX_READ_BYTES) {
     // Protobuf caps one message at 2 GB, so exporters move bigger models' weights into external data files.
-    const onnx = path.endsWith('.onnx') ? '; an ONNX file cannot be that big (protobuf limits it to 2 GB: larger ' +
-      'models keep their weights in external data files, which the converter does not read)' : '';
+    const onnx = path.endsWith('.onnx') ? '; an ONNX file cannot be that big (protobuf limits it to 2 GB): export a ' +
+      "larger model with its weights in an external data file (torch.onnx.export's external_data=True), which the " +
+      'converter reads next to the .onnx' : '';
     throw new ConversionError(`cannot read ${path}: it is ${(size / 1e9).toFixed(2)} GB, more than the 2 GiB Node ` +
       `reads from one file${onnx}`);
   }
   return new Uint8Array(readFileSync(path));
+}
+
+/**
+ * Reads ONNX external data from the files next to `onnxPath` (an exporter's model.onnx.data): positioned reads, as a
+ * data file may be far over the 2 GiB Node reads at once. Problems are ConversionErrors naming the file.
+ */
+export function onnxExternalDataReader(onnxPath: string): ExternalDataReader {
+  return (location, offset, length) => {
+    const file = fileNextToModel(onnxPath, location, 'external data file');
+    const stat = existsSync(file) ? statSync(file) : null;
+    if (stat == null || !stat.isFile()) {
+      throw new ConversionError(`external data file ${location} named by ${basename(onnxPath)} is missing: not found ` +
+        `next to it in ${dirname(file)}`);
+    }
+    const n = length ?? stat.size - offset;
+    if (offset + n > stat.size || n < 0) {
+      throw new ConversionError(`external data file ${location} is ${stat.size} bytes, but ${basename(onnxPath)} reads ` +
+        `bytes ${offset}..${offset + n} of it: truncated, or not this model's`);
+    }
+    const out = new Uint8Array(n);
+    const fd = openSync(file, 'r');
+    try {
+      for (let done = 0; done < n;) {
+        const read = readSync(fd, out, done, Math.min(n - done, 2 ** 30), offset + done);
+        if (read === 0) throw new ConversionError(`external data file ${location} ended while being read (changed meanwhile?)`);
+        done += read;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return out;
+  };
 }
 
 /** Whether a model file is a model.json (else ONNX): by its name, or by a leading '{'. */
@@ -58,7 +93,7 @@ export function checkGraphModelFiles(path: string, bytes: Uint8Array = readModel
   const shardFiles: string[] = [];
   for (const group of modelJson.weightsManifest ?? []) {
     const sizes = group.paths.map((p) => {
-      const file = weightShardFile(path, p);
+      const file = fileNextToModel(path, p, 'weight shard');
       const stat = existsSync(file) ? statSync(file) : null;
       if (stat == null || !stat.isFile()) {
         throw new ConversionError(`weight shard ${p} listed in ${name} is missing: not found next to it in ${dir}`);

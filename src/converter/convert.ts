@@ -11,13 +11,13 @@ import { fuseBlocks, type FusedBlock } from './fusion.js';
 import { checkQuantize, type GraphModelFiles, writeGraphModel } from './graphmodel_writer.js';
 import type { Graph } from './ir.js';
 import { type InputLayout, lowerOnnx } from './layout.js';
-import { decodeOnnx } from './onnx_import.js';
+import { decodeOnnx, type ExternalDataReader } from './onnx_import.js';
 import { importTfjs, type TfjsModelJson } from './tfjs_import.js';
 import { buildReport, type ConversionReport } from './report.js';
 
 /** A model to convert: an ONNX file's bytes, or a parsed model.json and its shards' bytes joined in manifest order. */
 export type ConvertSource =
-  | { format: 'onnx'; bytes: Uint8Array | ArrayBuffer }
+  | { format: 'onnx'; bytes: Uint8Array | ArrayBuffer; externalData?: ExternalDataReader }
   | { format: 'tfjs'; modelJson: TfjsModelJson; weightData: Uint8Array | ArrayBuffer };
 
 export interface ConvertOptions {
@@ -51,7 +51,8 @@ function asBytes(v: unknown): Uint8Array | null {
   return null;
 }
 
-type CheckedSource = { format: 'onnx'; bytes: Uint8Array } | { format: 'tfjs'; modelJson: TfjsModelJson; weightData: Uint8Array };
+type CheckedSource = { format: 'onnx'; bytes: Uint8Array; externalData?: ExternalDataReader } |
+  { format: 'tfjs'; modelJson: TfjsModelJson; weightData: Uint8Array };
 
 /** The source checked (a clear error for a wrong shape, before any parsing blames the file) and its bytes as Uint8Array. */
 function checkedSource(source: unknown): CheckedSource {
@@ -66,7 +67,10 @@ function checkedSource(source: unknown): CheckedSource {
     throw new ConversionError(`source.${key} must be a Uint8Array or an ArrayBuffer (the ${s.format === 'onnx' ?
       "ONNX file's bytes" : "weight shards' bytes, joined in manifest order"}), got ${s[key] === undefined ? 'nothing' : typeof s[key]}`);
   }
-  return s.format === 'onnx' ? { format: 'onnx', bytes } :
+  if (s.format === 'onnx' && s.externalData != null && typeof s.externalData !== 'function') {
+    throw new ConversionError(`source.externalData must be a function (location, offset, length) => bytes, got ${typeof s.externalData}`);
+  }
+  return s.format === 'onnx' ? { format: 'onnx', bytes, externalData: s.externalData as ExternalDataReader | undefined } :
     { format: 'tfjs', modelJson: s.modelJson as TfjsModelJson, weightData: bytes };
 }
 
@@ -90,7 +94,9 @@ export function importModel(source: ConvertSource, options: Pick<ConvertOptions,
 
 /** importModel past its checks (convertModel has made them). */
 function importChecked(source: CheckedSource, options: Pick<ConvertOptions, 'inputLayout' | 'customOps'>): Graph {
-  if (source.format === 'onnx') return lowerOnnx(decodeOnnx(source.bytes), { inputLayout: options.inputLayout });
+  if (source.format === 'onnx') {
+    return lowerOnnx(decodeOnnx(source.bytes, { externalData: source.externalData }), { inputLayout: options.inputLayout });
+  }
   // Rejected whatever the value (nhwc too): accepting it would suggest it did something.
   if (options.inputLayout != null) {
     throw new ConversionError(`--input-layout ${options.inputLayout} applies to ONNX models only; a TF.js GraphModel ` +

@@ -74,20 +74,48 @@ function aligned(raw: Uint8Array): ArrayBuffer {
 const INT32_MAX = 2147483647;
 const clampInt = (v: number): number => Math.max(-INT32_MAX - 1, Math.min(INT32_MAX, v));
 
+/**
+ * Reads a tensor's bytes from an ONNX external data file: `length` bytes at `offset` (to the end of the file when
+ * `length` is undefined) of the file `location` names, relative to the .onnx file. Throws a ConversionError naming
+ * the file when it cannot.
+ */
+export type ExternalDataReader = (location: string, offset: number, length: number | undefined) => Uint8Array;
+
+export interface DecodeOnnxOptions {
+  /** Where tensors stored outside the .onnx file are read (the CLI reads the files next to it); without it they are an error. */
+  externalData?: ExternalDataReader;
+}
+
+/** A tensor's external data (location, offset, length entries) read through `reader`. */
+function readExternalData(t: Msg, what: string, reader: ExternalDataReader | undefined): Uint8Array {
+  const entries = new Map<string, string>((t.externalData ?? []).map((e: Msg) => [e.key, e.value]));
+  const location = entries.get('location');
+  if (reader == null || location == null) {
+    // Embedding only works below protobuf's 2 GB limit for one file: past it onnx.save and torch refuse.
+    throw new ConversionError(`${what}: tensor data is stored in an external file${location ? ` ('${location}')` : ''}: ` +
+      'give convertModel a reader for it ({ format: \'onnx\', bytes, externalData }; the CLI reads the files next to the ' +
+      '.onnx), or re-export with the weights embedded (torch.onnx.export(..., external_data=False)), possible while the ' +
+      "model is under 2 GB (protobuf's limit for one file)");
+  }
+  const position = (key: 'offset' | 'length'): number | undefined => {
+    const v = entries.get(key);
+    if (v == null) return undefined;
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) {
+      throw new ConversionError(`${what}: external data ${key} '${v}' is not a byte position (corrupt file?)`);
+    }
+    return Number(v);
+  };
+  return reader(location, position('offset') ?? 0, position('length'));
+}
+
 /** TensorProto -> ConstTensor (float types as float32, integer types as int32, bool as bool). */
-export function decodeTensor(t: Msg, what: string): ConstTensor {
+export function decodeTensor(t: Msg, what: string, externalData?: ExternalDataReader): ConstTensor {
   const dims: number[] = (t.dims ?? []).map(num);
   const size = dims.reduce((a, b) => a * b, 1);
   const type = t.dataType ?? 0;
-  if (t.dataLocation === 1 || (t.externalData ?? []).length > 0) {
-    const location = (t.externalData ?? []).find((e: Msg) => e.key === 'location')?.value;
-    // Embedding only works below protobuf's 2 GB limit for one file: past it onnx.save and torch refuse.
-    throw new ConversionError(`${what}: tensor data is stored in an external file${location ? ` ('${location}')` : ''}, ` +
-      'which the converter does not read; re-export with the weights embedded (torch.onnx.export(..., ' +
-      'external_data=False)) or merge them with onnx.load + onnx.save: possible while the model is under 2 GB ' +
-      "(protobuf's limit for one file); a bigger model cannot be converted");
-  }
-  const raw: Uint8Array | undefined = t.rawData != null && t.rawData.length > 0 ? t.rawData : undefined;
+  const external = t.dataLocation === 1 || (t.externalData ?? []).length > 0;
+  const raw: Uint8Array | undefined = external ? readExternalData(t, what, externalData)
+    : t.rawData != null && t.rawData.length > 0 ? t.rawData : undefined;
   const check = (n: number): void => {
     if (n !== size) {
       throw new ConversionError(`${what}: tensor has ${n} values for shape [${dims.join(', ')}] (truncated or corrupt file?)`);
@@ -96,7 +124,7 @@ export function decodeTensor(t: Msg, what: string): ConstTensor {
   // Before any typed-array view: a length that is no multiple of the element size would throw a bare RangeError.
   const elementBytes = RAW_ELEMENT_BYTES[type];
   if (raw != null && elementBytes != null && raw.length !== size * elementBytes) {
-    throw new ConversionError(`${what}: raw_data holds ${raw.length} bytes, but ${size} ${ONNX_TYPES[type]} values for ` +
+    throw new ConversionError(`${what}: ${external ? 'its external data' : 'raw_data'} holds ${raw.length} bytes, but ${size} ${ONNX_TYPES[type]} values for ` +
       `shape [${dims.join(', ')}] take ${size * elementBytes} (truncated or corrupt file?)`);
   }
   switch (type) {
@@ -144,18 +172,18 @@ export function decodeTensor(t: Msg, what: string): ConstTensor {
   }
 }
 
-function decodeAttr(a: Msg, what: string): OnnxAttr {
+function decodeAttr(a: Msg, what: string, externalData: ExternalDataReader | undefined): OnnxAttr {
   switch (a.type) {
     case 1: return a.f ?? 0;
     case 2: return num(a.i ?? 0);
     case 3: return bytesToString(a.s ?? '');
-    case 4: return decodeTensor(a.t, `${what} attribute ${a.name}`);
+    case 4: return decodeTensor(a.t, `${what} attribute ${a.name}`, externalData);
     case 6: return [...(a.floats ?? [])];
     case 7: return (a.ints ?? []).map(num);
     case 8: return (a.strings ?? []).map(bytesToString);
     default:
       // Old exporters left `type` unset: infer it from the field present.
-      if (a.t != null) return decodeTensor(a.t, `${what} attribute ${a.name}`);
+      if (a.t != null) return decodeTensor(a.t, `${what} attribute ${a.name}`, externalData);
       if (a.ints?.length) return a.ints.map(num);
       if (a.floats?.length) return [...a.floats];
       if (a.s != null && a.s.length > 0) return bytesToString(a.s);
@@ -176,7 +204,7 @@ function valueInfo(v: Msg): OnnxValueInfo {
 }
 
 /** Decodes an ONNX file. Throws ConversionError on anything that is not a well-formed ONNX model. */
-export function decodeOnnx(bytes: Uint8Array): OnnxModel {
+export function decodeOnnx(bytes: Uint8Array, options: DecodeOnnxOptions = {}): OnnxModel {
   if (bytes.byteLength === 0) throw new ConversionError('the ONNX file is empty');
   let m: Msg;
   try {
@@ -194,11 +222,11 @@ export function decodeOnnx(bytes: Uint8Array): OnnxModel {
   const main = opsets.find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx');
   if (main == null) throw new ConversionError('not a valid ONNX model: no opset_import for the default domain (truncated?)');
   const initializers = new Map<string, ConstTensor>();
-  for (const t of g.initializer ?? []) initializers.set(t.name, decodeTensor(t, `initializer '${t.name}'`));
+  for (const t of g.initializer ?? []) initializers.set(t.name, decodeTensor(t, `initializer '${t.name}'`, options.externalData));
   const nodes: OnnxNode[] = (g.node as Msg[]).map((n, index) => {
     const name = n.name || `${n.opType}_${index}`;
     const attrs: Record<string, OnnxAttr> = {};
-    for (const a of n.attribute ?? []) attrs[a.name] = decodeAttr(a, `node #${index} '${name}' (${n.opType})`);
+    for (const a of n.attribute ?? []) attrs[a.name] = decodeAttr(a, `node #${index} '${name}' (${n.opType})`, options.externalData);
     return { index, name, opType: n.opType ?? '', domain: n.domain ?? '', inputs: [...(n.input ?? [])],
       outputs: [...(n.output ?? [])], attrs };
   });

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { type GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
-import { weightShardFile } from './weight_shard_file.js';
+import { fileNextToModel } from './model_folder_file.js';
 
 /** An IOHandler reading model.json and its weight shards from the local file system. */
 export function fileModelHandler(modelJsonPath: string): tf.io.IOHandler {
@@ -30,7 +30,7 @@ export function fileModelHandler(modelJsonPath: string): tf.io.IOHandler {
         for (const group of manifest) {
           specs.push(...group.weights);
           for (const p of group.paths) {
-            const b = await readFile(weightShardFile(modelJsonPath, p));
+            const b = await readFile(fileNextToModel(modelJsonPath, p, 'weight shard'));
             buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
           }
         }

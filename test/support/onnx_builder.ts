@@ -7,14 +7,26 @@ const ModelProto = root.lookupType('onnx.ModelProto');
 
 export type AttrInput = number | number[] | string | { tensor: TensorInput };
 export interface TensorInput {
-  dims: number[]; float?: Float32Array | number[]; int64?: number[]; external?: string;
+  dims: number[]; float?: Float32Array | number[]; int64?: number[];
+  /** Stored in an external data file: its location, or its location and byte range. */
+  external?: string | ExternalEntry;
   /** raw_data as given, of any ONNX element type (to write lengths a real exporter would not). */
   raw?: { dataType: number; bytes: Uint8Array };
 }
 export interface NodeInput { op: string; inputs: string[]; outputs: string[]; attrs?: Record<string, AttrInput>; name?: string; domain?: string }
 
+export interface ExternalEntry { location: string; offset?: number | string; length?: number | string }
+
+/** ONNX's external_data key-value entries for a byte range of a data file. */
+function externalEntries(e: ExternalEntry): { key: string; value: string }[] {
+  return Object.entries(e).filter(([, v]) => v != null).map(([key, v]) => ({ key, value: String(v) }));
+}
+
 function tensor(name: string, t: TensorInput): Record<string, unknown> {
-  if (t.external) return { name, dims: t.dims, dataType: 1, dataLocation: 1, externalData: [{ key: 'location', value: t.external }] };
+  if (t.external) {
+    const entry = typeof t.external === 'string' ? { location: t.external } : t.external;
+    return { name, dims: t.dims, dataType: 1, dataLocation: 1, externalData: externalEntries(entry) };
+  }
   if (t.int64) return { name, dims: t.dims, dataType: 7, int64Data: t.int64 };
   if (t.raw) return { name, dims: t.dims, dataType: t.raw.dataType, rawData: t.raw.bytes };
   const f = Float32Array.from(t.float ?? []);
@@ -50,4 +62,28 @@ export function encodeOnnx(m: {
     },
   });
   return ModelProto.encode(msg).finish();
+}
+
+/**
+ * An ONNX model with every raw_data initializer moved into one external data file at 16-byte aligned offsets (what
+ * onnx's convert_model_to_external_data and torch's dynamo exporter write): the model's bytes and the data file's.
+ */
+export function externalizeInitializers(bytes: Uint8Array, location: string): { onnx: Uint8Array; data: Uint8Array } {
+  const model = ModelProto.toObject(ModelProto.decode(bytes)) as { graph: { initializer: Record<string, unknown>[] } };
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (const t of model.graph.initializer) {
+    const raw = t.rawData as Uint8Array | undefined;
+    if (raw == null || raw.length === 0) continue;
+    const offset = Math.ceil(size / 16) * 16;
+    parts.push(new Uint8Array(offset - size), raw);
+    size = offset + raw.length;
+    t.externalData = externalEntries({ location, offset, length: raw.length });
+    t.dataLocation = 1;
+    delete t.rawData;
+  }
+  const data = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) { data.set(p, at); at += p.length; }
+  return { onnx: ModelProto.encode(ModelProto.fromObject(model)).finish(), data };
 }
