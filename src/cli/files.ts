@@ -102,20 +102,28 @@ export function checkGraphModelFiles(path: string, bytes: Uint8Array = readModel
       return stat.size;
     });
     const want = weightGroupBytes(group);
-    const have = sizes.reduce((a, b) => a + b, 0);
-    if (want == null || want === have) continue;
-    // Writers fill every shard of a group but the last to the same size: a shorter one is the bad one, else the last.
-    const full = Math.max(...sizes.slice(0, -1), 0);
-    let k = sizes.findIndex((n, i) => i < sizes.length - 1 && n < full);
-    if (k < 0) k = sizes.length - 1;
-    const expected = k < sizes.length - 1 ? full : want - (have - sizes[k]);
-    const shard = group.paths[k];
-    throw new ConversionError(sizes[k] < expected
-      ? `weight shard ${shard} is truncated: ${sizes[k]} bytes, but ${name}'s weightsManifest needs ${expected}`
-      : `weight shard ${shard} is ${sizes[k]} bytes, but ${name}'s weightsManifest describes ${expected}: ` +
-        `the shard does not belong to this ${name}`);
+    if (want != null && want !== sizes.reduce((a, b) => a + b, 0)) throw new ConversionError(shardSizeProblem(group.paths, sizes, want, name));
   }
   return { modelJson, shardFiles };
+}
+
+/** Why a weight group's shards (`sizes` bytes) do not hold the `want` bytes of its weights, naming the shard at fault. */
+function shardSizeProblem(paths: string[], sizes: number[], want: number, name: string): string {
+  if (paths.length === 0) return `${name}'s weightsManifest lists ${want} bytes of weights in a group without shard files`;
+  const have = sizes.reduce((a, b) => a + b, 0);
+  // Writers fill every shard of a group but the last to the same size: a shorter one is the bad one, else the last.
+  const full = Math.max(...sizes.slice(0, -1), 0);
+  let k = sizes.findIndex((n, i) => i < sizes.length - 1 && n < full);
+  if (k < 0) k = sizes.length - 1;
+  const expected = k < sizes.length - 1 ? full : want - (have - sizes[k]);
+  if (expected <= 0) { // the other shards alone hold too much (a shard listed twice, another model's shards)
+    return `weight shards ${paths.join(', ')} hold ${have} bytes, but ${name}'s weightsManifest describes ${want}: ` +
+      `they do not belong to this ${name}`;
+  }
+  return sizes[k] < expected
+    ? `weight shard ${paths[k]} is truncated: ${sizes[k]} bytes, but ${name}'s weightsManifest needs ${expected}`
+    : `weight shard ${paths[k]} is ${sizes[k]} bytes, but ${name}'s weightsManifest describes ${expected}: ` +
+      `the shard does not belong to this ${name}`;
 }
 
 /**

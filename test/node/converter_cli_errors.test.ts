@@ -197,6 +197,21 @@ describe('convert: file errors name the file', () => {
     }
   });
 
+  it('a weight group without shard files, or a shard listed twice: said so, not "weight shard undefined is undefined bytes"', async () => {
+    const cases: [string, (mj: TfjsModelJson) => void, RegExp][] = [
+      ['no-paths', (mj) => { mj.weightsManifest![0].paths = []; },
+        /model\.json's weightsManifest lists \d+ bytes of weights in a group without shard files/],
+      ['listed-twice', (mj) => { mj.weightsManifest![0].paths.push(mj.weightsManifest![0].paths[0]); },
+        /weight shards group1-shard1of1\.bin, group1-shard1of1\.bin hold \d+ bytes, but model\.json's weightsManifest describes \d+: they do not belong/],
+    ];
+    for (const [name, edit, message] of cases) {
+      const r = await runIn([kerasCopy(`groups-${name}`, edit as (mj: unknown) => void), join(work, `groups-${name}-out`)]);
+      assert.equal(r.code, 1, name);
+      assert.match(r.stderr, message, name);
+      assert.doesNotMatch(r.stderr, /undefined|NaN/, name);
+    }
+  });
+
   it('a shard of another model (too long) and a bad weightsManifest', async () => {
     const long = kerasCopy('long');
     writeFileSync(join(long, 'group1-shard1of1.bin'), Buffer.concat([readFileSync(join(long, 'group1-shard1of1.bin')), Buffer.alloc(8)]));
