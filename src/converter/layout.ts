@@ -314,6 +314,9 @@ class OnnxLowering {
     const k = (node.attrs.kernel_shape as number[]) ?? [1, 1];
     const strides = ((node.attrs.strides as number[] | undefined) ?? [1, 1]) as [number, number];
     if ((node.attrs.ceil_mode as number | undefined) === 1) this.fail(node, 'ceil_mode=1 is not supported');
+    // TF.js pools have no dilation: lowering a dilated pool without it would compute another function.
+    const dilations = node.attrs.dilations as number[] | undefined;
+    if (dilations?.some((d) => d !== 1)) this.fail(node, `dilations [${dilations.join(', ')}] are not supported`);
     const { padding, outHW } = this.convPadding(node, [k[0], k[1]], strides, [1, 1], x.shape ? [x.shape[2], x.shape[3]] : null);
     if (typeof padding !== 'string') this.fail(node, 'explicit asymmetric pooling pads are not supported');
     if (node.opType === 'AveragePool' && padding === 'SAME' && (node.attrs.count_include_pad as number | undefined) === 1) {

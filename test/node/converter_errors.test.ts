@@ -115,6 +115,12 @@ describe('converter error paths (library)', () => {
       nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }, name: 'pool' }],
     });
     assert.throws(() => convertModel({ format: 'onnx', bytes }), /node #0 'pool' \(MaxPool\): ceil_mode=1/);
+    // A dilated MaxPool (opset 10+): lowered without its dilation it converted silently into another function.
+    const dilated = encodeOnnx({
+      inputs: { x: [1, 2, 8, 8] }, outputs: { y: [1, 2, 6, 6] },
+      nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], dilations: [2, 2] }, name: 'pool' }],
+    });
+    assert.throws(() => convertModel({ format: 'onnx', bytes: dilated }), /node #0 'pool' \(MaxPool\): dilations \[2, 2\] are not supported/);
   });
 
   it('shapes that disagree (Add of [1, 4] and [3], a Gather past a shape\'s end) name the node, as a ConversionError', () => {
