@@ -2,7 +2,7 @@
 // next to the .onnx; a missing, truncated or outside one is named.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli/convert.js';
@@ -71,5 +71,23 @@ describe('convert: ONNX external data', () => {
       'w.bin': both }), join(work, 'offset-out'), '--no-fuse']);
     assert.equal(ok.code, 0, ok.stderr);
     assert.deepEqual(new Uint8Array(readFileSync(join(work, 'offset-out', 'group1-shard1of1.bin'))), weights);
+  });
+
+  it('a data file over 2 GiB (sparse here) is read at the offset given, past what Node reads at once', async () => {
+    const weights = new Uint8Array(new Float32Array([5, 6, 7, 8]).buffer);
+    const offset = 5 * 2 ** 29; // 2.5 GiB
+    const input = modelFolder('big', { 'model.onnx': mulWithExternal({ location: 'big.data', offset, length: 16 }) });
+    const data = join(work, 'big', 'big.data');
+    const fd = openSync(data, 'w');
+    try {
+      writeSync(fd, weights, 0, 16, offset);
+      ftruncateSync(fd, 3 * 2 ** 30);
+    } finally {
+      closeSync(fd);
+    }
+    const r = await convert([input, join(work, 'big-out'), '--no-fuse']);
+    rmSync(data);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(new Uint8Array(readFileSync(join(work, 'big-out', 'group1-shard1of1.bin'))), weights);
   });
 });
