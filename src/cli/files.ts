@@ -3,8 +3,8 @@
  * GraphModel's files checked before anything is imported or profiled, and whether an output folder can be written.
  * Problems are ConversionErrors naming the file (the commands report them with exit code 1). Node-only.
  */
-import { accessSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync,
-  rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync,
+  renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConversionError } from '../converter/errors.js';
 import type { ExternalDataReader } from '../converter/onnx_import.js';
@@ -102,7 +102,9 @@ export function checkGraphModelFiles(path: string, bytes: Uint8Array = readModel
       return stat.size;
     });
     const want = weightGroupBytes(group);
-    if (want != null && want !== sizes.reduce((a, b) => a + b, 0)) throw new ConversionError(shardSizeProblem(group.paths, sizes, want, name));
+    if (want != null && want !== sizes.reduce((a, b) => a + b, 0)) {
+      throw new ConversionError(shardSizeProblem(group.paths, sizes, want, name));
+    }
   }
   return { modelJson, shardFiles };
 }

@@ -124,8 +124,8 @@ export function decodeTensor(t: Msg, what: string, externalData?: ExternalDataRe
   // Before any typed-array view: a length that is no multiple of the element size would throw a bare RangeError.
   const elementBytes = RAW_ELEMENT_BYTES[type];
   if (raw != null && elementBytes != null && raw.length !== size * elementBytes) {
-    throw new ConversionError(`${what}: ${external ? 'its external data' : 'raw_data'} holds ${raw.length} bytes, but ${size} ${ONNX_TYPES[type]} values for ` +
-      `shape [${dims.join(', ')}] take ${size * elementBytes} (truncated or corrupt file?)`);
+    throw new ConversionError(`${what}: ${external ? 'its external data' : 'raw_data'} holds ${raw.length} bytes, but ` +
+      `${size} ${ONNX_TYPES[type]} values for shape [${dims.join(', ')}] take ${size * elementBytes} (truncated or corrupt file?)`);
   }
   switch (type) {
     case 1: { // FLOAT
@@ -222,11 +222,15 @@ export function decodeOnnx(bytes: Uint8Array, options: DecodeOnnxOptions = {}): 
   const main = opsets.find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx');
   if (main == null) throw new ConversionError('not a valid ONNX model: no opset_import for the default domain (truncated?)');
   const initializers = new Map<string, ConstTensor>();
-  for (const t of g.initializer ?? []) initializers.set(t.name, decodeTensor(t, `initializer '${t.name}'`, options.externalData));
+  for (const t of g.initializer ?? []) {
+    initializers.set(t.name, decodeTensor(t, `initializer '${t.name}'`, options.externalData));
+  }
   const nodes: OnnxNode[] = (g.node as Msg[]).map((n, index) => {
     const name = n.name || `${n.opType}_${index}`;
     const attrs: Record<string, OnnxAttr> = {};
-    for (const a of n.attribute ?? []) attrs[a.name] = decodeAttr(a, `node #${index} '${name}' (${n.opType})`, options.externalData);
+    for (const a of n.attribute ?? []) {
+      attrs[a.name] = decodeAttr(a, `node #${index} '${name}' (${n.opType})`, options.externalData);
+    }
     return { index, name, opType: n.opType ?? '', domain: n.domain ?? '', inputs: [...(n.input ?? [])],
       outputs: [...(n.output ?? [])], attrs };
   });

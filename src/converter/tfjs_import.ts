@@ -90,7 +90,9 @@ export function checkGraphModelJson(json: unknown, what = 'model.json'):
   }
   for (const group of mj.weightsManifest ?? []) {
     const path = group.paths.find((p) => typeof p !== 'string' || p === '');
-    if (path !== undefined) throw new ConversionError(`${what}'s weightsManifest lists a shard path ${JSON.stringify(path)}, not a file name`);
+    if (path !== undefined) {
+      throw new ConversionError(`${what}'s weightsManifest lists a shard path ${JSON.stringify(path)}, not a file name`);
+    }
     // Checked here, so a corrupt entry is named instead of failing as a TypeError or a wrong size further on.
     group.weights.forEach((w, k) => {
       const problem = weightEntryProblem(w);
