@@ -6,6 +6,7 @@
 import { convertModel, type ConvertSource, type GraphInput, type GraphModelFiles, type TfjsModelJson, writeGraphModel }
   from '../../src/converter/index.js';
 import { buildModel } from '../../models/index.js';
+import { inMemoryExternalData } from '../../src/converter/external_data.js';
 import { FUSED_OPS } from '../../src/converter/fused_ops.js';
 import { yieldToPage } from './next_task.js';
 
@@ -68,7 +69,12 @@ function countParams(files: GraphModelFiles): number {
 /** Reads a dropped ONNX file, or a model.json with its shards, into a converter source. */
 async function readOwnModel(own: OwnModelInput): Promise<ConvertSource> {
   const onnx = own.files.find((f) => f.name.endsWith('.onnx'));
-  if (onnx) return { format: 'onnx', bytes: new Uint8Array(await onnx.arrayBuffer()) };
+  if (onnx) {
+    // The other dropped files may hold its external data (model.onnx.data, torch's dynamo exporter's default).
+    const others = own.files.filter((f) => f !== onnx);
+    const data = new Map(await Promise.all(others.map(async (f) => [f.name, new Uint8Array(await f.arrayBuffer())] as const)));
+    return { format: 'onnx', bytes: new Uint8Array(await onnx.arrayBuffer()), externalData: inMemoryExternalData(data, onnx.name) };
+  }
   const jsonFile = own.files.find((f) => f.name.endsWith('.json'));
   if (jsonFile == null) throw new Error('expected an .onnx file or a model.json');
   let modelJson: TfjsModelJson;

@@ -23,6 +23,7 @@ export type { ConvOptions, Padding } from './ir_builder.js';
 export { lowerOnnx } from './layout.js';
 export type { InputLayout } from './layout.js';
 export { decodeOnnx } from './onnx_import.js';
+export { inMemoryExternalData } from './external_data.js';
 export type { DecodeOnnxOptions, ExternalDataReader } from './onnx_import.js';
 export { registerFusedGraphOps } from './register_ops.js';
 export { buildReport, seededInput, verifyConversion } from './report.js';

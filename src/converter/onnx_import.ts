@@ -93,9 +93,9 @@ function readExternalData(t: Msg, what: string, reader: ExternalDataReader | und
   if (reader == null || location == null) {
     // Embedding only works below protobuf's 2 GB limit for one file: past it onnx.save and torch refuse.
     throw new ConversionError(`${what}: tensor data is stored in an external file${location ? ` ('${location}')` : ''}: ` +
-      'give convertModel a reader for it ({ format: \'onnx\', bytes, externalData }; the CLI reads the files next to the ' +
-      '.onnx), or re-export with the weights embedded (torch.onnx.export(..., external_data=False)), possible while the ' +
-      "model is under 2 GB (protobuf's limit for one file)");
+      'give convertModel a reader for it ({ format: \'onnx\', bytes, externalData }, e.g. inMemoryExternalData(files); ' +
+      'the CLI reads the files next to the .onnx), or re-export with the weights embedded ' +
+      "(torch.onnx.export(..., external_data=False)), possible while the model is under 2 GB (protobuf's limit for one file)");
   }
   const position = (key: 'offset' | 'length'): number | undefined => {
     const v = entries.get(key);

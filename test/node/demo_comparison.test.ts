@@ -1,7 +1,7 @@
 /**
  * The demo's comparison (demo/lib/comparison.ts) in Node on the cpu backend, no browser: a dropped ONNX export
  * with dynamic height / width runs at the form's input size (not at batch x batch pixels), and a comparison
- * that fails part-way leaves no tensor behind.
+ * that fails part-way leaves no tensor behind, and a dropped model.onnx.data (external weights) is read.
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -10,10 +10,14 @@ import '@tensorflow/tfjs-backend-cpu';
 import '../../src/index.js';
 import { comparisonInputShape, runComparison, type ComparisonConfig } from '../../demo/lib/comparison.js';
 import { smallConvNeXtOnnx } from '../support/convnext_onnx.js';
+import { externalizeInitializers } from '../support/onnx_builder.js';
 
-const config = (name: string, bytes: Uint8Array): ComparisonConfig => ({
+const file = (name: string, bytes: Uint8Array): File => new File([bytes as Uint8Array<ArrayBuffer>], name);
+
+/** A comparison of the dropped model `name` (and any `extra` dropped files, such as its external data). */
+const config = (name: string, bytes: Uint8Array, extra: Record<string, Uint8Array> = {}): ComparisonConfig => ({
   backends: ['cpu'], models: [], variant: 'atto', inputSize: 32, batch: 2, iterations: 1, warmup: 0, seed: 1, profile: false,
-  ownModel: { name, files: [new File([bytes as Uint8Array<ArrayBuffer>], name)] },
+  ownModel: { name, files: [file(name, bytes), ...Object.entries(extra).map(([n, b]) => file(n, b))] },
 });
 
 describe('demo comparison (cpu, Node)', () => {
@@ -37,6 +41,18 @@ describe('demo comparison (cpu, Node)', () => {
     assert.equal(results.rows[1].batch, 2);
     assert.ok(results.rows[1].maxDiff != null && results.rows[1].maxDiff <= 1e-3, `max diff ${results.rows[1].maxDiff}`);
     assert.ok(results.notes.some((n) => /dynamic.*32px/.test(n)), `a note says which size ran: ${results.notes.join(' / ')}`);
+    assert.equal(tf.memory().numTensors, 0, 'no tensor left behind');
+  });
+
+  it('reads an ONNX export whose weights are in a dropped .onnx.data file, and names that file when it is missing', async () => {
+    const { onnx, data } = externalizeInitializers(smallConvNeXtOnnx(['N', 3, 32, 32]), 'model.onnx.data');
+    const results = await runComparison(config('model.onnx', onnx, { 'model.onnx.data': data }), () => {});
+    assert.deepEqual(results.rows.map((r) => r.model), ['own-original', 'own-converted']);
+    assert.ok(results.rows[1].maxDiff != null && results.rows[1].maxDiff <= 1e-3, `max diff ${results.rows[1].maxDiff}`);
+    await assert.rejects(runComparison(config('model.onnx', onnx), () => {}),
+      /external data file model\.onnx\.data named by model\.onnx is missing: add it to the files/);
+    await assert.rejects(runComparison(config('model.onnx', onnx, { 'model.onnx.data': data.subarray(8) }), () => {}),
+      /external data file model\.onnx\.data is \d+ bytes, but model\.onnx reads bytes/);
     assert.equal(tf.memory().numTensors, 0, 'no tensor left behind');
   });
 
