@@ -16,8 +16,8 @@
  *
  * Every configuration is checked against a CPU float64 conv on sampled outputs before it is timed.
  */
-import { writeFileSync } from 'node:fs';
 import { parseCommandLine } from './support/args.js';
+import { writeJsonFile } from './support/json_output.js';
 import { DWCONV_PROBE_COMMAND } from './support/bench_args.js';
 
 const { smoke, jsonFile } = parseCommandLine(DWCONV_PROBE_COMMAND);
@@ -294,4 +294,4 @@ for (const { shape: s, configs } of SHAPES) {
   }
   for (const g of [X, F, B, Y, R]) g.destroy();
 }
-if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), peaks, rows }, null, 1));
+if (jsonFile) writeJsonFile(jsonFile, { date: new Date().toISOString(), peaks, rows });

@@ -10,8 +10,8 @@
  *
  * Every configuration is checked against a CPU float64 product on sampled entries before it is timed.
  */
-import { writeFileSync } from 'node:fs';
 import { parseCommandLine } from './support/args.js';
+import { writeJsonFile } from './support/json_output.js';
 import { GEMM_PROBE_COMMAND } from './support/bench_args.js';
 
 // The command line is checked (--help, unknown options: exit) before any device work.
@@ -164,4 +164,4 @@ for (const s of SHAPES) {
   }
   for (const g of [A, B, C, R]) g.destroy();
 }
-if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), peaks, rows }, null, 1));
+if (jsonFile) writeJsonFile(jsonFile, { date: new Date().toISOString(), peaks, rows });

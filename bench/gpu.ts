@@ -12,8 +12,8 @@
  * Stock and fused are measured in ROUNDS interleaved rounds per shape; gpuMs is the best round.
  * Rows: {op, impl: 'stock'|'fused', n, h, w, c, d, gpuMs, wallMs, dispatches, tflops, peakTflops, ...}.
  */
-import { writeFileSync } from 'node:fs';
 import { parseCommandLine } from './support/args.js';
+import { writeJsonFile } from './support/json_output.js';
 import { GPU_COMMAND } from './support/bench_args.js';
 import { sweepVariants } from './support/sweep_variants.js';
 
@@ -197,8 +197,7 @@ const rows: Row[] = [];
 if (sweep) {
   await runSweep();
   if (jsonFile) {
-    writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), adapter: adapterInfo, peaks,
-      sweep: sweepRows }, null, 1));
+    writeJsonFile(jsonFile, { date: new Date().toISOString(), adapter: adapterInfo, peaks, sweep: sweepRows });
   }
   process.exit(0);
 }
@@ -287,8 +286,7 @@ for (const op of ['convnext', 'convfirst'] as Op[]) {
 }
 
 if (jsonFile) {
-  writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), adapter: adapterInfo, peaks, rows, splitSweep },
-    null, 1));
+  writeJsonFile(jsonFile, { date: new Date().toISOString(), adapter: adapterInfo, peaks, rows, splitSweep });
   console.log(`wrote ${rows.length} rows to ${jsonFile}`);
 }
 process.exit(0);

@@ -20,8 +20,8 @@
  * --smoke: the atto variant at 32x32, batch 1 and 2, one repeat: a functional check for SwiftShader on
  * a CPU-only machine, not a timing.
  */
-import { writeFileSync } from 'node:fs';
 import { parseCommandLine } from './support/args.js';
+import { writeJsonFile } from './support/json_output.js';
 import { MODELS_COMMAND } from './support/bench_args.js';
 import { ALL_CONFIGS } from './support/model_configs.js';
 
@@ -323,8 +323,8 @@ for (const model of models) model.dispose();
 const leaked = tf.memory().numTensors;
 console.log(`\ntensors alive at the end: ${leaked}`);
 if (jsonFile) {
-  writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), smoke, adapter: adapterInfo,
+  writeJsonFile(jsonFile, { date: new Date().toISOString(), smoke, adapter: adapterInfo,
     timestampQuery: hasTimestamps, dawnToggles, cpuForward: tf.env().getBool('WEBGPU_CPU_FORWARD'), peaks,
-    repeats: { warmup: WARMUP, rounds: ROUNDS, gpuPerRound: GPU_REPEATS, wallPerRound: WALL_REPEATS }, rows }, null, 1));
+    repeats: { warmup: WARMUP, rounds: ROUNDS, gpuPerRound: GPU_REPEATS, wallPerRound: WALL_REPEATS }, rows });
   console.log(`wrote ${jsonFile}`);
 }

@@ -21,8 +21,8 @@
  *   kSplits, workgroups, dispatches, gpuMs[], gpuMin, gpuMedian, wallMs[], wallMin, wallMedian,
  *   speedupVsStock, speedupVsUnsplit (median GPU), maxAbsDiff}.
  */
-import { writeFileSync } from 'node:fs';
 import { parseCommandLine } from './support/args.js';
+import { writeJsonFile } from './support/json_output.js';
 import { PATCH_CONV_COMMAND } from './support/bench_args.js';
 
 // The command line is checked (--help, unknown options, shape names: exit) before any device work.
@@ -341,8 +341,7 @@ if (splitK) await splitComparison();
 else await stockComparison();
 
 if (jsonFile) {
-  writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), adapter: adapterInfo, peaks, rows,
-    sweep: sweepRows }, null, 1));
+  writeJsonFile(jsonFile, { date: new Date().toISOString(), adapter: adapterInfo, peaks, rows, sweep: sweepRows });
   console.log(`wrote ${rows.length} rows to ${jsonFile}`);
 }
 process.exit(0);

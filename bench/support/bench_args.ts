@@ -3,14 +3,19 @@
  * settings they give, defaults filled in. A script calls `parseCommandLine(ITS_COMMAND)` first thing, so that
  * --help, an unknown option or a bad value ends it before any backend or device work; tests call
  * `parseBenchArgs(ITS_COMMAND, argv)` (or the parseXArgs wrappers) without running the script.
- * Plain data and string checks only: importing this loads no backend.
+ * Plain data and string checks (and --json's look at the file system) only: importing this loads no backend.
  */
 import { VARIANTS } from '../../models/variants.js';
 import { DAWN_TOGGLE_NAME } from '../../src/node/webgpu_setup.js';
-import { type ArgsSpec, type BenchCommand, ArgsError, listOf, parseBenchArgs, positiveInteger, positiveIntegerList }
+import { type ArgsSpec, type BenchCommand, ArgsError, type FlagSpec, listOf, parseBenchArgs, positiveInteger, positiveIntegerList }
   from './args.js';
+import { outputFileProblem } from './json_output.js';
 import { ALL_CONFIGS } from './model_configs.js';
 import { SWEEP_VARIANT_NAMES } from './sweep_variants.js';
+
+/** --json FILE, checked before the run so that the results are not lost to a bad path at its end. */
+const jsonFlag = (what: string): FlagSpec => ({ name: '--json', value: 'FILE', check: outputFileProblem,
+  help: `write ${what} to FILE as JSON (its folder is created)` });
 
 /** A multiple of 32 (the models' total stride), at least 32. */
 const modelInputSize = (v: string): string | null =>
@@ -36,7 +41,7 @@ const GPU_SPEC: ArgsSpec = {
     "(the `webgpu` package); also measures the device's WGSL FMA peak and copy bandwidth. Stock and fused are\n" +
     'measured in 3 interleaved rounds per shape (1 with --smoke); gpuMs is the best round.',
   flags: [
-    { name: '--json', value: 'FILE', help: 'write the peaks and rows (with --sweep: the sweep rows) to FILE as JSON' },
+    jsonFlag('the peaks and rows (with --sweep: the sweep rows)'),
     { name: '--smoke', help: 'small shapes and few iterations (SwiftShader on a CPU-only machine; not a timing)' },
     { name: '--split', help: 'where the plan picks the split-hidden variant, also time the one-dispatch kernel\n' +
       "(impl 'fused-plain') and forced slice counts (JSON splitSweep); skips the per-phase kernels" },
@@ -98,7 +103,7 @@ const MODELS_SPEC: ArgsSpec = {
     'fused (and the A/B configurations below), 224x224, batch 1 and 32, GraphModels loaded with tf.loadGraphModel;\n' +
     'the models of a batch measured in 3 interleaved rounds (docs/models.md "Model benchmark").',
   flags: [
-    { name: '--json', value: 'FILE', help: 'write the run (peaks, repeats, rows) to FILE as JSON' },
+    jsonFlag('the run (peaks, repeats, rows)'),
     { name: '--cpu-profile', value: 'DIR', help: "a V8 CPU profile of each model's first-round wall loop,\n" +
       'DIR/KEY-nN.cpuprofile (bench/profile_summary.ts summarizes them)' },
     { name: '--dispatches', help: "also every model's GPU ms per dispatch with its shader key (printed, and in the JSON)" },
@@ -165,7 +170,7 @@ const PATCH_CONV_SPEC: ArgsSpec = {
     "or as FusedLayerNorm) at ConvNeXt-T's four patch conv shapes, side by side in one run, in Node on Dawn: GPU\n" +
     'time, wall time, dispatches and the floors.',
   flags: [
-    { name: '--json', value: 'FILE', help: 'write the peaks, rows and sweep rows to FILE as JSON' },
+    jsonFlag('the peaks, rows and sweep rows'),
     { name: '--smoke', help: 'small shapes (stem, down1, down3) and few iterations (SwiftShader; not a timing)' },
     { name: '--sweep', help: 'also time forced tilings of the fused kernel at the largest N (the table only)' },
     { name: '--splitk', help: 'instead of the table: the split-K comparison (stock, fused with the rule, the\n' +
@@ -225,7 +230,7 @@ export const GEMM_PROBE_COMMAND: BenchCommand<GemmProbeArgs> = {
       'configurations, each checked against a CPU float64 product on sampled entries before it is timed.',
     flags: [
       { name: '--smoke', help: 'one small shape and few repeats (SwiftShader; not a timing)' },
-      { name: '--json', value: 'FILE', help: 'write the peaks and rows to FILE as JSON' },
+      jsonFlag('the peaks and rows'),
     ],
   },
   interpret: (p) => ({ smoke: p.switches.has('--smoke'), jsonFile: p.values.get('--json') ?? null }),
@@ -246,7 +251,7 @@ export const DWCONV_PROBE_COMMAND: BenchCommand<GemmProbeArgs> = {
       'conv on sampled outputs (poisoned first) before it is timed.',
     flags: [
       { name: '--smoke', help: 'one small shape and few repeats (SwiftShader; not a timing)' },
-      { name: '--json', value: 'FILE', help: 'write the peaks and rows to FILE as JSON' },
+      jsonFlag('the peaks and rows'),
     ],
   },
   interpret: (p) => ({ smoke: p.switches.has('--smoke'), jsonFile: p.values.get('--json') ?? null }),
@@ -319,7 +324,7 @@ export const WEBGL_COMMAND: BenchCommand<WebGLArgs> = {
       { name: '--project', value: 'LIST', check: listOf(FRAGMENT, 'fragment shapes PxQ', true), allowEmpty: true,
         help: "project-pass fragment shapes, crossed with --expand (default 1x1,2x4; '' for none)" },
       { name: '--passes', help: 'also time each pass alone' },
-      { name: '--json', value: 'FILE', help: 'write the arguments, renderer and rows to FILE as JSON' },
+      jsonFlag('the arguments, renderer and rows'),
     ],
   },
   interpret: (p) => {

@@ -7,10 +7,10 @@
  * multi-target project pass also blits its parts into the output), timed in the same interleaved loop;
  * `--passes` also times each pass alone.
  */
-import { writeFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseCommandLine } from '../support/args.js';
+import { writeJsonFile } from '../support/json_output.js';
 import { WEBGL_COMMAND } from '../support/bench_args.js';
 import type { BenchArgs, BenchRow } from './page.js';
 
@@ -64,6 +64,6 @@ if (args.passes) {
   }
 }
 if (jsonFile) {
-  writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), machine, args, ...result }, null, 2));
+  writeJsonFile(jsonFile, { date: new Date().toISOString(), machine, args, ...result }, 2);
   console.log(`wrote ${jsonFile}`);
 }

@@ -6,13 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ArgsError, type ArgsSpec, type BenchCommand, formatUsage, parseArgs, parseBenchArgs } from '../../bench/support/args.js';
 import { ANALYZE_MODELS_COMMAND, DWCONV_PROBE_COMMAND, GEMM_PROBE_COMMAND, GPU_COMMAND, MODELS_COMMAND, MODELS_TABLE_COMMAND, MRT_PROBE_COMMAND,
   parseGpuArgs, parseModelsArgs, parsePatchConvArgs, parseProfileSummaryArgs, parseWebGLArgs, PATCH_CONV_COMMAND,
   PROFILE_SUMMARY_COMMAND, WEBGL_COMMAND } from '../../bench/support/bench_args.js';
+import { writeJsonFile } from '../../bench/support/json_output.js';
 import { ALL_CONFIGS } from '../../bench/support/model_configs.js';
 import { SWEEP_VARIANT_NAMES } from '../../bench/support/sweep_variants.js';
 
@@ -127,6 +129,11 @@ describe('bench entry scripts: --help and unknown options, before any device wor
     const r = runScript('bench/gpu.ts', ['--smoke', '--json']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /--json needs a value \(FILE\)/);
+  });
+  it('bench --json naming a folder: refused before the run, not an EISDIR after it', () => {
+    const r = runScript('bench/gpu.ts', ['--smoke', '--json', 'bench']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--json: is a folder; expected a file path; got 'bench'/);
   });
   it('bench --sweep --sweep-only with an unknown variant name: named, exit 2', () => {
     const r = runScript('bench/gpu.ts', ['--sweep', '--sweep-only', 'default,gemm mpl']);
@@ -266,5 +273,30 @@ describe('bench/support/args.ts', () => {
     const u = formatUsage(spec);
     assert.match(u, /^usage: x \[options\]\n\nAbout\.\n\noptions:\n {2}--on {9}a switch\n {2}--file FILE {2}a value\n/);
     assert.match(u, /-h, --help/);
+  });
+});
+
+describe('--json FILE (bench/support/json_output.ts)', () => {
+  const jsonScripts = Object.entries(COMMANDS).filter(([, c]) => c.spec.flags.some((f) => f.name === '--json'));
+
+  it('every script with --json refuses a folder, a path ending in /, and a path under a file', () => {
+    assert.equal(jsonScripts.length, 6);
+    for (const [file, command] of jsonScripts) {
+      assert.throws(() => parseBenchArgs(command, ['--json', 'bench']), /--json: is a folder/, file);
+      assert.throws(() => parseBenchArgs(command, ['--json=out/']), /--json: is a folder/, file);
+      assert.throws(() => parseBenchArgs(command, ['--json', 'package.json/run.json']), /package\.json is a file/, file);
+      // A folder that does not exist yet is fine: it is created when the results are written.
+      assert.notEqual(parseBenchArgs(command, ['--json', 'no-such-folder/deeper/run.json']), 'help', file);
+    }
+  });
+  it('writeJsonFile creates the missing folders of the path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-json-'));
+    try {
+      const file = join(dir, 'results', 'h200', 'run.json');
+      writeJsonFile(file, { rows: [1, 2] });
+      assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { rows: [1, 2] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
