@@ -24,6 +24,7 @@ import { parseCommandLine } from './support/args.js';
 import { writeJsonFile } from './support/json_output.js';
 import { MODELS_COMMAND } from './support/bench_args.js';
 import { ALL_CONFIGS } from './support/model_configs.js';
+import { compareWithStock } from './support/stock_comparison.js';
 
 // The command line is checked (--help, unknown options or --configs keys: exit) before any device work.
 const { smoke, jsonFile, profileDir, configKeys, dispatches, dawnToggles } = parseCommandLine(MODELS_COMMAND);
@@ -265,7 +266,6 @@ function printDispatchProfile(profile: { program: string; key: string; ms: numbe
 }
 
 const rows: Row[] = [];
-const stockRef = new Map<number, { gpuMs: number; wallMs: number; logits: Float32Array }>();
 const fmt = (v: number, p = 2) => v.toFixed(p).padStart(8);
 console.log(`\n${VARIANT} ${SIZE}x${SIZE}, timestamps ${hasTimestamps ? 'on' : 'OFF (gpu ms unavailable)'}`);
 console.log('model                 N    params  GFLOPs   gpu ms  wall ms  (min)  disp  TFLOP/s  %peak  x gpu  x wall  max|d| vs stock');
@@ -282,30 +282,24 @@ for (const cfg of CONFIGS) {
 }
 for (const n of BATCHES) {
   const measured = await measureBatch(n);
+  const vsStock = compareWithStock(CONFIGS, measured);
   for (const [ci, cfg] of CONFIGS.entries()) {
     const model = models[ci];
     const cost = await countModelCost(model, [n, SIZE, SIZE, 3]);
     const m = measured[ci];
     const tflops = cost.flops / (m.gpuMs * 1e-3) / 1e12;
-    const stock = stockRef.get(n);
-    let maxAbsDiff: number | null = null;
-    if (cfg.family === 'convnext' && stock) {
-      maxAbsDiff = 0;
-      for (let i = 0; i < m.logits.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(m.logits[i] - stock.logits[i]));
-    }
-    if (cfg.family === 'convnext' && !cfg.fused) stockRef.set(n, m);
+    const vs = vsStock[ci];
+    const maxAbsDiff = vs.maxAbsDiffVsStock;
     if ((cfg.patchConvs === false || cfg.classifierHead === false || cfg.stemNormApart) && maxAbsDiff != null &&
       maxAbsDiff > 1e-3) {
       throw new Error(`${cfg.label} N=${n}: logits differ from stock by ${maxAbsDiff}`);
     }
-    const base = stockRef.get(n);
     const row: Row = {
       model: `${cfg.label}`, family: cfg.family, variant: VARIANT, fused: cfg.fused, n, inputSize: SIZE,
       params: cost.params, flops: cost.flops, gpuMs: m.gpuMs, gpuMedianMs: m.gpuMedianMs, wallMs: m.wallMs, wallMinMs: m.wallMinMs,
       wallPhases: m.phases, stagedWallMs: m.stagedWallMs, stagedWallMinMs: m.stagedWallMinMs, stagedWallPhases: m.stagedPhases,
       dispatches: m.dispatches, tflops, pctPeak: 100 * tflops / peaks.fmaTflops,
-      gpuSpeedupVsStock: base ? base.gpuMs / m.gpuMs : NaN, wallSpeedupVsStock: base ? base.wallMs / m.wallMs : NaN,
-      maxAbsDiffVsStock: maxAbsDiff, dispatchProfile: m.dispatchProfile,
+      ...vs, dispatchProfile: m.dispatchProfile,
     };
     rows.push(row);
     console.log(`${row.model.padEnd(20)} ${String(n).padStart(2)} ${(row.params / 1e6).toFixed(2).padStart(8)}M` +
