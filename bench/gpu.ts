@@ -33,11 +33,13 @@ const lib = await import('../src/index.js');
 // Benchmark-only knobs (tiling sweeps, per-phase partial kernels); not part of the package API.
 const tuning = await import('../src/kernels/webgpu/index.js');
 const { convnextBlockReference, convfirstBlockReference } = await import('../src/kernels/reference/block_reference.js');
+const { blockWeights, maxAbsDiffFrom } = await import('./support/bench_tensors.js');
+type BlockOp = import('./support/bench_tensors.js').BlockOp;
 const { countDispatches, describeDevice, GPU_TIMING, measureBenchPeaks, SMOKE_GPU_TIMING, steadyGpuTime } =
   await import('./support/webgpu_bench.js');
 
 type Tensor = InstanceType<typeof tf.Tensor>;
-type Op = 'convnext' | 'convfirst';
+type Op = BlockOp;
 interface Row {
   op: Op; impl: 'stock' | 'fused' | 'fused-plain'; n: number; h: number; w: number; c: number; d: number;
   gpuMs: number; wallMs: number; dispatches: number; tflops: number; peakTflops: number;
@@ -76,18 +78,6 @@ const GPU_REPEATS = (smoke ? SMOKE_GPU_TIMING : GPU_TIMING).repeats;
 const WALL_REPEATS = smoke ? 2 : 20;
 /** Interleaved rounds of stock and fused per shape (GPU time: best of all rounds). */
 const ROUNDS = smoke ? 1 : 3;
-
-function weights(op: Op, c: number, d: number): Record<string, Tensor> {
-  const k = op === 'convnext' ? 7 : 3;
-  const g = op === 'convnext' ? 1 : 8;
-  const rn = (shape: number[], std: number) => tf.randomNormal(shape, 0, std, 'float32', 7);
-  const mlp = { w1: rn([c, d], 1 / Math.sqrt(c)), b1: rn([d], 0.1), w2: rn([d, c], 1 / Math.sqrt(d)), b2: rn([c], 0.1) };
-  if (op === 'convnext') {
-    return { dwFilter: rn([k, k, c, 1], 1 / k), dwBias: rn([c], 0.1), lnGamma: tf.add(1, rn([c], 0.1)),
-      lnBeta: rn([c], 0.1), ...mlp, layerScale: tf.fill([c], 0.5) };
-  }
-  return { filter: rn([k, k, g, c], 1 / (k * Math.sqrt(g))), bias: rn([c], 0.1), ...mlp };
-}
 
 function blockCall(op: Op, impl: 'stock' | 'fused' | 'fused-plain', x: Tensor, w: Record<string, Tensor>): () => Tensor {
   if (impl === 'fused-plain') {
@@ -153,7 +143,7 @@ async function runSweep(): Promise<void> {
   for (const [n, only] of plan) {
     for (const op of sweepOps) {
       for (const [h, wd, c] of STAGES) {
-        const w = weights(op, c, 4 * c);
+        const w = blockWeights(op, c, 4 * c);
         const x = tf.randomNormal([n, h, wd, c], 0, 1, 'float32', 3);
         const { flops } = cost(op, n, h, wd, c, 4 * c);
         const times = new Map<string, number[]>();
@@ -205,17 +195,13 @@ console.log('\nop        impl   N  HxWxC        D     gpu ms  wall ms  disp  TFL
 for (const op of ['convnext', 'convfirst'] as Op[]) {
   for (const [h, wd, c] of STAGES) {
     const d = 4 * c;
-    const w = weights(op, c, d);
+    const w = blockWeights(op, c, d);
     for (const n of BATCHES) {
       const x = tf.randomNormal([n, h, wd, c], 0, 1, 'float32', 3);
       const { flops, bytes } = cost(op, n, h, wd, c, d);
       const computeFloorMs = flops / (peaks.fmaTflops * 1e12) * 1e3;
       const memoryFloorMs = bytes / (peaks.copyGBps * 1e9) * 1e3;
-      const ref = blockCall(op, 'stock', x, w)();
-      const fused = blockCall(op, 'fused', x, w)();
-      const maxAbsDiff = (await tf.max(tf.abs(tf.sub(ref, fused))).data())[0];
-      ref.dispose();
-      fused.dispose();
+      const maxAbsDiff = await maxAbsDiffFrom(blockCall(op, 'stock', x, w), blockCall(op, 'fused', x, w));
       let stockMs = NaN;
       blockCall(op, 'fused', x, w)().dispose();
       const autoSplits = lib.lastKernelDecision()?.tiling?.hiddenSplits ?? 1;
@@ -246,10 +232,7 @@ for (const op of ['convnext', 'convfirst'] as Op[]) {
           row.hiddenSplits = decision?.tiling?.hiddenSplits;
           row.workgroups = decision?.workgroups;
           if (impl === 'fused-plain') {
-            const plain = tf.tidy(() => tf.max(tf.abs(tf.sub(blockCall(op, 'stock', x, w)(),
-              blockCall(op, 'fused-plain', x, w)()))));
-            row.maxAbsDiff = (await plain.data())[0];
-            plain.dispose();
+            row.maxAbsDiff = await maxAbsDiffFrom(blockCall(op, 'stock', x, w), blockCall(op, 'fused-plain', x, w));
           }
           for (const phase of splitMode ? [] : ['conv', 'mlp'] as const) {
             tuning.setFusedPhasesForProfiling(phase);

@@ -38,6 +38,7 @@ const lib = await import('../src/index.js');
 const tuning = await import('../src/kernels/webgpu/index.js');
 const { rowVec4Tile } = await import('../src/kernels/webgpu/gemm_wgsl.js');
 const { layerNormReference } = await import('../src/kernels/reference/layer_norm_reference.js');
+const { maxAbsDiffFrom, patchConvWeights } = await import('./support/bench_tensors.js');
 const { countDispatches, describeDevice, GPU_TIMING, measureBenchPeaks, SMOKE_GPU_TIMING, steadyGpuTime } =
   await import('./support/webgpu_bench.js');
 
@@ -110,20 +111,6 @@ function cost(s: Shape, n: number) {
 const fmt = (v: number, p = 3) => v.toFixed(p).padStart(8);
 const rows: Record<string, unknown>[] = [];
 const sweepRows: Record<string, unknown>[] = [];
-function weightsFor(s: Shape): Record<string, Tensor> {
-  const rn = (shape: number[], std: number, seed: number) => tf.randomNormal(shape, 0, std, 'float32', seed);
-  return { filter: rn([s.k, s.k, s.cin, s.cout], 1 / Math.sqrt(s.k * s.k * s.cin), 1),
-    bias: rn([s.cout], 0.1, 2), gamma: tf.add(1, rn([s.cin], 0.1, 3)), beta: rn([s.cin], 0.1, 4) };
-}
-
-async function maxAbsDiffFrom(want: () => Tensor, got: () => Tensor): Promise<number> {
-  const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(want(), got()))));
-  const v = (await diff.data())[0];
-  diff.dispose();
-  return v;
-}
-
-/** The fused call with split-K forced to `kSplits` (null: the automatic rule) for the duration of each call. */
 /** `f` under a patch conv override (null: the automatic plan). */
 function withOverride(o: Parameters<typeof tuning.setPatchConvOverride>[0], f: () => Tensor): () => Tensor {
   if (o == null) return f;
@@ -158,7 +145,7 @@ async function splitComparison(): Promise<void> {
   const groups: Variant[][] = [];
   const tensors: Tensor[] = [];
   for (const s of SHAPES.filter((sh) => wanted == null || wanted.includes(sh.name))) {
-    const w = weightsFor(s);
+    const w = patchConvWeights(s.k, s.cin, s.cout);
     tensors.push(...Object.values(w));
     for (const n of BATCHES) {
       const x = tf.randomNormal([n, s.h, s.h, s.cin], 0, 1, 'float32', 5);
@@ -269,7 +256,7 @@ async function measureRound(f: () => Tensor): Promise<{ gpuMs: number; wallMs: n
 async function stockComparison(): Promise<void> {
   console.log('\nshape  impl            N    gpu ms  wall ms  disp  TFLOP/s floor(c) floor(m)  speedup(gpu, wall)');
   for (const s of SHAPES) {
-    const w = weightsFor(s);
+    const w = patchConvWeights(s.k, s.cin, s.cout);
     for (const n of BATCHES) {
       const x = tf.randomNormal([n, s.h, s.h, s.cin], 0, 1, 'float32', 5);
       const { flops, bytes } = cost(s, n);
