@@ -16,6 +16,7 @@ import { parseCommandLine } from './support/args.js';
 import { writeJsonFile } from './support/json_output.js';
 import { GPU_COMMAND } from './support/bench_args.js';
 import { sweepVariants } from './support/sweep_variants.js';
+import { median } from './support/stats.js';
 
 // The command line is checked (--help, unknown options or --sweep-only names: exit) before any device work;
 // the options: bench/support/bench_args.ts GPU_COMMAND. --sweep options: `--sweep-ops convnext` (default both
@@ -104,11 +105,6 @@ function cost(op: Op, n: number, h: number, w: number, c: number, d: number) {
   const flops = pixels * (2 * k * k * g * c + 4 * c * d);
   const bytes = 4 * (2 * pixels * c + 2 * c * d + k * k * g * c + 2 * c + d);
   return { flops, bytes };
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 async function measure(f: () => Tensor): Promise<{ gpuMs: number; wallMs: number; dispatches: number }> {

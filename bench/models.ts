@@ -25,6 +25,7 @@ import { writeJsonFile } from './support/json_output.js';
 import { MODELS_COMMAND } from './support/bench_args.js';
 import { ALL_CONFIGS } from './support/model_configs.js';
 import { compareWithStock } from './support/stock_comparison.js';
+import { median } from './support/stats.js';
 
 // The command line is checked (--help, unknown options or --configs keys: exit) before any device work.
 const { smoke, jsonFile, profileDir, configKeys, dispatches, dawnToggles } = parseCommandLine(MODELS_COMMAND);
@@ -100,11 +101,6 @@ console.log(describeDevice(backend, `; WEBGPU_CPU_FORWARD ${tf.env().getBool('WE
 const peaks = await measureBenchPeaks(device, smoke);
 const dispatchCounter = countDispatches(backend);
 const uploader = new WebGPUInputUploader(backend);
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function images(n: number, seed: number): Float32Array<ArrayBuffer> {
   // A fixed pseudo-random image batch (values in [-2, 2)), uploaded afresh for every inference.

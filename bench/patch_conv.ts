@@ -24,6 +24,7 @@
 import { parseCommandLine } from './support/args.js';
 import { writeJsonFile } from './support/json_output.js';
 import { PATCH_CONV_COMMAND } from './support/bench_args.js';
+import { median } from './support/stats.js';
 
 // The command line is checked (--help, unknown options, shape names: exit) before any device work.
 const cli = parseCommandLine(PATCH_CONV_COMMAND);
@@ -118,12 +119,6 @@ function withOverride(o: Parameters<typeof tuning.setPatchConvOverride>[0], f: (
     tuning.setPatchConvOverride(o);
     try { return f(); } finally { tuning.setPatchConvOverride(null); }
   };
-}
-
-function median(v: number[]): number {
-  const sorted = [...v].sort((a, b) => a - b);
-  const h = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[h] : (sorted[h - 1] + sorted[h]) / 2;
 }
 
 /**

@@ -13,6 +13,7 @@ import { allocatePackedOutputs, copyTexelRects } from '../../src/kernels/webgl/m
 import { blockSplitRects, splitShape } from '../../src/kernels/webgl/pointwise_program.js';
 import { prepareConvFirst, prepareConvNeXt } from '../../src/kernels/webgl/block_weights.js';
 import { type BlockSpec, convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
+import { median } from '../support/stats.js';
 
 export interface BenchArgs {
   shapes: Array<[number, number]>; chain: number; samples: number; kinds: string[];
@@ -67,11 +68,6 @@ function parseShape(e: string): FragmentShape {
 
 const cpuMs = (): Promise<number> =>
   (globalThis as unknown as { __browserCpuMs?: () => Promise<number> }).__browserCpuMs?.() ?? Promise.resolve(NaN);
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /** [draw calls, framebuffer blits] that `f` makes. */
 function countDraws(f: () => tf.Tensor): [number, number] {
