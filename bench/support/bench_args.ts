@@ -302,8 +302,12 @@ export interface WebGLArgs {
   project: string[]; passes: boolean; jsonFile: string | null;
 }
 
-/** A fragment shape PxQ. */
-const FRAGMENT = /^[1-9]\d*x[1-9]\d*$/;
+/** A block shape HxC. */
+const BLOCK_SHAPE = /^[1-9]\d*x[1-9]\d*$/;
+/** A fragment shape PxQ: P row halves, 1 or 2 (the page's parseShape refuses others, after Chromium started). */
+const FRAGMENT = /^[12]x[1-9]\d*$/;
+/** ConvFirst's group width (bench/webgl/page.ts): its channels must be a multiple of it. */
+const CONVFIRST_GROUP_WIDTH = 8;
 
 export const WEBGL_COMMAND: BenchCommand<WebGLArgs> = {
   script: 'bench/webgl/run.ts',
@@ -314,14 +318,14 @@ export const WEBGL_COMMAND: BenchCommand<WebGLArgs> = {
       'with the expand and project passes forced to fragment shapes PxQ (P pixel-pair row halves x Q channel\n' +
       'pairs = P * Q render targets; 1x1 = the single-output pass), timed in the same interleaved loop.',
     flags: [
-      { name: '--shapes', value: 'LIST', check: listOf(FRAGMENT, 'HxC pairs like 56x96'),
-        help: 'block shapes HxC (W = H, hidden = 4C); default 56x96,28x192,14x384,7x768' },
+      { name: '--shapes', value: 'LIST', check: listOf(BLOCK_SHAPE, 'HxC pairs like 56x96'),
+        help: 'block shapes HxC (W = H, hidden = 4C; C a multiple of 8 for convfirst);\ndefault 56x96,28x192,14x384,7x768' },
       { name: '--kinds', value: 'LIST', keys: ['convnext', 'convfirst'], help: 'block kinds (default convnext,convfirst)' },
       { name: '--chain', value: 'N', check: positiveInteger, help: 'chained blocks per sample (default 3)' },
       { name: '--samples', value: 'N', check: positiveInteger, help: 'interleaved samples; the median is reported (default 5)' },
-      { name: '--expand', value: 'LIST', check: listOf(FRAGMENT, 'fragment shapes PxQ', true), allowEmpty: true,
+      { name: '--expand', value: 'LIST', check: listOf(FRAGMENT, 'fragment shapes PxQ with P 1 or 2', true), allowEmpty: true,
         help: "expand-pass fragment shapes of the fused variants (default 2x4; '' for none)" },
-      { name: '--project', value: 'LIST', check: listOf(FRAGMENT, 'fragment shapes PxQ', true), allowEmpty: true,
+      { name: '--project', value: 'LIST', check: listOf(FRAGMENT, 'fragment shapes PxQ with P 1 or 2', true), allowEmpty: true,
         help: "project-pass fragment shapes, crossed with --expand (default 1x1,2x4; '' for none)" },
       { name: '--passes', help: 'also time each pass alone' },
       jsonFlag('the arguments, renderer and rows'),
@@ -329,9 +333,16 @@ export const WEBGL_COMMAND: BenchCommand<WebGLArgs> = {
   },
   interpret: (p) => {
     const get = (name: string, fallback: string) => p.values.get(name) ?? fallback;
+    const shapes = get('--shapes', '56x96,28x192,14x384,7x768').split(',').map((s) => s.split('x').map(Number) as [number, number]);
+    const kinds = get('--kinds', 'convnext,convfirst').split(',');
+    const ungrouped = shapes.filter(([, c]) => c % CONVFIRST_GROUP_WIDTH !== 0);
+    if (kinds.includes('convfirst') && ungrouped.length > 0) {
+      throw new ArgsError(`--shapes ${ungrouped.map(([h, c]) => `${h}x${c}`).join(',')}: convfirst blocks need C a multiple ` +
+        `of ${CONVFIRST_GROUP_WIDTH} (their group width); pass --kinds convnext for these`);
+    }
     return {
-      shapes: get('--shapes', '56x96,28x192,14x384,7x768').split(',').map((s) => s.split('x').map(Number) as [number, number]),
-      kinds: get('--kinds', 'convnext,convfirst').split(','),
+      shapes,
+      kinds,
       chain: Number(get('--chain', '3')),
       samples: Number(get('--samples', '5')),
       expand: get('--expand', '2x4').split(',').filter((t) => t !== ''),

@@ -233,6 +233,14 @@ describe('bench scripts: settings for valid arguments (the defaults as before)',
     assert.throws(() => parseWebGLArgs(['--kinds', 'convnxt']), /unknown --kinds key 'convnxt'/);
     assert.throws(() => parseWebGLArgs(['--json', '']), /--json needs a value \(FILE\), got ''/);
   });
+  it('bench:webgl: what the page cannot run is refused before Chromium starts', () => {
+    // The page took 3x4 and failed with a raw page.evaluate stack trace (exit 1); C = 12 failed to compile a shader.
+    assert.throws(() => parseWebGLArgs(['--expand', '3x4']), /--expand: expected fragment shapes PxQ with P 1 or 2/);
+    assert.throws(() => parseWebGLArgs(['--project', '1x1,4x2']), /--project: expected fragment shapes PxQ with P 1 or 2/);
+    assert.throws(() => parseWebGLArgs(['--shapes', '8x16,4x12']), /--shapes 4x12: convfirst blocks need C a multiple of 8/);
+    assert.deepEqual((parseWebGLArgs(['--shapes', '4x12', '--kinds', 'convnext']) as { shapes: number[][] }).shapes, [[4, 12]]);
+    assert.deepEqual((parseWebGLArgs(['--expand', '1x8,2x2']) as { expand: string[] }).expand, ['1x8', '2x2']);
+  });
   it('analyze:models and profile_summary', () => {
     assert.deepEqual(parseBenchArgs(ANALYZE_MODELS_COMMAND, []), { smoke: false, variant: 'tiny', inputSize: 224, batch: 1,
       out: 'bench-output/analysis' });
