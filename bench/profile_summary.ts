@@ -26,8 +26,19 @@ function packageOf(url: string, fn: string): string {
   return basename(url);
 }
 
+/** The profile in `file`; exits 1 naming the file when it is not one (a stack trace said only where it broke). */
+function readProfile(file: string): Profile {
+  let p: Partial<Profile> | null = null;
+  try { p = JSON.parse(readFileSync(file, 'utf8')) as Partial<Profile>; } catch { /* reported below */ }
+  if (p == null || !Array.isArray(p.nodes) || !Array.isArray(p.samples) || !Array.isArray(p.timeDeltas)) {
+    console.error(`bench/profile_summary.ts: ${file} is not a V8 CPU profile (.cpuprofile JSON with nodes, samples, timeDeltas)`);
+    process.exit(1);
+  }
+  return p as Profile;
+}
+
 for (const file of files) {
-  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const p = readProfile(file);
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));

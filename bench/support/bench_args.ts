@@ -5,6 +5,7 @@
  * `parseBenchArgs(ITS_COMMAND, argv)` (or the parseXArgs wrappers) without running the script.
  * Plain data and string checks (and --json's look at the file system) only: importing this loads no backend.
  */
+import { existsSync } from 'node:fs';
 import { VARIANTS } from '../../models/variants.js';
 import { DAWN_TOGGLE_NAME } from '../../src/node/webgpu_setup.js';
 import { type ArgsSpec, type BenchCommand, ArgsError, type FlagSpec, listOf, parseBenchArgs, positiveInteger, positiveIntegerList }
@@ -431,7 +432,12 @@ export const PROFILE_SUMMARY_COMMAND: BenchCommand<ProfileSummaryArgs> = {
     positionals: { name: 'FILE.cpuprofile...', min: 1, help: 'the profiles to summarize, one section each' },
     flags: [{ name: '--top', value: 'N', check: positiveInteger, help: 'functions listed per profile (default 25)' }],
   },
-  interpret: (p) => ({ files: p.positionals, top: Number(p.values.get('--top') ?? '25') }),
+  interpret: (p) => {
+    // An unmatched DIR/*.cpuprofile glob reaches the script as the pattern itself.
+    const missing = p.positionals.filter((f) => !existsSync(f));
+    if (missing.length > 0) throw new ArgsError(`no such file: ${missing.join(', ')}`);
+    return { files: p.positionals, top: Number(p.values.get('--top') ?? '25') };
+  },
 };
 
 export const parseProfileSummaryArgs = (argv: readonly string[]) => parseBenchArgs(PROFILE_SUMMARY_COMMAND, argv);

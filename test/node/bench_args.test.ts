@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -248,9 +248,36 @@ describe('bench scripts: settings for valid arguments (the defaults as before)',
       batch: 1, out: 'bench-output/analysis' });
     assert.throws(() => parseBenchArgs(ANALYZE_MODELS_COMMAND, ['--variant', 'huge']), /--variant must be one of atto, /);
     assert.throws(() => parseBenchArgs(ANALYZE_MODELS_COMMAND, ['--input-size', '100']), /multiple of 32/);
-    assert.deepEqual(parseProfileSummaryArgs(['a.cpuprofile', '--top', '5', 'b.cpuprofile']),
-      { files: ['a.cpuprofile', 'b.cpuprofile'], top: 5 });
+    const dir = mkdtempSync(join(tmpdir(), 'profiles-'));
+    try {
+      const [a, b] = ['a.cpuprofile', 'b.cpuprofile'].map((f) => join(dir, f));
+      for (const f of [a, b]) writeFileSync(f, '{}');
+      assert.deepEqual(parseProfileSummaryArgs([a, '--top', '5', b]), { files: [a, b], top: 5 });
+      assert.throws(() => parseProfileSummaryArgs([a, join(dir, '*.cpuprofile')]), /no such file: .*\*\.cpuprofile/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     assert.throws(() => parseProfileSummaryArgs(['--top', '5']), /expected FILE\.cpuprofile/);
+  });
+  it('profile_summary: a missing file exits 2 and a file that is no profile exits 1, each named, no stack trace', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'profiles-'));
+    try {
+      const missing = runScript('bench/profile_summary.ts', [join(dir, '*.cpuprofile')]);
+      assert.equal(missing.code, 2, missing.stderr);
+      assert.match(missing.stderr, /^bench\/profile_summary\.ts: no such file: .*\*\.cpuprofile\n/);
+      const notProfile = runScript('bench/profile_summary.ts', ['package.json']);
+      assert.equal(notProfile.code, 1, notProfile.stderr);
+      assert.equal(notProfile.stderr.trim(), 'bench/profile_summary.ts: package.json is not a V8 CPU profile ' +
+        '(.cpuprofile JSON with nodes, samples, timeDeltas)');
+      const profile = join(dir, 'p.cpuprofile');
+      writeFileSync(profile, JSON.stringify({ nodes: [{ id: 1, callFrame: { functionName: '(idle)', url: '', lineNumber: -1 } }],
+        samples: [1, 1], timeDeltas: [1000, 1000], startTime: 0, endTime: 2000 }));
+      const ok = runScript('bench/profile_summary.ts', [profile]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /p\.cpuprofile: 2\.0 ms sampled\n\s+100\.0%\s+\(idle\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
