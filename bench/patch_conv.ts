@@ -9,7 +9,7 @@
  *     [--json FILE] [--smoke]
  *
  * --smoke: small shapes and few iterations (SwiftShader on a CPU-only machine; not a timing).
- * --sweep: also time forced tilings of the fused kernel (rows, cols, threads, K slice, statistics lanes) at N=32.
+ * --sweep: also time forced tilings of the fused kernel (rows, cols, threads, K slice, statistics lanes) at the largest N.
  * Rows: {shape, impl, n, gpuMs, wallMs, dispatches, tflops, computeFloorMs, memoryFloorMs, maxAbsDiff}.
  * --splitk (instead of the table above): split-K comparison. Per shape and N: stock, stock+fusedLN (downsamples),
  *   fused with the automatic plan, the direct kernel with its automatic split ('direct auto'), the direct kernel with
@@ -23,7 +23,7 @@
  */
 import { parseCommandLine } from './support/args.js';
 import { writeJsonFile } from './support/json_output.js';
-import { PATCH_CONV_COMMAND } from './support/bench_args.js';
+import { PATCH_CONV_COMMAND, PATCH_CONV_DEFAULT_BATCHES } from './support/bench_args.js';
 import { median } from './support/stats.js';
 
 // The command line is checked (--help, unknown options, shape names: exit) before any device work.
@@ -66,7 +66,7 @@ const SHAPES: Shape[] = smoke ?
     { name: 'down1', h: 56, cin: 96, cout: 192, k: 2, preNorm: true },
     { name: 'down2', h: 28, cin: 192, cout: 384, k: 2, preNorm: true },
     { name: 'down3', h: 14, cin: 384, cout: 768, k: 2, preNorm: true }];
-const BATCHES = cli.batches ?? (smoke ? [1, 2] : [1, 32]);
+const BATCHES = cli.batches ?? PATCH_CONV_DEFAULT_BATCHES(smoke);
 const WALL_REPEATS = smoke ? 2 : 50;
 
 /** GPU time per call in steady state (bench/support/webgpu_bench.ts steadyGpuTime). */
@@ -283,7 +283,7 @@ async function stockComparison(): Promise<void> {
         console.log(`${s.name.padEnd(6)} ${impl.padEnd(14)} ${String(n).padStart(3)} ${fmt(m.gpuMs)} ${fmt(m.wallMs)} ` +
           `${String(m.dispatches).padStart(5)} ${fmt(tflops, 2)} ${fmt(computeFloorMs)} ${fmt(memoryFloorMs)}${extra}`);
       }
-      if (sweep && n === BATCHES[BATCHES.length - 1]) {
+      if (n === cli.sweepBatch) {
         const variants: [string, Parameters<typeof tuning.setPatchConvOverride>[0]][] = [
           ['r4 c2 wg128', { rows: 4, cols: 2, workgroupSize: 128 }],
           ['r4 c2 wg256', { rows: 4, cols: 2, workgroupSize: 256 }],

@@ -155,11 +155,15 @@ export interface PatchConvArgs {
   batches: number[] | null; splits: number[] | null; gemmSplits: number[] | null;
   /** --gemm-tiles items, 'BMxBNxTMxTN4'. */
   gemmTiles: string[] | null;
+  /** --sweep: the batch its forced tilings run at, the largest of --batches (or of the defaults); else null. */
+  sweepBatch: number | null;
   rounds: number | null;
   shapes: string[] | null;
 }
 
 const PATCH_SHAPES = ['stem', 'down1', 'down2', 'down3'];
+/** The batch sizes without --batches. */
+export const PATCH_CONV_DEFAULT_BATCHES = (smoke: boolean): number[] => (smoke ? [1, 2] : [1, 32]);
 const SMOKE_PATCH_SHAPES = ['stem', 'down1', 'down3'];
 
 const PATCH_CONV_SPEC: ArgsSpec = {
@@ -205,10 +209,14 @@ export const PATCH_CONV_COMMAND: BenchCommand<PatchConvArgs> = {
       throw new ArgsError(`--shapes ${missing.join(', ')}: not among the --smoke shapes (${SMOKE_PATCH_SHAPES.join(', ')})`);
     }
     const rounds = p.values.get('--rounds');
+    const batches = numbers('--batches');
+    const sweep = p.switches.has('--sweep');
     return {
-      smoke, sweep: p.switches.has('--sweep'), splitK: p.switches.has('--splitk'), jsonFile: p.values.get('--json') ?? null,
-      batches: numbers('--batches'), splits: numbers('--splits'), gemmSplits: numbers('--gemm-splits'),
+      smoke, sweep, splitK: p.switches.has('--splitk'), jsonFile: p.values.get('--json') ?? null,
+      batches, splits: numbers('--splits'), gemmSplits: numbers('--gemm-splits'),
       gemmTiles: p.values.get('--gemm-tiles')?.split(',') ?? null,
+      // The largest, not the last listed: --batches 32,1 swept at N=1.
+      sweepBatch: sweep ? Math.max(...(batches ?? PATCH_CONV_DEFAULT_BATCHES(smoke))) : null,
       rounds: rounds != null ? Number(rounds) : null,
       shapes,
     };

@@ -213,11 +213,16 @@ describe('bench scripts: settings for valid arguments (the defaults as before)',
   });
   it('bench:patch-conv: number lists, tiles, shapes', () => {
     assert.deepEqual(parsePatchConvArgs([]), { smoke: false, sweep: false, splitK: false, jsonFile: null, batches: null,
-      splits: null, gemmSplits: null, gemmTiles: null, rounds: null, shapes: null });
+      splits: null, gemmSplits: null, gemmTiles: null, sweepBatch: null, rounds: null, shapes: null });
     assert.deepEqual(parsePatchConvArgs(['--splitk', '--splits', '1,2', '--gemm-splits', '3', '--rounds', '2', '--batches',
       '1,32', '--shapes', 'stem,down3', '--gemm-tiles', '32x96x4x3']), { smoke: false, sweep: false, splitK: true,
-      jsonFile: null, batches: [1, 32], splits: [1, 2], gemmSplits: [3], gemmTiles: ['32x96x4x3'], rounds: 2,
+      jsonFile: null, batches: [1, 32], splits: [1, 2], gemmSplits: [3], gemmTiles: ['32x96x4x3'], sweepBatch: null, rounds: 2,
       shapes: ['stem', 'down3'] });
+    // --sweep runs at the largest batch, wherever it is listed.
+    const sweepBatch = (argv: string[]) => (parsePatchConvArgs(argv) as { sweepBatch: number | null }).sweepBatch;
+    assert.equal(sweepBatch(['--sweep', '--batches', '32,1']), 32);
+    assert.equal(sweepBatch(['--sweep']), 32);
+    assert.equal(sweepBatch(['--sweep', '--smoke']), 2);
     assert.throws(() => parsePatchConvArgs(['--splits', '1,2']), /--splits takes effect only with --splitk/);
     assert.throws(() => parsePatchConvArgs(['--splitk', '--shapes', 'down4']),
       /unknown --shapes key 'down4' \(valid: stem, down1, down2, down3\)/);
