@@ -15,7 +15,7 @@
 import { parseCommandLine } from './support/args.js';
 import { writeJsonFile } from './support/json_output.js';
 import { GPU_COMMAND } from './support/bench_args.js';
-import { sweepVariants } from './support/sweep_variants.js';
+import { sweepPlan, sweepVariants } from './support/sweep_variants.js';
 import { median } from './support/stats.js';
 
 // The command line is checked (--help, unknown options or --sweep-only names: exit) before any device work;
@@ -132,11 +132,7 @@ async function runSweep(): Promise<void> {
   const variants = sweepVariants(tuning);
   // Identical shaders measured 1.2 and 2.0 ms in one pass over the variants (H200): every variant is timed
   // in ROUNDS interleaved passes and reported as min and median.
-  // All variants at the large batch; a few also at N=1.
-  const only32 = sweepOnly ? sweepOnly.split(',') : null;
-  const plan: [number, string[] | null][] = smoke ? [[1, null]] : sweepBatch != null ? [[sweepBatch, only32]] :
-    [[32, only32], [1, ['default', 'one-dispatch', 'gemm-mlp']]];
-  for (const [n, only] of plan) {
+  for (const [n, only] of sweepPlan({ smoke, sweepOnly, sweepBatch })) {
     for (const op of sweepOps) {
       for (const [h, wd, c] of STAGES) {
         const w = blockWeights(op, c, 4 * c);

@@ -148,3 +148,18 @@ export function sweepVariants(tuning: TuningKnobs): [string, () => void][] {
 /** Every variant's name, in sweep order. */
 export const SWEEP_VARIANT_NAMES: readonly string[] =
   sweepVariants({ setTilingOverride: () => {}, setFusedPhasesForProfiling: () => {} }).map(([name]) => name);
+
+/** The variants bench --sweep runs at N=1 besides the large batch, by default. */
+const BATCH_ONE_VARIANTS = ['default', 'one-dispatch', 'gemm-mlp'];
+
+/**
+ * The sweep's passes, [batch, variant names or null for all]: by default every variant (or the --sweep-only ones) at
+ * N=32 and three at N=1; --sweep-batch N: those at N only. --smoke defaults to N=1 (its shapes are small) but keeps
+ * --sweep-only and --sweep-batch (it ran every variant at N=1 whatever they said).
+ */
+export function sweepPlan(o: { smoke: boolean; sweepOnly: string | undefined; sweepBatch: number | null }):
+  [number, string[] | null][] {
+  const only = o.sweepOnly != null ? o.sweepOnly.split(',') : null;
+  if (o.sweepBatch != null) return [[o.sweepBatch, only]];
+  return o.smoke ? [[1, only]] : [[32, only], [1, BATCH_ONE_VARIANTS]];
+}

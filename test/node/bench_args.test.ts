@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ArgsError, type ArgsSpec, type BenchCommand, formatUsage, parseArgs, parseBenchArgs } from '../../bench/support/args.js';
-import { ANALYZE_MODELS_COMMAND, DWCONV_PROBE_COMMAND, GEMM_PROBE_COMMAND, GPU_COMMAND, MODELS_COMMAND, MODELS_TABLE_COMMAND, MRT_PROBE_COMMAND,
+import { ANALYZE_MODELS_COMMAND, type GpuArgs, DWCONV_PROBE_COMMAND, GEMM_PROBE_COMMAND, GPU_COMMAND, MODELS_COMMAND, MODELS_TABLE_COMMAND, MRT_PROBE_COMMAND,
   parseGpuArgs, parseModelsArgs, parsePatchConvArgs, parseProfileSummaryArgs, parseWebGLArgs, PATCH_CONV_COMMAND,
   PROFILE_SUMMARY_COMMAND, WEBGL_COMMAND } from '../../bench/support/bench_args.js';
 import { writeJsonFile } from '../../bench/support/json_output.js';
 import { ALL_CONFIGS } from '../../bench/support/model_configs.js';
-import { SWEEP_VARIANT_NAMES } from '../../bench/support/sweep_variants.js';
+import { SWEEP_VARIANT_NAMES, sweepPlan } from '../../bench/support/sweep_variants.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
 
@@ -180,6 +180,17 @@ describe('bench scripts: settings for valid arguments (the defaults as before)',
     assert.equal((parseGpuArgs(['--split', '--json=f.json']) as { splitMode: boolean }).splitMode, true);
     assert.ok(SWEEP_VARIANT_NAMES.length > 100 && SWEEP_VARIANT_NAMES.every((n) => !n.includes(',')));
     assert.equal(new Set(SWEEP_VARIANT_NAMES).size, SWEEP_VARIANT_NAMES.length, 'duplicate sweep variant names');
+  });
+  it('bench --sweep: the plan of batches and variants; --smoke keeps --sweep-only and --sweep-batch', () => {
+    const plan = (argv: string[]) => sweepPlan(parseGpuArgs(argv) as GpuArgs);
+    assert.deepEqual(plan(['--sweep']), [[32, null], [1, ['default', 'one-dispatch', 'gemm-mlp']]]);
+    assert.deepEqual(plan(['--sweep', '--sweep-only', 'default,gemm-mlp']), [[32, ['default', 'gemm-mlp']],
+      [1, ['default', 'one-dispatch', 'gemm-mlp']]]);
+    assert.deepEqual(plan(['--sweep', '--sweep-batch', '8']), [[8, null]]);
+    assert.deepEqual(plan(['--sweep', '--smoke']), [[1, null]]);
+    // These ran every variant at N=1.
+    assert.deepEqual(plan(['--sweep', '--smoke', '--sweep-only', 'gemm-mlp']), [[1, ['gemm-mlp']]]);
+    assert.deepEqual(plan(['--sweep', '--smoke', '--sweep-batch', '2', '--sweep-only', 'default']), [[2, ['default']]]);
   });
   it('bench: refused combinations and values', () => {
     assert.throws(() => parseGpuArgs(['--sweep-only', 'default']), /--sweep-only takes effect only with --sweep/);
