@@ -41,7 +41,8 @@ options:
   --overwrite           replace the analysis.json and SVGs of an earlier run in DIR (otherwise refused)
   -h, --help            this text
 
-Options take their value as --batch 2 or --batch=2. A model folder stands for its model.json.`;
+Options take their value as --batch 2 or --batch=2, each once (--name once per model). A model folder
+stands for its model.json.`;
 
 class UsageError extends Error {}
 
@@ -64,8 +65,7 @@ export interface AnalyzeArgs {
 const OUTPUT_FILES = { efficiencyGap: 'efficiency_gap.svg', waterline: 'waterline.svg', roofline: 'roofline.svg' };
 const ANALYSIS_JSON = 'analysis.json';
 
-function positive(flag: string, value: string | undefined, integer: boolean): number {
-  if (value == null || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+function positive(flag: string, value: string, integer: boolean): number {
   const v = Number(value);
   if (!(Number.isFinite(v) && v > 0) || (integer && !Number.isInteger(v))) {
     throw new UsageError(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got '${value}'`);
@@ -80,10 +80,20 @@ export function parseAnalyzeArgs(args: readonly string[]): AnalyzeArgs {
     repeats: 3, warmup: 1, rampMs: null, out: 'analysis', overwrite: false,
   };
   let pendingName: string | null = null;
+  const given = new Set<string>();
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const { flag, inline } = splitOption(arg);
-    const next = () => inline ?? args[++i];
+    // The option's value. A following option is not one: `--out --overwrite` wrote into a folder named
+    // '--overwrite', `--out --batch 2` took '2' for a model. Given twice (but --name): which one was meant?
+    const next = () => {
+      const v = inline ?? args[i + 1];
+      if (v == null || (inline == null && v.startsWith('--'))) throw new UsageError(`${flag} needs a value`);
+      if (inline == null) i++;
+      if (flag !== '--name' && given.has(flag)) throw new UsageError(`${flag} given twice`);
+      given.add(flag);
+      return v;
+    };
     switch (flag) {
       case '--batch': a.batch = positive(flag, next(), true); break;
       case '--input-size': a.inputSize = positive(flag, next(), true); break;
@@ -98,31 +108,31 @@ export function parseAnalyzeArgs(args: readonly string[]): AnalyzeArgs {
       }
       case '--warmup': {
         const v = next();
-        if (v == null || !/^\d+$/.test(v)) throw new UsageError(`--warmup must be an integer >= 0, got '${v ?? ''}'`);
+        if (!/^\d+$/.test(v)) throw new UsageError(`--warmup must be an integer >= 0, got '${v}'`);
         a.warmup = Number(v);
         break;
       }
       case '--ramp-ms': {
         const v = next();
-        if (v == null || !/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`--ramp-ms must be a number >= 0, got '${v ?? ''}'`);
+        if (!/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`--ramp-ms must be a number >= 0, got '${v}'`);
         a.rampMs = Number(v);
         break;
       }
       case '--backend': {
         const v = next();
-        if (v !== 'webgpu' && v !== 'cpu') throw new UsageError(`--backend must be webgpu or cpu, got '${v ?? ''}'`);
+        if (v !== 'webgpu' && v !== 'cpu') throw new UsageError(`--backend must be webgpu or cpu, got '${v}'`);
         a.backend = v;
         break;
       }
       case '--name': {
         const v = next();
-        if (v == null || v === '') throw new UsageError('--name needs a value');
+        if (v === '') throw new UsageError('--name needs a value');
         pendingName = v;
         break;
       }
       case '--out': {
         const v = next();
-        if (v == null || v === '') throw new UsageError('--out needs a folder');
+        if (v === '') throw new UsageError('--out needs a folder');
         a.out = v;
         break;
       }

@@ -58,6 +58,14 @@ describe('analyze CLI: usage errors exit 2 and name the problem', () => {
     [['m.json', '--backend=webgl'], /--backend must be webgpu or cpu, got 'webgl'/],
     [['m.json', '--overwrite=no'], /--overwrite is a switch and takes no value \(got '--overwrite=no'\)/],
     [['m.json', '--bogus=1'], /unknown option '--bogus=1'/],
+    // An option where the value belongs: taken as the value before (a folder named '--overwrite'; '2' a model).
+    [['m.json', '--out', '--overwrite'], /--out needs a value/],
+    [['m.json', '--out', '--batch', '2'], /--out needs a value/],
+    [['--name', '--out', 'x', 'm.json'], /--name needs a value/],
+    [['m.json', '--warmup'], /--warmup needs a value/],
+    // Given twice: the last silently won.
+    [['m.json', '--batch', '1', '--batch=2'], /--batch given twice/],
+    [['m.json', '--out', 'a', '--out', 'b'], /--out given twice/],
   ];
   for (const [args, message] of cases) {
     it(`${args.join(' ') || '(no arguments)'}`, async () => {
@@ -88,6 +96,8 @@ describe('analyze CLI: input shapes', () => {
     const a = parseAnalyzeArgs([B1, B1, '--name', 'mine', DYN, dirname(DYN)]);
     assert.deepEqual(a.models.map((m) => m.name),
       ['keras_convnext_tiny16_b1', 'keras_convnext_tiny16_b1 (2)', 'mine', 'keras_convnext_tiny16_dyn']);
+    // --name is per model: repeating it is no duplicate.
+    assert.deepEqual(parseAnalyzeArgs(['--name', 'a', B1, '--name=b', DYN]).models.map((m) => m.name), ['a', 'b']);
   });
 
   it('takes --flag=value as convert and model do', () => {
