@@ -10,7 +10,7 @@ import { VARIANTS } from '../../models/variants.js';
 import { DAWN_TOGGLE_NAME } from '../../src/node/webgpu_setup.js';
 import { type ArgsSpec, type BenchCommand, ArgsError, type FlagSpec, listOf, parseBenchArgs, positiveInteger, positiveIntegerList }
   from './args.js';
-import { outputFileProblem } from './json_output.js';
+import { outputFileProblem, outputFolderProblem } from './json_output.js';
 import { ALL_CONFIGS } from './model_configs.js';
 import { SWEEP_VARIANT_NAMES } from './sweep_variants.js';
 
@@ -285,7 +285,7 @@ export const ANALYZE_MODELS_COMMAND: BenchCommand<AnalyzeModelsArgs> = {
       { name: '--input-size', value: 'N', check: modelInputSize,
         help: 'input height = width, a multiple of 32 (default 224; --smoke 32)' },
       { name: '--batch', value: 'N', check: positiveInteger, help: 'batch size (default 1)' },
-      { name: '--out', value: 'DIR', help: 'output folder (default bench-output/analysis)' },
+      { name: '--out', value: 'DIR', check: outputFolderProblem, help: 'output folder (default bench-output/analysis)' },
       { name: '--smoke', help: 'atto at 32x32 on SwiftShader, fewer repeats (a functional check; not a measurement)' },
     ],
   },

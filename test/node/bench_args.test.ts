@@ -264,6 +264,10 @@ describe('bench scripts: settings for valid arguments (the defaults as before)',
       batch: 1, out: 'bench-output/analysis' });
     assert.throws(() => parseBenchArgs(ANALYZE_MODELS_COMMAND, ['--variant', 'huge']), /--variant must be one of atto, /);
     assert.throws(() => parseBenchArgs(ANALYZE_MODELS_COMMAND, ['--input-size', '100']), /multiple of 32/);
+    // A file, or a path under one, failed at the end (mkdir EEXIST / ENOTDIR) after every model was profiled.
+    assert.throws(() => parseBenchArgs(ANALYZE_MODELS_COMMAND, ['--out', 'package.json']), /--out: .*package\.json is a file/);
+    assert.throws(() => parseBenchArgs(ANALYZE_MODELS_COMMAND, ['--out', 'package.json/a']), /--out: .*package\.json is a file/);
+    assert.equal((parseBenchArgs(ANALYZE_MODELS_COMMAND, ['--out', 'no-such/folder']) as { out: string }).out, 'no-such/folder');
     const dir = mkdtempSync(join(tmpdir(), 'profiles-'));
     try {
       const [a, b] = ['a.cpuprofile', 'b.cpuprofile'].map((f) => join(dir, f));
