@@ -105,7 +105,7 @@ const MODELS_SPEC: ArgsSpec = {
     'the models of a batch measured in 3 interleaved rounds (docs/models.md "Model benchmark").',
   flags: [
     jsonFlag('the run (peaks, repeats, rows)'),
-    { name: '--cpu-profile', value: 'DIR', help: "a V8 CPU profile of each model's first-round wall loop,\n" +
+    { name: '--cpu-profile', value: 'DIR', check: outputFolderProblem, help: "a V8 CPU profile of each model's first-round wall loop,\n" +
       'DIR/KEY-nN.cpuprofile (bench/profile_summary.ts summarizes them)' },
     { name: '--dispatches', help: "also every model's GPU ms per dispatch with its shader key (printed, and in the JSON)" },
     { name: '--smoke', help: 'the atto variant at 32x32, batch 1 and 2, one repeat (a functional check on\n' +

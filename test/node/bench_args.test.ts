@@ -214,6 +214,8 @@ describe('bench scripts: settings for valid arguments (the defaults as before)',
     assert.throws(() => parseModelsArgs(['--configs', 'stock,']), /unknown --configs key ''/);
     assert.throws(() => parseModelsArgs(['--json', '--smoke']), /--json needs a value/);
     assert.throws(() => parseModelsArgs(['--cpu-profile']), /--cpu-profile needs a value/);
+    // Failed after the first round's GPU timing (mkdir in withCpuProfile).
+    assert.throws(() => parseModelsArgs(['--cpu-profile', 'package.json']), /--cpu-profile: .*package\.json is a file/);
     assert.throws(() => parseModelsArgs(['--json', 'a', '--json', 'b']), /--json given twice/);
   });
   it('docs/models.md names exactly the --configs keys', () => {
