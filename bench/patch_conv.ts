@@ -40,6 +40,8 @@ const tuning = await import('../src/kernels/webgpu/index.js');
 const { rowVec4Tile } = await import('../src/kernels/webgpu/gemm_wgsl.js');
 const { layerNormReference } = await import('../src/kernels/reference/layer_norm_reference.js');
 const { maxAbsDiffFrom, patchConvWeights } = await import('./support/bench_tensors.js');
+const { PATCH_SWEEP_VARIANTS, sweepForcedTilings } = await import('./support/patch_sweep.js');
+type PatchConvOverride = import('../src/kernels/webgpu/patch_conv_plan.js').PatchConvOverride;
 const { countDispatches, describeDevice, GPU_TIMING, measureBenchPeaks, SMOKE_GPU_TIMING, steadyGpuTime } =
   await import('./support/webgpu_bench.js');
 
@@ -284,33 +286,20 @@ async function stockComparison(): Promise<void> {
           `${String(m.dispatches).padStart(5)} ${fmt(tflops, 2)} ${fmt(computeFloorMs)} ${fmt(memoryFloorMs)}${extra}`);
       }
       if (n === cli.sweepBatch) {
-        const variants: [string, Parameters<typeof tuning.setPatchConvOverride>[0]][] = [
-          ['r4 c2 wg128', { rows: 4, cols: 2, workgroupSize: 128 }],
-          ['r4 c2 wg256', { rows: 4, cols: 2, workgroupSize: 256 }],
-          ['r8 c2 wg128', { rows: 8, cols: 2, workgroupSize: 128 }],
-          ['r4 c4 wg128', { rows: 4, cols: 4, workgroupSize: 128 }],
-          ['r4 c4 wg256', { rows: 4, cols: 4, workgroupSize: 256 }],
-          ['r8 c4 wg256', { rows: 8, cols: 4, workgroupSize: 256 }],
-          ['r4 c2 ks16', { rows: 4, cols: 2, kSlice: 16 }],
-          ['r4 c2 ks8', { rows: 4, cols: 2, kSlice: 8 }],
-          ['r2 c2 wg128', { rows: 2, cols: 2, workgroupSize: 128 }],
-          ['stat lanes 1', { statLanes: 1 }],
-          ['stat lanes 4', { statLanes: 4 }],
-        ];
-        for (const [name, o] of variants) {
+        const f = call('fused', s, x, w);
+        const decide = (o: PatchConvOverride) => {
           tuning.setPatchConvOverride(o);
-          try {
-            const f = call('fused', s, x, w);
-            f().dispose();
-            const d = tuning.lastPatchConvDecision();
-            const ms = await gpuTime(f);
-            sweepRows.push({ shape: s.name, n, variant: name, gpuMs: ms, tflops: flops / ms / 1e9,
-              tiling: d?.ok ? d.plan.tiling : d });
-            console.log(`  sweep ${s.name} N${n} ${name.padEnd(12)} ${fmt(ms)} ms ${fmt(flops / ms / 1e9, 2)} TFLOP/s ` +
-              JSON.stringify(d?.ok ? d.plan.tiling : d));
-          } finally {
-            tuning.setPatchConvOverride(null);
+          try { f().dispose(); return tuning.lastPatchConvDecision(); } finally { tuning.setPatchConvOverride(null); }
+        };
+        const time = (o: PatchConvOverride) => gpuTime(withOverride(o, f));
+        for (const r of await sweepForcedTilings(PATCH_SWEEP_VARIANTS, decide, time)) {
+          if ('skipped' in r) {
+            console.log(`  sweep ${s.name} N${n} ${r.variant.padEnd(12)} skipped (${r.skipped})`);
+            continue;
           }
+          sweepRows.push({ shape: s.name, n, variant: r.variant, gpuMs: r.gpuMs, tflops: flops / r.gpuMs / 1e9, tiling: r.tiling });
+          console.log(`  sweep ${s.name} N${n} ${r.variant.padEnd(12)} ${fmt(r.gpuMs)} ms ${fmt(flops / r.gpuMs / 1e9, 2)} ` +
+            `TFLOP/s ${JSON.stringify(r.tiling)}`);
         }
       }
       x.dispose();
