@@ -10,7 +10,8 @@ import { VARIANTS } from '../../models/variants.js';
 import { DAWN_TOGGLE_NAME } from '../../src/node/webgpu_setup.js';
 import { type ArgsSpec, type BenchCommand, ArgsError, type FlagSpec, listOf, parseBenchArgs, positiveInteger, positiveIntegerList }
   from './args.js';
-import { outputFileProblem, outputFolderProblem } from './json_output.js';
+import { folderWriteProblem } from '../../src/cli/output_path.js';
+import { outputFileProblem } from './json_output.js';
 import { ALL_CONFIGS } from './model_configs.js';
 import { SWEEP_VARIANT_NAMES } from './sweep_variants.js';
 
@@ -105,7 +106,7 @@ const MODELS_SPEC: ArgsSpec = {
     'the models of a batch measured in 3 interleaved rounds (docs/models.md "Model benchmark").',
   flags: [
     jsonFlag('the run (peaks, repeats, rows)'),
-    { name: '--cpu-profile', value: 'DIR', check: outputFolderProblem, help: "a V8 CPU profile of each model's first-round wall loop,\n" +
+    { name: '--cpu-profile', value: 'DIR', check: folderWriteProblem, help: "a V8 CPU profile of each model's first-round wall loop,\n" +
       'DIR/KEY-nN.cpuprofile (bench/profile_summary.ts summarizes them)' },
     { name: '--dispatches', help: "also every model's GPU ms per dispatch with its shader key (printed, and in the JSON)" },
     { name: '--smoke', help: 'the atto variant at 32x32, batch 1 and 2, one repeat (a functional check on\n' +
@@ -285,7 +286,7 @@ export const ANALYZE_MODELS_COMMAND: BenchCommand<AnalyzeModelsArgs> = {
       { name: '--input-size', value: 'N', check: modelInputSize,
         help: 'input height = width, a multiple of 32 (default 224; --smoke 32)' },
       { name: '--batch', value: 'N', check: positiveInteger, help: 'batch size (default 1)' },
-      { name: '--out', value: 'DIR', check: outputFolderProblem, help: 'output folder (default bench-output/analysis)' },
+      { name: '--out', value: 'DIR', check: folderWriteProblem, help: 'output folder (default bench-output/analysis)' },
       { name: '--smoke', help: 'atto at 32x32 on SwiftShader, fewer repeats (a functional check; not a measurement)' },
     ],
   },

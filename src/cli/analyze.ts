@@ -16,6 +16,7 @@ import { setupNodeWebGPU, webgpuUnavailableReason } from '../node/webgpu_setup.j
 import { quietCpuBackendBanner } from './cpu_backend.js';
 import { checkGraphModelFiles, looksLikeJson, readModelFile, resolveModelPath } from './files.js';
 import { splitOption, switchValueProblem } from './options.js';
+import { folderWriteProblem } from './output_path.js';
 
 export const USAGE = `usage: tfjs-block-fusion analyze <model.json | dir>... [options]
 
@@ -177,12 +178,15 @@ export function checkModelInput(input: string): string {
 }
 
 /**
- * Refuses an --out that is a file, or that holds an earlier run's output without --overwrite (like convert,
- * which refuses a non-empty <outdir>; other files in the folder are never touched).
+ * Refuses an --out that is a file, lies under one or cannot be written, or that holds an earlier run's output without
+ * --overwrite (like convert, which refuses a non-empty <outdir>; other files in the folder are never touched).
  */
 export function checkAnalysisOut(out: string, overwrite: boolean): void {
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new Error(`--out ${out} exists and is not a directory`);
+  // A path under a file or in a read-only folder failed at the mkdir after every model was profiled.
+  const problem = folderWriteProblem(out);
+  if (problem != null) throw new Error(`--out ${out} cannot be written: ${problem}`);
   if (!existsSync(out)) return;
-  if (!statSync(out).isDirectory()) throw new Error(`--out ${out} exists and is not a directory`);
   const earlier = [ANALYSIS_JSON, ...Object.values(OUTPUT_FILES)].filter((f) => existsSync(join(out, f)));
   if (earlier.length > 0 && !overwrite) {
     throw new Error(`--out ${out} already holds ${earlier.join(', ')} from an earlier run (pass --overwrite to replace them)`);

@@ -3,11 +3,12 @@
  * GraphModel's files checked before anything is imported or profiled, and whether an output folder can be written.
  * Problems are ConversionErrors naming the file (the commands report them with exit code 1). Node-only.
  */
-import { accessSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync,
-  renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync,
+  writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConversionError } from '../converter/errors.js';
 import type { ExternalDataReader } from '../converter/onnx_import.js';
+import { folderWriteProblem } from './output_path.js';
 import { checkGraphModelJson, type TfjsModelJson, weightGroupBytes } from '../converter/tfjs_import.js';
 import { fileNextToModel } from '../node/model_folder_file.js';
 
@@ -156,14 +157,8 @@ export function checkOutdir(outdir: string, overwrite: boolean): void {
 
 /** Throws unless the nearest existing folder on the way to `parent` is a directory this process can write. */
 function checkWritableParent(outdir: string, parent: string): void {
-  let existing = parent;
-  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
-  if (!statSync(existing).isDirectory()) throw new ConversionError(`cannot write ${outdir}: ${existing} is a file, not a folder`);
-  try {
-    accessSync(existing, fsConstants.W_OK | fsConstants.X_OK);
-  } catch {
-    throw new ConversionError(`cannot write ${outdir}: no permission to create files in ${existing}`);
-  }
+  const problem = folderWriteProblem(parent);
+  if (problem != null) throw new ConversionError(`cannot write ${outdir}: ${problem}`);
 }
 
 /**

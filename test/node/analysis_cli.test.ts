@@ -161,6 +161,11 @@ describe('analyze CLI: runs', () => {
     assert.equal(f.code, 1);
     assert.match(f.err, /--out .*file exists and is not a directory/);
     assert.doesNotMatch(f.err, /\[analyze\] (backend|loading|peaks|.*profil)/, 'refused before any work');
+    // Under a file: the mkdir failed (ENOTDIR) only after every model was profiled.
+    const under = await cli([B1, '--backend', 'cpu', ...PEAKS, '--out', join(d, 'file', 'out')]);
+    assert.equal(under.code, 1);
+    assert.match(under.err, /--out .*file[\\/]out cannot be written: .*file is a file, not a folder/);
+    assert.doesNotMatch(under.err, /\[analyze\] (backend|loading|peaks|.*profil)/, 'refused before any work');
     const out = join(d, 'out');
     mkdirSync(out);
     writeFileSync(join(out, 'notes.txt'), 'mine');
