@@ -15,7 +15,7 @@
  * achieved TFLOP/s on GPU time and % of the FMA peak measured in the same run (measureDevicePeaks).
  * Wall phases: upload, predict (CPU side of the executor and kernels), read (`await data()`), and the same loop with
  * the input uploaded by the package's WebGPUInputUploader. --cpu-profile DIR writes a V8 profile of each model's first-round
- * tfjs-upload wall loop. --dispatches prints (and writes to the JSON) every fused model's GPU ms per dispatch with
+ * tfjs-upload wall loop. --dispatches prints (and writes to the JSON) every model's GPU ms per dispatch (stock too) with
  * its shader key, best of DISPATCH_REPEATS calls, after the timed rounds: where a model's time goes.
  * --smoke: the atto variant at 32x32, batch 1 and 2, one repeat: a functional check for SwiftShader on
  * a CPU-only machine, not a timing.
