@@ -24,6 +24,7 @@ import { parseCommandLine } from './support/args.js';
 import { writeJsonFile } from './support/json_output.js';
 import { MODELS_COMMAND } from './support/bench_args.js';
 import { ALL_CONFIGS } from './support/model_configs.js';
+import { interleavedRounds } from './support/rounds.js';
 import { compareWithStock } from './support/stock_comparison.js';
 import { median } from './support/stats.js';
 
@@ -214,28 +215,28 @@ async function as<T>(i: number, work: () => Promise<T>): Promise<T> {
 
 /** Every model of one batch size, GPU time and wall time each in ROUNDS interleaved rounds. */
 async function measureBatch(n: number) {
+  const progress = (line: string) => console.error(`[N=${n}] ${line}`);
   const prepared: Awaited<ReturnType<typeof prepare>>[] = [];
+  progress(`warm-up, dispatch count and uploader check of ${models.length} model(s)`);
   for (const [i, model] of models.entries()) prepared.push(await as(i, () => prepare(model, n)));
   const gpu = models.map(() => [] as number[]);
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const [i, model] of models.entries()) gpu[i].push(...await as(i, () => gpuRound(model, prepared[i].x)));
-  }
+  await interleavedRounds(models.length, ROUNDS, 'GPU time', progress, async (i) => {
+    gpu[i].push(...await as(i, () => gpuRound(models[i], prepared[i].x)));
+  });
   const wall = models.map(() => ({ wall: [] as number[], phases: [] as Phases[] }));
   const staged = models.map(() => ({ wall: [] as number[], phases: [] as Phases[] }));
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const [i, model] of models.entries()) {
-      const { input } = prepared[i];
-      const cfg = CONFIGS[i];
-      // --cpu-profile: the first round's tfjs-upload loop of each model, KEY-nN.cpuprofile (keys are unique).
-      const name = `${cfg.key}-n${n}`;
-      const w = await as(i, () => withCpuProfile(r === 0 ? profileDir : null, name,
-        () => wallLoop(model, input, n, 'tfjs', WALL_REPEATS)));
-      wall[i].wall.push(...w.wall); wall[i].phases.push(...w.phases);
-      const st = await as(i, () => wallLoop(model, input, n, 'staged', WALL_REPEATS));
-      staged[i].wall.push(...st.wall); staged[i].phases.push(...st.phases);
-    }
-  }
+  await interleavedRounds(models.length, ROUNDS, 'wall time', progress, async (i, r) => {
+    const { input } = prepared[i];
+    // --cpu-profile: the first round's tfjs-upload loop of each model, KEY-nN.cpuprofile (keys are unique).
+    const name = `${CONFIGS[i].key}-n${n}`;
+    const w = await as(i, () => withCpuProfile(r === 0 ? profileDir : null, name,
+      () => wallLoop(models[i], input, n, 'tfjs', WALL_REPEATS)));
+    wall[i].wall.push(...w.wall); wall[i].phases.push(...w.phases);
+    const st = await as(i, () => wallLoop(models[i], input, n, 'staged', WALL_REPEATS));
+    staged[i].wall.push(...st.wall); staged[i].phases.push(...st.phases);
+  });
   const profiles: ({ program: string; key: string; ms: number }[] | undefined)[] = [];
+  if (DISPATCH_PROFILE && hasTimestamps) progress('per-dispatch GPU times');
   for (const [i, model] of models.entries()) {
     profiles.push(DISPATCH_PROFILE && hasTimestamps ?
       await as(i, () => dispatchProfile(model, prepared[i].x)) : undefined);
@@ -267,6 +268,7 @@ console.log(`\n${VARIANT} ${SIZE}x${SIZE}, timestamps ${hasTimestamps ? 'on' : '
 console.log('model                 N    params  GFLOPs   gpu ms  wall ms  (min)  disp  TFLOP/s  %peak  x gpu  x wall  max|d| vs stock');
 // Every model loaded first, then batch by batch, each batch's models interleaved in ROUNDS rounds (measureBatch).
 const models: Model[] = [];
+console.error(`building ${CONFIGS.length} model(s): ${CONFIGS.map((c) => c.key).join(', ')}`);
 for (const cfg of CONFIGS) {
   const files = cfg.patchConvs === false || cfg.classifierHead === false || cfg.stemNormApart ?
     // The converter's passes on the stock graph with the patch conv, the head or the post-norm pass off.
