@@ -394,6 +394,9 @@ export const MRT_PROBE_COMMAND: BenchCommand<MrtProbeArgs> = {
   interpret: (p) => {
     const get = (name: string, fallback: string) => p.values.get(name) ?? fallback;
     const [m, k, n] = get('--mkn', '784x192x768').split('x').map(Number);
+    // The b and t fragments write one target: with PxQ they drew into a 1/(P*Q) viewport and were reported as P*Q targets.
+    const multiTarget = get('--variants', '').split(',').filter((v) => /[bt]$/.test(v) && !/^1x1[bt]$/.test(v));
+    if (multiTarget.length > 0) throw new ArgsError(`--variants ${multiTarget.join(',')}: b and t are 1x1 only`);
     const variants = get('--variants', '1x1,1x4,2x2,1x8,2x4,4x2,1x1a').split(',').map((s) => {
       const [pp, qb] = s.replace(/[abt]$/, '').split('x').map(Number);
       return { p: pp, qb, arrayInput: s.endsWith('a'), branch: s.endsWith('b'), transposed: s.endsWith('t') };

@@ -259,6 +259,14 @@ describe('bench scripts: settings for valid arguments (the defaults as before)',
     assert.deepEqual((parseWebGLArgs(['--shapes', '4x12', '--kinds', 'convnext']) as { shapes: number[][] }).shapes, [[4, 12]]);
     assert.deepEqual((parseWebGLArgs(['--expand', '1x8,2x2']) as { expand: string[] }).expand, ['1x8', '2x2']);
   });
+  it('mrt_probe: b and t variants are 1x1 only (other shapes were drawn into a fraction of the output)', () => {
+    const parsed = parseBenchArgs(MRT_PROBE_COMMAND, ['--variants', '1x1b,1x1t,2x4a']) as { variants: unknown[] };
+    assert.deepEqual(parsed.variants, [
+      { p: 1, qb: 1, arrayInput: false, branch: true, transposed: false },
+      { p: 1, qb: 1, arrayInput: false, branch: false, transposed: true },
+      { p: 2, qb: 4, arrayInput: true, branch: false, transposed: false }]);
+    assert.throws(() => parseBenchArgs(MRT_PROBE_COMMAND, ['--variants', '1x1,2x4b,1x2t']), /--variants 2x4b,1x2t: b and t are 1x1 only/);
+  });
   it('analyze:models and profile_summary', () => {
     assert.deepEqual(parseBenchArgs(ANALYZE_MODELS_COMMAND, []), { smoke: false, variant: 'tiny', inputSize: 224, batch: 1,
       out: 'bench-output/analysis' });
