@@ -8,12 +8,12 @@
  * A fragment covers P pixel pairs x QB output-channel pairs and writes P * QB texels, one per target
  * (P = QB = 1 is the single-output pass). `arrayInput` reads A from a 2D-array texture layer instead.
  */
+import { median } from '../support/stats.js';
+
 export interface ProbeArgs { m: number; k: number; n: number; variants: Array<{ p: number; qb: number; arrayInput?: boolean; branch?: boolean; transposed?: boolean }>; reps: number; samples: number }
 
 const cpuMs = (): Promise<number> =>
   (globalThis as unknown as { __browserCpuMs?: () => Promise<number> }).__browserCpuMs?.() ?? Promise.resolve(NaN);
-
-function median(v: number[]): number { const s = [...v].sort((a, b) => a - b); return s[(s.length - 1) >> 1]; }
 
 const VS = `#version 300 es
 in vec2 pos;
