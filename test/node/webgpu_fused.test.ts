@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { explainKernel, FUSED_CONVFIRST_BLOCK, FUSED_CONVNEXT_BLOCK } from '../../src/index.js';
 import { blockShaderKey, blockShaderSource, splitSumShaderKey, splitSumShaderSource }
   from '../../src/kernels/webgpu/block_wgsl.js';
+import { effectiveLimits } from '../../src/kernels/webgpu/plan.js';
 import { chooseTiling, DATACENTER_LIMITS, lastKernelDecision, MIN_SLICE_HIDDEN, setPoisonFusedOutputs, setTilingOverride,
   setWebGPUTilingLimits,
   SPLIT_BELOW_TILES,
@@ -184,6 +185,24 @@ describe('explainKernel', () => {
         DATACENTER_LIMITS);
       assert.notEqual(e.variant, 'gemm-mlp', `[${x}]: ${e.reason}`);
     }
+  });
+  it('keeps gemm-mlp\'s hidden tensor within the binding limit: the one-dispatch kernel where it would not fit', () => {
+    // ConvNeXt-T 56x56x96 at N=32: hidden [100352, 384] is 154 MB, past the WebGPU default 128 MiB binding limit
+    // (Dawn refuses the bind group, no dispatch runs and the block output stays unwritten).
+    const shapes = { x: [32, 56, 56, 96], filter: [7, 7, 96, 1], w1: [96, 384], layerScale: true };
+    const limit = (bytes: number) => ({ ...DATACENTER_LIMITS, maxStorageBufferBindingSize: bytes });
+    assert.equal(explainKernel(FUSED_CONVNEXT_BLOCK, shapes, {}, limit(2 ** 30)).variant, 'gemm-mlp');
+    const small = explainKernel(FUSED_CONVNEXT_BLOCK, shapes, {}, limit(2 ** 27));
+    assert.equal(small.variant, 'plain', small.reason);
+    assert.match(small.reason, /gemm-mlp's hidden tensor, 154140672 bytes, exceeds maxStorageBufferBindingSize 134217728/);
+    // Forcing gemm-mlp does not make it bind either.
+    setTilingOverride({ gemmMlp: true });
+    try {
+      assert.equal(explainKernel(FUSED_CONVNEXT_BLOCK, shapes, {}, limit(2 ** 27)).variant, 'plain');
+    } finally { setTilingOverride(null); }
+    // The kernels plan with the device's binding limit, or its maxBufferSize when smaller.
+    const device = { limits: { ...SWIFTSHADER_LIMITS, maxStorageBufferBindingSize: 2 ** 28, maxBufferSize: 2 ** 27 } };
+    assert.equal(effectiveLimits(device).maxStorageBufferBindingSize, 2 ** 27);
   });
   it('explains a fallback for channels that are not a multiple of 4', () => {
     const e = explainKernel(FUSED_CONVFIRST_BLOCK, { x: [1, 8, 8, 6], filter: [3, 3, 2, 6], w1: [6, 24] }, {},

@@ -52,7 +52,7 @@ export function setWebGPUTilingLimits(limits: TilingLimits | null): void {
   limitsOverride = limits;
 }
 
-export function effectiveLimits(device: { limits: TilingLimits }): TilingLimits {
+export function effectiveLimits(device: { limits: TilingLimits & { maxBufferSize?: number } }): TilingLimits {
   const own = device.limits;
   const o = limitsOverride;
   return {
@@ -60,6 +60,9 @@ export function effectiveLimits(device: { limits: TilingLimits }): TilingLimits 
       o?.maxComputeWorkgroupStorageSize ?? Infinity),
     maxComputeInvocationsPerWorkgroup: Math.min(own.maxComputeInvocationsPerWorkgroup,
       o?.maxComputeInvocationsPerWorkgroup ?? Infinity),
+    // A buffer past either limit fails validation (no bind group, no dispatch) and leaves the output unwritten.
+    maxStorageBufferBindingSize: Math.min(own.maxStorageBufferBindingSize ?? Infinity, own.maxBufferSize ?? Infinity,
+      o?.maxStorageBufferBindingSize ?? Infinity),
   };
 }
 
@@ -87,7 +90,9 @@ export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly numb
   const layout = `${t.tilePixels}-pixel tiles, ${t.workgroupSize} threads, hidden chunks of ${t.hiddenChunk}, ` +
     `${t.storageBytes} of ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`;
   const gemmTiles = gemmMlpChoice(spec, pixels, limits);
-  if (gemmTiles != null) {
+  const gemmTooLarge = gemmTiles != null && 'tooLargeBytes' in gemmTiles ? ` (gemm-mlp's hidden tensor, ` +
+    `${gemmTiles.tooLargeBytes} bytes, exceeds maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize})` : '';
+  if (gemmTiles != null && !('tooLargeBytes' in gemmTiles)) {
     const gemm = { ...gemmTiles, conv: chooseConvTiling(spec, xShape, t, limits) };
     const tile = (g: GemmTile) => `${g.bm}x${g.bn}`;
     const splitNote = gemm.projectSplits > 1 ? `, its reduction split ${gemm.projectSplits} ways plus a summing dispatch` : '';
@@ -100,20 +105,20 @@ export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly numb
   }
   if (t.hiddenSplits === 1) {
     return { ...base, fused: true, variant: 'plain', tiling: t, dispatches: 1, workgroups: tiles,
-      reason: `fused: ${layout}; ${tiles} workgroups` + (tiles >= SPLIT_BELOW_TILES ? '' :
+      reason: `fused: ${layout}; ${tiles} workgroups${gemmTooLarge}` + (tiles >= SPLIT_BELOW_TILES ? '' :
         chooseHiddenSplits(spec, tiles * t.tilePixels, t) > 1 ? ' (split-hidden disabled by a tiling override)' :
           ` (fewer than ${SPLIT_BELOW_TILES}, but D = ${spec.hidden} has no split into slices of >= ` +
           `${MIN_SLICE_HIDDEN} hidden channels)`) };
   }
   if (t.pairedSplit === true) {
     return { ...base, fused: true, variant: 'split-hidden', tiling: t, dispatches: 2, workgroups: tiles * t.hiddenSplits,
-      reason: `fused split-hidden (paired): ${t.tilePixels / 2}-pixel tiles would be 1-2 per SM ` +
+      reason: `fused split-hidden (paired)${gemmTooLarge}: ${t.tilePixels / 2}-pixel tiles would be 1-2 per SM ` +
         `(${Math.ceil(pixels / (t.tilePixels / 2))}), so ${t.tilePixels}-pixel tiles with D = ${spec.hidden} split into 2 ` +
         `slices: the same ${tiles * t.hiddenSplits} workgroups, each re-reading half the weights, plus a dispatch ` +
         `summing the partials; ${layout}` };
   }
   return { ...base, fused: true, variant: 'split-hidden', tiling: t, dispatches: 2, workgroups: tiles * t.hiddenSplits,
-    reason: `fused split-hidden: ${tiles} tiles would launch fewer than ${SPLIT_BELOW_TILES} workgroups, so D = ` +
+    reason: `fused split-hidden${gemmTooLarge}: ${tiles} tiles would launch fewer than ${SPLIT_BELOW_TILES} workgroups, so D = ` +
       `${spec.hidden} is split into ${t.hiddenSplits} slices of ${spec.hidden / t.hiddenSplits} ` +
       `(${tiles * t.hiddenSplits} workgroups, target ${TARGET_WORKGROUPS}) plus a dispatch summing the partials; ` +
       layout };
@@ -126,7 +131,7 @@ export function planBlock(kernel: string, spec: BlockSpec, xShape: readonly numb
  * beats the one-dispatch kernel on the narrow 56x56x96 block too (0.62 vs 0.74 ms at N=32), not only on C > 128.
  */
 function gemmMlpChoice(spec: BlockSpec, pixels: number, limits: TilingLimits):
-  Omit<GemmMlpTiles, 'conv'> | null {
+  Omit<GemmMlpTiles, 'conv'> | { tooLargeBytes: number } | null {
   const { gemmMlp: forced, gemmExpand, gemmProject, gemmProjectSplits, gemmUnrolled } = gemmMlpOverride();
   if (forced === false) return null;
   const { maxComputeInvocationsPerWorkgroup: threads, maxComputeWorkgroupStorageSize: storage } = limits;
@@ -138,9 +143,11 @@ function gemmMlpChoice(spec: BlockSpec, pixels: number, limits: TilingLimits):
   const project = chosen('project', gemmProject);
   if (expand == null || project == null) return null;
   const projectSplits = chooseProjectSplits(spec, project, pixels, gemmProjectSplits);
-  if (forced === true) return { expand, project, projectSplits };
-  return gemmWorkgroups('expand', spec, expand, pixels) >= TARGET_WORKGROUPS ?
-    { expand, project, projectSplits } : null;
+  if (forced !== true && gemmWorkgroups('expand', spec, expand, pixels) < TARGET_WORKGROUPS) return null;
+  // Its hidden tensor [P, D] and split-K partials [S, P, C] must each fit one binding, even when forced.
+  const largest = 4 * pixels * Math.max(spec.hidden, projectSplits > 1 ? projectSplits * spec.channels : 0);
+  if (largest > (limits.maxStorageBufferBindingSize ?? Infinity)) return { tooLargeBytes: largest };
+  return { expand, project, projectSplits };
 }
 
 /** Most reduction splits the rule picks for the project GEMM (H100 sweep: 2 and 4 equal at 7x7x768, 8 slower). */
@@ -205,8 +212,9 @@ function checkExplainArguments(kernel: string, shapes: ExplainShapes, attrs: { a
 /** Throws unless `limits` has positive integer workgroup storage and invocation limits. */
 function checkLimits(what: string, limits: TilingLimits): void {
   const l = limits as Partial<TilingLimits> | null;
-  for (const key of ['maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup'] as const) {
+  for (const key of ['maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxStorageBufferBindingSize'] as const) {
     const v = l?.[key];
+    if (key === 'maxStorageBufferBindingSize' && l != null && v === undefined) continue;
     if (!(Number.isInteger(v) && (v as number) > 0)) {
       throw new Error(`${what}: limits.${key} must be a positive integer (an adapter's limits, SWIFTSHADER_LIMITS or ` +
         `DATACENTER_LIMITS), got ${l == null ? l : v}`);

@@ -17,7 +17,7 @@ export function planCache<T>(limit: number): (key: string, plan: () => T) => T {
 }
 
 /** The adapter limits' part of a plan key. */
-export function limitsKey(limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number }):
-  string {
-  return `${limits.maxComputeWorkgroupStorageSize},${limits.maxComputeInvocationsPerWorkgroup}`;
+export function limitsKey(limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number;
+  maxStorageBufferBindingSize?: number }): string {
+  return `${limits.maxComputeWorkgroupStorageSize},${limits.maxComputeInvocationsPerWorkgroup},${limits.maxStorageBufferBindingSize}`;
 }

@@ -13,6 +13,11 @@ import type { GemmTile } from './mlp_gemm_wgsl.js';
 export interface TilingLimits {
   maxComputeWorkgroupStorageSize: number;
   maxComputeInvocationsPerWorkgroup: number;
+  /**
+   * The largest buffer one binding may cover (the device's maxStorageBufferBindingSize, or its maxBufferSize when
+   * smaller): bounds the intermediates a variant writes to device memory (gemm-mlp's hidden tensor). Absent: no bound.
+   */
+  maxStorageBufferBindingSize?: number;
 }
 
 /** Chromium's software adapter (SwiftShader), the smallest profile we support. */
