@@ -14,11 +14,12 @@ import { relL2 } from '../support/converter_fixtures.js';
 import { runGraph } from '../support/converter_blocks.js';
 import { SMALL } from '../support/model_cases.js';
 import { compareGraphsOnWebGPU } from '../support/webgpu_fused.js';
-import { DATACENTER_LIMITS, planClassifierHead, setPoisonFusedOutputs, SWIFTSHADER_LIMITS }
-  from '../../src/kernels/webgpu/index.js';
+import { DATACENTER_LIMITS, lastClassifierHeadDecision, planClassifierHead, setClassifierHeadLanes, setPoisonFusedOutputs,
+  SWIFTSHADER_LIMITS } from '../../src/kernels/webgpu/index.js';
 import { MIN_LANE_CHANNELS } from '../../src/kernels/webgpu/classifier_head_wgsl.js';
 import { checkBadHeadInputs, classifierHead64, checkHeadDispatches, checkHeadFallback, headCases, headName, runHeadCase,
   runHeadWithLimits } from '../support/classifier_head_cases.js';
+import { withWorkgroupsPerDimension } from '../support/dispatch_limit.js';
 import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
 
@@ -95,6 +96,21 @@ describe(`webgpu FusedClassifierHead (seed ${seed})`, { skip: webgpuUnavailableR
       await runHeadWithLimits({ n: 9, h: 2, w: 2, c: 36, k: 1000 }, limits, seed);
     }
     await checkHeadFallback(seed);
+  });
+  it('more row groups x column slices than maxComputeWorkgroupsPerDimension: every output written', async () => {
+    await useBackend('webgpu');
+    // 19 row groups (R = 8) x 13 column slices (128 lanes: 2 columns each) past a limit of 16: tfjs reshapes the
+    // dispatch, as it does past 65535 row groups at a batch above 524280.
+    setPoisonFusedOutputs(true);
+    setClassifierHeadLanes(128);
+    try {
+      await withWorkgroupsPerDimension(16, () => runHeadCase({ n: 150, h: 2, w: 1, c: 20, k: 100 }, seed));
+    } finally {
+      setClassifierHeadLanes(null);
+      setPoisonFusedOutputs(false);
+    }
+    const d = lastClassifierHeadDecision();
+    assert.ok(d?.ok && d.plan.rowGroups === 19 && d.plan.columnSlices === 13, JSON.stringify(d));
   });
 });
 

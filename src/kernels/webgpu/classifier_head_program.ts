@@ -15,7 +15,8 @@ export class ClassifierHeadProgram implements WebGPUProgram {
   constructor(private readonly plan: ClassifierHeadPlan, private readonly epsilon: number) {
     this.outputShape = [plan.n, plan.k];
     this.dispatchLayout = { x: [0, 1] };
-    this.dispatch = [plan.rowGroups, plan.columnSlices, 1];
+    // 1-D (the shader linearizes it): tfjs reshapes only an x dispatch past the device limit, and drops y then.
+    this.dispatch = [plan.rowGroups * plan.columnSlices, 1, 1];
     this.workgroupSize = [plan.workgroupSize, 1, 1];
     this.variableComponents = [1, 1, 1, plan.components, plan.components];
     this.outputComponent = plan.components;

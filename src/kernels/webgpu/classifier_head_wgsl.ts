@@ -1,5 +1,5 @@
 /**
- * WGSL for FusedClassifierHead, one dispatch over (image groups, output-column slices). A workgroup:
+ * WGSL for FusedClassifierHead, one (1-D) dispatch over (image groups, output-column slices). A workgroup:
  *   1. pools its R images: thread i sums x over H*W for (image, channel) pairs i, i + T, ... (reads coalesced
  *      across channels) into workgroup memory `z` [R, C];
  *   2. LayerNorms each row in place: T / R threads per row, sum and sum of squared deviations tree-reduced
@@ -131,7 +131,13 @@ fn main(index: i32) {
   let lid = i32(localIndex);
   // The batch from the uniforms (the pipeline serves every N with this R); they must be used to stay bound.
   let batch = uniforms.outShape.x;
-  let n0 = i32(workgroupId.x) * ${r};
+  // One 1-D dispatch of row groups x column slices, which the backend may reshape into 2-D/3-D past
+  // maxComputeWorkgroupsPerDimension: linearize the workgroup id. Row groups vary fastest (one column slice's weight
+  // reads stay close together); extra workgroups of a reshape get slice >= the column slices, so col >= ${kUnits}.
+  let group = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
+  let rowGroups = (batch + ${r - 1}) / ${r};
+  let slice = group / rowGroups;
+  let n0 = (group - slice * rowGroups) * ${r};
   // 1. Global average pool of images n0 .. n0 + ${r - 1} (rows past N pool nothing: z = beta, never written out).
   for (var i = lid; i < ${r * c}; i += ${t}) {
     let row = i / ${c};
@@ -163,7 +169,7 @@ fn main(index: i32) {
   workgroupBarrier();
   // 3. Dense: column unit col, channels lane, lane + ${lanes}, ... of every row of the group.
   let lane = lid / ${cols};
-  let col = i32(workgroupId.y) * ${cols} + lid % ${cols};
+  let col = slice * ${cols} + lid % ${cols};
 ${rowList.map((i) => `  var acc${i} = ${vec}(0.0);`).join('\n')}
   if (col < ${kUnits}) {
     for (var ch = lane; ch < ${c}; ch += ${lanes}) {
