@@ -19,6 +19,7 @@ import { SMALL } from '../support/model_cases.js';
 import { runGraph } from '../support/converter_blocks.js';
 import { compareGraphsOnWebGPU } from '../support/webgpu_fused.js';
 import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
+import { expectSameAsCpu } from '../support/same_as_cpu.js';
 import { freshSeed, Rng } from '../support/random.js';
 
 const seed = freshSeed();
@@ -53,24 +54,12 @@ describe(`layerNorm gradient on webgpu at ranks 1-6 equals cpu's (seed ${seed})`
       const c = shape[shape.length - 1];
       const size = shape.reduce((a, b) => a * b, 1);
       const values = [rng.normals(size, 1.5, 0.3), rng.normals(c, 0.5, 1), rng.normals(c, 0.1), rng.normals(size)];
-      const run = () => tf.tidy(() => {
+      const run = () => {
         const [x, g, b, r] = [tf.tensor(values[0], shape), tf.tensor1d(values[1]), tf.tensor1d(values[2]), tf.tensor(values[3], shape)];
         const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(layerNorm(xx, gg, bb), r));
         return [layerNorm(x, g, b), ...tf.grads(f as (...xs: tf.Tensor[]) => tf.Tensor)([x, g, b])];
-      });
-      await useBackend('cpu');
-      const expected = await Promise.all(run().map(async (t) => { const d = await t.data() as Float32Array; t.dispose(); return d; }));
-      await useBackend('webgpu');
-      const before = tf.memory().numTensors;
-      const got = run();
-      const actual = await Promise.all(got.map((t) => t.data() as Promise<Float32Array>));
-      tf.dispose(got);
-      assert.equal(tf.memory().numTensors, before, 'leaked tensors');
-      ['y', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => {
-        const scale = Math.max(1, ...Array.from(expected[i], Math.abs));
-        const diff = actual[i].reduce((m: number, v: number, j: number) => Math.max(m, Math.abs(v - expected[i][j])), 0);
-        assert.ok(diff <= 1e-4 * scale, `${name}: max |webgpu - cpu| ${diff} (scale ${scale})`);
-      });
+      };
+      await expectSameAsCpu('webgpu', run, ['y', 'dx', 'dgamma', 'dbeta']);
     });
   }
 });

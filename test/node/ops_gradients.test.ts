@@ -8,7 +8,8 @@ import { type BlockCase, caseName, prepareCase } from '../support/block_cases.js
 import { classifierHead64 } from '../support/classifier_head_cases.js';
 import { layerNorm64 } from '../support/layer_norm_cases.js';
 import { patchConv64 } from '../support/patch_conv_cases.js';
-import { useBackend } from '../support/node_backends.js';
+import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
+import { expectSameAsCpu } from '../support/same_as_cpu.js';
 import { freshSeed, Rng } from '../support/random.js';
 import { convfirst64, convnext64 } from '../support/reference64.js';
 
@@ -163,5 +164,53 @@ describe(`patchConv gradient vs float64 finite differences (seed ${seed})`, () =
     };
     expectFiniteDifferences({ analytic, inputs: base, names: base.map((_, i) => `input ${i}`), loss, h: 1e-2,
       samples: () => 4, tol: 5e-3, rng });
+  });
+});
+
+describe(`op gradients on webgpu equal cpu's (seed ${seed})`, { skip: webgpuUnavailableReason() ?? false }, () => {
+  // The README says the gradients run on webgpu: the forward is the fused kernel there, the backward the reference
+  // composition with stock webgpu ops, so both must agree with cpu's.
+  const rng = new Rng(seed);
+  for (const t of CASES) {
+    it(caseName(t), async () => {
+      const p = prepareCase(t, rng);
+      const names = Object.keys(p.inputs);
+      const r = rng.normals(t.n * t.h * t.w * t.c);
+      const block = (xs: tf.Tensor[]) => {
+        const { x, ...w } = Object.fromEntries(names.map((n, i) => [n, xs[i]]));
+        return t.kind === 'convnext' ? convnextBlock(x as tf.Tensor4D, w as never, { activation: t.act }) :
+          convfirstBlock(x as tf.Tensor4D, w as never, { activation: t.act, residual: t.residual });
+      };
+      const run = () => {
+        const xs = names.map((n) => tf.tensor(p.inputs[n], p.shapes[n]));
+        const f = (...vs: tf.Tensor[]) => tf.sum(tf.mul(block(vs), tf.tensor(r, [t.n, t.h, t.w, t.c])));
+        return [block(xs), ...tf.grads(f)(xs)];
+      };
+      await expectSameAsCpu('webgpu', run, ['y', ...names.map((n) => `d${n}`)]);
+    });
+  }
+
+  it('patchConv with a pre-norm, and classifierHead', async () => {
+    const values = [rng.normals(2 * 6 * 5 * 3, 1.5, 0.3), rng.normals(2 * 2 * 3 * 5, 0.3), rng.normals(5, 0.1),
+      rng.normals(3, 0.5, 1), rng.normals(3, 0.1), rng.normals(2 * 3 * 2 * 5)];
+    const shapes = [[2, 6, 5, 3], [2, 2, 3, 5], [5], [3], [3], [2, 3, 2, 5]];
+    const patch = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, g: tf.Tensor, be: tf.Tensor) =>
+      patchConv(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, { preNorm: { gamma: g, beta: be, epsilon: 1e-3 } });
+    await expectSameAsCpu('webgpu', () => {
+      const xs = values.slice(0, 5).map((v, i) => tf.tensor(v, shapes[i]));
+      const r = tf.tensor(values[5], shapes[5]);
+      const f = (...vs: tf.Tensor[]) => tf.sum(tf.mul(patch(vs[0], vs[1], vs[2], vs[3], vs[4]), r));
+      return [patch(xs[0], xs[1], xs[2], xs[3], xs[4]), ...tf.grads(f)(xs)];
+    }, ['y', 'dx', 'dfilter', 'dbias', 'dgamma', 'dbeta']);
+
+    const headValues = [rng.normals(2 * 3 * 2 * 5, 1.5, 0.3), rng.normals(5, 0.5, 1), rng.normals(5, 0.1),
+      rng.normals(20, 0.5), rng.normals(4, 0.1), rng.normals(8)];
+    const headShapes = [[2, 3, 2, 5], [5], [5], [5, 4], [4], [2, 4]];
+    const head = (vs: tf.Tensor[]) => classifierHead(vs[0] as tf.Tensor4D, vs[1], vs[2], vs[3], vs[4], { epsilon: 1e-3 });
+    await expectSameAsCpu('webgpu', () => {
+      const xs = headValues.slice(0, 5).map((v, i) => tf.tensor(v, headShapes[i]));
+      const r = tf.tensor(headValues[5], headShapes[5]);
+      return [head(xs), ...tf.grads((...vs: tf.Tensor[]) => tf.sum(tf.mul(head(vs), r)))(xs)];
+    }, ['y', 'dx', 'dgamma', 'dbeta', 'dweight', 'dbias']);
   });
 });
