@@ -9,7 +9,7 @@ import { classifierHead64 } from '../support/classifier_head_cases.js';
 import { layerNorm64 } from '../support/layer_norm_cases.js';
 import { patchConv64 } from '../support/patch_conv_cases.js';
 import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
-import { expectSameAsCpu } from '../support/same_as_cpu.js';
+import { GRADIENT_BLOCK_CASES, gradientRuns, sameAsCpuProblems } from '../support/gradient_cases.js';
 import { freshSeed, Rng } from '../support/random.js';
 import { convfirst64, convnext64 } from '../support/reference64.js';
 
@@ -47,16 +47,9 @@ function expectFiniteDifferences(o: { analytic: ArrayLike<number>[]; inputs: Flo
   });
 }
 
-const CASES: BlockCase[] = [
-  { kind: 'convnext', n: 2, h: 3, w: 4, c: 4, d: 8, k: 3, act: 'gelu', layerScale: true },
-  { kind: 'convnext', n: 1, h: 2, w: 3, c: 4, d: 4, k: 5, act: 'gelu_tanh', layerScale: false },
-  { kind: 'convfirst', n: 2, h: 3, w: 3, c: 8, d: 8, k: 3, g: 4, act: 'silu', residual: true },
-  { kind: 'convfirst', n: 1, h: 4, w: 2, c: 4, d: 8, k: 3, g: 1, act: 'gelu', residual: false },
-];
-
 describe(`op gradients vs float64 finite differences (seed ${seed})`, () => {
   before(async () => { await useBackend('cpu'); });
-  for (const t of CASES) {
+  for (const t of GRADIENT_BLOCK_CASES) {
     it(caseName(t), () => {
       const rng = new Rng(seed);
       const p = prepareCase(t, rng);
@@ -169,48 +162,10 @@ describe(`patchConv gradient vs float64 finite differences (seed ${seed})`, () =
 
 describe(`op gradients on webgpu equal cpu's (seed ${seed})`, { skip: webgpuUnavailableReason() ?? false }, () => {
   // The README says the gradients run on webgpu: the forward is the fused kernel there, the backward the reference
-  // composition with stock webgpu ops, so both must agree with cpu's.
-  const rng = new Rng(seed);
-  for (const t of CASES) {
-    it(caseName(t), async () => {
-      const p = prepareCase(t, rng);
-      const names = Object.keys(p.inputs);
-      const r = rng.normals(t.n * t.h * t.w * t.c);
-      const block = (xs: tf.Tensor[]) => {
-        const { x, ...w } = Object.fromEntries(names.map((n, i) => [n, xs[i]]));
-        return t.kind === 'convnext' ? convnextBlock(x as tf.Tensor4D, w as never, { activation: t.act }) :
-          convfirstBlock(x as tf.Tensor4D, w as never, { activation: t.act, residual: t.residual });
-      };
-      const run = () => {
-        const xs = names.map((n) => tf.tensor(p.inputs[n], p.shapes[n]));
-        const f = (...vs: tf.Tensor[]) => tf.sum(tf.mul(block(vs), tf.tensor(r, [t.n, t.h, t.w, t.c])));
-        return [block(xs), ...tf.grads(f)(xs)];
-      };
-      await expectSameAsCpu('webgpu', run, ['y', ...names.map((n) => `d${n}`)]);
+  // composition with stock webgpu ops.
+  for (const c of gradientRuns(new Rng(seed))) {
+    it(c.name, async () => {
+      assert.deepEqual(await sameAsCpuProblems((b) => useBackend(b as 'cpu' | 'webgpu'), 'webgpu', c), []);
     });
   }
-
-  it('patchConv with a pre-norm, and classifierHead', async () => {
-    const values = [rng.normals(2 * 6 * 5 * 3, 1.5, 0.3), rng.normals(2 * 2 * 3 * 5, 0.3), rng.normals(5, 0.1),
-      rng.normals(3, 0.5, 1), rng.normals(3, 0.1), rng.normals(2 * 3 * 2 * 5)];
-    const shapes = [[2, 6, 5, 3], [2, 2, 3, 5], [5], [3], [3], [2, 3, 2, 5]];
-    const patch = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, g: tf.Tensor, be: tf.Tensor) =>
-      patchConv(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, { preNorm: { gamma: g, beta: be, epsilon: 1e-3 } });
-    await expectSameAsCpu('webgpu', () => {
-      const xs = values.slice(0, 5).map((v, i) => tf.tensor(v, shapes[i]));
-      const r = tf.tensor(values[5], shapes[5]);
-      const f = (...vs: tf.Tensor[]) => tf.sum(tf.mul(patch(vs[0], vs[1], vs[2], vs[3], vs[4]), r));
-      return [patch(xs[0], xs[1], xs[2], xs[3], xs[4]), ...tf.grads(f)(xs)];
-    }, ['y', 'dx', 'dfilter', 'dbias', 'dgamma', 'dbeta']);
-
-    const headValues = [rng.normals(2 * 3 * 2 * 5, 1.5, 0.3), rng.normals(5, 0.5, 1), rng.normals(5, 0.1),
-      rng.normals(20, 0.5), rng.normals(4, 0.1), rng.normals(8)];
-    const headShapes = [[2, 3, 2, 5], [5], [5], [5, 4], [4], [2, 4]];
-    const head = (vs: tf.Tensor[]) => classifierHead(vs[0] as tf.Tensor4D, vs[1], vs[2], vs[3], vs[4], { epsilon: 1e-3 });
-    await expectSameAsCpu('webgpu', () => {
-      const xs = headValues.slice(0, 5).map((v, i) => tf.tensor(v, headShapes[i]));
-      const r = tf.tensor(headValues[5], headShapes[5]);
-      return [head(xs), ...tf.grads((...vs: tf.Tensor[]) => tf.sum(tf.mul(head(vs), r)))(xs)];
-    }, ['y', 'dx', 'dgamma', 'dbeta', 'dweight', 'dbias']);
-  });
 });
