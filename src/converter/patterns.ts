@@ -66,8 +66,24 @@ export class Match {
   add(n: IRNode): IRNode { this.nodes.add(n); return n; }
 }
 
-// Structural constants (0.5, 1, sqrt 2) may be stored as float16: accept that rounding.
-const near = (a: number, b: number, tol = 1e-3): boolean => Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
+/**
+ * A structural constant's value (GELU's 0.5, 1, 1/sqrt 2, ...) with the relative error its storage allows: float32
+ * rounding (a few ulps, as products of float32 factors), or float16 / quantized rounding. A constant further off than
+ * that is another function, which the fused op's exact activation would silently replace.
+ */
+interface Approx { value: number; tol: number }
+
+const FLOAT32_TOL = 1e-6;
+const STORED_LOW_PRECISION_TOL = 1e-3;
+
+function approxScalar(t: ConstTensor | undefined): Approx | undefined {
+  const value = scalarValue(t);
+  if (value == null) return undefined;
+  return { value, tol: t?.precision == null || t.precision === 'float32' ? FLOAT32_TOL : STORED_LOW_PRECISION_TOL };
+}
+
+/** `a` equals `b` within a's own rounding (relative). */
+const near = (a: Approx | undefined, b: number): boolean => a != null && Math.abs(a.value - b) <= a.tol * Math.abs(b);
 
 /** A constant whose elements form a per-channel vector of length `c` (shape [c] or [1, ..., 1, c]). */
 export function channelVector(t: ConstTensor | undefined, c?: number): Float32Array | undefined {
@@ -380,14 +396,14 @@ function productFactors(v: GraphView, m: Match, value: string, out: string[], no
 function matchErfPlusOne(v: GraphView, m: Match, value: string): string | undefined {
   const add = v.node(value, 'AddV2', 'Add');
   const parts = add && splitConst(v, add);
-  if (!add || !parts || !near(scalarValue(parts[1]) ?? NaN, 1)) return undefined;
+  if (!add || !parts || !near(approxScalar(parts[1]), 1)) return undefined;
   const erf = v.node(parts[0], 'Erf');
   if (!erf) return undefined;
   const scaled = v.node(erf.inputs[0], 'RealDiv', 'Div', 'Mul');
   if (!scaled) return undefined;
   const c = v.constant(scaled.inputs[1]) ?? (scaled.op === 'Mul' ? v.constant(scaled.inputs[0]) : undefined);
   const z = v.constant(scaled.inputs[1]) ? scaled.inputs[0] : scaled.inputs[1];
-  const s = scalarValue(c);
+  const s = approxScalar(c);
   if (s == null) return undefined;
   if (scaled.op === 'Mul' ? !near(s, Math.SQRT1_2) : !near(s, Math.SQRT2)) return undefined;
   [add, erf, scaled].forEach((x) => m.add(x));
@@ -395,15 +411,21 @@ function matchErfPlusOne(v: GraphView, m: Match, value: string): string | undefi
 }
 
 /** Splits a product tree into its constant factor (product) and the other factors. */
-function splitProduct(v: GraphView, m: Match, value: string): { scale: number; rest: string[]; nodes: IRNode[] } {
+function splitProduct(v: GraphView, m: Match, value: string): { scale: Approx; rest: string[]; nodes: IRNode[] } {
   const factors: string[] = [];
   const nodes: IRNode[] = [];
   productFactors(v, m, value, factors, nodes);
-  let scale = 1;
+  const scale: Approx = { value: 1, tol: 0 };
   const rest: string[] = [];
   for (const f of factors) {
-    const c = scalarValue(v.constant(f));
-    if (c != null) scale *= c; else rest.push(f);
+    const c = approxScalar(v.constant(f));
+    if (c == null) {
+      rest.push(f);
+      continue;
+    }
+    // relative errors of factors add up
+    scale.value *= c.value;
+    scale.tol += c.tol;
   }
   return { scale, rest, nodes };
 }
@@ -412,7 +434,7 @@ function splitProduct(v: GraphView, m: Match, value: string): { scale: number; r
 function matchTanhPlusOne(v: GraphView, m: Match, value: string): string | undefined {
   const add = v.node(value, 'AddV2', 'Add');
   const parts = add && splitConst(v, add);
-  if (!add || !parts || !near(scalarValue(parts[1]) ?? NaN, 1)) return undefined;
+  if (!add || !parts || !near(approxScalar(parts[1]), 1)) return undefined;
   const tanh = v.node(parts[0], 'Tanh');
   if (!tanh) return undefined;
   const outer = splitProduct(v, m, tanh.inputs[0]);

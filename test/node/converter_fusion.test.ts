@@ -247,6 +247,41 @@ describe(`fusion patterns (seed ${seed})`, () => {
     assert.equal(fuseBlocks(nr.graph).blocks.length, 0);
   });
 
+  // Each off by ~0.1%-2%: within the old 1e-3 absolute tolerance, which fused them as the exact activation
+  // (max abs difference up to 4.8e-3 vs the unfused graph). float32 constants must equal the ideal to float32 rounding.
+  const offGelus: [string, (b: GraphBuilder, z: string) => string][] = [
+    ['erf GELU with 0.5009 for 0.5', (b, z) => b.mul(b.mul(z, b.add(b.unary('Erf', b.div(z, b.scalar('r2', Math.SQRT2))),
+      b.scalar('one', 1))), b.scalar('half', 0.5009))],
+    ['erf GELU with 1.4155 for sqrt 2', (b, z) => b.mul(b.mul(z, b.add(b.unary('Erf', b.div(z, b.scalar('r2', 1.4155))),
+      b.scalar('one', 1))), b.scalar('half', 0.5))],
+    ['tanh GELU with 0.0457 for 0.044715', (b, z) => {
+      const inner = b.mul(b.add(z, b.mul(b.mul(b.mul(z, z), z), b.scalar('c', 0.0457))), b.scalar('s', Math.sqrt(2 / Math.PI)));
+      return b.mul(b.mul(z, b.add(b.unary('Tanh', inner), b.scalar('one', 1))), b.scalar('half', 0.5));
+    }],
+  ];
+  for (const [name, act] of offGelus) {
+    it(`does not fuse an activation whose constants are off: ${name}`, async () => {
+      const wt = convnextWeights(rng, c, d, k);
+      const b = new GraphBuilder();
+      const xin = b.input('x', [-1, H, W, c]);
+      const dw = b.depthwiseConv2d(xin, b.weight('dw', [k, k, c, 1], wt.dwFilter), { bias: b.weight('dwb', [c], wt.dwBias) });
+      const ln = b.layerNorm(dw, b.weight('g', [c], wt.lnGamma), b.weight('be', [c], wt.lnBeta), eps);
+      const h = act(b, b.biasAdd(b.matMul(ln, b.weight('w1', [c, d], wt.w1), 4), b.weight('b1', [d], wt.b1)));
+      b.output(b.add(xin, b.biasAdd(b.matMul(h, b.weight('w2', [d, c], wt.w2), 4), b.weight('b2', [c], wt.b2))));
+      await checkFusion(b.graph, FUSED_CONVNEXT_BLOCK, 0, rng.normals(N * H * W * c), null, c);
+    });
+  }
+
+  it('fuses GELU whose structural constants are stored as float16 (their rounding accepted)', async () => {
+    const wt = convnextWeights(rng, c, d, k);
+    const b = new GraphBuilder();
+    b.output(addConvNeXtBlock(b, b.input('x', [-1, H, W, c]), wt, c, d, k, eps));
+    // float16 rounding of sqrt 2 (1.4140625): 1.1e-4 off
+    const r2 = [...b.graph.constants.keys()].find((n) => n.startsWith('sqrt2'))!;
+    b.graph.constants.set(r2, { ...b.graph.constants.get(r2)!, data: Float32Array.of(1.4140625), precision: 'float16' });
+    assert.equal(fuseBlocks(b.graph).counts.convnext, 1);
+  });
+
   it('fuseBlocks leaves its input graph unchanged', () => {
     const wt = convnextWeights(rng, c, d, k);
     const b = new GraphBuilder();
