@@ -331,6 +331,11 @@ class OnnxLowering {
 
   batchNorm(node: OnnxNode, ins: (Val | undefined)[]): Val {
     const [x, gamma, beta, mean, variance] = ins as Val[];
+    // A training-mode export (training_mode=1, or the running-stat outputs asked for) normalizes with the batch's own
+    // statistics: folding the running ones in would compute another function.
+    if ((node.attrs.training_mode as number | undefined) === 1 || node.outputs.filter((o) => o !== '').length > 1) {
+      this.fail(node, 'training-mode BatchNormalization (batch statistics) is not supported: export the model in eval mode');
+    }
     for (const [v, n] of [[gamma, 'scale'], [beta, 'B'], [mean, 'mean'], [variance, 'var']] as const) {
       if (v.value == null) this.fail(node, `${n} must be a constant (inference-mode BatchNorm only)`);
     }

@@ -121,6 +121,13 @@ describe('converter error paths (library)', () => {
       nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], dilations: [2, 2] }, name: 'pool' }],
     });
     assert.throws(() => convertModel({ format: 'onnx', bytes: dilated }), /node #0 'pool' \(MaxPool\): dilations \[2, 2\] are not supported/);
+    // A training-mode BatchNormalization normalizes with batch statistics; it was lowered with the running ones.
+    const bnInit = Object.fromEntries(['s', 'b', 'm', 'v'].map((n) => [n, { dims: [2], float: n === 'v' || n === 's' ? [1, 1] : [0, 0] }]));
+    for (const [attrs, outputs] of [[{ training_mode: 1 }, ['y', 'rm', 'rv']], [{}, ['y', 'rm', 'rv']]] as const) {
+      const bn = encodeOnnx({ inputs: { x: [2, 2, 3, 3] }, outputs: { y: [2, 2, 3, 3] }, initializers: bnInit,
+        nodes: [{ op: 'BatchNormalization', inputs: ['x', 's', 'b', 'm', 'v'], outputs: [...outputs], attrs, name: 'bn' }] });
+      assert.throws(() => convertModel({ format: 'onnx', bytes: bn }), /node #0 'bn' \(BatchNormalization\): training-mode/);
+    }
   });
 
   it('shapes that disagree (Add of [1, 4] and [3], a Gather past a shape\'s end) name the node, as a ConversionError', () => {
