@@ -16,7 +16,7 @@ import { type FusedClassifierHeadNode, fuseClassifierHeadsInPlace } from './clas
 import { type FusedLayerNormNode, fuseLayerNormsInPlace } from './layer_norm_fusion.js';
 import { type FusedPatchConvNode, fusePatchConvsInPlace } from './patch_conv_fusion.js';
 import {
-  channelVector, GraphView, isAdd, Match, matchActivation, matchLayerNorm, matchLinear, matchSpatialConv, splitConst,
+  channelVector, GraphView, isAdd, Match, matchActivation, matchLayerNorm, matchLinear, matchSpatialConv, scalarValue, splitConst,
 } from './patterns.js';
 
 export interface FusedBlock {
@@ -68,12 +68,14 @@ const f32 = (shape: number[], data: Float32Array, precision?: ConstTensor['preci
 function matchConvNeXt(v: GraphView, residual: IRNode, x: string, branch: string): Candidate | undefined {
   const m = new Match();
   let mlpOut = branch;
-  let layerScale: Float32Array | undefined;
+  let layerScale: Float32Array | number | undefined;
   let lsPrecision: ConstTensor['precision'];
   const lsMul = v.node(branch, 'Mul');
   const lsParts = lsMul && splitConst(v, lsMul);
-  if (lsMul && lsParts && channelVector(lsParts[1])) {
-    layerScale = channelVector(lsParts[1]);
+  // per channel ([C], [1,1,1,C]), or one scalar: broadcast over the channels below, the same products
+  const lsValue = lsParts && (scalarValue(lsParts[1]) ?? channelVector(lsParts[1]));
+  if (lsMul && lsParts && lsValue != null) {
+    layerScale = lsValue;
     lsPrecision = lsParts[1].precision;
     mlpOut = lsParts[0];
     m.add(lsMul);
@@ -86,6 +88,7 @@ function matchConvNeXt(v: GraphView, residual: IRNode, x: string, branch: string
   if (!fc2 || !act || !fc1 || !ln || !dw || dw.input !== x || dw.groupWidth !== 1) return undefined;
   const c = dw.channels;
   const d = fc1.cout;
+  if (typeof layerScale === 'number') layerScale = new Float32Array(c).fill(layerScale);
   if (ln.gamma.length !== c || fc1.cin !== c || fc2.cin !== d || fc2.cout !== c || (layerScale && layerScale.length !== c)) {
     return undefined;
   }

@@ -282,6 +282,24 @@ describe(`fusion patterns (seed ${seed})`, () => {
     assert.equal(fuseBlocks(b.graph).counts.convnext, 1);
   });
 
+  it('ConvNeXt with a scalar layer scale ([] and [1]) fuses, the scalar broadcast to [C]', async () => {
+    for (const shape of [[], [1]]) {
+      const wt = convnextWeights(rng, c, d, k, false);
+      const b = new GraphBuilder();
+      const xin = b.input('x', [-1, H, W, c]);
+      const block = addConvNeXtBlock(b, xin, wt, c, d, k, eps);
+      // put the scale between the MLP and the residual Add
+      const add = b.graph.nodes.find((n) => n.name === block)!;
+      add.inputs[1] = b.mul(add.inputs[1], b.graph.addFloatConst('ls', shape, [0.625]));
+      b.graph.topoSort();
+      b.output(block);
+      const x = rng.normals(N * H * W * c);
+      const want = convnext64(x, { n: N, h: H, w: W, c }, k, d, { ...wt, layerScale: new Float32Array(c).fill(0.625) }, eps, 'gelu');
+      const g = await checkFusion(b.graph, FUSED_CONVNEXT_BLOCK, 1, x, want, c);
+      assert.equal(g.nodes[0].inputs.length, 10, `shape [${shape}]: the layer scale is an input`);
+    }
+  });
+
   it('fuseBlocks leaves its input graph unchanged', () => {
     const wt = convnextWeights(rng, c, d, k);
     const b = new GraphBuilder();
