@@ -16,7 +16,7 @@ import { isNatural, outputLayout } from '../../src/kernels/webgl/packed_layout.j
 import { splitShape } from '../../src/kernels/webgl/pointwise_program.js';
 import { isReshapeFree, packedTextureShape } from '../../src/kernels/webgl/webgl_rules.js';
 import { type BlockCase, caseName, compare, prepareCase, runBlockCase } from '../support/block_cases.js';
-import { useBackend } from '../support/browser_backends.js';
+import { useBackend, withWebGLFlags } from '../support/browser_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
 import { recordPasses } from '../support/webgl_passes.js';
 
@@ -433,12 +433,7 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
     expect(fusedBlocksSupported(1)).toBeFalse();
     expect(fusedBlocksSupported(2)).toBeTrue();
     // A webgl backend on a WebGL 1 context, as on a browser without WebGL 2; the WebGL 2 one is restored after.
-    tf.removeBackend('webgl');
-    tf.env().reset();
-    tf.env().set('WEBGL_VERSION', 1);
-    tf.registerBackend('webgl', () => new MathBackendWebGL(), 2);
-    try {
-      await useBackend('webgl');
+    await withWebGLFlags({ WEBGL_VERSION: 1 }, async () => {
       expect(tf.env().getNumber('WEBGL_VERSION')).toBe(1);
       const rng = new Rng(seed + 1);
       for (const t of ODD_CASES.slice(0, 2)) {
@@ -451,12 +446,7 @@ describe(`webgl fused blocks (seed ${seed})`, () => {
         compare(await run.result.data(), made.expected, made.depth, `${caseName(t)} on WebGL 1`);
         tf.dispose([run.result, made.x, ...Object.values(made.weights)]);
       }
-    } finally {
-      tf.removeBackend('webgl');
-      tf.env().reset();
-      tf.registerBackend('webgl', () => new MathBackendWebGL(), 2);
-      await useBackend('webgl');
-    }
+    });
     expect(tf.env().getNumber('WEBGL_VERSION')).toBe(2);
   });
 

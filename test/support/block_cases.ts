@@ -56,9 +56,10 @@ interface Prepared {
 
 /**
  * Well-scaled random weights (N(0, 1/fan_in)), so the branch matters as much as the residual. `editX` changes the
- * drawn input before the oracle runs (non-finite cases).
+ * drawn input (non-finite cases) and `editWeights` the drawn weights (e.g. an outlier channel) before the oracle runs.
  */
-export function prepareCase(t: BlockCase, rng: Rng, editX?: (x: Float32Array) => void): Prepared {
+export function prepareCase(t: BlockCase, rng: Rng, editX?: (x: Float32Array) => void,
+  editWeights?: (weights: Record<string, Float32Array>) => void): Prepared {
   const { n, h, w, c, d, k } = t;
   const s: Shape4 = { n, h, w, c };
   const x = rng.normals(n * h * w * c);
@@ -73,11 +74,13 @@ export function prepareCase(t: BlockCase, rng: Rng, editX?: (x: Float32Array) =>
       lnGamma: rng.uniforms(c, 0.5, 1.5), lnBeta: rng.normals(c, 0.1), ...common,
       ...(t.layerScale ? { layerScale: rng.uniforms(c, 0.5, 1.0) } : {}),
     };
+    editWeights?.(wt);
     const shapes: Record<string, number[]> = { x: [n, h, w, c], dwFilter: [k, k, c, 1], dwBias: [c], lnGamma: [c],
       lnBeta: [c], w1: [c, d], b1: [d], w2: [d, c], b2: [c], layerScale: [c] };
     return { inputs: { x, ...wt }, shapes, expected: convnext64(x, s, k, d, wt, 1e-6, t.act), depth: k * k + 2 * c + d };
   }
   const wt = { filter: rng.normals(k * k * t.g * c, 1 / (k * Math.sqrt(t.g))), bias: rng.normals(c, 0.1), ...common };
+  editWeights?.(wt);
   const shapes: Record<string, number[]> = { x: [n, h, w, c], filter: [k, k, t.g, c], bias: [c], w1: [c, d], b1: [d],
     w2: [d, c], b2: [c] };
   return { inputs: { x, ...wt }, shapes, expected: convfirst64(x, s, k, t.g, d, wt, t.act, t.residual),

@@ -11,7 +11,7 @@
  * layout) and copies them into it with framebuffer blits (no draw calls); where the output's texture is
  * not the plain texel grid the rectangles map onto, it is a single-output pass through runWebGLProgram.
  */
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { env, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import type { BlockSpec } from '../../spec/block_spec.js';
 import { allocatePackedOutputs, copyTexelRects, maxRenderTargets, runMultiTargetPass } from './multi_target_pass.js';
@@ -130,6 +130,14 @@ export function convPass(backend: MathBackendWebGL, spec: BlockSpec, p: PassInpu
   }), [p.x, p.wt.filter, p.wt.convBias]);
 }
 
+/**
+ * Whether tfjs renders to half-float textures (no float32 render targets, or WEBGL_FORCE_F16_TEXTURES): the
+ * texture manager reads this flag for every texture it allocates, the prepared weights' included.
+ */
+function halfFloatTextures(): boolean {
+  return !env().getBool('WEBGL_RENDER_FLOAT32_ENABLED');
+}
+
 /** Pass 2: the hidden tensor [N, H, W, D] in split layout (one part: tfjs's layout). */
 export function expandPass(backend: MathBackendWebGL, spec: BlockSpec, p: PassInputs, conv: TensorInfo,
   shape = expandShape(backend, p.x.shape, spec.hidden)): Hidden {
@@ -141,7 +149,7 @@ export function expandPass(backend: MathBackendWebGL, spec: BlockSpec, p: PassIn
   const options = {
     outShape, inChannels: c, channelPairs: shape.channelPairs, rowHalves: shape.rowHalves,
     inputParts: 1, inputHalves: 1 as const,
-    layerNorm: spec.norm === 'layernorm' ? { epsilon: spec.epsilon } : null,
+    layerNorm: spec.norm === 'layernorm' ? { epsilon: spec.epsilon, weightSumsInShader: halfFloatTextures() } : null,
     activation: spec.activation, residual: false,
     layouts: { A: layout(conv), B: layout(p.wt.w1), Aux: layout(p.wt.aux1), out: outputLayout(partShape) },
   };

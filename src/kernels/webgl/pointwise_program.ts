@@ -44,8 +44,12 @@ export interface PointwiseOptions {
    * Fold LayerNorm over the input channels: Aux row 1 holds colsum_c(B) so that
    * sum_c ((a_c - mean) * rstd) B[c, j] = rstd * (sum_c (a_c - K) B[c, j] - (mean - K) * colsum_j),
    * with K the pixel's first channel (a shift that keeps the one-pass variance accurate).
+   * `weightSumsInShader`: colsum_j is summed in the loop from the B texels the loop reads, not taken from Aux.
+   * Needed with half-float textures: B then holds W rounded to 11 bits while Aux's colsum (itself rounded)
+   * is of the unrounded W, and their mismatch, times (mean - K) * rstd (large when the first channel is an
+   * outlier), swamps the result.
    */
-  layerNorm: { epsilon: number } | null;
+  layerNorm: { epsilon: number; weightSumsInShader?: boolean } | null;
   activation: Activation | null;
   residual: boolean;
   /** Output: channel pairs per fragment (T) and pixel-pair halves per fragment (1: one row, 2: split). */
@@ -162,6 +166,7 @@ function pointwiseShader(o: PointwiseOptions): string {
   const coutPairs = Math.ceil(cout / 2);
   const wPairs = Math.ceil(w / 2);
   const ln = o.layerNorm;
+  const sumsInShader = ln?.weightSumsInShader === true;
   const names = inputNames(o);
   const targets = Array.from({ length: T }, (_, r) => r);
   const halves = Array.from({ length: H }, (_, h) => h);
@@ -185,6 +190,7 @@ function pointwiseShader(o: PointwiseOptions): string {
           ${halves.map((h) => `vec4 a${h} = ${walkA[h][s % S].fetch(...aCol)};
           ${ln == null ? '' : `a${h} -= shift${h}; ${last ? `a${h}.yw = vec2(0.0); ` : ''}s1_${h} += a${h}; s2_${h} += a${h} * a${h};`}`).join('\n          ')}
           ${targets.map((r) => `{ vec4 b = ${walkB[r].fetch(...bCol)};
+          ${sumsInShader ? `colsum${r} += ${last ? 'b.xz' : 'b.xz + b.yw'};` : ''}
           ${halves.map((h) => `acc${h}_${r} += ${last ? `a${h}.xxzz * b.xzxz` : `a${h}.xxzz * b.xzxz + a${h}.yyww * b.ywyw`};`).join(' ')} }`).join('\n          ')}
         }`;
     // The loop body covers L consecutive steps (all S parts once; unrolled by two when S = 1, fewer
@@ -229,7 +235,8 @@ function pointwiseShader(o: PointwiseOptions): string {
     const lines = [`vec4 aux = fetchAux(0, ${j}); // xy: bias; zw: colsum of B (LayerNorm only)`];
     for (const h of halves) {
       const a = acc(h, r);
-      lines.push(ln == null ? `${a} += aux.xyxy;` : `${a} = (${a} - mean${h}.xxyy * aux.zwzw) * rstd${h}.xxyy + aux.xyxy;`);
+      const colsum = sumsInShader ? `colsum${r}.xyxy` : 'aux.zwzw';
+      lines.push(ln == null ? `${a} += aux.xyxy;` : `${a} = (${a} - mean${h}.xxyy * ${colsum}) * rstd${h}.xxyy + aux.xyxy;`);
       if (o.activation != null) lines.push(`${a} = activation(${a});`);
       if (o.residual) lines.push(`${a} += fetchR(${pixelRow(h)}, ${j});`);
       // Keep padding lanes zero: an odd channel count leaves y / w empty in the last channel pair,
@@ -254,6 +261,7 @@ function pointwiseShader(o: PointwiseOptions): string {
       ${outputTexelSnippet(o.layouts.out, write(() => 'vec4(0.0)'))}
       ${halves.flatMap((h) => targets.map((r) => `vec4 ${acc(h, r)} = vec4(0.0);`)).join(' ')}
       ${ln == null ? '' : halves.map((h) => `vec4 s1_${h} = vec4(0.0); vec4 s2_${h} = vec4(0.0);`).join(' ')}
+      ${sumsInShader ? targets.map((r) => `vec2 colsum${r} = vec2(0.0);`).join(' ') : ''}
       ${walkB.map((b) => b.setup).join('\n      ')}
       ${body}
       ${ln == null ? '' : halves.map((h) => `
