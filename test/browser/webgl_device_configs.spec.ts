@@ -1,12 +1,14 @@
 /**
  * The fused WebGL blocks under the tfjs flags of devices that a desktop SwiftShader run does not exercise: half-float
- * textures (phones and older GPUs without float32 render targets). Each config gets a fresh webgl backend (tfjs reads some flags only when it creates one). With
+ * textures (phones and older GPUs without float32 render targets), fewer draw buffers, unpacked textures
+ * (WEBGL_PACK false). Each config gets a fresh webgl backend (tfjs reads some flags only when it creates one). With
  * half floats the float32 tolerance does not apply: the fused error is held to the stock ops' error under the same
  * flags, both against the float64 oracle. Every run also checks that tensors and GPU bytes go back to where they were.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { convfirstBlock, convfirstBlockReference, convnextBlock, convnextBlockReference } from '../../src/index.js';
-import { type BlockCase, caseName, prepareCase } from '../support/block_cases.js';
+import { type BlockCase, caseName, compare, prepareCase } from '../support/block_cases.js';
 import { withWebGLFlags } from '../support/browser_backends.js';
 import { freshSeed, Rng } from '../support/random.js';
 import { recordPasses } from '../support/webgl_passes.js';
@@ -29,17 +31,18 @@ function memory(): { numTensors: number; numBytesInGPU: number } {
 }
 
 /**
- * Case t through the fused op (with the programs it ran) and through the stock composition on the active backend.
- * Tensors and GPU bytes must be back to their starting values once everything is disposed (the weights' prepared
- * copies included).
+ * Case t through the fused op (with the programs it ran) and through the stock composition on the active backend;
+ * `input` makes x the way a model would hand it over (default: as uploaded). Tensors and GPU bytes must be back to
+ * their starting values once everything is disposed (the weights' prepared copies included).
  */
-async function runFusedAndStock(t: BlockCase, rng: Rng, editWeights?: (w: Weights) => void): Promise<Run> {
+async function runFusedAndStock(t: BlockCase, rng: Rng, editWeights?: (w: Weights) => void,
+  input: (x: tf.Tensor4D) => tf.Tensor4D = (x) => x): Promise<Run> {
   const p = prepareCase(t, rng, undefined, editWeights);
   const before = memory();
   const all: Record<string, tf.Tensor> = {};
   for (const [name, data] of Object.entries(p.inputs)) all[name] = tf.tensor(data, p.shapes[name], 'float32');
-  const { x: x4, ...weights } = all;
-  const x = x4 as tf.Tensor4D;
+  const { x: uploaded, ...weights } = all;
+  const x = input(uploaded as tf.Tensor4D);
   const fusedRun = recordPasses(() => t.kind === 'convnext' ?
     convnextBlock(x, weights as never, { activation: t.act }) :
     convfirstBlock(x, weights as never, { activation: t.act, residual: t.residual }));
@@ -48,7 +51,7 @@ async function runFusedAndStock(t: BlockCase, rng: Rng, editWeights?: (w: Weight
     convfirstBlockReference({ x, ...weights } as never, { activation: t.act, residual: t.residual }));
   const fused = await fusedRun.result.data() as Float32Array;
   const stock = await stockY.data() as Float32Array;
-  tf.dispose([fusedRun.result, stockY, ...Object.values(all)]);
+  tf.dispose([fusedRun.result, stockY, x, ...Object.values(all)]);
   const label = `${caseName(t)} (seed ${rng.seed})`;
   expect(memory().numTensors).withContext(`${label}: tensors`).toBe(before.numTensors);
   expect(memory().numBytesInGPU).withContext(`${label}: GPU bytes`).toBe(before.numBytesInGPU);
@@ -74,6 +77,21 @@ function expectNoWorseThanStock(r: Run): void {
   expect(fusedError).withContext(`${r.label}: fused error vs stock ${stockError}`).toBeLessThanOrEqual(2 * stockError);
 }
 
+/** Runs `f` while the context reports at most `count` draw buffers, as on GPUs with fewer render targets. */
+async function withMaxDrawBuffers<T>(count: number, f: () => Promise<T>): Promise<T> {
+  const gl = (tf.backend() as MathBackendWebGL).gpgpu.gl as WebGL2RenderingContext;
+  const getParameter = gl.getParameter;
+  gl.getParameter = function (name: GLenum) {
+    const value = getParameter.call(this, name);
+    return name === gl.MAX_DRAW_BUFFERS ? Math.min(value, count) : value;
+  };
+  try {
+    return await f();
+  } finally {
+    gl.getParameter = getParameter;
+  }
+}
+
 describe(`webgl fused blocks under device flags (seed ${seed})`, () => {
   it('half-float textures: fused blocks run and are no worse than stock ops on the same textures', async () => {
     await withWebGLFlags({ WEBGL_FORCE_F16_TEXTURES: true }, async () => {
@@ -89,6 +107,40 @@ describe(`webgl fused blocks under device flags (seed ${seed})`, () => {
       // unrounded sums the error was 5x stock's at C = 384).
       const outlier = await runFusedAndStock(WIDE_CONVNEXT, new Rng(rng.int(1, 2 ** 30)), (w) => { w.dwBias[0] += 40; });
       expectNoWorseThanStock(outlier);
+    });
+  });
+
+  for (const drawBuffers of [4, 1]) {
+    it(`MAX_DRAW_BUFFERS ${drawBuffers}: the 1x1 passes write at most ${drawBuffers} targets and match float64`, async () => {
+      await withMaxDrawBuffers(drawBuffers, async () => {
+        const rng = new Rng(seed + drawBuffers);
+        const onePass = drawBuffers === 1 ? 'PointwiseProgram' : `MultiTargetPass(${drawBuffers})`;
+        for (const t of [CONVNEXT, CONVFIRST]) {
+          const r = await runFusedAndStock(t, new Rng(rng.int(1, 2 ** 30)));
+          expect(r.programs).toEqual(['SpatialConvProgram', onePass, onePass]);
+          compare(r.fused, r.expected, r.depth, r.label);
+        }
+      });
+    });
+  }
+
+  it('WEBGL_PACK false: a batch slice of a stock op\'s output (an unpacked view) is packed once, then the fused passes', async () => {
+    await withWebGLFlags({ WEBGL_PACK: false }, async () => {
+      const rng = new Rng(seed + 7);
+      const backend = tf.backend() as MathBackendWebGL;
+      // tfjs slices an unpacked tensor along the batch without copying: the slice shares its source's texture.
+      const batchSlice = (x: tf.Tensor4D) => {
+        const y = tf.tidy(() => tf.slice(tf.concat([x, x]), [x.shape[0], 0, 0, 0], x.shape)) as tf.Tensor4D;
+        const texData = backend.texData.get(y.dataId);
+        expect(texData.isPacked).withContext('stock op output').toBeFalsy();
+        expect(texData.slice).withContext('a view into the concatenation').toBeDefined();
+        return y;
+      };
+      for (const t of [CONVNEXT, CONVFIRST]) {
+        const r = await runFusedAndStock(t, new Rng(rng.int(1, 2 ** 30)), undefined, batchSlice);
+        expect(r.programs).toEqual(['PackProgram', ...FUSED_PASSES]);
+        compare(r.fused, r.expected, r.depth, r.label);
+      }
     });
   });
 });
