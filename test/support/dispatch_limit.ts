@@ -8,14 +8,17 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 
 export async function withWorkgroupsPerDimension<T>(limit: number, run: () => Promise<T>): Promise<T> {
   const device = (tf.backend() as WebGPUBackend).device;
-  // GPUSupportedLimits are prototype getters: copy them into a plain object that shadows them on this device.
+  // Copied into a plain object (GPUSupportedLimits are getters) that shadows them on this device.
   const limits: Record<string, number> = {};
   for (const key in device.limits) limits[key] = device.limits[key as keyof GPUSupportedLimits] as number;
   limits.maxComputeWorkgroupsPerDimension = limit;
+  // Dawn's node binding may hold `limits` on the device object itself: put back whatever was there.
+  const own = Object.getOwnPropertyDescriptor(device, 'limits');
   Object.defineProperty(device, 'limits', { value: limits, configurable: true });
   try {
     return await run();
   } finally {
-    delete (device as { limits?: unknown }).limits;
+    if (own != null) Object.defineProperty(device, 'limits', own);
+    else delete (device as { limits?: unknown }).limits;
   }
 }
