@@ -45,7 +45,15 @@ export async function startPageServer({ entry, staticDir, port = 0, host = '127.
   const routes = Object.entries({ '/': staticDir, ...extraRoutes }).sort((a, b) => b[0].length - a[0].length);
 
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      // A malformed escape (%E0%A4%A) threw out of the handler: an unhandled rejection that ended the server.
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end('bad request: malformed URL escape');
+      return;
+    }
     try {
       if (path === '/bundle.js') {
         res.writeHead(200, { 'content-type': TYPES['.js'], 'cache-control': 'no-store' });

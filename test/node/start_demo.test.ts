@@ -1,6 +1,7 @@
 /**
  * `npm start`'s port (scripts/start_demo.ts, scripts/page_server.ts): a port asked for (--port, PORT) that is
- * taken is an error naming it, not a silent move to another port; only the default falls back to a free one.
+ * taken is an error naming it, not a silent move to another port; only the default falls back to a free one. A bad
+ * request is answered, not fatal.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -58,6 +59,19 @@ describe('demo server port', () => {
     try {
       assert.notEqual(new URL(server.url).port, String(port));
       assert.ok(logs.includes(`port ${port} is taken; using a free one`), logs.join('\n'));
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('demo server requests', () => {
+  it('a malformed URL escape is a 400, and the server goes on serving (it ended the process before)', async () => {
+    const server = await startPageServer({ entry: probeEntry, staticDir: root });
+    try {
+      assert.equal((await fetch(`${server.url}%E0%A4%A`)).status, 400);
+      assert.equal((await fetch(`${server.url}..%2F..%2Fetc%2Fpasswd`)).status, 404, 'no way out of the served folder');
+      assert.equal((await fetch(`${server.url}package.json`)).status, 200);
     } finally {
       await server.close();
     }
