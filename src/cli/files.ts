@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
   writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConversionError } from '../converter/errors.js';
+import { externalDataLength } from '../converter/external_data.js';
 import type { ExternalDataReader } from '../converter/onnx_import.js';
 import { folderWriteProblem } from './output_path.js';
 import { checkGraphModelJson, type TfjsModelJson, weightGroupBytes } from '../converter/tfjs_import.js';
@@ -50,11 +51,7 @@ export function onnxExternalDataReader(onnxPath: string): ExternalDataReader {
       throw new ConversionError(`external data file ${location} named by ${basename(onnxPath)} is missing: not found ` +
         `next to it in ${dirname(file)}`);
     }
-    const n = length ?? stat.size - offset;
-    if (offset + n > stat.size || n < 0) {
-      throw new ConversionError(`external data file ${location} is ${stat.size} bytes, but ${basename(onnxPath)} reads ` +
-        `bytes ${offset}..${offset + n} of it: truncated, or not this model's`);
-    }
+    const n = externalDataLength(location, stat.size, offset, length, basename(onnxPath));
     const out = new Uint8Array(n);
     const fd = openSync(file, 'r');
     try {

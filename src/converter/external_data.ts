@@ -13,11 +13,21 @@ export function inMemoryExternalData(files: ReadonlyMap<string, Uint8Array>, onn
     if (bytes == null) {
       throw new ConversionError(`external data file ${location} named by ${onnxName} is missing: add it to the files`);
     }
-    const n = length ?? bytes.byteLength - offset;
-    if (n < 0 || offset + n > bytes.byteLength) {
-      throw new ConversionError(`external data file ${name} is ${bytes.byteLength} bytes, but ${onnxName} reads bytes ` +
-        `${offset}..${offset + n} of it: truncated, or not this model's`);
-    }
+    const n = externalDataLength(name, bytes.byteLength, offset, length, onnxName);
     return bytes.subarray(offset, offset + n);
   };
+}
+
+/**
+ * The bytes a tensor reads from a data file of `size` bytes (`length`, or to the end when undefined), checked to lie
+ * within it; a range past its end is a ConversionError naming the file (any reader: in memory or on disk).
+ */
+export function externalDataLength(file: string, size: number, offset: number, length: number | undefined,
+  onnxName: string): number {
+  const n = length ?? size - offset;
+  if (n < 0 || offset + n > size) {
+    throw new ConversionError(`external data file ${file} is ${size} bytes, but ${onnxName} reads bytes ` +
+      `${offset}..${offset + n} of it: truncated, or not this model's`);
+  }
+  return n;
 }
