@@ -3,10 +3,9 @@
  * "original"), that graph put through the converter (the "converted" one, fused blocks), ConvFirstNet built
  * fused, or a user's ONNX / TF.js model converted in the page (unfused original vs fused).
  */
-import { convertModel, type ConvertSource, type GraphInput, type GraphModelFiles, type TfjsModelJson, writeGraphModel }
-  from '../../src/converter/index.js';
+import { convertModel, type ConvertSource, type GraphInput, type GraphModelFiles, inMemoryExternalData, type TfjsModelJson,
+  writeGraphModel } from '../../src/converter/index.js';
 import { buildModel } from '../../models/index.js';
-import { inMemoryExternalData } from '../../src/converter/external_data.js';
 import { FUSED_OPS } from '../../src/converter/fused_ops.js';
 import { yieldToPage } from './next_task.js';
 
