@@ -133,21 +133,27 @@ export function compare(got: ArrayLike<number>, want: Float64Array, depth: numbe
   return { maxErr, tol, worstIndex };
 }
 
+/** Something done with a case's op call (same inputs and weights) before the measured call, e.g. a compile-only pass. */
+export type WarmUp = (run: () => tf.Tensor) => Promise<void>;
+
 /**
  * Runs one case with the package's op on the active backend; throws on mismatch or leaked tensors. `nanInput`: one
  * input element (drawn from the seed) is NaN, and every output the oracle makes NaN must be NaN (an activation
  * written as max(v, 0) turns it into 0 on GPUs), the rest must match.
  */
-export async function runBlockCase(t: BlockCase, seed: number, nanInput = false): Promise<CaseResult> {
+export async function runBlockCase(t: BlockCase, seed: number, nanInput = false,
+  warmUp?: WarmUp): Promise<CaseResult> {
   const label = `${caseName(t)}${nanInput ? ' with a NaN input' : ''} on ${tf.getBackend()} (seed ${seed})`;
   const p = prepareCase(t, new Rng(seed), nanInput ? (x) => { x[seed % x.length] = Number.NaN; } : undefined);
   const before = tf.memory().numTensors;
   const tensors: Record<string, tf.Tensor> = {};
   for (const [name, data] of Object.entries(p.inputs)) tensors[name] = tf.tensor(data, p.shapes[name], 'float32');
   const { x, ...weights } = tensors;
-  const y = t.kind === 'convnext' ?
+  const run = () => t.kind === 'convnext' ?
     convnextBlock(x as tf.Tensor4D, weights as never, { activation: t.act }) :
     convfirstBlock(x as tf.Tensor4D, weights as never, { activation: t.act, residual: t.residual });
+  await warmUp?.(run);
+  const y = run();
   const got = await y.data();
   if (y.shape.join() !== [t.n, t.h, t.w, t.c].join()) throw new Error(`${label}: output shape ${y.shape}`);
   y.dispose();

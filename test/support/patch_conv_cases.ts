@@ -10,7 +10,7 @@ import { patchConv } from '../../src/index.js';
 import { clearWebGPUWeightCache, lastPatchConvDecision, planPatchConv, setPatchConvOverride, setPoisonFusedOutputs,
   setWebGPUTilingLimits, type PatchConvOverride, type PatchConvPlan, type TilingLimits, webgpuWeightCacheStats }
   from '../../src/kernels/webgpu/index.js';
-import { compare, type CaseResult } from './block_cases.js';
+import { compare, type CaseResult, type WarmUp } from './block_cases.js';
 import { Rng } from './random.js';
 import { countPrograms, expectNoLeakedDataIds, programsPerCall } from './webgpu_fused.js';
 import { layerNorm64 } from './layer_norm_cases.js';
@@ -75,7 +75,8 @@ export function patchConvCases(rng: Rng): PatchConvCase[] {
 }
 
 /** Runs patchConv on the active backend against float64; throws on mismatch or leaked tensors. */
-export async function runPatchConvCase(c: PatchConvCase, seed: number, epsilon = 1e-6): Promise<CaseResult> {
+export async function runPatchConvCase(c: PatchConvCase, seed: number, epsilon = 1e-6,
+  warmUp?: WarmUp): Promise<CaseResult> {
   const label = `patchConv ${patchCaseName(c)} on ${tf.getBackend()} (seed ${seed})`;
   const rng = new Rng(seed);
   // An offset mean and a scale far from 1 make both LayerNorm moments matter.
@@ -91,8 +92,10 @@ export async function runPatchConvCase(c: PatchConvCase, seed: number, epsilon =
   const filter = tf.tensor4d(fs, [c.k, c.k, c.cin, c.cout]);
   const bias = c.bias ? tf.tensor1d(bs) : null;
   const [gamma, beta, postGamma, postBeta] = [tf.tensor1d(gs), tf.tensor1d(betas), tf.tensor1d(postGs), tf.tensor1d(postBetas)];
-  const y = patchConv(x, filter, bias, { ...(c.preNorm ? { preNorm: { gamma, beta, epsilon } } : {}),
+  const run = () => patchConv(x, filter, bias, { ...(c.preNorm ? { preNorm: { gamma, beta, epsilon } } : {}),
     ...(c.postNorm ? { postNorm: { gamma: postGamma, beta: postBeta, epsilon } } : {}) });
+  await warmUp?.(run);
+  const y = run();
   const got = await y.data();
   const want = [c.n, Math.floor(c.h / c.k), Math.floor(c.w / c.k), c.cout];
   const shape = y.shape.join();

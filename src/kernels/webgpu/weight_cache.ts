@@ -10,7 +10,7 @@
  * tf.memory() and do not trip the engine's per-kernel leak check; each call binds them through a
  * short-lived external TensorInfo that the backend releases without freeing the buffer.
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { packedOffsets } from './block_wgsl.js';
 import { FoldWeightsProgram } from './fold_weights_program.js';
@@ -27,6 +27,11 @@ interface Entry {
   sources: DataId[];
   buffer: GPUBuffer;
   length: number;
+  /**
+   * Made under WEBGPU_ENGINE_COMPILE_ONLY (tfjs's parallel-compile warm-up): the fold program was compiled but not
+   * run, so the buffer holds no weights yet; the first call that executes folds into it.
+   */
+  unfolded: boolean;
 }
 
 const ids = new WeakMap<DataId, number>();
@@ -94,19 +99,26 @@ export function cachedWeights(backend: WebGPUBackend, kind: string, sources: (tf
   length: number, fold: (out: tf.TensorInfo) => void): tf.TensorInfo {
   hearDisposals(backend);
   const key = `${kind}:${sources.map((t) => (t == null ? '-' : idOf(t.dataId))).join(',')}`;
+  const compileOnly = tf.env().getBool('WEBGPU_ENGINE_COMPILE_ONLY');
   let entry = entries.get(key);
   if (entry == null) {
     const buffer = backend.bufferManager.acquireBuffer(length * 4,
       GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
-    const out = externalInfo(backend, buffer, length);
-    fold(out);
-    backend.disposeData(out.dataId);
-    folds++;
-    entry = { backend, sources: sources.filter((t) => t != null).map((t) => t!.dataId), buffer, length };
+    entry = { backend, sources: sources.filter((t) => t != null).map((t) => t!.dataId), buffer, length,
+      unfolded: true };
     entries.set(key, entry);
     for (const id of entry.sources) {
       if (!bySource.has(id)) bySource.set(id, new Set());
       bySource.get(id)!.add(key);
+    }
+  }
+  if (entry.unfolded) {
+    const out = externalInfo(backend, entry.buffer, length);
+    fold(out); // only compiles the fold program under compile-only
+    backend.disposeData(out.dataId);
+    if (!compileOnly) {
+      entry.unfolded = false;
+      folds++;
     }
   }
   return externalInfo(backend, entry.buffer, entry.length);
