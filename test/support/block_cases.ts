@@ -133,7 +133,7 @@ export function compare(got: ArrayLike<number>, want: Float64Array, depth: numbe
   return { maxErr, tol, worstIndex };
 }
 
-/** Something done with a case's op call (same inputs and weights) before the measured call, e.g. a compile-only pass. */
+/** Done after a case's tensors are made, before the measured call (e.g. a compile-only pass of `run`, a tf.setBackend). */
 export type WarmUp = (run: () => tf.Tensor) => Promise<void>;
 
 /**

@@ -10,7 +10,7 @@ import { lastClassifierHeadDecision, setClassifierHeadLanes, setPoisonFusedOutpu
   from '../../src/kernels/webgpu/index.js';
 import type { TilingLimits } from '../../src/kernels/webgpu/tiling.js';
 import { type BadInput, checkBadInputs } from './bad_inputs.js';
-import { compare, type CaseResult } from './block_cases.js';
+import { compare, type CaseResult, type WarmUp } from './block_cases.js';
 import { Rng } from './random.js';
 import { countPrograms, expectNoLeakedDataIds, programsPerCall } from './webgpu_fused.js';
 
@@ -58,7 +58,8 @@ export function headCases(rng: Rng): HeadCase[] {
 }
 
 /** Runs classifierHead on the active backend against float64; throws on mismatch or leaked tensors. */
-export async function runHeadCase(t: HeadCase, seed: number, epsilon = 1e-6): Promise<CaseResult> {
+export async function runHeadCase(t: HeadCase, seed: number, epsilon = 1e-6,
+  warmUp?: WarmUp): Promise<CaseResult> {
   const label = `classifierHead ${headName(t)} eps ${epsilon} on ${tf.getBackend()} (seed ${seed})`;
   const rng = new Rng(seed);
   const { n, h, w, c, k } = t;
@@ -72,7 +73,9 @@ export async function runHeadCase(t: HeadCase, seed: number, epsilon = 1e-6): Pr
   const before = tf.memory().numTensors;
   const inputs = [tf.tensor4d(xs, [n, h, w, c]), tf.tensor1d(gs), tf.tensor1d(bs), tf.tensor2d(ws, [c, k]),
     tf.tensor1d(biases)] as const;
-  const y = classifierHead(...inputs, { epsilon });
+  const run = () => classifierHead(...inputs, { epsilon });
+  await warmUp?.(run);
+  const y = run();
   const got = await y.data();
   if (y.shape.join() !== [n, k].join()) throw new Error(`${label}: output shape [${y.shape}]`);
   tf.dispose([...inputs, y]);

@@ -8,7 +8,7 @@ import { type BadInput, checkBadInputs } from './bad_inputs.js';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { layerNorm } from '../../src/index.js';
 import { setPoisonFusedOutputs } from '../../src/kernels/webgpu/index.js';
-import { compare, type CaseResult } from './block_cases.js';
+import { compare, type CaseResult, type WarmUp } from './block_cases.js';
 import { Rng } from './random.js';
 import { countPrograms, expectNoLeakedDataIds, programsPerCall } from './webgpu_fused.js';
 
@@ -41,7 +41,8 @@ export function layerNormShapes(rng: Rng): number[][] {
 }
 
 /** Runs layerNorm on the active backend against float64; throws on mismatch or leaked tensors. */
-export async function runLayerNormCase(shape: number[], seed: number, epsilon = 1e-6): Promise<CaseResult> {
+export async function runLayerNormCase(shape: number[], seed: number, epsilon = 1e-6,
+  warmUp?: WarmUp): Promise<CaseResult> {
   const label = `layerNorm [${shape.join(', ')}] eps ${epsilon} on ${tf.getBackend()} (seed ${seed})`;
   const rng = new Rng(seed);
   const c = shape[shape.length - 1];
@@ -52,7 +53,9 @@ export async function runLayerNormCase(shape: number[], seed: number, epsilon = 
   const bs = rng.normals(c, 0.1);
   const before = tf.memory().numTensors;
   const [x, gamma, beta] = [tf.tensor(xs, shape), tf.tensor1d(gs), tf.tensor1d(bs)];
-  const y = layerNorm(x, gamma, beta, { epsilon });
+  const run = () => layerNorm(x, gamma, beta, { epsilon });
+  await warmUp?.(run);
+  const y = run();
   const got = await y.data();
   if (y.shape.join() !== shape.join()) throw new Error(`${label}: output shape [${y.shape}]`);
   tf.dispose([x, gamma, beta, y]);

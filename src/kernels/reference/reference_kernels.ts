@@ -9,6 +9,7 @@ import { FUSED_PATCH_CONV, type PatchConvAttrs, patchConvOutputSize } from '../.
 import { type PatchConvInputs, patchConvReference } from './patch_conv_reference.js';
 import { type ClassifierHeadAttrs, FUSED_CLASSIFIER_HEAD } from '../../spec/classifier_head.js';
 import { type ClassifierHeadInputs, classifierHeadReference } from './classifier_head_reference.js';
+import { withForeignInputsMoved } from '../leak_check.js';
 
 /**
  * An output with no elements (an empty batch or image): the empty tensor, without the stock ops, which throw on size 0
@@ -25,40 +26,49 @@ function emptyOutput(outShape: number[]): tf.Tensor | null {
  */
 export function convnextReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  const empty = emptyOutput((inputs.x as tf.TensorInfo).shape);
-  if (empty != null) return empty;
-  return tf.tidy(() => convnextBlockReference(inputs as unknown as ConvNeXtInputs, attrs as unknown as ConvNeXtAttrs));
+  return withForeignInputsMoved(inputs, () => {
+    const empty = emptyOutput((inputs.x as tf.TensorInfo).shape);
+    if (empty != null) return empty;
+    return tf.tidy(() => convnextBlockReference(inputs as unknown as ConvNeXtInputs, attrs as unknown as ConvNeXtAttrs));
+  });
 }
 
 export function convfirstReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  const empty = emptyOutput((inputs.x as tf.TensorInfo).shape);
-  if (empty != null) return empty;
-  return tf.tidy(() => convfirstBlockReference(inputs as unknown as ConvFirstInputs,
-    attrs as unknown as ConvFirstAttrs));
+  return withForeignInputsMoved(inputs, () => {
+    const empty = emptyOutput((inputs.x as tf.TensorInfo).shape);
+    if (empty != null) return empty;
+    return tf.tidy(() => convfirstBlockReference(inputs as unknown as ConvFirstInputs,
+      attrs as unknown as ConvFirstAttrs));
+  });
 }
 
 export function layerNormReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  return tf.tidy(() => layerNormReference(inputs as unknown as LayerNormInputs, attrs as unknown as LayerNormAttrs));
+  return withForeignInputsMoved(inputs, () =>
+    tf.tidy(() => layerNormReference(inputs as unknown as LayerNormInputs, attrs as unknown as LayerNormAttrs)));
 }
 
 export function patchConvReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  const [n, h, w] = (inputs.x as tf.TensorInfo).shape;
-  const [k, , , cout] = (inputs.filter as tf.TensorInfo).shape;
-  const empty = emptyOutput([n, ...patchConvOutputSize(h, w, k), cout]);
-  if (empty != null) return empty;
-  return tf.tidy(() => patchConvReference(inputs as unknown as PatchConvInputs, attrs as unknown as PatchConvAttrs));
+  return withForeignInputsMoved(inputs, () => {
+    const [n, h, w] = (inputs.x as tf.TensorInfo).shape;
+    const [k, , , cout] = (inputs.filter as tf.TensorInfo).shape;
+    const empty = emptyOutput([n, ...patchConvOutputSize(h, w, k), cout]);
+    if (empty != null) return empty;
+    return tf.tidy(() => patchConvReference(inputs as unknown as PatchConvInputs, attrs as unknown as PatchConvAttrs));
+  });
 }
 
 /** FusedClassifierHead's reference; webgl runs it too (the head is tiny; a fused GLSL head is not worth a pass). */
 export function classifierHeadReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  const empty = emptyOutput([(inputs.x as tf.TensorInfo).shape[0], (inputs.weight as tf.TensorInfo).shape[1]]);
-  if (empty != null) return empty;
-  return tf.tidy(() => classifierHeadReference(inputs as unknown as ClassifierHeadInputs,
-    attrs as unknown as ClassifierHeadAttrs));
+  return withForeignInputsMoved(inputs, () => {
+    const empty = emptyOutput([(inputs.x as tf.TensorInfo).shape[0], (inputs.weight as tf.TensorInfo).shape[1]]);
+    if (empty != null) return empty;
+    return tf.tidy(() => classifierHeadReference(inputs as unknown as ClassifierHeadInputs,
+      attrs as unknown as ClassifierHeadAttrs));
+  });
 }
 
 export function referenceKernelConfigs(backendName: string): tf.KernelConfig[] {

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
+import { excuseFromLeakCheck } from '../leak_check.js';
 
 export interface PreparedTensor { shape: number[]; values: Float32Array }
 
@@ -77,18 +78,9 @@ export function preparedWeights(backend: MathBackendWebGL, key: string, sources:
     tensors[name] = backend.makeTensorInfo(t.shape, 'float32', t.values);
   }
   cache.set(ids[0], [...list, { key, sources: ids, tensors, placeholder: compileOnly }]);
+  // Cached weights outlive the kernel on purpose (they are freed with their source tensors).
   excuseFromLeakCheck(backend.numDataIds() - before);
   return tensors;
-}
-
-/**
- * Under IS_TEST the engine counts data ids created by a kernel beyond its outputs as leaks. Cached
- * weights outlive the kernel on purpose (they are freed with their source tensors), so they are
- * reported the way the engine reports data it moved between backends.
- */
-function excuseFromLeakCheck(count: number): void {
-  const stack = (tf.engine().state as unknown as { numDataMovesStack: number[] }).numDataMovesStack;
-  if (count > 0 && stack.length > 0) stack[stack.length - 1] += count;
 }
 
 /** Number of cached weight sets on this backend (for tests and reports). */
