@@ -92,13 +92,15 @@ function externalInfo(backend: WebGPUBackend, buffer: GPUBuffer, length: number)
 
 /**
  * A TensorInfo over the cache's buffer of `length` floats for this weight set (`kind` plus the source
- * tensors' dataIds, absent ones as '-'), running `fold(out)` to fill it on first use. The caller must
+ * tensors' dataIds and shapes, absent ones as '-'), running `fold(out)` to fill it on first use. The caller must
  * `backend.disposeData(info.dataId)` after its program ran.
  */
 export function cachedWeights(backend: WebGPUBackend, kind: string, sources: (tf.TensorInfo | undefined)[],
   length: number, fold: (out: tf.TensorInfo) => void): tf.TensorInfo {
   hearDisposals(backend);
-  const key = `${kind}:${sources.map((t) => (t == null ? '-' : idOf(t.dataId))).join(',')}`;
+  // Shapes too: tf.reshape views share a dataId, and a bias-less patch conv's filter reshaped to another k / Cout
+  // (same size) must not get the first view's folded layout.
+  const key = `${kind}:${sources.map((t) => (t == null ? '-' : `${idOf(t.dataId)}[${t.shape}]`)).join(',')}`;
   const compileOnly = tf.env().getBool('WEBGPU_ENGINE_COMPILE_ONLY');
   let entry = entries.get(key);
   if (entry == null) {
