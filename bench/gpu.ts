@@ -16,7 +16,7 @@ import { parseCommandLine } from './support/args.js';
 import { writeJsonFile } from './support/json_output.js';
 import { GPU_COMMAND } from './support/bench_args.js';
 import { sweepPlan, sweepVariants } from './support/sweep_variants.js';
-import { median } from './support/stats.js';
+import { median } from '../src/analysis/stats.js';
 
 // The command line is checked (--help, unknown options or --sweep-only names: exit) before any device work;
 // the options: bench/support/bench_args.ts GPU_COMMAND. --sweep options: `--sweep-ops convnext` (default both

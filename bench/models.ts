@@ -26,7 +26,7 @@ import { MODELS_COMMAND } from './support/bench_args.js';
 import { ALL_CONFIGS } from './support/model_configs.js';
 import { interleavedRounds } from './support/rounds.js';
 import { compareWithStock } from './support/stock_comparison.js';
-import { median } from './support/stats.js';
+import { median } from '../src/analysis/stats.js';
 
 // The command line is checked (--help, unknown options or --configs keys: exit) before any device work.
 const { smoke, jsonFile, profileDir, configKeys, dispatches, dawnToggles } = parseCommandLine(MODELS_COMMAND);

@@ -24,7 +24,7 @@
 import { parseCommandLine } from './support/args.js';
 import { writeJsonFile } from './support/json_output.js';
 import { PATCH_CONV_COMMAND, PATCH_CONV_DEFAULT_BATCHES } from './support/bench_args.js';
-import { median } from './support/stats.js';
+import { median } from '../src/analysis/stats.js';
 
 // The command line is checked (--help, unknown options, shape names: exit) before any device work.
 const cli = parseCommandLine(PATCH_CONV_COMMAND);
@@ -288,8 +288,8 @@ async function stockComparison(): Promise<void> {
       if (n === cli.sweepBatch) {
         const f = call('fused', s, x, w);
         const decide = (o: PatchConvOverride) => {
-          tuning.setPatchConvOverride(o);
-          try { f().dispose(); return tuning.lastPatchConvDecision(); } finally { tuning.setPatchConvOverride(null); }
+          withOverride(o, f)().dispose();
+          return tuning.lastPatchConvDecision();
         };
         const time = (o: PatchConvOverride) => gpuTime(withOverride(o, f));
         for (const r of await sweepForcedTilings(PATCH_SWEEP_VARIANTS, decide, time)) {

@@ -8,7 +8,7 @@
  * A fragment covers P pixel pairs x QB output-channel pairs and writes P * QB texels, one per target
  * (P = QB = 1 is the single-output pass). `arrayInput` reads A from a 2D-array texture layer instead.
  */
-import { median } from '../support/stats.js';
+import { median } from '../../src/analysis/stats.js';
 
 export interface ProbeArgs { m: number; k: number; n: number; variants: Array<{ p: number; qb: number; arrayInput?: boolean; branch?: boolean; transposed?: boolean }>; reps: number; samples: number }
 

@@ -13,7 +13,7 @@ import { allocatePackedOutputs, copyTexelRects } from '../../src/kernels/webgl/m
 import { blockSplitRects, splitShape } from '../../src/kernels/webgl/pointwise_program.js';
 import { prepareConvFirst, prepareConvNeXt } from '../../src/kernels/webgl/block_weights.js';
 import { type BlockSpec, convfirstSpec, convnextSpec } from '../../src/spec/block_spec.js';
-import { median } from '../support/stats.js';
+import { median } from '../../src/analysis/stats.js';
 
 export interface BenchArgs {
   shapes: Array<[number, number]>; chain: number; samples: number; kinds: string[];

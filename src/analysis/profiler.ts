@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { attributeWeights, type CostOptions, type KernelAttrs, type KernelCategory, recordCost } from './cost_model.js';
 import { type KernelRecord, type KernelTrace, type TimingSource, traceKernels } from './kernel_trace.js';
+import { median } from './stats.js';
 
 export interface KernelRow {
   /** Position in dispatch order. */
@@ -75,12 +76,6 @@ export const DEFAULT_GPU_RAMP_MS = 300;
 
 /** Backends whose kernel times depend on the GPU's clocks (the ramp's default is on for them). */
 const GPU_BACKENDS = new Set(['webgpu', 'webgl']);
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 export function sumTotals(rows: ReadonlyArray<Pick<KernelRow, 'timeMs' | 'flops' | 'bytes'>>): ProfileTotals {
   let timeMs = 0;

@@ -1,11 +1,11 @@
 /**
- * The benchmarks' median (bench/support/stats.ts): bench:models and bench's --sweep each had a copy that took the
+ * The benchmarks' and the profiler's median (src/analysis/stats.ts): bench:models and bench's --sweep each had a copy that took the
  * upper middle value of an even count, so bench:models' gpuMedianMs (3 rounds x 10 = 30 samples) was the 16th
  * smallest reading, not the median.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { median } from '../../bench/support/stats.js';
+import { median } from '../../src/analysis/stats.js';
 
 describe('bench median', () => {
   it('an even count: the mean of the two middle values', () => {

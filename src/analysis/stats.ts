@@ -1,4 +1,4 @@
-/** Summary statistics of the benchmarks' samples. */
+/** Summary statistics of timing samples: the profiler's per-kernel times and the benchmarks' rounds. */
 
 /** The median: the middle value, or the mean of the two middle values of an even count. */
 export function median(values: readonly number[]): number {
