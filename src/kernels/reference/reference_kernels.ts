@@ -20,56 +20,41 @@ function emptyOutput(outShape: number[]): tf.Tensor | null {
   return tf.util.sizeFromShape(outShape) === 0 ? tf.zeros(outShape, 'float32') : null;
 }
 
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap };
+const shapeOf = (t: tf.TensorInfo | undefined): number[] => (t as tf.TensorInfo).shape;
+
 /**
- * Kernel functions that run the reference composition on whatever backend is active. A kernel may return
- * a Tensor (the engine adopts it); the tidy frees every intermediate so the engine's leak check passes.
+ * A kernel function that runs the reference composition `reference` on whatever backend is active. A kernel may
+ * return a Tensor (the engine adopts it); the tidy frees every intermediate so the engine's leak check passes, and
+ * inputs made on another backend are moved first (see withForeignInputsMoved). `outShape`: the output's shape, for
+ * an empty output made without the stock ops (emptyOutput).
  */
-export function convnextReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
-  attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  return withForeignInputsMoved(inputs, () => {
-    const empty = emptyOutput((inputs.x as tf.TensorInfo).shape);
+function referenceKernel<I, A>(reference: (inputs: I, attrs: A) => tf.Tensor,
+  outShape?: (inputs: tf.NamedTensorInfoMap) => number[]): (args: KernelArgs) => tf.TensorInfo {
+  return ({ inputs, attrs }) => withForeignInputsMoved(inputs, () => {
+    const empty = outShape == null ? null : emptyOutput(outShape(inputs));
     if (empty != null) return empty;
-    return tf.tidy(() => convnextBlockReference(inputs as unknown as ConvNeXtInputs, attrs as unknown as ConvNeXtAttrs));
+    return tf.tidy(() => reference(inputs as unknown as I, attrs as unknown as A));
   });
 }
 
-export function convfirstReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
-  attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  return withForeignInputsMoved(inputs, () => {
-    const empty = emptyOutput((inputs.x as tf.TensorInfo).shape);
-    if (empty != null) return empty;
-    return tf.tidy(() => convfirstBlockReference(inputs as unknown as ConvFirstInputs,
-      attrs as unknown as ConvFirstAttrs));
-  });
-}
+export const convnextReferenceKernel = referenceKernel<ConvNeXtInputs, ConvNeXtAttrs>(convnextBlockReference,
+  (i) => shapeOf(i.x));
 
-export function layerNormReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
-  attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  return withForeignInputsMoved(inputs, () =>
-    tf.tidy(() => layerNormReference(inputs as unknown as LayerNormInputs, attrs as unknown as LayerNormAttrs)));
-}
+export const convfirstReferenceKernel = referenceKernel<ConvFirstInputs, ConvFirstAttrs>(convfirstBlockReference,
+  (i) => shapeOf(i.x));
 
-export function patchConvReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
-  attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  return withForeignInputsMoved(inputs, () => {
-    const [n, h, w] = (inputs.x as tf.TensorInfo).shape;
-    const [k, , , cout] = (inputs.filter as tf.TensorInfo).shape;
-    const empty = emptyOutput([n, ...patchConvOutputSize(h, w, k), cout]);
-    if (empty != null) return empty;
-    return tf.tidy(() => patchConvReference(inputs as unknown as PatchConvInputs, attrs as unknown as PatchConvAttrs));
-  });
-}
+export const layerNormReferenceKernel = referenceKernel<LayerNormInputs, LayerNormAttrs>(layerNormReference);
+
+export const patchConvReferenceKernel = referenceKernel<PatchConvInputs, PatchConvAttrs>(patchConvReference, (i) => {
+  const [n, h, w] = shapeOf(i.x);
+  const [k, , , cout] = shapeOf(i.filter);
+  return [n, ...patchConvOutputSize(h, w, k), cout];
+});
 
 /** FusedClassifierHead's reference; webgl runs it too (the head is tiny; a fused GLSL head is not worth a pass). */
-export function classifierHeadReferenceKernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap;
-  attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  return withForeignInputsMoved(inputs, () => {
-    const empty = emptyOutput([(inputs.x as tf.TensorInfo).shape[0], (inputs.weight as tf.TensorInfo).shape[1]]);
-    if (empty != null) return empty;
-    return tf.tidy(() => classifierHeadReference(inputs as unknown as ClassifierHeadInputs,
-      attrs as unknown as ClassifierHeadAttrs));
-  });
-}
+export const classifierHeadReferenceKernel = referenceKernel<ClassifierHeadInputs, ClassifierHeadAttrs>(
+  classifierHeadReference, (i) => [shapeOf(i.x)[0], shapeOf(i.weight)[1]]);
 
 export function referenceKernelConfigs(backendName: string): tf.KernelConfig[] {
   return [
