@@ -3,8 +3,8 @@
  * dataIds: for the blocks, LayerNorm gamma/beta folded into W1/b1, layer scale into W2/b2, all four packed
  * into one GPU buffer (FoldWeightsProgram); for the patch conv, its pre-LayerNorm folded into the filter
  * and bias (PatchConvFoldProgram). Entries are freed when any source tensor is disposed (the backend's
- * disposeData is wrapped once per backend to hear about it, so a cache hit costs no scan of the cache) or by
- * `clearWebGPUWeightCache()`.
+ * disposeData is wrapped once per backend to hear about it, so a cache hit costs no scan of the cache), when their
+ * backend is disposed (`tf.removeBackend`, which destroys the buffers), or by `clearWebGPUWeightCache()`.
  *
  * The packed buffers are owned by the cache, not registered as tfjs tensors, so they do not show up in
  * tf.memory() and do not trip the engine's per-kernel leak check; each call binds them through a
@@ -59,7 +59,11 @@ function release(key: string, entry: Entry): void {
   entry.backend.bufferManager.releaseBuffer(entry.buffer);
 }
 
-/** Wraps the backend's disposeData once: when a source weight's last reference goes, its entries go too. */
+/**
+ * Wraps the backend's disposeData and dispose once: when a source weight's last reference goes, its entries go too;
+ * when the backend goes (tf.removeBackend), all of its entries go before its buffer manager destroys the buffers,
+ * so the cache keeps neither dead entries nor the backend alive.
+ */
 function hearDisposals(backend: WebGPUBackend): void {
   if (hooked.has(backend)) return;
   hooked.add(backend);
@@ -69,6 +73,11 @@ function hearDisposals(backend: WebGPUBackend): void {
     const keys = released ? bySource.get(dataId) : undefined;
     if (keys != null) for (const key of [...keys]) release(key, entries.get(key)!);
     return released;
+  };
+  const dispose = backend.dispose.bind(backend);
+  backend.dispose = (): void => {
+    for (const [key, entry] of entries) if (entry.backend === backend) release(key, entry);
+    dispose();
   };
 }
 
