@@ -430,7 +430,29 @@ function splitProduct(v: GraphView, m: Match, value: string): { scale: Approx; r
   return { scale, rest, nodes };
 }
 
-/** tanh(sqrt(2/pi) (z + 0.044715 z^3)) + 1, returning z. */
+/**
+ * `value` = 0.044715 z^power as a product (z repeated or Pow(z, power), any Mul ordering): the nodes it spans, or
+ * undefined.
+ */
+function cubicCoefficientTerm(v: GraphView, m: Match, value: string, z: string, power: number): IRNode[] | undefined {
+  const term = splitProduct(v, m, value);
+  const pows: IRNode[] = [];
+  const factors = term.rest.flatMap((f) => {
+    const pow = v.node(f, 'Pow');
+    if (pow && pow.inputs[0] === z && scalarValue(v.constant(pow.inputs[1])) === power) {
+      pows.push(pow);
+      return Array<string>(power).fill(z);
+    }
+    return [f];
+  });
+  if (!near(term.scale, 0.044715) || factors.length !== power || !factors.every((f) => f === z)) return undefined;
+  return [...term.nodes, ...pows];
+}
+
+/**
+ * tanh(sqrt(2/pi) (z + 0.044715 z^3)) + 1, returning z; also FastGELU's algebraic form
+ * tanh(z sqrt(2/pi) (1 + 0.044715 z^2)) + 1 (Hugging Face's FastGELUActivation), the same function.
+ */
 function matchTanhPlusOne(v: GraphView, m: Match, value: string): string | undefined {
   const add = v.node(value, 'AddV2', 'Add');
   const parts = add && splitConst(v, add);
@@ -438,19 +460,28 @@ function matchTanhPlusOne(v: GraphView, m: Match, value: string): string | undef
   const tanh = v.node(parts[0], 'Tanh');
   if (!tanh) return undefined;
   const outer = splitProduct(v, m, tanh.inputs[0]);
-  if (outer.rest.length !== 1 || !near(outer.scale, Math.sqrt(2 / Math.PI))) return undefined;
-  const inner = v.node(outer.rest[0], 'AddV2', 'Add');
-  if (!inner) return undefined;
-  for (const [z, cubeTerm] of [[inner.inputs[0], inner.inputs[1]], [inner.inputs[1], inner.inputs[0]]]) {
-    const cube = splitProduct(v, m, cubeTerm);
-    const factors = cube.rest.flatMap((f) => {
-      const pow = v.node(f, 'Pow');
-      return pow && pow.inputs[0] === z && scalarValue(v.constant(pow.inputs[1])) === 3 ? [z, z, z] : [f];
-    });
-    if (!near(cube.scale, 0.044715) || factors.length !== 3 || !factors.every((f) => f === z)) continue;
-    [add, tanh, inner, ...outer.nodes, ...cube.nodes].forEach((n) => m.add(n));
-    for (const f of cube.rest) { const p = v.node(f, 'Pow'); if (p) m.add(p); }
+  if (!near(outer.scale, Math.sqrt(2 / Math.PI))) return undefined;
+  const matched = (z: string, nodes: IRNode[]): string => {
+    [add, tanh, ...outer.nodes, ...nodes].forEach((n) => m.add(n));
     return z;
+  };
+  if (outer.rest.length === 1) {
+    // z + 0.044715 z^3
+    const inner = v.node(outer.rest[0], 'AddV2', 'Add');
+    if (!inner) return undefined;
+    for (const [z, cubeTerm] of [[inner.inputs[0], inner.inputs[1]], [inner.inputs[1], inner.inputs[0]]]) {
+      const cube = cubicCoefficientTerm(v, m, cubeTerm, z, 3);
+      if (cube) return matched(z, [inner, ...cube]);
+    }
+  } else if (outer.rest.length === 2) {
+    // z (1 + 0.044715 z^2)
+    for (const [z, poly] of [[outer.rest[0], outer.rest[1]], [outer.rest[1], outer.rest[0]]]) {
+      const inner = v.node(poly, 'AddV2', 'Add');
+      const terms = inner && splitConst(v, inner);
+      if (!inner || !terms || !near(approxScalar(terms[1]), 1)) continue;
+      const square = cubicCoefficientTerm(v, m, terms[0], z, 2);
+      if (square) return matched(z, [inner, ...square]);
+    }
   }
   return undefined;
 }

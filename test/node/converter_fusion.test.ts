@@ -272,6 +272,43 @@ describe(`fusion patterns (seed ${seed})`, () => {
     });
   }
 
+  /** A ConvNeXt block (no layer scale) whose activation `act` writes. */
+  function blockWithActivation(b: GraphBuilder, wt: ConvNeXtWeights64, act: (b: GraphBuilder, z: string) => string): void {
+    const xin = b.input('x', [-1, H, W, c]);
+    const dw = b.depthwiseConv2d(xin, b.weight('dw', [k, k, c, 1], wt.dwFilter), { bias: b.weight('dwb', [c], wt.dwBias) });
+    const ln = b.layerNorm(dw, b.weight('g', [c], wt.lnGamma), b.weight('be', [c], wt.lnBeta), eps);
+    const h = act(b, b.biasAdd(b.matMul(ln, b.weight('w1', [c, d], wt.w1), 4), b.weight('b1', [d], wt.b1)));
+    b.output(b.add(xin, b.biasAdd(b.matMul(h, b.weight('w2', [d, c], wt.w2), 4), b.weight('b2', [c], wt.b2))));
+  }
+
+  // Hugging Face's FastGELUActivation: 0.5 z (1 + tanh(z * 0.7978845608 * (1 + 0.044715 z z))), tanh GELU rewritten.
+  const fastGelu = (coefficient: number, power: 'z z' | 'Pow') => (b: GraphBuilder, z: string): string => {
+    const square = power === 'Pow' ? b.pow(z, b.scalar('p2', 2)) : b.mul(z, z);
+    const poly = b.add(b.scalar('one_', 1), b.mul(b.scalar('c', coefficient), square));
+    const inner = b.mul(b.mul(z, b.scalar('s', 0.7978845608)), poly);
+    return b.mul(b.scalar('half', 0.5), b.mul(z, b.add(b.scalar('one', 1), b.unary('Tanh', inner))));
+  };
+
+  for (const power of ['z z', 'Pow'] as const) {
+    it(`fuses FastGELU's algebraic form (z^2 as ${power}) as tanh GELU`, async () => {
+      const wt = convnextWeights(rng, c, d, k, false);
+      const b = new GraphBuilder();
+      blockWithActivation(b, wt, fastGelu(0.044715, power));
+      const x = rng.normals(N * H * W * c);
+      const g = await checkFusion(b.graph, FUSED_CONVNEXT_BLOCK, 1, x,
+        convnext64(x, { n: N, h: H, w: W, c }, k, d, wt, eps, 'gelu_tanh'), c);
+      assert.deepEqual(g.nodes[0].attrs.activation, attr.s('gelu_tanh'));
+      assert.equal(g.nodes.length, 1, 'only the fused node remains');
+    });
+  }
+
+  it("does not fuse FastGELU's form with 0.0457 for 0.044715", async () => {
+    const wt = convnextWeights(rng, c, d, k, false);
+    const b = new GraphBuilder();
+    blockWithActivation(b, wt, fastGelu(0.0457, 'z z'));
+    await checkFusion(b.graph, FUSED_CONVNEXT_BLOCK, 0, rng.normals(N * H * W * c), null, c);
+  });
+
   it('fuses GELU whose structural constants are stored as float16 (their rounding accepted)', async () => {
     const wt = convnextWeights(rng, c, d, k);
     const b = new GraphBuilder();
