@@ -77,6 +77,14 @@ class OnnxLowering {
     throw new ConversionError(`node #${node.index} '${node.name}' (${node.opType}): ${message}`);
   }
 
+  /**
+   * Fails when two dimensions that must be equal are both known and differ: a corrupt or hand-edited file would
+   * otherwise convert and fail only when run (or, for a conv, read the wrong channels).
+   */
+  sameDim(node: OnnxNode, what: string, a: number | undefined, b: number | undefined): void {
+    if (a != null && b != null && a >= 0 && b >= 0 && a !== b) this.fail(node, `${what} differ (${a} vs ${b})`);
+  }
+
   val(name: string, node: OnnxNode): Val {
     const v = this.vals.get(name);
     if (v == null) this.fail(node, `input '${name}' is not available`);
@@ -275,6 +283,9 @@ class OnnxLowering {
     if (w.value.shape.length !== 4) this.fail(node, `only 2-D convolutions are supported (weight rank ${w.value.shape.length})`);
     const group = (node.attrs.group as number | undefined) ?? 1;
     const cin = cinPerGroup * group;
+    if (cout % group !== 0) this.fail(node, `${cout} output channels do not split into ${group} groups`);
+    if (x.shape != null && x.shape.length !== 4) this.fail(node, `input rank ${x.shape.length} (a 2-D convolution takes rank 4)`);
+    this.sameDim(node, "the input's channels and the weight's (in channels per group x group)", x.shape?.[1], cin);
     const strides = ((node.attrs.strides as number[] | undefined) ?? [1, 1]) as [number, number];
     const dil = ((node.attrs.dilations as number[] | undefined) ?? [1, 1]) as [number, number];
     const inHW: [number, number] | null = x.shape ? [x.shape[2], x.shape[3]] : null;
@@ -448,6 +459,10 @@ class OnnxLowering {
     const ra = a.shape?.length;
     if (ra == null) this.fail(node, 'input rank unknown');
     const shape = b.shape ? [...(a.shape as number[]).slice(0, -1), b.shape[b.shape.length - 1]] : null;
+    if (b.shape != null && ra >= 2 && b.shape.length >= 2) {
+      this.sameDim(node, "A's columns and B's rows", a.shape![ra - 1], b.shape[b.shape.length - 2]);
+      broadcastShapes(a.shape!.slice(0, -2), b.shape.slice(0, -2)); // batch dims: throws (named above) if they clash
+    }
     if (b.value && b.value.shape.length === 2) {
       const w = this.b.graph.addConst(`${node.name}/weight`, b.value);
       return { ref: this.b.matMul(this.ref(a, 'logical'), w, ra), layout: 'logical', shape, dtype: 'float32' };
@@ -463,6 +478,10 @@ class OnnxLowering {
     const beta = (node.attrs.beta as number | undefined) ?? 1;
     const transA = (node.attrs.transA as number | undefined) === 1;
     const transB = (node.attrs.transB as number | undefined) === 1;
+    if (a.shape?.length === 2 && b.shape?.length === 2) {
+      this.sameDim(node, `A's ${transA ? 'rows (transA)' : 'columns'} and B's ${transB ? 'columns (transB)' : 'rows'}`,
+        a.shape[transA ? 0 : 1], b.shape[transB ? 1 : 0]);
+    }
     let ain = this.ref(a, 'logical');
     if (transA) ain = this.b.transpose(ain, [1, 0]);
     let y: string;

@@ -141,6 +141,34 @@ describe('converter error paths (library)', () => {
       /^node #1 'g' \(Gather\): gather index 5 out of range/.test(e.message));
   });
 
+  it('inner dimensions that disagree (MatMul, Gemm, Conv channels) name the node at conversion, not at run time', () => {
+    const refused = (model: Parameters<typeof encodeOnnx>[0], message: string): void => {
+      assert.throws(() => convertModel({ format: 'onnx', bytes: encodeOnnx(model) }, { fuse: false }),
+        (e: Error) => e instanceof ConversionError && e.message === message, message);
+    };
+    refused({ inputs: { a: [1, 4] }, outputs: { y: [1, 2] }, initializers: { w: { dims: [3, 2], float: [1, 2, 3, 4, 5, 6] } },
+      nodes: [{ op: 'MatMul', inputs: ['a', 'w'], outputs: ['y'], name: 'mm' }] },
+    "node #0 'mm' (MatMul): A's columns and B's rows differ (4 vs 3)");
+    refused({ inputs: { a: [2, 3, 4], b: [5, 4, 2] }, outputs: { y: [2, 3, 2] },
+      nodes: [{ op: 'MatMul', inputs: ['a', 'b'], outputs: ['y'], name: 'bmm' }] },
+    "node #0 'bmm' (MatMul): shapes [2] and [5] do not broadcast");
+    refused({ inputs: { a: [1, 4] }, outputs: { y: [1, 2] }, initializers: { w: { dims: [2, 3], float: [1, 2, 3, 4, 5, 6] } },
+      nodes: [{ op: 'Gemm', inputs: ['a', 'w'], outputs: ['y'], name: 'fc', attrs: { transB: 1 } }] },
+    "node #0 'fc' (Gemm): A's columns and B's columns (transB) differ (4 vs 3)");
+    refused({ inputs: { x: [1, 3, 4, 4] }, outputs: { y: [1, 2, 4, 4] },
+      initializers: { w: { dims: [2, 4, 1, 1], float: [1, 2, 3, 4, 5, 6, 7, 8] } },
+      nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], name: 'conv' }] },
+    "node #0 'conv' (Conv): the input's channels and the weight's (in channels per group x group) differ (3 vs 4)");
+    refused({ inputs: { x: [1, 4, 4, 4] }, outputs: { y: [1, 3, 4, 4] },
+      initializers: { w: { dims: [3, 2, 1, 1], float: [1, 2, 3, 4, 5, 6] } },
+      nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], name: 'gconv', attrs: { group: 2 } }] },
+    "node #0 'gconv' (Conv): 3 output channels do not split into 2 groups");
+    // The same shapes made consistent convert.
+    assert.doesNotThrow(() => convertModel({ format: 'onnx', bytes: encodeOnnx({ inputs: { a: [1, 4] }, outputs: { y: [1, 3] },
+      initializers: { w: { dims: [3, 4], float: new Array(12).fill(1) } },
+      nodes: [{ op: 'Gemm', inputs: ['a', 'w'], outputs: ['y'], name: 'fc', attrs: { transB: 1 } }] }) }, { fuse: false }));
+  });
+
   it('opset < 13 Softmax without axis uses that opset\'s default axis 1: refused at rank 3, converted at rank 2', () => {
     const softmax = (opset: number, shape: number[]): Uint8Array => encodeOnnx({ opset, inputs: { x: shape }, outputs: { y: shape },
       nodes: [{ op: 'Softmax', inputs: ['x'], outputs: ['y'], name: 'sm' }] });
