@@ -68,13 +68,17 @@ function maxAbsError(got: Float32Array, want: Float64Array): number {
   return max;
 }
 
-/** With half-float textures: the fused error at most twice the stock ops' error (both finite) under the same flags. */
-function expectNoWorseThanStock(r: Run): void {
+/**
+ * The fused error at most `factor` times the stock ops' error under the same flags (or `floor`, where stock is near
+ * exact); with `halfFloats`, stock's error must also show that half-float textures were in effect.
+ */
+function expectNearStock(r: Run, { factor, floor = 0, halfFloats = false }: { factor: number; floor?: number; halfFloats?: boolean }): void {
   const fusedError = maxAbsError(r.fused, r.expected);
   const stockError = maxAbsError(r.stock, r.expected);
-  expect(stockError).withContext(`${r.label}: stock error (half floats in effect)`).toBeGreaterThan(1e-5);
+  if (halfFloats) expect(stockError).withContext(`${r.label}: stock error (half floats in effect)`).toBeGreaterThan(1e-5);
   expect(stockError).withContext(`${r.label}: stock error`).toBeLessThan(Infinity);
-  expect(fusedError).withContext(`${r.label}: fused error vs stock ${stockError}`).toBeLessThanOrEqual(2 * stockError);
+  expect(fusedError).withContext(`${r.label}: fused error vs stock ${stockError}`)
+    .toBeLessThanOrEqual(Math.max(factor * stockError, floor));
 }
 
 /** Runs `f` while the context reports at most `count` draw buffers, as on GPUs with fewer render targets. */
@@ -100,13 +104,13 @@ describe(`webgl fused blocks under device flags (seed ${seed})`, () => {
       for (const t of [CONVNEXT, CONVFIRST]) {
         const r = await runFusedAndStock(t, new Rng(rng.int(1, 2 ** 30)));
         expect(r.programs).toEqual(FUSED_PASSES);
-        expectNoWorseThanStock(r);
+        expectNearStock(r, { factor: 2, halfFloats: true });
       }
       // An outlier in channel 0, the shift of the folded LayerNorm's moments: the fold subtracts (mean - K) times
       // the weight sums, which must be the sums of the weights as the half-float texture holds them (with the
       // unrounded sums the error was 5x stock's at C = 384).
       const outlier = await runFusedAndStock(WIDE_CONVNEXT, new Rng(rng.int(1, 2 ** 30)), (w) => { w.dwBias[0] += 40; });
-      expectNoWorseThanStock(outlier);
+      expectNearStock(outlier, { factor: 2, halfFloats: true });
     });
   });
 
@@ -119,10 +123,7 @@ describe(`webgl fused blocks under device flags (seed ${seed})`, () => {
       for (const channel of [0, 1]) {
         const r = await runFusedAndStock(WIDE_CONVNEXT, new Rng(rng.int(1, 2 ** 30)), (w) => { w.dwBias[channel] += 40; });
         expect(r.programs).toEqual(FUSED_PASSES);
-        const fusedError = maxAbsError(r.fused, r.expected);
-        const stockError = maxAbsError(r.stock, r.expected);
-        expect(fusedError).withContext(`${r.label}, outlier in channel ${channel}: fused error vs stock ${stockError}`)
-          .toBeLessThanOrEqual(Math.max(4 * stockError, 2e-5));
+        expectNearStock({ ...r, label: `${r.label}, outlier in channel ${channel}` }, { factor: 4, floor: 2e-5 });
       }
     });
   });
