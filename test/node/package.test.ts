@@ -61,6 +61,17 @@ describe('package', () => {
     }
   });
 
+  it('examples/ops.mjs runs against the built package and matches the reference', {
+    skip: existsSync(`${root}/dist/src/index.js`) ? false : 'dist/ not built (npm test builds it first)',
+  }, () => {
+    // cpu only: on SwiftShader its webgpu half takes ~15 s of CPU (the fused ops on webgpu have their own tests).
+    const run = spawnSync(process.execPath, [join(root, 'examples/ops.mjs'), 'cpu'], { cwd: root, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    for (const op of ['convnextBlock', 'convfirstBlock']) {
+      assert.match(run.stdout, new RegExp(`^${op} on cpu: output shape \\[1,14,14,32\\], .*max \\|fused - reference\\| `, 'm'));
+    }
+  });
+
   it('the package root bundles for browsers without Node built-ins', async () => {
     const result = await esbuild.build({
       entryPoints: [`${root}/src/index.ts`], bundle: true, platform: 'browser', format: 'esm', write: false,
