@@ -9,6 +9,7 @@ import { FUSED_OPS, fusedOpCounts } from './fused_ops.js';
 import type { FusedBlock } from './fusion.js';
 import { toModelArtifacts, writeGraphModel } from './graphmodel_writer.js';
 import { concreteInputShape, type Graph, type GraphInput } from './ir.js';
+import { registerFusedGraphOps } from './register_ops.js';
 
 export interface VerifyResult {
   seed: number;
@@ -150,6 +151,9 @@ export async function verifyConversion(unfused: Graph, fused: Graph, seedOrOptio
   const seed = o.seed ?? 1234;
   const quantize = o.quantize;
   const progress = o.onProgress ?? (() => {});
+  // The fused graph's ops, for an app that imported only this subpath (without them tfjs-converter fails with
+  // "Unknown op 'FusedPatchConv'. File an issue at ...tfjs"); a no-op after `import 'tfjs-block-fusion'`.
+  registerFusedGraphOps();
   const shapes = unfused.inputs.map(verifyInputShape);
   const inputs = unfused.inputs.map((inp, k) => tf.tensor(seededInput(shapes[k], seed + k), shapes[k], inp.dtype));
   try {

@@ -72,6 +72,27 @@ describe('package', () => {
     }
   });
 
+  it('the converter subpath alone verifies a conversion (no root import registering the fused graph ops)', () => {
+    // A fresh process importing tfjs-block-fusion/converter (and the model builder) but never the package root.
+    const script = `
+      const tf = await import('@tensorflow/tfjs-core');
+      await import('@tensorflow/tfjs-backend-cpu');
+      await tf.setBackend('cpu');
+      const { buildModelGraph } = await import('./models/network.ts');
+      const { fuseBlocks, verifyConversion } = await import('./src/converter/index.ts');
+      const unfused = buildModelGraph('convnext', 'atto', { fused: false, inputSize: 32, batch: 1, classes: 10 });
+      const { graph, blocks } = fuseBlocks(unfused);
+      const v = await verifyConversion(unfused, graph, { seed: 3 });
+      console.log(JSON.stringify({ blocks: blocks.length, ops: [...new Set(graph.nodes.map((n) => n.op))], maxRelError: v.maxRelError }));`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const result = JSON.parse(run.stdout.trim().split('\n').pop()!);
+    assert.equal(result.blocks, 12, JSON.stringify(result));
+    assert.ok(result.ops.includes('FusedPatchConv') && result.ops.includes('FusedConvNeXtBlock'), JSON.stringify(result));
+    // float32 reference compositions vs stock ops through 12 blocks: rounding only.
+    assert.ok(result.maxRelError < 1e-5, JSON.stringify(result));
+  });
+
   it('the package root bundles for browsers without Node built-ins', async () => {
     const result = await esbuild.build({
       entryPoints: [`${root}/src/index.ts`], bundle: true, platform: 'browser', format: 'esm', write: false,
