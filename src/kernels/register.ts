@@ -53,10 +53,23 @@ function withNamedInputs(config: tf.KernelConfig): tf.KernelConfig {
   };
 }
 
+/**
+ * The reference kernels registered here, as `kernel@backend`. An op run before the package root's import (through
+ * tfjs-block-fusion/converter's graph ops) registers the reference for the active backend; the root's fused
+ * kernels then replace those, or webgpu / webgl would run the reference for the rest of the session.
+ */
+const referenceRegistered = new Set<string>();
+
 function registerFor(backendName: string): void {
-  const configs = [...(fusedKernels.get(backendName) ?? []), ...referenceKernelConfigs(backendName)];
-  for (const config of configs) {
+  for (const config of fusedKernels.get(backendName) ?? []) {
+    const key = `${config.kernelName}@${backendName}`;
+    if (referenceRegistered.delete(key)) tf.unregisterKernel(config.kernelName, backendName);
     if (tf.getKernel(config.kernelName, backendName) == null) tf.registerKernel(withNamedInputs(config));
+  }
+  for (const config of referenceKernelConfigs(backendName)) {
+    if (tf.getKernel(config.kernelName, backendName) != null) continue;
+    tf.registerKernel(withNamedInputs(config));
+    referenceRegistered.add(`${config.kernelName}@${backendName}`);
   }
 }
 
