@@ -35,6 +35,7 @@ for (const variant of VARIANTS) {
     if (cost.params !== built.params) {
       console.error(`${family}-${variant}: cost model counts ${cost.params} parameters, the graph's weights ${built.params}`);
     }
+    for (const w of cost.warnings) console.error(`${family}-${variant}: ${w}`);
     cells.set(`${family}-${variant}`, { params: built.params, flops: cost.flops });
     model.dispose();
     console.error(`${family}-${variant}: ${cost.params} params, ${cost.flops} FLOPs ` +

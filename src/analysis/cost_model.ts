@@ -319,6 +319,23 @@ export function recordCost(record: Pick<KernelRecord, 'name' | 'inputShapes' | '
   return { ...finish(flops, own.bytes, 'composite'), kernel: record.name };
 }
 
+/**
+ * Kernels whose FLOPs a record's cost leaves out for want of a formula (counted as 0): the record itself, or, for a
+ * composite without a formula of its own, the inner kernels that have none.
+ */
+export function uncountedKernels(record: Pick<KernelRecord, 'name' | 'inputShapes' | 'outputShapes' | 'nested'>): string[] {
+  if (kernelCost(record.name, record.inputShapes, record.outputShapes).category !== 'unknown') return [];
+  return record.nested.length === 0 ? [record.name] : record.nested.flatMap(uncountedKernels);
+}
+
+/** The warning for kernels without a FLOP formula, or null when every kernel had one. */
+export function uncountedWarning(records: ReadonlyArray<Pick<KernelRecord, 'name' | 'inputShapes' | 'outputShapes' | 'nested'>>):
+  string | null {
+  const names = [...new Set(records.flatMap(uncountedKernels))];
+  return names.length === 0 ? null
+    : `no FLOP formula for kernel(s) ${names.join(', ')}: counted as 0 FLOPs, bytes = inputs + outputs`;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Whole-model counts: parameters from a GraphModel's weights, FLOPs from one profiled run.
 
@@ -362,6 +379,8 @@ export interface ModelCost {
   /** One row per kernel the inference dispatched, in order (nested kernels folded into their outer kernel),
    * with the FLOPs it performs and the weights it reads. */
   kernels: KernelNodeCost[];
+  /** What makes the count incomplete: kernels without a FLOP formula (counted as 0), named. */
+  warnings: string[];
 }
 
 export interface WeightUse {
@@ -454,8 +473,10 @@ export async function countModelCost(model: CountableModel, inputShape: readonly
         bytes: c.bytes, category: c.category, weights: uses[index].weights, params: uses[index].params };
     });
     const { params, weights } = countParams(model);
+    const uncounted = uncountedWarning(trace.kernels);
     options.onProgress?.(`counted ${kernels.length} kernels`);
-    return { inputShape: [...inputShape], params, flops: kernels.reduce((s, k) => s + k.flops, 0), weights, kernels };
+    return { inputShape: [...inputShape], params, flops: kernels.reduce((s, k) => s + k.flops, 0), weights, kernels,
+      warnings: uncounted == null ? [] : [uncounted] };
   } finally {
     input.dispose();
     if (tf.getBackend() !== previous) await tf.setBackend(previous);

@@ -4,7 +4,7 @@
  * they always equal the sum of kernel times. Browser-safe.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { attributeWeights, type CostOptions, type KernelAttrs, type KernelCategory, recordCost } from './cost_model.js';
+import { attributeWeights, type CostOptions, type KernelAttrs, type KernelCategory, recordCost, uncountedWarning } from './cost_model.js';
 import { type KernelRecord, type KernelTrace, type TimingSource, traceKernels } from './kernel_trace.js';
 import { median } from './stats.js';
 
@@ -161,10 +161,8 @@ export async function profileFunction(f: () => tf.TensorContainer | Promise<tf.T
     return row;
   });
   const warnings = [...new Set(traces.flatMap((t) => t.warnings))];
-  const unknown = [...new Set(kernels.filter((k) => k.category === 'unknown').map((k) => k.name))];
-  if (unknown.length > 0) {
-    warnings.push(`no FLOP formula for kernel(s) ${unknown.join(', ')}: counted as 0 FLOPs, bytes = inputs + outputs`);
-  }
+  const uncounted = uncountedWarning(first.kernels);
+  if (uncounted != null) warnings.push(uncounted);
   return {
     backend: first.backend, timing: first.timing, repeats, kernels, totals: sumTotals(kernels),
     nestedKernels: first.nestedKernels, warnings,

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../src/index.js';
 import { analyzeFunction, analyzeModels } from '../../src/analysis/analyze.js';
-import { countModelCost } from '../../src/analysis/cost_model.js';
+import { countModelCost, uncountedWarning } from '../../src/analysis/cost_model.js';
 import { addNestedGpuTime, type KernelRecord } from '../../src/analysis/kernel_trace.js';
 import { DEFAULT_GPU_RAMP_MS, profileFunction, type ProfileResult } from '../../src/analysis/profiler.js';
 import { userPeaks } from '../../src/analysis/peaks.js';
@@ -188,6 +188,45 @@ describe('whole GraphModel (Keras ConvNeXt fixture, 64x64)', () => {
     await countModelCost(model, [1, 64, 64, 3], undefined, { onProgress: (m) => steps.push(m) });
     assert.deepEqual(steps.map((m) => m.split(' ')[0]), ['one', 'counted'], steps.join(' | '));
     model.dispose();
+  });
+});
+
+describe('kernels without a FLOP formula are named, not silently counted as 0', () => {
+  // ResizeBilinear has no formula: a model using it (an upsampling head) gets a count that leaves it out.
+  const resizing = {
+    weights: {},
+    inputs: [{ name: 'x', shape: [1, 4, 4, 2], dtype: 'float32' as const }],
+    execute: (x: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap) => tf.tidy(() =>
+      tf.relu(tf.image.resizeBilinear(x as tf.Tensor4D, [8, 8]))),
+    executeAsync: async () => { throw new Error('not used'); },
+  };
+
+  it('countModelCost warns about them; a count without them has no warning', async () => {
+    await useBackend('cpu');
+    const before = tf.memory().numTensors;
+    const cost = await countModelCost(resizing, [1, 4, 4, 2]);
+    assert.equal(tf.memory().numTensors, before);
+    assert.deepEqual(cost.kernels.map((k) => [k.name, k.category]), [['ResizeBilinear', 'unknown'], ['Relu', 'elementwise']]);
+    assert.equal(cost.flops, 128, 'the Relu only');
+    assert.equal(cost.warnings.length, 1, JSON.stringify(cost.warnings));
+    assert.match(cost.warnings[0], /no FLOP formula for kernel\(s\) ResizeBilinear: counted as 0 FLOPs/);
+    const model = await loadGraphModelFromFile(FIXTURE);
+    assert.deepEqual((await countModelCost(model, [1, 64, 64, 3])).warnings, []);
+    model.dispose();
+  });
+
+  it('the profiler warns too, also about one inside a composite kernel', async () => {
+    await useBackend('cpu');
+    const x = tf.randomNormal([1, 4, 4, 2]);
+    const p = await profileFunction(() => resizing.execute(x) as tf.Tensor, { warmup: 0 });
+    assert.ok(p.warnings.some((w) => /no FLOP formula for kernel\(s\) ResizeBilinear/.test(w)), p.warnings.join(' | '));
+    tf.dispose(x);
+    // A kernel without a formula whose inner kernels are costed (a composite): only the inner ones without one count.
+    const record = (name: string, nested: KernelRecord[] = []): KernelRecord => ({ name, inputShapes: [[1, 4, 4, 2]],
+      outputShapes: [[1, 8, 8, 2]], timeMs: 0, extraInfo: '', nested, inputDataIds: [] });
+    assert.match(uncountedWarning([record('MyUpsample', [record('ResizeBilinear'), record('Relu')])]) ?? '',
+      /kernel\(s\) ResizeBilinear:/);
+    assert.equal(uncountedWarning([record('MyBlock', [record('Relu'), record('Add')])]), null);
   });
 });
 
