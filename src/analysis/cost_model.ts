@@ -77,8 +77,15 @@ export const ACTIVATION_FLOPS: Record<Activation, number> = {
 };
 
 /** FLOPs per element of a LayerNorm over channels: mean, subtract, square, variance sum, scale by rsqrt,
- * gamma, beta (7 ops; the per-pixel divisions and rsqrt are negligible and not counted). */
+ * gamma, beta (7 ops). */
 export const LAYERNORM_FLOPS_PER_ELEMENT = 7;
+/** FLOPs per normalized row (pixel) of a LayerNorm: the epsilon add and the rsqrt, as the stock composite does them. */
+export const LAYERNORM_FLOPS_PER_ROW = 2;
+
+/** FLOPs of a LayerNorm over the last axis of a tensor of `elements` elements in `rows` rows. */
+export function layerNormFlops(elements: number, rows: number): number {
+  return LAYERNORM_FLOPS_PER_ELEMENT * elements + LAYERNORM_FLOPS_PER_ROW * rows;
+}
 
 /** Elementwise kernels that cost more than one FLOP per output element. */
 const ELEMENTWISE_FLOPS: Record<string, number> = {
@@ -110,6 +117,11 @@ export function sizeOf(shape: Shape | null | undefined): number {
   return n;
 }
 
+/** Rows of a tensor normalized over its last axis: the product of the other dims. */
+function rowsOf(shape: Shape | null | undefined): number {
+  return shape == null || shape.length === 0 ? 0 : sizeOf(shape.slice(0, -1));
+}
+
 function totalSize(shapes: ReadonlyArray<Shape | null | undefined>): number {
   let n = 0;
   for (const s of shapes) n += sizeOf(s);
@@ -130,7 +142,7 @@ function finish(flops: number, bytes: number, category: KernelCategory, spec?: B
 export function blockFlops(spec: BlockSpec, pixels: number): number {
   const { k, groupWidth: g, channels: c, hidden: d } = spec;
   let perPixel = 2 * k * k * g * c + c;
-  if (spec.norm === 'layernorm') perPixel += LAYERNORM_FLOPS_PER_ELEMENT * c;
+  if (spec.norm === 'layernorm') perPixel += layerNormFlops(c, 1);
   perPixel += 2 * c * d + d + ACTIVATION_FLOPS[spec.activation] * d + 2 * d * c + c;
   if (spec.layerScale) perPixel += c;
   if (spec.residual) perPixel += c;
@@ -214,7 +226,7 @@ export function kernelCost(name: string, inputShapes: ReadonlyArray<Shape | null
       // (x - mean) * rsqrt(var + eps) * scale + offset: 4 ops per element.
       return finish(4 * outSize, bytes, 'normalization');
     case FUSED_PATCH_CONV: {
-      // conv2d's FLOPs, one add per output element for the bias, and 7 ops per element for each folded LayerNorm:
+      // conv2d's FLOPs, one add per output element for the bias, and each folded LayerNorm's (layerNormFlops):
       // the pre-norm over x (gamma, beta [Cin]), the post-norm over the output (postGamma, postBeta [Cout]).
       // Inputs x, filter, then the 1-D ones: bias?, gamma?, beta?, postGamma?, postBeta?.
       const f = inputShapes[1];
@@ -226,12 +238,12 @@ export function kernelCost(name: string, inputShapes: ReadonlyArray<Shape | null
       const post = norms.length === 4 || (norms.length === 2 &&
         (attrs.postNorm ?? (norms[0] === f[3] && norms[0] !== f[2])));
       const pre = norms.length === 4 || (norms.length === 2 && !post);
-      const norm = (pre ? 7 * sizeOf(x) : 0) + (post ? 7 * outSize : 0);
+      const norm = (pre ? layerNormFlops(sizeOf(x), rowsOf(x)) : 0) + (post ? layerNormFlops(outSize, rowsOf(out)) : 0);
       return finish(2 * outSize * f[0] * f[1] * f[2] + (hasBias ? outSize : 0) + norm, bytes, 'conv2d');
     }
     case FUSED_LAYER_NORM:
-      // sum, subtract, square, sum, then * rstd * gamma + beta: 7 ops per element.
-      return finish(7 * outSize, bytes, 'normalization');
+      // sum, subtract, square, sum, then * rstd * gamma + beta: 7 ops per element; + eps and rsqrt per row.
+      return finish(layerNormFlops(outSize, rowsOf(out)), bytes, 'normalization');
     case FUSED_CLASSIFIER_HEAD: {
       // The layers it replaces: Mean over H, W (1 per input element), LayerNorm (7 per pooled element),
       // MatMul (2 C per output) and the bias add (1 per output). Inputs x, gamma, beta, weight [C, K], bias.
@@ -240,7 +252,7 @@ export function kernelCost(name: string, inputShapes: ReadonlyArray<Shape | null
       if (x == null || x.length !== 4 || w == null || w.length !== 2) {
         throw new Error(`cost model: ${name} needs a 4-D x and a 2-D weight`);
       }
-      return finish(sizeOf(x) + 7 * x[0] * x[3] + 2 * outSize * w[0] + outSize, bytes, 'fused-block');
+      return finish(sizeOf(x) + layerNormFlops(x[0] * x[3], x[0]) + 2 * outSize * w[0] + outSize, bytes, 'fused-block');
     }
     case 'Softmax':
     case 'LogSoftmax':

@@ -10,7 +10,7 @@ import { toModelArtifacts } from '../../src/converter/graphmodel_writer.js';
 import { buildModel, buildModelGraph, buildNetwork, countGraphParams, MODEL_FAMILIES, PUBLISHED_CONVNEXT_PARAMS_M,
   STAGES, VARIANTS } from '../../models/index.js';
 import { run as runModelCli } from '../../src/cli/model.js';
-import { countParams } from '../../src/analysis/cost_model.js';
+import { countModelCost, countParams } from '../../src/analysis/cost_model.js';
 import { compareLogits, loadSmall, seededImages, SMALL } from '../support/model_cases.js';
 import { useBackend } from '../support/node_backends.js';
 import { freshSeed } from '../support/random.js';
@@ -60,6 +60,30 @@ describe('model parameter counts (taken from the built graph)', () => {
       const u = countGraphParams(buildModelGraph(family, 'atto', { weights: 'zeros', fused: false }));
       assert.equal(f, u, family);
     }
+  });
+});
+
+describe('model FLOPs (src/analysis countModelCost): fused nodes count the layers they replace', () => {
+  it('fused and unfused count the same FLOPs (ConvFirstNet: plus the Sum of its grouped-conv lowering)', async () => {
+    await useBackend('cpu');
+    const size = 64;
+    const batch = 2;
+    const flops = async (family: (typeof MODEL_FAMILIES)[number], fused: boolean) => {
+      const built = buildModel(family, 'atto', { fused, inputSize: size, weights: 'zeros' });
+      const model = await loadGraphModel(tf.io.fromMemory(toModelArtifacts(built.files)));
+      const cost = await countModelCost(model, [batch, size, size, 3]);
+      model.dispose();
+      assert.deepEqual(cost.warnings, [], `${family} fused=${fused}`);
+      return cost.flops;
+    };
+    const convnext = [await flops('convnext', true), await flops('convnext', false)];
+    assert.equal(convnext[0], convnext[1], 'ConvNeXt-atto fused vs unfused');
+    // Unfused, a grouped conv is a depthwise conv with channel multiplier G and a Sum over each group's G partial
+    // outputs: G C FLOPs per pixel per block that the grouped conv's 2 k^2 G C multiply-adds already count.
+    const { depths, widths } = STAGES.atto;
+    const sums = depths.reduce((s, d, i) => s + d * batch * (size / 4 / 2 ** i) ** 2 * 8 * widths[i], 0);
+    const convfirst = [await flops('convfirst', true), await flops('convfirst', false)];
+    assert.equal(convfirst[1] - convfirst[0], sums, 'ConvFirstNet-atto unfused - fused');
   });
 });
 
