@@ -51,8 +51,8 @@ export interface KernelAttrs {
   /** Whether a fused conv / matmul applies an activation after its bias (1 FLOP per output). */
   fusedActivation?: boolean;
   /**
-   * A FusedPatchConv's one folded LayerNorm is its post-norm (over the output) rather than its pre-norm; by default
-   * inferred from its gamma's length (Cout and not Cin: post), pre when Cin = Cout.
+   * A FusedPatchConv's one folded LayerNorm is its post-norm (over the output) rather than its pre-norm; a traced call's
+   * attrs say which (recordedAttrs); without them inferred from its gamma's length (Cout and not Cin: post), pre when Cin = Cout.
    */
   postNorm?: boolean;
 }
@@ -284,7 +284,7 @@ const FUSED_ACTIVATION_KERNELS = new Set(['FusedConv2D', 'FusedDepthwiseConv2D',
 
 /**
  * The cost-relevant attributes a traced kernel was called with (KernelRecord.attrs): a fused block's activation and
- * residual, a pool's window, whether a fused conv / matmul applies an activation. Unknown or malformed values are
+ * residual, a patch conv's one LayerNorm (pre or post), a pool's window, whether a fused conv / matmul applies an activation. Unknown or malformed values are
  * left out (the formulas' defaults apply).
  */
 export function recordedAttrs(record: Pick<KernelRecord, 'name' | 'attrs'>): KernelAttrs {
@@ -294,6 +294,9 @@ export function recordedAttrs(record: Pick<KernelRecord, 'name' | 'attrs'>): Ker
   if (record.name === FUSED_CONVNEXT_BLOCK || record.name === FUSED_CONVFIRST_BLOCK) {
     if (isActivation(a.activation)) out.activation = a.activation;
     if (typeof a.residual === 'boolean') out.residual = a.residual;
+  } else if (record.name === FUSED_PATCH_CONV) {
+    // Which LayerNorm a patch conv with one folded norm has: its gamma's length cannot tell when Cin = Cout.
+    if (typeof a.postNorm === 'boolean' && typeof a.preNorm === 'boolean' && a.postNorm !== a.preNorm) out.postNorm = a.postNorm;
   } else if (POOLING.has(record.name)) {
     const f = a.filterSize;
     if (Number.isInteger(f)) out.filterSize = [f as number, f as number];

@@ -192,6 +192,20 @@ describe('cost model: fused blocks count the layers they replace', () => {
     assert.equal(tf.memory().numTensors, before);
   });
 
+  it('counts a patch conv\'s one LayerNorm where the call put it, also when Cin = Cout', async () => {
+    await useBackend('cpu');
+    const r = (shape: number[]) => tf.randomNormal(shape);
+    const before = tf.memory().numTensors;
+    // x [1, 8, 8, 16], 2x2 stride 2 to 16 channels: out [1, 4, 4, 16] = 256 elements of 2*2*16 = 64 MACs: 32768, bias 256.
+    const [x, w, b, g, be] = [r([1, 8, 8, 16]) as tf.Tensor4D, r([2, 2, 16, 16]) as tf.Tensor4D, r([16]), r([16]), r([16])];
+    const traced = async (fn: () => tf.Tensor) => recordCost((await traceKernels(fn)).kernels[0]).flops;
+    // post-norm over the output: 7 * 256 + 2 * 16 rows; pre-norm over x: 7 * 1024 + 2 * 64 rows.
+    assert.equal(await traced(() => patchConv(x, w, b, { postNorm: { gamma: g, beta: be } })), 32768 + 256 + 7 * 256 + 2 * 16);
+    assert.equal(await traced(() => patchConv(x, w, b, { preNorm: { gamma: g, beta: be } })), 32768 + 256 + 7 * 1024 + 2 * 64);
+    tf.dispose([x, w, b, g, be]);
+    assert.equal(tf.memory().numTensors, before);
+  });
+
   it('counts what each call was run with: block activation and residual, pool window, fused activation', async () => {
     await useBackend('cpu');
     const r = (shape: number[]) => tf.randomNormal(shape);
