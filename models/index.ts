@@ -2,7 +2,6 @@
  * ConvNeXt and ConvFirstNet with seeded random weights, as TF.js GraphModels written by the converter's
  * GraphModel writer (so a built model saves, loads and runs exactly like a converted one).
  *
- *   import 'tfjs-block-fusion';                       // registers the fused ops
  *   const model = await loadBuiltModel('convnext', 'tiny', { fused: true, seed: 1 });
  *   const logits = model.predict(images);             // images: [N, 224, 224, 3] float32
  */
@@ -39,7 +38,12 @@ export function buildModel(family: string, variant: string, opts: BuildOptions |
   return { config, graph, files, params };
 }
 
-/** A built model loaded as a tf.GraphModel from memory (import 'tfjs-block-fusion' first for fused ops). */
+/**
+ * A built model loaded as a tf.GraphModel from memory, ready to run: it imports the package root, which registers the
+ * fused ops and their kernels (without it, predict failed with tfjs's "Unknown op 'FusedPatchConv'").
+ */
 export async function loadBuiltModel(family: string, variant: string, options: BuildOptions | null = {}): Promise<GraphModel> {
-  return loadGraphModel(io.fromMemory(toModelArtifacts(buildModel(family, variant, options).files)));
+  const files = buildModel(family, variant, options).files;
+  await import('../src/index.js');
+  return loadGraphModel(io.fromMemory(toModelArtifacts(files)));
 }

@@ -93,6 +93,20 @@ describe('package', () => {
     assert.ok(result.maxRelError < 1e-5, JSON.stringify(result));
   });
 
+  it('the models subpath alone loads a built model that runs (loadBuiltModel registers the fused ops)', () => {
+    const script = `
+      const tf = await import('@tensorflow/tfjs-core');
+      await import('@tensorflow/tfjs-backend-cpu');
+      await tf.setBackend('cpu');
+      const { loadBuiltModel } = await import('./models/index.ts');
+      const model = await loadBuiltModel('convfirst', 'atto', { inputSize: 32, classes: 3 });
+      const y = model.predict(tf.ones([2, 32, 32, 3]));
+      console.log(JSON.stringify({ shape: y.shape, finite: (await y.data()).every(Number.isFinite) }));`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout.trim().split('\n').pop()!), { shape: [2, 3], finite: true });
+  });
+
   it('the package root bundles for browsers without Node built-ins', async () => {
     const result = await esbuild.build({
       entryPoints: [`${root}/src/index.ts`], bundle: true, platform: 'browser', format: 'esm', write: false,
