@@ -154,7 +154,14 @@ export function buildNetwork(family: string, variant: string, opts: BuildOptions
           strides: k, padding: 'VALID', bias: b.weight(`${scope}.1.bias`, [c], init.bias(c)) });
       }
     }
+    let reported = Date.now();
     for (let i = 0; i < depths[stage]; i++) {
+      // Block-level lines only for slow builds (base's stage 3: 27 blocks, ~8 s of weight drawing), at most 1 per second.
+      const now = Date.now();
+      if (i > 0 && now - reported >= 1000) {
+        progress(`stage ${stage + 1}/4: block ${i + 1}/${depths[stage]}`);
+        reported = now;
+      }
       const scope = `stages.${stage}.blocks.${i}`;
       x = cfg.family === 'convnext'
         ? emitConvNeXtBlock(b, x, c, initConvNeXtBlock(init, c, design), design, cfg.fused, scope)

@@ -178,9 +178,25 @@ describe(`models on cpu: fused vs unfused, seeds, save and reload (seed ${seed})
 
   it('reports progress: the stem, each stage, the head, the encoding, in order', () => {
     const steps: string[] = [];
-    buildModel('convnext', 'atto', { inputSize: 32, onProgress: (m) => steps.push(m) });
+    // Block lines come only from builds slow enough to go a second without a line (tested below).
+    buildModel('convnext', 'atto', { inputSize: 32, onProgress: (m) => { if (!/: block \d+\//.test(m)) steps.push(m); } });
     assert.deepEqual(steps.map((m) => m.split(/[ :(]/)[0]), ['convnext-atto', 'stage', 'stage', 'stage', 'stage', 'head', 'encoding']);
     assert.match(steps[3], /^stage 3\/4: 6 fused blocks of 160 channels$/);
+  });
+
+  it('a slow build also reports blocks within a stage, at most one line a second', () => {
+    const steps: string[] = [];
+    const now = Date.now;
+    let clock = 0;
+    Date.now = () => (clock += 600); // every block takes 0.6 s
+    try {
+      buildModelGraph('convfirst', 'atto', { inputSize: 32, onProgress: (m) => steps.push(m) });
+    } finally {
+      Date.now = now;
+    }
+    const stage3 = steps.filter((m) => m.startsWith('stage 3/4'));
+    assert.deepEqual(stage3, ['stage 3/4: 6 fused blocks of 160 channels',
+      'stage 3/4: block 2/6', 'stage 3/4: block 4/6', 'stage 3/4: block 6/6']);
   });
 
   it('the same seed gives the same weights; another seed other weights (0 and 1 included)', () => {
