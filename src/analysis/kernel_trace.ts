@@ -62,6 +62,7 @@ export function addNestedGpuTime(record: KernelRecord): void {
 
 interface EngineInternals {
   kernelDepth: number;
+  profiling: boolean;
   activeProfile: { kernels: unknown[] };
 }
 
@@ -147,16 +148,25 @@ export async function traceKernels(f: () => tf.TensorContainer | Promise<tf.Tens
   const state = tf.engine().state as unknown as EngineInternals;
   const depths: number[] = [];
   const calls = new WeakMap<object, CallInfo>();
-  const info = await tf.profile(async () => {
-    // tf.profile has just made a fresh kernels array: note each record's nesting depth as it is pushed.
-    const records = state.activeProfile.kernels;
-    const push = records.push;
-    records.push = function pushWithDepth(this: unknown[], ...items: unknown[]): number {
-      for (let i = 0; i < items.length; i++) depths.push(state.kernelDepth);
-      return push.apply(this, items);
-    };
-    return await withCallInfo(calls, () => records, f);
-  });
+  let info: Awaited<ReturnType<typeof tf.profile>>;
+  try {
+    info = await tf.profile(async () => {
+      // tf.profile has just made a fresh kernels array: note each record's nesting depth as it is pushed.
+      const records = state.activeProfile.kernels;
+      const push = records.push;
+      records.push = function pushWithDepth(this: unknown[], ...items: unknown[]): number {
+        for (let i = 0; i < items.length; i++) depths.push(state.kernelDepth);
+        return push.apply(this, items);
+      };
+      return await withCallInfo(calls, () => records, f);
+    });
+  } catch (e) {
+    // tf.profile turns profiling off only when its function returns: after a throw every later kernel in the
+    // process would still be timed (a sync per kernel on cpu and on webgl without timer queries) and its record kept.
+    state.profiling = false;
+    state.activeProfile.kernels = [];
+    throw e;
+  }
   tf.dispose(info.result);
   const warnings = warning != null ? [warning] : [];
   let nested = 0;

@@ -88,6 +88,21 @@ describe('profiler on cpu', () => {
     x.dispose();
   });
 
+  it('a function that throws while profiled leaves the engine no longer profiling', async () => {
+    await useBackend('cpu');
+    const x = tf.ones([4, 4]);
+    const state = tf.engine().state as unknown as { profiling: boolean; activeProfile: { kernels: unknown[] } };
+    await assert.rejects(profileFunction(() => {
+      tf.add(x, x).dispose();
+      throw new Error('model failed');
+    }, { warmup: 0 }), /model failed/);
+    assert.equal(state.profiling, false);
+    const kept = state.activeProfile.kernels.length;
+    tf.tidy(() => tf.mul(x, x));
+    assert.equal(state.activeProfile.kernels.length, kept, 'kernels run later are not recorded');
+    x.dispose();
+  });
+
   it('a clock ramp runs the function back to back before each profiled run (off by default on cpu)', async () => {
     await useBackend('cpu');
     const x = tf.ones([64]);
@@ -160,6 +175,9 @@ describe('whole GraphModel (Keras ConvNeXt fixture, 64x64)', () => {
     assert.equal(names.filter((n) => n === 'FusedConv2D').length, 4, 'stem + 3 downsampling convs');
     assert.ok(!names.some((n) => n.endsWith('__op')), 'op scopes are named after their kernel');
     await assert.rejects(countModelCost(model, [1, 0, 64, 3]), /inputShape must be an array of positive integers/);
+    // A shape the graph refuses while it runs: the error comes out of the profiled run, which is then over.
+    await assert.rejects(countModelCost(model, [1, 32, 32, 3]), /shape/);
+    assert.equal((tf.engine().state as unknown as { profiling: boolean }).profiling, false);
     model.dispose();
   });
 
