@@ -132,6 +132,13 @@ export async function measureWebGLPeaks(gl?: WebGL2RenderingContext, opts: WebGL
   if (ctx.getExtension('EXT_color_buffer_float') == null) {
     throw new Error('measureWebGLPeaks: EXT_color_buffer_float is missing (float render targets)');
   }
+  // A caller's context (the webgl backend's) keeps its state: tfjs leaves its last program's vertex array object
+  // bound, and setting attribute 0 there pointed that program at our quad buffer, deleted afterwards, so the program
+  // no longer drew (INVALID_OPERATION) and its ops returned stale outputs. Our own VAO, and the bindings restored.
+  const saved = gl != null ? saveState(ctx) : null;
+  ctx.activeTexture(ctx.TEXTURE0); // every texture binding below is on unit 0, which restoreState puts back
+  const vao = ctx.createVertexArray()!;
+  ctx.bindVertexArray(vao);
   const quad = ctx.createBuffer()!;
   ctx.bindBuffer(ctx.ARRAY_BUFFER, quad);
   ctx.bufferData(ctx.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]), ctx.STATIC_DRAW);
@@ -166,7 +173,47 @@ export async function measureWebGLPeaks(gl?: WebGL2RenderingContext, opts: WebGL
     for (const p of [fma, copy]) ctx.deleteProgram(p);
     for (const t of [src, dst]) ctx.deleteTexture(t);
     ctx.deleteFramebuffer(fbo);
+    ctx.bindVertexArray(null);
+    ctx.deleteVertexArray(vao);
     ctx.deleteBuffer(quad);
+    if (saved != null) restoreState(ctx, saved);
     if (gl == null) ctx.getExtension('WEBGL_lose_context')?.loseContext();
   }
+}
+
+/** The bindings measureWebGLPeaks changes on a caller's context. */
+interface GLState {
+  vao: WebGLVertexArrayObject | null;
+  program: WebGLProgram | null;
+  arrayBuffer: WebGLBuffer | null;
+  framebuffer: WebGLFramebuffer | null;
+  viewport: Int32Array;
+  activeTexture: number;
+  texture0: WebGLTexture | null;
+}
+
+function saveState(gl: WebGL2RenderingContext): GLState {
+  const activeTexture = gl.getParameter(gl.ACTIVE_TEXTURE) as number;
+  gl.activeTexture(gl.TEXTURE0);
+  const texture0 = gl.getParameter(gl.TEXTURE_BINDING_2D) as WebGLTexture | null;
+  gl.activeTexture(activeTexture);
+  return {
+    vao: gl.getParameter(gl.VERTEX_ARRAY_BINDING) as WebGLVertexArrayObject | null,
+    program: gl.getParameter(gl.CURRENT_PROGRAM) as WebGLProgram | null,
+    arrayBuffer: gl.getParameter(gl.ARRAY_BUFFER_BINDING) as WebGLBuffer | null,
+    framebuffer: gl.getParameter(gl.FRAMEBUFFER_BINDING) as WebGLFramebuffer | null,
+    viewport: gl.getParameter(gl.VIEWPORT) as Int32Array,
+    activeTexture, texture0,
+  };
+}
+
+function restoreState(gl: WebGL2RenderingContext, s: GLState): void {
+  gl.bindVertexArray(s.vao);
+  gl.useProgram(s.program);
+  gl.bindBuffer(gl.ARRAY_BUFFER, s.arrayBuffer);
+  gl.bindFramebuffer(gl.FRAMEBUFFER, s.framebuffer);
+  gl.viewport(s.viewport[0], s.viewport[1], s.viewport[2], s.viewport[3]);
+  gl.activeTexture(gl.TEXTURE0);
+  gl.bindTexture(gl.TEXTURE_2D, s.texture0);
+  gl.activeTexture(s.activeTexture);
 }

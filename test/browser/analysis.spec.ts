@@ -104,3 +104,22 @@ describe('WebGL2 microbenchmark', () => {
     expect(p.flopsPerSecond).toBe(m.fmaTflops * 1e12);
   });
 });
+
+describe('WebGL2 microbenchmark on the webgl backend\'s own context', () => {
+  it('leaves tfjs\'s programs working: ops compiled before it give right results after it', async () => {
+    await useBackend('webgl');
+    const gl = (tf.backend() as unknown as { gpgpu: { gl: WebGL2RenderingContext } }).gpgpu.gl;
+    const run = async (x: number[]) => {
+      const a = tf.tensor2d(x, [2, 3]);
+      const y = tf.tidy(() => tf.relu(tf.add(a, a)));
+      const out = Array.from(await y.data(), (v) => v + 0); // relu gives -0 for negatives
+      tf.dispose([a, y]);
+      return out;
+    };
+    expect(await run([1, -2, 3, -4, 5, -6])).toEqual([2, 0, 6, 0, 10, 0]);
+    await measureWebGLPeaks(gl, { size: 64, fmaIterations: 16, repeats: 2 });
+    // The same programs (and their vertex array objects) on new values: a stale output texture would not match.
+    expect(await run([-7, 8, -9, 10, -11, 12])).toEqual([0, 16, 0, 20, 0, 24]);
+    expect(gl.getError()).toBe(gl.NO_ERROR);
+  });
+});
