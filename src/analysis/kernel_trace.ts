@@ -177,7 +177,9 @@ export async function traceKernels(f: () => tf.TensorContainer | Promise<tf.Tens
     const depth = depths[i] ?? 0;
     if (depth > 0) nested++;
     const t = k.kernelTimeMs as number | { error: string };
-    const timeMs = typeof t === 'number' ? t : null;
+    // A time that is no duration (NaN, or negative: tfjs-backend-webgpu subtracts two timestamps as BigInts) is no
+    // time: kept, one NaN would make the model's total NaN and one negative would shrink it.
+    const timeMs = typeof t === 'number' && Number.isFinite(t) && t >= 0 ? t : null;
     if (timeMs == null && depth === 0) errors++;
     const record: KernelRecord = {
       name: k.name,

@@ -75,6 +75,29 @@ describe('profiler on cpu', () => {
     assert.equal(outer.extraInfo, 'A: 1.5, B: 0.25, C: 2');
   });
 
+  it('a backend time that is no duration (NaN, negative) is no time: counted as 0 with a warning', async () => {
+    await useBackend('cpu');
+    const x = tf.ones([8, 8]);
+    const engine = tf.engine() as unknown as { profile: (f: () => unknown) => Promise<{ kernels: Array<{ kernelTimeMs: unknown }> }> };
+    const original = engine.profile;
+    const bad = [NaN, -3, Infinity];
+    engine.profile = async function (this: unknown, f: () => unknown) {
+      const info = await original.call(this, f);
+      info.kernels.forEach((k, i) => { if (i < bad.length) k.kernelTimeMs = bad[i]; });
+      return info;
+    };
+    try {
+      const p = await profileFunction(() => tf.tidy(() => tf.add(tf.exp(tf.mul(x, 2)), tf.relu(x))), { warmup: 0 });
+      assert.deepEqual(p.kernels.slice(0, 3).map((k) => k.timeMs), [0, 0, 0]);
+      assertTotalsAreSums(p);
+      assert.ok(Number.isFinite(p.totals.timeMs) && p.totals.timeMs >= 0, `total ${p.totals.timeMs}`);
+      assert.ok(p.warnings.some((w) => /3 kernel\(s\) reported no time/.test(w)), p.warnings.join('; '));
+    } finally {
+      engine.profile = original;
+      x.dispose();
+    }
+  });
+
   it('refuses runs that dispatch different kernel sequences, and bad options', async () => {
     await useBackend('cpu');
     let n = 0;
