@@ -176,3 +176,35 @@ describe('figures: untimed models, kernels above the measured peaks, very long k
     for (const draw of [efficiencyGapSvg, waterlineSvg, rooflineSvg]) assert.ok(draw([many], peaks).startsWith('<svg'));
   });
 });
+
+describe('figures: what they are drawn from is checked, not drawn as NaN coordinates', () => {
+  const model = (k: Partial<{ flops: number; bytes: number; timeMs: number }>): FigureModel =>
+    ({ name: 'm', kernels: [{ name: 'ok', flops: 1e6, bytes: 1e4, timeMs: 1 }, { name: 'Conv2D', flops: 1e6, bytes: 1e4, timeMs: 1, ...k }] });
+  const draws = [['efficiencyGapSvg', efficiencyGapSvg], ['waterlineSvg', waterlineSvg], ['rooflineSvg', rooflineSvg]] as const;
+
+  it('peaks that are missing, zero, negative or NaN are named', () => {
+    for (const [name, draw] of draws) {
+      for (const [bad, problem] of [
+        [undefined, /peaks must be/],
+        [{ flopsPerSecond: 0, bytesPerSecond: 1e9, source: 'user' }, /peaks\.flopsPerSecond must be a positive number, got 0/],
+        [{ flopsPerSecond: 1e12, bytesPerSecond: -1, source: 'user' }, /peaks\.bytesPerSecond must be a positive number, got -1/],
+        [{ flopsPerSecond: NaN, bytesPerSecond: 1e9, source: 'user' }, /peaks\.flopsPerSecond must be a positive number, got NaN/],
+      ] as const) {
+        assert.throws(() => draw([model({})], bad as never), (e: Error) => e.message.startsWith(`${name}: `) && problem.test(e.message),
+          `${name} with ${JSON.stringify(bad)}`);
+      }
+    }
+  });
+
+  it('a kernel number that is not a finite count >= 0 is named with its model and kernel', () => {
+    for (const [name, draw] of draws) {
+      for (const [key, value] of [['timeMs', NaN], ['timeMs', -1], ['flops', NaN], ['bytes', Infinity], ['timeMs', undefined]] as const) {
+        assert.throws(() => draw([model({ [key]: value })], peaks),
+          new RegExp(`${name}: model 'm' kernel 1 \\(Conv2D\\): ${key} must be a finite number >= 0, got ${value}$`));
+      }
+      assert.throws(() => draw(undefined as never, peaks), /models must be an array/);
+      assert.throws(() => draw([{ name: 'm' }] as never, peaks), /model 0 must be \{ name: string, kernels: array \}/);
+      assert.doesNotMatch(draw([model({ timeMs: 0, flops: 0, bytes: 0 })], peaks), /NaN|Infinity/, 'zeros are data');
+    }
+  });
+});

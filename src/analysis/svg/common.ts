@@ -3,6 +3,8 @@
  * placed outside the data, and the figure frame. Pure string building, browser-safe, no DOM.
  */
 
+import { checkPeaks, type DevicePeaks } from '../roofline.js';
+
 /** What a figure needs of a model: its name and kernels (totals are sums over kernels). */
 export interface FigureKernel {
   name: string;
@@ -13,6 +15,33 @@ export interface FigureKernel {
 export interface FigureModel {
   name: string;
   kernels: ReadonlyArray<FigureKernel>;
+}
+
+/**
+ * Checks what a figure is drawn from (the figure functions are public and take data from elsewhere, e.g. a saved
+ * analysis.json or another profiler): peaks that are not positive, or a kernel number that is not a finite
+ * count >= 0, put NaN and Infinity into every coordinate of the SVG. Throws naming the figure and the value.
+ */
+export function checkFigureInput(figure: string, models: ReadonlyArray<FigureModel>, peaks: DevicePeaks): void {
+  try {
+    checkPeaks(peaks);
+  } catch (e) {
+    throw new Error(`${figure}: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(models)) throw new Error(`${figure}: models must be an array of { name, kernels }, got ${typeof models}`);
+  for (const [i, m] of (models as ReadonlyArray<FigureModel | null | undefined>).entries()) {
+    if (m == null || typeof m.name !== 'string' || !Array.isArray(m.kernels)) {
+      throw new Error(`${figure}: model ${i} must be { name: string, kernels: array }`);
+    }
+    for (const [j, k] of (m.kernels as ReadonlyArray<FigureKernel | null | undefined>).entries()) {
+      for (const key of ['flops', 'bytes', 'timeMs'] as const) {
+        const v: unknown = k?.[key];
+        if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
+          throw new Error(`${figure}: model '${m.name}' kernel ${j} (${k?.name}): ${key} must be a finite number >= 0, got ${v}`);
+        }
+      }
+    }
+  }
 }
 
 /** Colour-blind-safe palette (Okabe-Ito, without yellow, which is unreadable on white). */

@@ -5,7 +5,7 @@
  */
 import { type DevicePeaks, idealLatencyMs } from '../roofline.js';
 import {
-  clipRect, colorOf, esc, type FigureModel, fmt, fmt3, FONT, frame, legend, type LegendEntry, legendHeight,
+  checkFigureInput, clipRect, colorOf, esc, type FigureModel, fmt, fmt3, FONT, frame, legend, type LegendEntry, legendHeight,
   legendWidth, logDomain, logScale, logTicks, markerSvg, maxXTicks, maxYTicks, noData, type PlotBox, r, textWidth,
   xAxis, yAxis,
 } from './common.js';
@@ -24,6 +24,7 @@ export interface EfficiencyGapOptions {
 
 export function efficiencyGapSvg(models: ReadonlyArray<FigureModel>, peaks: DevicePeaks,
   options: EfficiencyGapOptions = {}): string {
+  checkFigureInput('efficiencyGapSvg', models, peaks);
   const maxSide = options.size ?? 560;
   const points = models.map((m) => m.kernels.filter((k) => k.flops > 0 && k.timeMs > 0)
     .map((k) => ({ k, x: idealLatencyMs(k.flops, peaks), y: k.timeMs })));

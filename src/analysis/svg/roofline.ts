@@ -5,7 +5,7 @@
  */
 import { type DevicePeaks, achievedFlopsPerSecond, ridgeIntensity } from '../roofline.js';
 import {
-  clipRect, colorOf, esc, type FigureModel, fmt3, FONT, frame, legend, type LegendEntry, legendHeight,
+  checkFigureInput, clipRect, colorOf, esc, type FigureModel, fmt3, FONT, frame, legend, type LegendEntry, legendHeight,
   legendWidth, logDomain, logScale, logTicks, markerSvg, maxXTicks, maxYTicks, noData, type PlotBox, r, xAxis, yAxis,
 } from './common.js';
 
@@ -16,6 +16,7 @@ export interface RooflineOptions {
 }
 
 export function rooflineSvg(models: ReadonlyArray<FigureModel>, peaks: DevicePeaks, options: RooflineOptions = {}): string {
+  checkFigureInput('rooflineSvg', models, peaks);
   const gflops = (v: number) => v / 1e9;
   const points = models.map((m) => m.kernels.filter((k) => k.flops > 0 && k.bytes > 0 && k.timeMs > 0)
     .map((k) => ({ k, x: k.flops / k.bytes, y: gflops(achievedFlopsPerSecond(k.flops, k.timeMs)) })));

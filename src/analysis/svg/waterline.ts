@@ -6,7 +6,7 @@
  */
 import { type DevicePeaks, waterline } from '../roofline.js';
 import {
-  clipRect, colorOf, esc, type FigureModel, fmt3, frame, legend, type LegendEntry, legendHeight, legendWidth,
+  checkFigureInput, clipRect, colorOf, esc, type FigureModel, fmt3, frame, legend, type LegendEntry, legendHeight, legendWidth,
   linearScale, linearTicks, maxXTicks, maxYTicks, noData, type PlotBox, r, xAxis, yAxis,
 } from './common.js';
 
@@ -18,6 +18,7 @@ export interface WaterlineOptions {
 
 export function waterlineSvg(models: ReadonlyArray<FigureModel>, peaks: DevicePeaks,
   options: WaterlineOptions = {}): string {
+  checkFigureInput('waterlineSvg', models, peaks);
   const lines = models.map((m) => waterline(m.kernels, peaks));
   // A model profiled without kernel timings (no timestamp queries) has no measured curve: drawn as 0 it would sit
   // under the floor, which is a lower bound.
