@@ -182,6 +182,7 @@ export function drawFigures(models: ReadonlyArray<ModelAnalysis>, peaks: DeviceP
 export async function analyzeModels(entries: ReadonlyArray<ModelEntry>, options: AnalyzeOptions): Promise<Analysis> {
   if (options == null) throw new Error('analyzeModels: options with the device peaks are required ({ peaks, ... })');
   const peaks = checkPeaks(options.peaks);
+  if (!Array.isArray(entries)) throw new Error('analyzeModels: entries must be an array of { name, model, inputShape }');
   for (const [i, e] of entries.entries()) {
     if (e == null || typeof e.name !== 'string' || e.model == null) {
       throw new Error(`analyzeModels: entry ${i} must be { name, model, inputShape }`);

@@ -460,6 +460,9 @@ export function countParams(model: Pick<CountableModel, 'weights'>): { params: n
  */
 export async function countModelCost(model: CountableModel, inputShape: readonly number[], backend?: string,
   options: CostOptions = {}): Promise<ModelCost> {
+  if (model == null || !Array.isArray(model.inputs) || typeof model.execute !== 'function') {
+    throw new Error('countModelCost: model must be a GraphModel (tf.loadGraphModel gives one)');
+  }
   if (model.inputs.length !== 1) {
     throw new Error(`countModelCost: the model has ${model.inputs.length} inputs; only single-input models are supported`);
   }

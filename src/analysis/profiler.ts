@@ -120,6 +120,7 @@ export async function rampClocks(f: () => tf.TensorContainer | Promise<tf.Tensor
 /** Profiles `f` (which may return tensors; they are disposed) on the active backend. */
 export async function profileFunction(f: () => tf.TensorContainer | Promise<tf.TensorContainer>,
   options: ProfileOptions = {}): Promise<ProfileResult> {
+  if (typeof f !== 'function') throw new Error(`profileFunction: f must be a function of tensors, got ${typeof f}`);
   const warmup = options.warmup ?? 1;
   const repeats = options.repeats ?? 1;
   if (!(Number.isInteger(warmup) && warmup >= 0)) throw new Error(`warmup must be an integer >= 0, got ${warmup}`);

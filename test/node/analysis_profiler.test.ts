@@ -108,6 +108,11 @@ describe('profiler on cpu', () => {
     for (const rampMs of [-1, NaN, Infinity]) {
       await assert.rejects(profileFunction(() => tf.exp(x), { rampMs }), new RegExp(`rampMs must be a finite number >= 0, got ${rampMs}`));
     }
+    // Arguments of the wrong kind are named, not met with a TypeError from deep inside.
+    await assert.rejects(profileFunction(undefined as never), /^Error: profileFunction: f must be a function of tensors, got undefined/);
+    await assert.rejects(analyzeModels({ name: 'm' } as never, { peaks: userPeaks(1, 1) }),
+      /^Error: analyzeModels: entries must be an array of \{ name, model, inputShape \}/);
+    await assert.rejects(countModelCost(undefined as never, [1]), /^Error: countModelCost: model must be a GraphModel/);
     x.dispose();
   });
 
