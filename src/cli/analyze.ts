@@ -252,6 +252,20 @@ async function activateBackend(name: 'webgpu' | 'cpu', log: (m: string) => void)
   log(`backend ${name} ready`);
 }
 
+/**
+ * Loads a checked model.json. What tfjs-converter still refuses (a topology without `versions`, a missing
+ * weightsManifest) fails inside it with a bare TypeError: named here with the file it came from.
+ */
+async function loadModel(path: string): Promise<Awaited<ReturnType<typeof loadGraphModelFromFile>>> {
+  try {
+    return await loadGraphModelFromFile(path);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    throw new Error(`${path}: tfjs-converter cannot load this model.json (${e.message}): is it complete, as ` +
+      'tensorflowjs_converter or tfjs-block-fusion convert wrote it?');
+  }
+}
+
 async function resolvePeaks(a: AnalyzeArgs, log: (m: string) => void): Promise<DevicePeaks> {
   if (a.peakTflops != null && a.bandwidthGBps != null) return userPeaks(a.peakTflops, a.bandwidthGBps);
   if (a.backend === 'cpu') {
@@ -291,7 +305,7 @@ export async function run(args: string[]): Promise<number> {
     const entries: ModelEntry[] = [];
     for (const [k, m] of a.models.entries()) {
       log(`loading ${m.path}`);
-      const model = await loadGraphModelFromFile(paths[k]);
+      const model = await loadModel(paths[k]);
       if (model.inputs.length !== 1) throw new Error(`${m.path}: ${model.inputs.length} inputs; analyze supports single-input models`);
       const input = model.inputs[0];
       const shape = resolveInputShape(input.shape, a.batch, a.inputSize, input.name);

@@ -154,6 +154,24 @@ describe('analyze CLI: runs', () => {
     assert.equal(existsSync(join(d, 'out')), false);
   });
 
+  it('a model.json tfjs-converter cannot load (no weightsManifest, no versions) exits 1 naming the file', async () => {
+    const d = tempDir();
+    const json = JSON.parse(readFileSync(B1, 'utf8')) as { modelTopology: { versions?: unknown }; weightsManifest?: unknown };
+    const noManifest = join(d, 'no_manifest');
+    mkdirSync(noManifest);
+    writeFileSync(join(noManifest, 'model.json'), JSON.stringify({ modelTopology: { node: [] } }));
+    const noVersions = join(d, 'no_versions');
+    cpSync(dirname(B1), noVersions, { recursive: true });
+    delete json.modelTopology.versions;
+    writeFileSync(join(noVersions, 'model.json'), JSON.stringify(json));
+    for (const input of [noManifest, noVersions]) {
+      const r = await cli([input, '--backend', 'cpu', ...PEAKS, '--out', join(d, 'out')]);
+      assert.equal(r.code, 1, input);
+      assert.match(r.err, new RegExp(`${join(input, 'model.json')}: tfjs-converter cannot load this model\\.json`));
+      assert.doesNotMatch(r.err, /tfjs-block-fusion analyze: (undefined is not|Cannot read properties)/);
+    }
+  });
+
   it('--out: a file is refused before any work; an earlier run\'s output needs --overwrite', async () => {
     const d = tempDir();
     writeFileSync(join(d, 'file'), 'x');
