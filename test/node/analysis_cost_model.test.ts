@@ -233,7 +233,16 @@ describe('cost model: fused blocks count the layers they replace', () => {
     assert.equal(await traced(() => tf.fused.conv2d({ x: img, filter: w3, bias: b3, strides: 1, pad: 'valid' })), conv + 81 * 8);
     assert.equal(await traced(() => tf.fused.conv2d({ x: img, filter: w3, bias: b3, strides: 1, pad: 'valid', activation: 'relu' })),
       conv + 2 * 81 * 8);
-    tf.dispose([x, img, w3, b3, ...Object.values(f)]);
+    // A patch conv keeping its channels (Cin = Cout = 8, k 2) with a post-norm only: the shapes cannot tell it from a
+    // pre-norm, the call's attrs can. 4x4x8 = 128 outputs: conv 2 x 128 x 2 x 2 x 8 = 8192, bias 128, LayerNorm over
+    // the output 7 x 128 + 2 x 16 pixels = 928 (over x it would be 7 x 512 + 2 x 64 = 3712).
+    const px = r([1, 8, 8, 8]) as tf.Tensor4D;
+    const pw = r([2, 2, 8, 8]) as tf.Tensor4D;
+    const pb = r([8]);
+    const [g, b] = [r([8]), r([8])];
+    assert.equal(await traced(() => patchConv(px, pw, pb, { postNorm: { gamma: g, beta: b } })), 8192 + 128 + 928);
+    assert.equal(await traced(() => patchConv(px, pw, pb, { preNorm: { gamma: g, beta: b } })), 8192 + 128 + 3712);
+    tf.dispose([x, img, w3, b3, px, pw, pb, g, b, ...Object.values(f)]);
     assert.equal(tf.memory().numTensors, before);
   });
 });
