@@ -28,7 +28,7 @@ on cpu), counts every kernel's FLOPs and compulsory bytes, and writes to the out
   roofline.svg          achieved FLOP/s vs operational intensity, with the two ceilings
 
 options:
-  --batch N             batch size (default 1)
+  --batch N             batch size (default: the model's own when fixed, else 1)
   --input-size S        input height = width (default: the model's own; needed when it is dynamic)
   --backend B           webgpu | cpu (default webgpu)
   --peak-tflops X       peak FLOP/s in TFLOP/s    } give both, or neither to measure them with
@@ -49,7 +49,8 @@ class UsageError extends Error {}
 
 export interface AnalyzeArgs {
   models: Array<{ path: string; name: string }>;
-  batch: number;
+  /** null: each model's own batch when its input fixes one, else 1. */
+  batch: number | null;
   inputSize: number | null;
   backend: 'webgpu' | 'cpu';
   peakTflops: number | null;
@@ -77,7 +78,7 @@ function positive(flag: string, value: string, integer: boolean): number {
 /** Parses the command line; throws UsageError naming the problem. */
 export function parseAnalyzeArgs(args: readonly string[]): AnalyzeArgs {
   const a: AnalyzeArgs = {
-    models: [], batch: 1, inputSize: null, backend: 'webgpu', peakTflops: null, bandwidthGBps: null,
+    models: [], batch: null, inputSize: null, backend: 'webgpu', peakTflops: null, bandwidthGBps: null,
     repeats: 3, warmup: 1, rampMs: null, out: 'analysis', overwrite: false,
   };
   let pendingName: string | null = null;
@@ -195,13 +196,14 @@ export function checkAnalysisOut(out: string, overwrite: boolean): void {
 
 /**
  * The model's input shape with the batch and (for a 4-D image input) the spatial size filled in. NHWC
- * unless dim 1 is a known channel count (<= 4) and dim 3 is not.
+ * unless dim 1 is a known channel count (<= 4) and dim 3 is not. Without a batch, the model's own fixed one (a
+ * default of 1 refused every model exported at a fixed batch of 2 or more), else 1.
  */
-export function resolveInputShape(declared: readonly number[] | undefined, batch: number, inputSize: number | null,
+export function resolveInputShape(declared: readonly number[] | undefined, batch: number | null, inputSize: number | null,
   inputName: string): number[] {
   if (declared == null) throw new UsageError(`the model's input '${inputName}' has no declared shape`);
   const shape = declared.map((d) => (d == null || d < 0 ? -1 : d));
-  shape[0] = batch;
+  shape[0] = batch ?? (shape[0] > 0 ? shape[0] : 1);
   if (inputSize != null) {
     if (shape.length !== 4) throw new UsageError(`--input-size needs a 4-D image input; '${inputName}' is ${shape.length}-D`);
     const channelsFirst = shape[1] > 0 && shape[1] <= 4 && !(shape[3] > 0 && shape[3] <= 4);

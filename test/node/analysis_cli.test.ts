@@ -90,6 +90,31 @@ describe('analyze CLI: input shapes', () => {
     assert.deepEqual(resolveInputShape([-1, 3, -1, -1], 1, 32, 'x'), [1, 3, 32, 32]);
     assert.throws(() => resolveInputShape([-1, -1, -1, 3], 1, null, 'x'), /unknown dims \[1, \?, \?, 3\]: pass --input-size/);
     assert.throws(() => resolveInputShape([-1, 10], 1, 32, 'x'), /--input-size needs a 4-D image input/);
+    // No --batch: the model's own fixed batch (a PyTorch export at batch 2), or 1 for a dynamic one.
+    assert.deepEqual(resolveInputShape([2, 3, 64, 64], null, null, 'x'), [2, 3, 64, 64]);
+    assert.deepEqual(resolveInputShape([-1, 64, 64, 3], null, null, 'x'), [1, 64, 64, 3]);
+    assert.equal(parseAnalyzeArgs([B1]).batch, null);
+  });
+
+  it('a model exported at a fixed batch of 2 runs at it without --batch', async () => {
+    const d = tempDir();
+    const fixed = join(d, 'fixed_batch_2');
+    cpSync(dirname(DYN), fixed, { recursive: true });
+    type Dims = { dim: Array<{ size: string }> };
+    const json = JSON.parse(readFileSync(join(fixed, 'model.json'), 'utf8')) as {
+      modelTopology: { node: Array<{ op: string; attr: { shape: { shape: Dims } } }> };
+      signature: { inputs: Record<string, { tensorShape: Dims }> } };
+    const declared = [json.modelTopology.node.find((n) => n.op === 'Placeholder')!.attr.shape.shape,
+      ...Object.values(json.signature.inputs).map((i) => i.tensorShape)];
+    for (const shape of declared) {
+      assert.equal(shape.dim[0].size, '-1', 'the fixture declares a dynamic batch');
+      shape.dim[0].size = '2';
+    }
+    writeFileSync(join(fixed, 'model.json'), JSON.stringify(json));
+    const r = await cli([fixed, '--backend', 'cpu', ...PEAKS, '--repeats', '1', '--out', join(d, 'out')]);
+    assert.equal(r.code, 0, r.err);
+    const report = JSON.parse(readFileSync(join(d, 'out', 'analysis.json'), 'utf8'));
+    assert.deepEqual(report.models[0].inputShape, [2, 64, 64, 3]);
   });
 
   it('names models after their folder, made unique; a folder given for its model.json too', () => {
