@@ -75,6 +75,13 @@ function positive(flag: string, value: string, integer: boolean): number {
   return v;
 }
 
+/** A positive peak whose value in base units (FLOP/s, B/s) is still a finite number. */
+function peak(flag: string, value: string, unit: number): number {
+  const v = positive(flag, value, false);
+  if (!Number.isFinite(v * unit)) throw new UsageError(`${flag} ${value} is too large (not a finite number once scaled by ${unit})`);
+  return v;
+}
+
 /** Parses the command line; throws UsageError naming the problem. */
 export function parseAnalyzeArgs(args: readonly string[]): AnalyzeArgs {
   const a: AnalyzeArgs = {
@@ -99,8 +106,8 @@ export function parseAnalyzeArgs(args: readonly string[]): AnalyzeArgs {
     switch (flag) {
       case '--batch': a.batch = positive(flag, next(), true); break;
       case '--input-size': a.inputSize = positive(flag, next(), true); break;
-      case '--peak-tflops': a.peakTflops = positive(flag, next(), false); break;
-      case '--bandwidth-gbps': a.bandwidthGBps = positive(flag, next(), false); break;
+      case '--peak-tflops': a.peakTflops = peak(flag, next(), 1e12); break;
+      case '--bandwidth-gbps': a.bandwidthGBps = peak(flag, next(), 1e9); break;
       case '--repeats': a.repeats = positive(flag, next(), true); break;
       case '--overwrite': {
         const problem = switchValueProblem(arg);
@@ -194,6 +201,9 @@ export function checkAnalysisOut(out: string, overwrite: boolean): void {
   }
 }
 
+/** The largest input analyze makes: 2^31 - 1 elements (8 GiB of float32), beyond tfjs's int32 sizes. */
+const MAX_INPUT_ELEMENTS = 2 ** 31 - 1;
+
 /**
  * The model's input shape with the batch and (for a 4-D image input) the spatial size filled in. NHWC
  * unless dim 1 is a known channel count (<= 4) and dim 3 is not. Without a batch, the model's own fixed one (a
@@ -214,6 +224,11 @@ export function resolveInputShape(declared: readonly number[] | undefined, batch
   if (shape.some((d) => d < 0)) {
     throw new UsageError(`the model's input '${inputName}' has unknown dims [${shape.map((d) => (d < 0 ? '?' : d)).join(', ')}]: ` +
       'pass --input-size');
+  }
+  const elements = shape.reduce((x, y) => x * y, 1);
+  if (elements > MAX_INPUT_ELEMENTS) {
+    throw new UsageError(`the input [${shape.join(', ')}] has ${elements} elements, more than one tensor can hold ` +
+      `(${MAX_INPUT_ELEMENTS}): use a smaller --batch or --input-size`);
   }
   return shape;
 }

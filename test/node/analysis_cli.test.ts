@@ -50,6 +50,9 @@ describe('analyze CLI: usage errors exit 2 and name the problem', () => {
     [['m.json', '--backend', 'webgl'], /--backend must be webgpu or cpu/],
     [['m.json', '--peak-tflops', '60'], /give both --peak-tflops and --bandwidth-gbps/],
     [['m.json', '--bandwidth-gbps', '-3', '--peak-tflops', '1'], /--bandwidth-gbps must be a positive number/],
+    // Finite as typed, Infinity once in FLOP/s: refused before the backend starts, not after.
+    [['m.json', '--peak-tflops', '1e300', '--bandwidth-gbps', '1'], /--peak-tflops 1e300 is too large/],
+    [['m.json', '--peak-tflops', '1', '--bandwidth-gbps', '1e300'], /--bandwidth-gbps 1e300 is too large/],
     [['m.json', '--name', 'x'], /--name 'x' is not followed by a model\.json/],
     [['m.json', '--warmup', '-1'], /--warmup must be an integer >= 0/],
     [['m.json', '--ramp-ms', '-5'], /--ramp-ms must be a number >= 0, got '-5'/],
@@ -90,6 +93,9 @@ describe('analyze CLI: input shapes', () => {
     assert.deepEqual(resolveInputShape([-1, 3, -1, -1], 1, 32, 'x'), [1, 3, 32, 32]);
     assert.throws(() => resolveInputShape([-1, -1, -1, 3], 1, null, 'x'), /unknown dims \[1, \?, \?, 3\]: pass --input-size/);
     assert.throws(() => resolveInputShape([-1, 10], 1, 32, 'x'), /--input-size needs a 4-D image input/);
+    // Not V8's bare 'Invalid typed array length: 1228800000000000' after the backend started.
+    assert.throws(() => resolveInputShape([-1, 64, 64, 3], 1e11, null, 'x'),
+      /the input \[100000000000, 64, 64, 3\] has 1228800000000000 elements, more than one tensor can hold/);
     // No --batch: the model's own fixed batch (a PyTorch export at batch 2), or 1 for a dynamic one.
     assert.deepEqual(resolveInputShape([2, 3, 64, 64], null, null, 'x'), [2, 3, 64, 64]);
     assert.deepEqual(resolveInputShape([-1, 64, 64, 3], null, null, 'x'), [1, 64, 64, 3]);
