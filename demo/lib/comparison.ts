@@ -83,6 +83,23 @@ export function comparisonInputShape(input: Pick<GraphInput, 'shape' | 'layout'>
   return concreteInputShape(input, { batch, spatial: inputSize });
 }
 
+/**
+ * Reads and disposes every output of one prediction (a model may have several: GraphModel.predict then gives an
+ * array, or a map for structured outputs), joined in order, so the diff covers them all.
+ */
+async function readOutputs(y: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): Promise<Float64Array> {
+  const outputs = y instanceof tf.Tensor ? [y] : Array.isArray(y) ? y : Object.values(y);
+  try {
+    const data = await Promise.all(outputs.map((t) => t.data()));
+    const joined = new Float64Array(data.reduce((n, d) => n + d.length, 0));
+    let at = 0;
+    for (const d of data) { joined.set(d as ArrayLike<number>, at); at += d.length; }
+    return joined;
+  } finally {
+    tf.dispose(outputs);
+  }
+}
+
 /** True when `error` is the rejection of a comparison stopped through `signal` (not a failure). */
 export function isStopped(error: unknown, signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true && error === signal.reason;
@@ -129,7 +146,7 @@ export async function runComparison(config: ComparisonConfig, onProgress: (p: Pr
       peaks.push({ backend, peaks: await peaksFor(backend) });
     }
     const input = tf.tidy(() => tf.randomUniform(inputShape, 0, 1, 'float32', config.seed));
-    let originalOut: Float32Array | null = null;
+    let originalOut: Float64Array | null = null;
     let originalMedian: number | null = null;
     // A model that fails mid-run must not leave the input behind (one tensor per failed run otherwise).
     try {
@@ -140,12 +157,7 @@ export async function runComparison(config: ComparisonConfig, onProgress: (p: Pr
         say(frac(0.05), 'Uploading weights', name);
         const model = await loadFromFiles(f);
         try {
-          const predictOnce = async () => {
-            const y = model.predict(input) as tf.Tensor;
-            const data = await y.data() as Float32Array;
-            y.dispose();
-            return data;
-          };
+          const predictOnce = () => readOutputs(model.predict(input));
           // Before each inference, outside the timed span: let a Stop click in, then honour it.
           const beforeInference = () => yieldToPage(config.signal);
           say(frac(0.15), 'Compiling shaders (first run)', name);
@@ -175,7 +187,7 @@ export async function runComparison(config: ComparisonConfig, onProgress: (p: Pr
           if (config.profile) {
             say(frac(0.85), 'Profiling kernels', name);
             await beforeInference();
-            const p = await profileForFigures(`${f.label} (${backend})`, () => model.predict(input) as tf.Tensor);
+            const p = await profileForFigures(`${f.label} (${backend})`, () => model.predict(input));
             profiles.push(p);
             gflops = p.totalFlops / 1e9;
           }

@@ -49,7 +49,7 @@ export function peaksFor(backendName: string): Promise<DevicePeaks | null> {
   return p;
 }
 
-export async function profileForFigures(name: string, f: () => tf.Tensor): Promise<ProfileSummary> {
+export async function profileForFigures(name: string, f: () => tf.TensorContainer): Promise<ProfileSummary> {
   const p = await profileFunction(f, { warmup: 0, repeats: 1 });
   return {
     name, backend: p.backend, timing: p.timing, warnings: p.warnings,

@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '../../src/index.js';
 import { comparisonInputShape, runComparison, type ComparisonConfig } from '../../demo/lib/comparison.js';
 import { smallConvNeXtOnnx } from '../support/convnext_onnx.js';
-import { externalizeInitializers } from '../support/onnx_builder.js';
+import { externalizeInitializers, firstInputOf, withExtraOutput } from '../support/onnx_builder.js';
 
 const file = (name: string, bytes: Uint8Array): File => new File([bytes as Uint8Array<ArrayBuffer>], name);
 
@@ -54,6 +54,19 @@ describe('demo comparison (cpu, Node)', () => {
     await assert.rejects(runComparison(config('model.onnx', onnx, { 'model.onnx.data': data.subarray(8) }), () => {}),
       /external data file model\.onnx\.data is \d+ bytes, but model\.onnx reads bytes/);
     assert.equal(tf.memory().numTensors, 0, 'no tensor left behind');
+  });
+
+  it('compares every output of a model with two (pooled features and logits), leaving no tensor behind', async () => {
+    // GraphModel.predict gives an array for two outputs: the comparison read it as one tensor (TypeError 'y.data is
+    // not a function', two tensors left per run).
+    const single = smallConvNeXtOnnx(['N', 3, 32, 32]);
+    const bytes = withExtraOutput(single, firstInputOf(single, 'Gemm'), ['N', 16]);
+    const before = tf.memory().numTensors;
+    const results = await runComparison(config('two_outputs.onnx', bytes), () => {});
+    assert.deepEqual(results.rows.map((r) => r.model), ['own-original', 'own-converted']);
+    const diff = results.rows[1].maxDiff;
+    assert.ok(diff != null && diff <= 1e-3, `max diff over both outputs ${diff}`);
+    assert.equal(tf.memory().numTensors, before, 'every output disposed');
   });
 
   it('leaves no tensor behind when a model fails part-way', async () => {

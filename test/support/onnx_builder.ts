@@ -87,3 +87,18 @@ export function externalizeInitializers(bytes: Uint8Array, location: string): { 
   for (const p of parts) { data.set(p, at); at += p.length; }
   return { onnx: ModelProto.encode(ModelProto.fromObject(model)).finish(), data };
 }
+
+/** The model with value `name` (produced by one of its nodes) added as a further graph output of shape `shape`. */
+export function withExtraOutput(bytes: Uint8Array, name: string, shape: (number | string)[]): Uint8Array {
+  const model = ModelProto.toObject(ModelProto.decode(bytes)) as { graph: { output: Record<string, unknown>[] } };
+  model.graph.output.push(valueInfo(name, shape));
+  return ModelProto.encode(ModelProto.fromObject(model)).finish();
+}
+
+/** The name of the first input of the first `op` node (e.g. the features a classifier's Gemm reads). */
+export function firstInputOf(bytes: Uint8Array, op: string): string {
+  const model = ModelProto.toObject(ModelProto.decode(bytes)) as { graph: { node: { opType: string; input: string[] }[] } };
+  const node = model.graph.node.find((n) => n.opType === op);
+  if (node == null) throw new Error(`no ${op} node`);
+  return node.input[0];
+}
