@@ -20,6 +20,11 @@ const $ = <T extends Element>(sel: string) => document.querySelector(sel) as T;
 const form = $<HTMLFormElement>('#controls');
 const params = new URLSearchParams(location.search);
 let ownModel: OwnModelInput | undefined;
+/**
+ * Chosen files that hold no model (no .onnx, no .json): Run names them rather than quietly running the built-in
+ * models the user had turned away from.
+ */
+let rejectedFiles: string[] = [];
 let results: ComparisonResults | undefined;
 /** Backends the URL asked for that cannot run (unknown or unavailable): named when no backend is left. */
 let urlBackendProblems: string[] = [];
@@ -96,6 +101,10 @@ function readConfig(): ComparisonConfig {
     .map((e) => e.value as BackendName);
   if (backends.length === 0) throw new Error(['choose at least one backend', ...urlBackendProblems].join('; '));
   const models = [...form.querySelectorAll<HTMLInputElement>('input[name=model]:checked')].map((e) => e.value as ModelKey);
+  if (ownModel == null && rejectedFiles.length > 0) {
+    throw new Error(`${rejectedFiles.join(', ')}: no .onnx file or model.json among the chosen files; choose the model ` +
+      'file (with its .onnx.data or .bin files), or press "Use the built-in models instead"');
+  }
   if (models.length === 0 && ownModel == null) throw new Error('choose at least one model');
   return {
     backends, models, variant: get('variant'), inputSize: int('size', 32, 1024), batch: int('batch', 1, 64),
@@ -206,6 +215,7 @@ function setUpFileDrop(): void {
   const clear = $<HTMLButtonElement>('#clear-own');
   const forget = () => {
     ownModel = undefined;
+    rejectedFiles = [];
     input.value = '';
     clear.hidden = true;
     $<HTMLParagraphElement>('#own-files').textContent = '';
@@ -216,11 +226,15 @@ function setUpFileDrop(): void {
     const list = [...files];
     const main = list.find((f) => f.name.endsWith('.onnx')) ?? list.find((f) => f.name.endsWith('.json'));
     if (main == null) {
-      $<HTMLParagraphElement>('#own-files').textContent = 'Expected an .onnx file or a model.json (with its .bin shards).';
       ownModel = undefined;
+      rejectedFiles = list.map((f) => f.name);
+      clear.hidden = false;
+      $<HTMLParagraphElement>('#own-files').textContent =
+        `${rejectedFiles.join(', ')}: expected an .onnx file or a model.json (with its .bin shards).`;
       return;
     }
     ownModel = { name: main.name, files: list };
+    rejectedFiles = [];
     clear.hidden = false;
     $<HTMLParagraphElement>('#own-files').textContent =
       `Will convert ${main.name}${list.length > 1 ? ` (+${list.length - 1} files)` : ''}. Press Run.`;

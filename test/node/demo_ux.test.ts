@@ -1,7 +1,8 @@
 /**
  * The demo page's run lifecycle in headless Chromium, on small cpu / webgl runs: Stop, the form disabled while
- * a run reads nothing from it, no stale results after a failed re-run, the batch the log names, and the
- * figures' message where this browser has no WebGPU (Chromium is started without --enable-unsafe-webgpu).
+ * a run reads nothing from it, no stale results after a failed re-run, chosen files without a model named by Run, the
+ * batch the log names, and the figures' message where this browser has no WebGPU (Chromium is started without
+ * --enable-unsafe-webgpu).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -117,6 +118,24 @@ describe('demo page: running, stopping, failing', { skip: existsSync(CHROMIUM) ?
       demoResults: false, download: false });
     const after = await controls(page);
     assert.ok(!after.settingsDisabled && !after.runDisabled && !after.stopVisible, JSON.stringify(after));
+    await page.close();
+  });
+
+  it('chosen files without a model: Run fails naming them, not a quiet run of the built-in models; then back to those', async () => {
+    const data = join(dir, 'weights.onnx.data');
+    writeFileSync(data, new Uint8Array(16));
+    const page = await open(`backends=cpu&${SMALL}&iterations=1&profile=0`);
+    await dropOwnModel(page, data);
+    assert.match(await page.locator('#own-files').textContent() ?? '', /^weights\.onnx\.data: expected an \.onnx file or a model\.json/);
+    await page.click('#run');
+    assert.equal(await waitEnd(page), 'error', 'the file was not silently ignored');
+    assert.match(await page.locator('#error').textContent() ?? '', /weights\.onnx\.data: no \.onnx file or model\.json among the chosen files/);
+    assert.equal((await shown(page)).rows, 0);
+    await page.click('#clear-own');
+    await page.click('#run');
+    assert.equal(await waitEnd(page), 'done');
+    assert.deepEqual(await page.evaluate(() => [...document.querySelectorAll<HTMLElement>('#results tbody tr[data-model]')]
+      .map((tr) => tr.dataset.model)), ['convnext-original']);
     await page.close();
   });
 
