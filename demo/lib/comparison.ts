@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { activateBackend, type BackendName, countGpuPasses } from './backends.js';
-import { type ModelFiles, type ModelKey, MODEL_LABELS, type OwnModelInput, prepareModelFiles } from './model_sources.js';
+import { isOriginalModel, type ModelFiles, type ModelKey, MODEL_LABELS, type OwnModelInput, prepareModelFiles }
+  from './model_sources.js';
 import { peaksFor, profileForFigures, type ProfileSummary } from './profile.js';
 import type { DevicePeaks } from '../../src/analysis/index.js';
 import { maxAbsDiff, median, percentile } from './stats.js';
@@ -71,7 +72,6 @@ export interface ComparisonResults {
 
 export interface Progress { fraction: number; stage: string; detail?: string }
 
-const ORIGINALS: Partial<Record<ModelKey, true>> = { 'convnext-original': true, 'own-original': true };
 /** Models that compute the same function as the original (so their outputs must match it). */
 const CONVERSIONS: Partial<Record<ModelKey, true>> = { 'convnext-converted': true, 'own-converted': true };
 
@@ -191,7 +191,7 @@ export async function runComparison(config: ComparisonConfig, onProgress: (p: Pr
             profiles.push(p);
             gflops = p.totalFlops / 1e9;
           }
-          const isOriginal = ORIGINALS[f.key] === true;
+          const isOriginal = isOriginalModel(f.key);
           if (isOriginal) {
             originalOut = out;
             originalMedian = median(timesMs);

@@ -21,6 +21,13 @@ export const MODEL_LABELS: Record<ModelKey, string> = {
 
 /** The converted row's label when the converter fused nothing (both rows are then the same stock-op graph). */
 const OWN_UNFUSED_LABEL = 'Your model (converted: nothing fused)';
+/** The converted row's label when the dropped model was fused already (both rows are then the same fused graph). */
+const OWN_ALREADY_FUSED_LABEL = 'Your model (converted: already fused)';
+
+/** The models the others are timed and diffed against (their speedup is 1, their diff 0). */
+export function isOriginalModel(key: ModelKey): boolean {
+  return key === 'convnext-original' || key === 'own-original';
+}
 
 export interface OwnModelInput { name: string; files: File[] }
 
@@ -113,9 +120,11 @@ export async function prepareModelFiles(config: ModelSourceConfig, onDetail: (de
     await yieldToPage(config.signal);
     const result = convertModel(source, { onProgress: (m) => onDetail(`${config.ownModel!.name}: ${m}`) });
     const input = result.graph.inputs[0] ?? NO_INPUT;
-    add('own-original', writeGraphModel(result.unfused), input);
+    const original = add('own-original', writeGraphModel(result.unfused), input);
     const converted = add('own-converted', result.files, input);
-    if (converted.fusedNodes === 0) converted.label = OWN_UNFUSED_LABEL;
+    if (converted.fusedNodes === original.fusedNodes) {
+      converted.label = original.fusedNodes === 0 ? OWN_UNFUSED_LABEL : OWN_ALREADY_FUSED_LABEL;
+    }
     const { blocks, alreadyFused } = result.report;
     notes.push(`converted ${config.ownModel.name}: ${result.report.summary}`);
     // A converted model converted again has no blocks left to find, yet is fused: say which.

@@ -1,5 +1,6 @@
 /** Renders comparison rows into the results table. */
 import type { ModelRow } from '../lib/comparison.js';
+import { isOriginalModel } from '../lib/model_sources.js';
 
 const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
 
@@ -17,6 +18,15 @@ function cell(text: string, cls = 'num'): HTMLTableCellElement {
 /** Max difference the page flags as a correctness problem (float32 rounding across a whole network is far below). */
 export const DIFF_LIMIT = 1e-3;
 
+/**
+ * Whether a row's speedup is shown as a win of fusion: over 5 % and its model has more fused ops than the original it
+ * is timed against. Between two stock-op graphs, or an already fused model and itself, a speedup is timing noise.
+ */
+export function isFusionWin(row: ModelRow, rows: readonly ModelRow[]): boolean {
+  const original = rows.find((o) => o.backend === row.backend && isOriginalModel(o.model));
+  return row.speedup != null && row.speedup > 1.05 && row.fusedNodes > (original?.fusedNodes ?? 0);
+}
+
 /** `emptyText`: what an empty table says (why there are no rows: running, failed, stopped). */
 export function renderResults(tbody: HTMLTableSectionElement, rows: readonly ModelRow[], emptyText = 'No results.'): void {
   tbody.replaceChildren();
@@ -33,8 +43,7 @@ export function renderResults(tbody: HTMLTableSectionElement, rows: readonly Mod
     tr.dataset.model = r.model;
     tr.dataset.backend = r.backend;
     const speed = cell(r.speedup == null ? '—' : `${fmt(r.speedup)}x`);
-    // Only a model with fused ops can owe a speedup to fusion; between two stock-op graphs it is timing noise.
-    if (r.speedup != null && r.speedup > 1.05 && r.fusedNodes > 0) speed.classList.add('good');
+    if (isFusionWin(r, rows)) speed.classList.add('good');
     const diff = cell(r.maxDiff == null ? '—' : r.maxDiff.toExponential(1));
     diff.dataset.value = String(r.maxDiff ?? '');
     if (r.maxDiff != null) diff.classList.add(r.maxDiff <= DIFF_LIMIT ? 'good' : 'bad');

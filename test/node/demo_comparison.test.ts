@@ -1,7 +1,8 @@
 /**
  * The demo's comparison (demo/lib/comparison.ts) in Node on the cpu backend, no browser: a dropped ONNX export
  * with dynamic height / width runs at the form's input size (not at batch x batch pixels), and a comparison
- * that fails part-way leaves no tensor behind, and a dropped model.onnx.data (external weights) is read.
+ * that fails part-way leaves no tensor behind, and a dropped model.onnx.data (external weights) is read; every output
+ * of a two-output model is diffed; an already fused model is labelled so and its speedup over itself is no win.
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -9,6 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '../../src/index.js';
 import { comparisonInputShape, runComparison, type ComparisonConfig } from '../../demo/lib/comparison.js';
+import { isFusionWin } from '../../demo/ui/results_table.js';
+import { convertModel } from '../../src/converter/index.js';
 import { smallConvNeXtOnnx } from '../support/convnext_onnx.js';
 import { externalizeInitializers, firstInputOf, withExtraOutput } from '../support/onnx_builder.js';
 
@@ -67,6 +70,23 @@ describe('demo comparison (cpu, Node)', () => {
     const diff = results.rows[1].maxDiff;
     assert.ok(diff != null && diff <= 1e-3, `max diff over both outputs ${diff}`);
     assert.equal(tf.memory().numTensors, before, 'every output disposed');
+  });
+
+  it('a dropped model that is already fused runs as itself twice: labelled so, its speedup never a fusion win', async () => {
+    const { files } = convertModel({ format: 'onnx', bytes: smallConvNeXtOnnx(['N', 3, 32, 32]) });
+    const json = new TextEncoder().encode(JSON.stringify(files.modelJson));
+    const shards = Object.fromEntries(files.shards.map((s) => [s.path, s.data]));
+    const results = await runComparison(config('model.json', json, shards), () => {});
+    const [original, converted] = results.rows;
+    assert.ok(original.fusedNodes > 0 && converted.fusedNodes === original.fusedNodes,
+      `both rows run the fused graph (${original.fusedNodes}, ${converted.fusedNodes} fused nodes)`);
+    assert.equal(converted.label, 'Your model (converted: already fused)');
+    // Its timing against itself can come out at any ratio (a cold first model): none is a win of fusion.
+    assert.equal(isFusionWin({ ...converted, speedup: 4.3 }, results.rows), false);
+    // The built-in conversion over stock ops is one (the control).
+    const stock = { ...original, model: 'convnext-original' as const, fusedNodes: 0 };
+    assert.equal(isFusionWin({ ...converted, model: 'convnext-converted', speedup: 1.2 }, [stock]), true);
+    assert.equal(isFusionWin({ ...converted, model: 'convnext-converted', speedup: 1.01 }, [stock]), false);
   });
 
   it('leaves no tensor behind when a model fails part-way', async () => {
