@@ -82,6 +82,7 @@ export async function startPageServer({ entry, staticDir, port = 0, host = '127.
     onLog(`port ${port} is taken; using a free one`);
     await listen(0);
   }
-  const url = `http://${host}:${(server.address() as AddressInfo).port}/`;
+  // An IPv6 address is bracketed in a URL: http://::1:8080/ is no URL a browser opens.
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}/`;
   return { url, close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
 }

@@ -78,6 +78,18 @@ describe('demo server requests', () => {
   });
 });
 
+describe('demo server address', () => {
+  it('an IPv6 host (--host ::1) gives a URL that opens (bracketed), not http://::1:N/', async () => {
+    const server = await startPageServer({ entry: probeEntry, staticDir: root, host: '::1' });
+    try {
+      assert.match(server.url, /^http:\/\/\[::1\]:\d+\/$/);
+      assert.equal((await fetch(`${server.url}package.json`)).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('demo server arguments', () => {
   for (const [args, message] of [
     [['--port', 'abc'], /the port must be an integer 0-65535, got "abc"/],
