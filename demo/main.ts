@@ -8,7 +8,7 @@
 import '../src/index.js';
 import { type BackendAvailability, probeBackends, type BackendName } from './lib/backends.js';
 import { type ComparisonConfig, type ComparisonResults, isStopped, runComparison } from './lib/comparison.js';
-import type { ModelKey, OwnModelInput } from './lib/model_sources.js';
+import { mainModelFile, type ModelKey, type OwnModelInput } from './lib/model_sources.js';
 import { renderFigures } from './ui/figures.js';
 import { renderResults } from './ui/results_table.js';
 
@@ -224,7 +224,7 @@ function setUpFileDrop(): void {
     // An emptied picker (or a cancelled choice) forgets the model: the checked built-in models run again.
     if (files == null || files.length === 0) { forget(); return; }
     const list = [...files];
-    const main = list.find((f) => f.name.endsWith('.onnx')) ?? list.find((f) => f.name.endsWith('.json'));
+    const main = mainModelFile(list);
     if (main == null) {
       ownModel = undefined;
       rejectedFiles = list.map((f) => f.name);

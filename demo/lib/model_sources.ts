@@ -72,17 +72,27 @@ function countParams(files: GraphModelFiles): number {
   return n;
 }
 
+/**
+ * The model file among dropped files: an .onnx file, else model.json, else another .json. A GraphModel folder may
+ * hold other JSON (metadata.json, in file-picker order before model.json), which is not the model.
+ */
+export function mainModelFile<F extends { name: string }>(files: readonly F[]): F | undefined {
+  return files.find((f) => f.name.endsWith('.onnx')) ?? files.find((f) => f.name === 'model.json') ??
+    files.find((f) => f.name.endsWith('.json'));
+}
+
 /** Reads a dropped ONNX file, or a model.json with its shards, into a converter source. */
 async function readOwnModel(own: OwnModelInput): Promise<ConvertSource> {
-  const onnx = own.files.find((f) => f.name.endsWith('.onnx'));
-  if (onnx) {
+  const main = mainModelFile(own.files);
+  if (main == null) throw new Error('expected an .onnx file or a model.json');
+  if (main.name.endsWith('.onnx')) {
+    const onnx = main;
     // The other dropped files may hold its external data (model.onnx.data, torch's dynamo exporter's default).
     const others = own.files.filter((f) => f !== onnx);
     const data = new Map(await Promise.all(others.map(async (f) => [f.name, new Uint8Array(await f.arrayBuffer())] as const)));
     return { format: 'onnx', bytes: new Uint8Array(await onnx.arrayBuffer()), externalData: inMemoryExternalData(data, onnx.name) };
   }
-  const jsonFile = own.files.find((f) => f.name.endsWith('.json'));
-  if (jsonFile == null) throw new Error('expected an .onnx file or a model.json');
+  const jsonFile = main;
   let modelJson: TfjsModelJson;
   try {
     modelJson = JSON.parse(await jsonFile.text()) as TfjsModelJson;

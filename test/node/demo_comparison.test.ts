@@ -2,7 +2,8 @@
  * The demo's comparison (demo/lib/comparison.ts) in Node on the cpu backend, no browser: a dropped ONNX export
  * with dynamic height / width runs at the form's input size (not at batch x batch pixels), and a comparison
  * that fails part-way leaves no tensor behind, and a dropped model.onnx.data (external weights) is read; every output
- * of a two-output model is diffed; an already fused model is labelled so and its speedup over itself is no win.
+ * of a two-output model is diffed; an already fused model is labelled so and its speedup over itself is no win; a
+ * GraphModel folder's model.json is found beside other JSON.
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -10,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '../../src/index.js';
 import { comparisonInputShape, runComparison, type ComparisonConfig } from '../../demo/lib/comparison.js';
+import { mainModelFile } from '../../demo/lib/model_sources.js';
 import { isFusionWin } from '../../demo/ui/results_table.js';
 import { convertModel } from '../../src/converter/index.js';
 import { smallConvNeXtOnnx } from '../support/convnext_onnx.js';
@@ -87,6 +89,17 @@ describe('demo comparison (cpu, Node)', () => {
     const stock = { ...original, model: 'convnext-original' as const, fusedNodes: 0 };
     assert.equal(isFusionWin({ ...converted, model: 'convnext-converted', speedup: 1.2 }, [stock]), true);
     assert.equal(isFusionWin({ ...converted, model: 'convnext-converted', speedup: 1.01 }, [stock]), false);
+  });
+
+  it('takes model.json from a GraphModel folder that holds other JSON (metadata.json, picked first before)', async () => {
+    const { files } = convertModel({ format: 'onnx', bytes: smallConvNeXtOnnx(['N', 3, 32, 32]) });
+    const metadata = new TextEncoder().encode(JSON.stringify({ tfjsVersion: '4.22.0', labels: ['a', 'b'] }));
+    const extra = { 'model.json': new TextEncoder().encode(JSON.stringify(files.modelJson)),
+      ...Object.fromEntries(files.shards.map((s) => [s.path, s.data])) };
+    const results = await runComparison(config('metadata.json', metadata, extra), () => {});
+    assert.deepEqual(results.rows.map((r) => r.model), ['own-original', 'own-converted']);
+    assert.deepEqual(mainModelFile([{ name: 'group1-shard1of1.bin' }, { name: 'metadata.json' }, { name: 'model.json' }]),
+      { name: 'model.json' }, 'the page names the model file it will convert');
   });
 
   it('leaves no tensor behind when a model fails part-way', async () => {
