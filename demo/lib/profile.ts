@@ -42,9 +42,12 @@ export function peaksFor(backendName: string): Promise<DevicePeaks | null> {
           { fmaIterations: 2048, fmaWorkgroups: 2048, copyBytes: 128 << 20, repeats: 3 }));
       }
       if (backendName === 'cpu') return measureJsPeaks({ seconds: 0.2 });
-      return (await peaksByBackend.get('webgpu')) ?? null;
+      return (await peaksByBackend.get('webgpu')?.catch(() => null)) ?? null;
     })();
     peaksByBackend.set(backendName, p);
+    // A failed measurement is not remembered: the next profiled run measures again instead of failing for the page's life.
+    const failed = p;
+    failed.catch(() => { if (peaksByBackend.get(backendName) === failed) peaksByBackend.delete(backendName); });
   }
   return p;
 }
