@@ -90,6 +90,15 @@ function presetForm(): void {
   }
 }
 
+/** The URL's seed (default 1); a value that is not a number is named as typed, not as NaN. */
+function urlSeed(): number {
+  const text = params.get('seed');
+  if (text == null) return 1;
+  const seed = Number(text);
+  if (text.trim() === '' || !Number.isInteger(seed)) throw new Error(`seed '${text}' in the URL must be an integer`);
+  return seed;
+}
+
 function readConfig(): ComparisonConfig {
   const get = (n: string) => (form.elements.namedItem(n) as HTMLInputElement).value;
   const int = (n: string, lo: number, hi: number) => {
@@ -108,7 +117,7 @@ function readConfig(): ComparisonConfig {
   if (models.length === 0 && ownModel == null) throw new Error('choose at least one model');
   return {
     backends, models, variant: get('variant'), inputSize: int('size', 32, 1024), batch: int('batch', 1, 64),
-    iterations: int('iterations', 1, 500), warmup: int('warmup', 0, 50), seed: Number(params.get('seed') ?? 1),
+    iterations: int('iterations', 1, 500), warmup: int('warmup', 0, 50), seed: urlSeed(),
     profile: params.get('profile') !== '0', ownModel,
   };
 }

@@ -121,6 +121,13 @@ describe('demo page: running, stopping, failing', { skip: existsSync(CHROMIUM) ?
     await page.close();
   });
 
+  it('a seed in the URL that is not an integer is named as typed (not as NaN)', async () => {
+    const page = await open(`autorun&backends=cpu&${SMALL}&iterations=1&profile=0&seed=abc`);
+    assert.equal(await waitEnd(page), 'error');
+    assert.match(await page.locator('#error').textContent() ?? '', /seed 'abc' in the URL must be an integer/);
+    await page.close();
+  });
+
   it('chosen files without a model: Run fails naming them, not a quiet run of the built-in models; then back to those', async () => {
     const data = join(dir, 'weights.onnx.data');
     writeFileSync(data, new Uint8Array(16));
