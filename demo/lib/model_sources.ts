@@ -7,6 +7,7 @@ import { convertModel, type ConvertSource, type GraphInput, type GraphModelFiles
   writeGraphModel } from '../../src/converter/index.js';
 import { buildModel } from '../../models/index.js';
 import { FUSED_OPS } from '../../src/converter/fused_ops.js';
+import { checkGraphModelJson } from '../../src/converter/tfjs_import.js';
 import { yieldToPage } from './next_task.js';
 
 export type ModelKey = 'convnext-original' | 'convnext-converted' | 'convfirst' | 'own-original' | 'own-converted';
@@ -93,13 +94,15 @@ async function readOwnModel(own: OwnModelInput): Promise<ConvertSource> {
     return { format: 'onnx', bytes: new Uint8Array(await onnx.arrayBuffer()), externalData: inMemoryExternalData(data, onnx.name) };
   }
   const jsonFile = main;
-  let modelJson: TfjsModelJson;
+  let modelJson: unknown;
   try {
-    modelJson = JSON.parse(await jsonFile.text()) as TfjsModelJson;
+    modelJson = JSON.parse(await jsonFile.text());
   } catch (e) {
     throw new Error(`${jsonFile.name} is not valid JSON: ${(e as Error).message}`);
   }
-  const manifest = (modelJson as unknown as { weightsManifest?: { paths: string[] }[] }).weightsManifest ?? [];
+  // Named by the dropped file's name (a package.json is not a GraphModel), before its manifest is read.
+  checkGraphModelJson(modelJson, jsonFile.name);
+  const manifest = modelJson.weightsManifest ?? [];
   const byName = new Map(own.files.map((f) => [f.name, f]));
   const parts: Uint8Array[] = [];
   for (const path of manifest.flatMap((g) => g.paths)) {

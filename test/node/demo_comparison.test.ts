@@ -102,6 +102,14 @@ describe('demo comparison (cpu, Node)', () => {
       { name: 'model.json' }, 'the page names the model file it will convert');
   });
 
+  it("a dropped JSON that is not a GraphModel is named by its own file name, also with a malformed manifest", async () => {
+    const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+    await assert.rejects(runComparison(config('package.json', json({ name: 'app', version: '1.0.0' })), () => {}),
+      /^ConversionError: package\.json has no modelTopology\.node: not a TF\.js GraphModel/);
+    await assert.rejects(runComparison(config('model.json', json({ modelTopology: { node: [] }, weightsManifest: { paths: 1 } })),
+      () => {}), /^ConversionError: model\.json's weightsManifest is not a list of \{ paths, weights \} groups/);
+  });
+
   it('leaves no tensor behind when a model fails part-way', async () => {
     // A fixed 2x2 image: the unfused graph runs it (a 4x4/4 conv of a 2x2 image is empty), the fused patch conv throws.
     const before = tf.memory().numTensors;
