@@ -10,6 +10,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { analysisOutputFiles } from '../src/analysis/output_files.js';
 import { setupNodeWebGPU } from '../src/node/webgpu_setup.js';
 import { parseCommandLine } from './support/args.js';
 import { ANALYZE_MODELS_COMMAND } from './support/bench_args.js';
@@ -47,10 +48,8 @@ for (const [name, family, fused] of [['ConvNeXt stock ops', 'convnext', false], 
 const analysis = await analyzeModels(entries, { peaks, warmup: smoke ? 1 : 5, repeats: smoke ? 1 : 5,
   onProgress: (m) => console.error(m) });
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'analysis.json'), JSON.stringify(analysis, null, 1));
-writeFileSync(join(out, 'efficiency_gap.svg'), analysis.figures.efficiencyGap);
-writeFileSync(join(out, 'waterline.svg'), analysis.figures.waterline);
-writeFileSync(join(out, 'roofline.svg'), analysis.figures.roofline);
+// The CLI's files: analysis.json names the figures' files (it held their whole text before).
+for (const file of analysisOutputFiles(analysis)) writeFileSync(join(out, file.name), file.text);
 for (const m of analysis.models) {
   console.log(`${m.name}: ${m.totals.kernels} kernels, ${m.totals.timeMs.toFixed(3)} ms GPU, ` +
     `${(m.totals.flops / 1e9).toFixed(2)} GFLOP, ${m.totals.achievedTflops == null || m.totals.efficiency == null ?

@@ -7,9 +7,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { type Analysis, analyzeModels, checkInputShape, type ModelEntry } from '../analysis/analyze.js';
+import { analyzeModels, checkInputShape, type ModelEntry } from '../analysis/analyze.js';
 import { measureDevicePeaks } from '../analysis/microbench.js';
 import { measureJsPeaks, measureWebGPUPeaks, userPeaks } from '../analysis/peaks.js';
+import { ANALYSIS_FIGURE_FILES, ANALYSIS_JSON, analysisOutputFiles } from '../analysis/output_files.js';
 import type { DevicePeaks } from '../analysis/roofline.js';
 import { loadGraphModelFromFile } from '../node/graph_model_file.js';
 import { setupNodeWebGPU, webgpuUnavailableReason } from '../node/webgpu_setup.js';
@@ -63,9 +64,6 @@ export interface AnalyzeArgs {
   overwrite: boolean;
 }
 
-/** The files a run writes into --out. */
-const OUTPUT_FILES = { efficiencyGap: 'efficiency_gap.svg', waterline: 'waterline.svg', roofline: 'roofline.svg' };
-const ANALYSIS_JSON = 'analysis.json';
 
 function positive(flag: string, value: string, integer: boolean): number {
   const v = Number(value);
@@ -195,7 +193,7 @@ export function checkAnalysisOut(out: string, overwrite: boolean): void {
   const problem = folderWriteProblem(out);
   if (problem != null) throw new Error(`--out ${out} cannot be written: ${problem}`);
   if (!existsSync(out)) return;
-  const earlier = [ANALYSIS_JSON, ...Object.values(OUTPUT_FILES)].filter((f) => existsSync(join(out, f)));
+  const earlier = [ANALYSIS_JSON, ...Object.values(ANALYSIS_FIGURE_FILES)].filter((f) => existsSync(join(out, f)));
   if (earlier.length > 0 && !overwrite) {
     throw new Error(`--out ${out} already holds ${earlier.join(', ')} from an earlier run (pass --overwrite to replace them)`);
   }
@@ -293,10 +291,6 @@ async function resolvePeaks(a: AnalyzeArgs, log: (m: string) => void): Promise<D
   return measureWebGPUPeaks((tf.backend() as WebGPUBackend).device, measureDevicePeaks);
 }
 
-/** analysis.json: the analysis with the figures replaced by their file names. */
-function jsonReport(analysis: Analysis, files: Record<keyof Analysis['figures'], string>): string {
-  return JSON.stringify({ ...analysis, figures: files }, null, 1);
-}
 
 export async function run(args: string[]): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
@@ -340,11 +334,7 @@ export async function run(args: string[]): Promise<number> {
       peaks, repeats: a.repeats, warmup: a.warmup, rampMs: a.rampMs ?? undefined, onProgress: log,
     });
     await mkdir(a.out, { recursive: true });
-    const files = OUTPUT_FILES;
-    for (const key of Object.keys(files) as Array<keyof typeof files>) {
-      await writeFile(join(a.out, files[key]), analysis.figures[key]);
-    }
-    await writeFile(join(a.out, ANALYSIS_JSON), jsonReport(analysis, files));
+    for (const file of analysisOutputFiles(analysis)) await writeFile(join(a.out, file.name), file.text);
     for (const m of analysis.models) {
       for (const w of m.warnings) log(`warning: ${m.name}: ${w}`);
       const t = m.totals;
@@ -353,7 +343,7 @@ export async function run(args: string[]): Promise<number> {
           `${t.achievedTflops.toPrecision(3)} TFLOP/s, E = ${(t.efficiency * 100).toPrecision(3)}%`}, ` +
         `floor ${t.floorMs.toPrecision(3)} ms`);
     }
-    console.log(`wrote ${join(a.out, ANALYSIS_JSON)} and ${Object.values(files).join(', ')}`);
+    console.log(`wrote ${join(a.out, ANALYSIS_JSON)} and ${Object.values(ANALYSIS_FIGURE_FILES).join(', ')}`);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
