@@ -284,8 +284,8 @@ const FUSED_ACTIVATION_KERNELS = new Set(['FusedConv2D', 'FusedDepthwiseConv2D',
 
 /**
  * The cost-relevant attributes a traced kernel was called with (KernelRecord.attrs): a fused block's activation and
- * residual, a patch conv's one LayerNorm (pre or post), a pool's window, whether a fused conv / matmul applies an activation. Unknown or malformed values are
- * left out (the formulas' defaults apply).
+ * residual, a patch conv's one LayerNorm (pre or post), a pool's window, whether a fused conv / matmul applies an
+ * activation. Unknown or malformed values are left out (the formulas' defaults apply).
  */
 export function recordedAttrs(record: Pick<KernelRecord, 'name' | 'attrs'>): KernelAttrs {
   const a = record.attrs;
