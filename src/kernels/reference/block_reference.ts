@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ConvFirstAttrs, ConvNeXtAttrs } from '../../spec/block_spec.js';
 import { applyActivation } from './activation.js';
+import { layerNormReference } from './layer_norm_reference.js';
 
 /**
  * Reference block implementations: compositions of stock TF.js ops, written for clarity. They are the
@@ -30,9 +31,8 @@ function pointwiseMlp(h: tf.Tensor4D, w1: tf.Tensor2D, b1: tf.Tensor1D, w2: tf.T
 
 export function convnextBlockReference(t: ConvNeXtInputs, attrs: ConvNeXtAttrs): tf.Tensor4D {
   const dw = tf.add(tf.depthwiseConv2d(t.x, t.dwFilter, 1, 'same'), t.dwBias) as tf.Tensor4D;
-  const { mean, variance } = tf.moments(dw, -1, true);
-  const normed = tf.add(tf.mul(tf.mul(tf.sub(dw, mean), tf.rsqrt(tf.add(variance, attrs.epsilon))), t.lnGamma),
-    t.lnBeta) as tf.Tensor4D;
+  // Not tf.moments: a pixel whose channels are equal must normalize to beta (see layerNormReference).
+  const normed = layerNormReference({ x: dw, gamma: t.lnGamma, beta: t.lnBeta }, attrs) as tf.Tensor4D;
   let branch: tf.Tensor4D = pointwiseMlp(normed, t.w1, t.b1, t.w2, t.b2, attrs.activation);
   if (t.layerScale != null) branch = tf.mul(branch, t.layerScale);
   return tf.add(t.x, branch);

@@ -37,9 +37,12 @@ export class LayerNormStatsProgram implements GPGPUProgram {
     this.userCode = `
       void main() {
         ${COORD_TYPES[rank - 1]} coords = getOutputCoords();
+        // Moments of the row shifted by its first value: equal values give exactly mean = that value (x - mean = 0,
+        // y = beta), which a sum divided by C (rounded, and by a reciprocal on GPUs) does not.
+        float shift = ${at('0')};
         float sum = 0.0;
-        for (int c = 0; c < ${c}; c++) { sum += ${at('c')}; }
-        float mean = sum / ${floatLiteral(c)};
+        for (int c = 0; c < ${c}; c++) { sum += ${at('c')} - shift; }
+        float mean = shift + sum / ${floatLiteral(c)};
         float stat = mean;
         if (${lastCoord(rank)} == 1) {
           float sq = 0.0;

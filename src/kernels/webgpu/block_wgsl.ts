@@ -150,15 +150,18 @@ export function blockShaderSource({ spec, tiling, phases = 'all' }: BlockShaderP
     y.flatMap((row, r) => row.map((_, s) => fn(r, s))).join('\n        ');
 
   const normCode = !hasNorm ? '' : `
-  // LayerNorm statistics, one thread per pixel (two-pass, like tf.moments), then normalize in place.
+  // LayerNorm statistics, one thread per pixel (two-pass, like tf.moments), then normalize in place. The moments
+  // are of the pixel shifted by its first channel: equal channels give exactly mean = that value and variance 0
+  // (y = beta), which a sum divided by C (rounded, and by a reciprocal on GPUs) does not.
   for (var pr = lid; pr < ${tp}; pr += ${threads}) {
+    let shift = tileA[pr * ${as4}].x;
     var sum = vec4<f32>(0.0);
-    for (var cc = 0; cc < ${c4}; cc++) { sum += tileA[pr * ${as4} + cc]; }
-    let mean = dot(sum, vec4<f32>(1.0)) / ${floatLiteral(spec.channels)};
+    for (var cc = 0; cc < ${c4}; cc++) { sum += tileA[pr * ${as4} + cc] - shift; }
+    let shiftedMean = dot(sum, vec4<f32>(1.0)) / ${floatLiteral(spec.channels)};
     var sq = vec4<f32>(0.0);
-    for (var cc = 0; cc < ${c4}; cc++) { let dv = tileA[pr * ${as4} + cc] - mean; sq += dv * dv; }
+    for (var cc = 0; cc < ${c4}; cc++) { let dv = tileA[pr * ${as4} + cc] - shift - shiftedMean; sq += dv * dv; }
     let variance = dot(sq, vec4<f32>(1.0)) / ${floatLiteral(spec.channels)};
-    rowStats[pr] = vec2<f32>(mean, inverseSqrt(variance + ${floatLiteral(spec.epsilon)}));
+    rowStats[pr] = vec2<f32>(shift + shiftedMean, inverseSqrt(variance + ${floatLiteral(spec.epsilon)}));
   }
   workgroupBarrier();
   for (var e = lid; e < ${tp * c4}; e += ${threads}) {

@@ -154,17 +154,20 @@ fn main(index: i32) {
   let row = lid / ${tpr};
   let rowLane = lid % ${tpr};
   let rowBase = row * ${c};
+  // Moments of the row shifted by its first value: equal values give exactly 0 deviations (y = beta), which a sum
+  // divided by C (rounded, and by a reciprocal on GPUs) does not. Read before the rowSum barriers; z is written after.
+  let shift = z[rowBase];
   var s = 0.0;
-  for (var ch = rowLane; ch < ${c}; ch += ${tpr}) { s += z[rowBase + ch]; }
+  for (var ch = rowLane; ch < ${c}; ch += ${tpr}) { s += z[rowBase + ch] - shift; }
   let mean = rowSum(lid, rowLane, s) / ${floatLiteral(c)};
   var sq = 0.0;
   for (var ch = rowLane; ch < ${c}; ch += ${tpr}) {
-    let d = z[rowBase + ch] - mean;
+    let d = z[rowBase + ch] - shift - mean;
     sq += d * d;
   }
   let rstd = inverseSqrt(rowSum(lid, rowLane, sq) / ${floatLiteral(c)} + ${floatLiteral(epsilon)});
   for (var ch = rowLane; ch < ${c}; ch += ${tpr}) {
-    z[rowBase + ch] = (z[rowBase + ch] - mean) * rstd * gamma[ch] + beta[ch];
+    z[rowBase + ch] = (z[rowBase + ch] - shift - mean) * rstd * gamma[ch] + beta[ch];
   }
   workgroupBarrier();
   // 3. Dense: column unit col, channels lane, lane + ${lanes}, ... of every row of the group.

@@ -327,6 +327,13 @@ function rowNormCode(t: GemmTile, threadCols: number, n: number, rowOf: (i: numb
   const one = 'vec4<f32>(1.0)';
   return `// Row LayerNorm over the ${n} columns (this tile holds them all): two-pass moments through workgroup memory.
   ${rows.flatMap((i) => cols.map((j) => `${acc(i, j)} = ${value(i, j)};`)).join('\n  ')}
+  // Each row shifted by its first value (column 0, the tx = 0 thread's): equal values give exactly 0 deviations
+  // (y = beta), which a sum divided by n (rounded, and by a reciprocal on GPUs) does not.
+  if (tx == 0u) { ${rows.map((i) => `${slot(i, '0u')} = ${acc(i, 0)}.x;`).join(' ')} }
+  workgroupBarrier();
+  ${rows.map((i) => `let shift${i} = ${slot(i, '0u')};`).join('\n  ')}
+  workgroupBarrier();
+  ${rows.flatMap((i) => cols.map((j) => `${acc(i, j)} -= vec4<f32>(shift${i});`)).join('\n  ')}
   ${rows.map((i) => `${slot(i, 'tx')} = dot(${cols.map((j) => acc(i, j)).join(' + ')}, ${one});`).join('\n  ')}
   workgroupBarrier();
   ${rows.map((i) => `let mean${i} = (${rowSum(i)}) / ${n}.0;`).join('\n  ')}

@@ -62,11 +62,15 @@ fn main(index: i32) {
   // No early return for rows past the end (or extra workgroups of a reshaped dispatch): barriers follow.
   let rowOk = row < uniforms.size / ${units};
   let base = row * ${units} + lane;
+  // Moments of x - shift, shift = the row's first value: a row of equal values is then exactly zero (variance 0,
+  // y = beta) whatever the rounding of the sum and of the division by C, and a large common offset does not cancel.
+  var shift = 0.0;
+  if (rowOk) { shift = x[row * ${units}]${p.components === 4 ? '.x' : ''}; }
   var v: array<${vec}, ${perThread}>;
   var s = 0.0;
   for (var i = 0; i < ${perThread}; i++) {
     if (${inRow('i')}) {
-      v[i] = x[base + i * ${t}];
+      v[i] = x[base + i * ${t}] - shift;
       s += ${total('v[i]')};
     }
   }

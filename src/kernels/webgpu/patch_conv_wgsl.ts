@@ -79,9 +79,13 @@ ${strides.map((st) => `      if (lane < ${st}${wg % lanes === 0 ? '' : ` && lid 
     let ok = lid < ${perRound * lanes} && s < ${pixels} && m < rows${splits > 1 ? ` && q < ${kk2}` : ''};
     var base = 0;
     if (ok) { base = (rowBase(m) + (q / ${k}) * ${w * cin} + (q % ${k}) * ${cin}) / ${xc}; }
+    // Moments of the pixel shifted by its first channel: equal channels give exactly mean = that value and variance 0
+    // (y = beta), which a sum divided by Cin (rounded, and by a reciprocal on GPUs) does not.
+    var shift = 0.0;
     var sum = 0.0;
     if (ok) {
-      for (var c = lane; c < ${cin / xc}; c += ${lanes}) { sum += ${xTotal('x[base + c]')}; }
+      shift = x[base]${xc === 4 ? '.x' : ''};
+      for (var c = lane; c < ${cin / xc}; c += ${lanes}) { sum += ${xTotal('(x[base + c] - shift)')}; }
     }
     {
       ${laneSum('sum')}
@@ -89,13 +93,13 @@ ${strides.map((st) => `      if (lane < ${st}${wg % lanes === 0 ? '' : ` && lid 
       var sq = 0.0;
       if (ok) {
         for (var c = lane; c < ${cin / xc}; c += ${lanes}) {
-          let d = x[base + c] - mean;
+          let d = x[base + c] - shift - mean;
           sq += ${xc === 4 ? 'dot(d, d)' : 'd * d'};
         }
       }
       ${laneSum('sq')}
       if (lid < ${perRound * lanes} && s < ${pixels} && lane == 0) {
-        pixMean[s] = select(0.0, mean, ok);
+        pixMean[s] = select(0.0, shift + mean, ok);
         pixRstd[s] = select(0.0, inverseSqrt(total_sq / ${floatLiteral(cin)} + ${floatLiteral(epsilon)}), ok);
       }
     }
