@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import { lastPatchConvDecision, setPatchConvOverride } from '../../src/kernels/webgpu/index.js';
 import { checkConstantRowsClassifierHead, checkConstantRowsConvNeXt, checkConstantRowsLayerNorm, checkConstantRowsPatchConv,
-  checkConstantRowsPostNorm, CONSTANT_ROW_CHANNELS, CONSTANT_ROW_EPSILONS } from '../support/constant_rows.js';
+  checkConstantRowsPostNorm, checkConstantRowsPreNorm, CONSTANT_ROW_CHANNELS, CONSTANT_ROW_EPSILONS } from '../support/constant_rows.js';
 import { useBackend, webgpuUnavailableReason } from '../support/node_backends.js';
 import { freshSeed } from '../support/random.js';
 
@@ -30,6 +30,21 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as const) {
               await checkConstantRowsPostNorm(cout, epsilon, seed);
               const d = lastPatchConvDecision();
               if (!(d?.ok && d.plan.gemm?.postNormFused)) throw new Error(`Cout ${cout}: not the GEMM epilogue: ${JSON.stringify(d)}`);
+            }
+          }
+        } finally {
+          setPatchConvOverride(null);
+        }
+      });
+      it('patchConv preNorm folded into the GEMM (forced: 2 and 4 splits per patch position)', async () => {
+        await useBackend(backend);
+        try {
+          for (const [cin, splits] of [[32, 8], [96, 16]]) {
+            setPatchConvOverride({ gemm: true, gemmSplits: splits, gemmFoldedNorm: true });
+            for (const epsilon of CONSTANT_ROW_EPSILONS) {
+              await checkConstantRowsPreNorm(cin, 32, epsilon, seed);
+              const d = lastPatchConvDecision();
+              if (!(d?.ok && d.plan.gemm?.foldedNorm)) throw new Error(`Cin ${cin}: not the folded GEMM: ${JSON.stringify(d)}`);
             }
           }
         } finally {
