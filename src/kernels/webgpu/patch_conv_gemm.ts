@@ -136,8 +136,7 @@ function patchGemmOperands(s: PatchConvShape, hasBias: boolean, c: PatchGemmChoi
     n: s.cout,
     // Folded, A is x shifted by its pixel's first channel (LayerNorm does not see the shift): P - mean colSum' then
     // cancels nothing when a pixel's values sit far from 0, and a pixel of equal values gives exactly P = 0, mean = 0.
-    aLoad: (m, kq) => c.foldedNorm ? `(x[patchVec4(${m}, ${kq})] - vec4<f32>(pixelShift(${m}, ${kq})))` :
-      `x[patchVec4(${m}, ${kq})]`,
+    aLoad: (m, kq) => c.foldedNorm ? `shiftedPatchVec4(${m}, ${kq})` : `x[patchVec4(${m}, ${kq})]`,
     bLoad: (kr, col) => `w[(${kr}) * ${s.cout / 4}u + ${col}]`,
     epilogue: (v, _row, col) => hasBias ? `${v} + bias[${col}]` : v,
     declarations: `
@@ -152,17 +151,12 @@ fn patchVec4(m: u32, kq: u32) -> u32 {
   return (((n * ${s.h}u + i * ${s.k}u + dy) * ${s.w}u + j * ${s.k}u) * ${s.cin}u + kk - dy * ${run}u) / 4u;
 }${c.foldedNorm ? `
 
-// The first channel of the input pixel that holds patch row m's values 4 kq .. 4 kq + 3 (Cin is a multiple of the
-// split depth, itself a multiple of 4, so the four share one pixel).
-fn pixelShift(m: u32, kq: u32) -> f32 {
-  let n = m / ${ho * wo}u;
-  let rem = m - n * ${ho * wo}u;
-  let i = rem / ${wo}u;
-  let j = rem - i * ${wo}u;
-  let kk = kq * 4u;
-  let dy = kk / ${run}u;
-  let e = ((n * ${s.h}u + i * ${s.k}u + dy) * ${s.w}u + j * ${s.k}u) * ${s.cin}u + ((kk - dy * ${run}u) / ${s.cin}u) * ${s.cin}u;
-  return x[e / 4u][e % 4u];
+// patch row m's values 4 kq .. 4 kq + 3 minus their pixel's first channel (x is NHWC: the pixel starts at the
+// multiple of Cin below them; Cin is a multiple of the split depth, itself a multiple of 4, so the four share it).
+fn shiftedPatchVec4(m: u32, kq: u32) -> vec4<f32> {
+  let q = patchVec4(m, kq);
+  let first = (q * 4u / ${s.cin}u) * ${s.cin}u;
+  return x[q] - vec4<f32>(x[first / 4u][first % 4u]);
 }` : ''}`,
   };
 }
