@@ -72,21 +72,30 @@ describe('package', () => {
     }
   });
 
-  it('the converter subpath alone verifies a conversion (no root import registering the fused graph ops)', () => {
-    // A fresh process importing tfjs-block-fusion/converter (and the model builder) but never the package root.
+  /**
+   * Runs `body` (ES module code) in a fresh node process on the cpu backend, importing only what it imports itself
+   * (never the package root unless it does); returns the JSON its last output line prints.
+   */
+  function freshCpuProcess<T>(body: string): T {
     const script = `
       const tf = await import('@tensorflow/tfjs-core');
       await import('@tensorflow/tfjs-backend-cpu');
       await tf.setBackend('cpu');
+      ${body.trim()}`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    return JSON.parse(run.stdout.trim().split('\n').pop()!) as T;
+  }
+
+  it('the converter subpath alone verifies a conversion (no root import registering the fused graph ops)', () => {
+    // A fresh process importing tfjs-block-fusion/converter (and the model builder) but never the package root.
+    const result = freshCpuProcess<{ blocks: number; ops: string[]; maxRelError: number }>(`
       const { buildModelGraph } = await import('./models/network.ts');
       const { fuseBlocks, verifyConversion } = await import('./src/converter/index.ts');
       const unfused = buildModelGraph('convnext', 'atto', { fused: false, inputSize: 32, batch: 1, classes: 10 });
       const { graph, blocks } = fuseBlocks(unfused);
       const v = await verifyConversion(unfused, graph, { seed: 3 });
-      console.log(JSON.stringify({ blocks: blocks.length, ops: [...new Set(graph.nodes.map((n) => n.op))], maxRelError: v.maxRelError }));`;
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
-    assert.equal(run.status, 0, run.stderr);
-    const result = JSON.parse(run.stdout.trim().split('\n').pop()!);
+      console.log(JSON.stringify({ blocks: blocks.length, ops: [...new Set(graph.nodes.map((n) => n.op))], maxRelError: v.maxRelError }));`);
     assert.equal(result.blocks, 12, JSON.stringify(result));
     assert.ok(result.ops.includes('FusedPatchConv') && result.ops.includes('FusedConvNeXtBlock'), JSON.stringify(result));
     // float32 reference compositions vs stock ops through 12 blocks: rounding only.
@@ -94,17 +103,12 @@ describe('package', () => {
   });
 
   it('the models subpath alone loads a built model that runs (loadBuiltModel registers the fused ops)', () => {
-    const script = `
-      const tf = await import('@tensorflow/tfjs-core');
-      await import('@tensorflow/tfjs-backend-cpu');
-      await tf.setBackend('cpu');
+    const result = freshCpuProcess<unknown>(`
       const { loadBuiltModel } = await import('./models/index.ts');
       const model = await loadBuiltModel('convfirst', 'atto', { inputSize: 32, classes: 3 });
       const y = model.predict(tf.ones([2, 32, 32, 3]));
-      console.log(JSON.stringify({ shape: y.shape, finite: (await y.data()).every(Number.isFinite) }));`;
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
-    assert.equal(run.status, 0, run.stderr);
-    assert.deepEqual(JSON.parse(run.stdout.trim().split('\n').pop()!), { shape: [2, 3], finite: true });
+      console.log(JSON.stringify({ shape: y.shape, finite: (await y.data()).every(Number.isFinite) }));`);
+    assert.deepEqual(result, { shape: [2, 3], finite: true });
   });
 
   it('the package root bundles for browsers without Node built-ins', async () => {
